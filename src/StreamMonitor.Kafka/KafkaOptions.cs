@@ -1,0 +1,28 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace StreamMonitor.Kafka;
+
+/// <summary>
+/// Connection and client settings for every StreamMonitor service (configuration section "Kafka").
+/// <see cref="Client"/> is passed through to librdkafka unchanged, so SASL/SSL against a real cluster is
+/// configuration only, e.g. Kafka__Client__security.protocol=SASL_SSL.
+/// </summary>
+public sealed class KafkaOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Kafka";
+
+    /// <summary>Comma-separated bootstrap servers.</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string BootstrapServers { get; set; } = "";
+
+    /// <summary>Topic names and partition counts.</summary>
+    public TopicCatalog Topics { get; set; } = new();
+
+    /// <summary>librdkafka properties applied to every client (security.protocol, sasl.*, ssl.*, ...).</summary>
+    public Dictionary<string, string> Client { get; set; } = [];
+
+    /// <summary>Consumer group session timeout; short in tests so a restarted member rejoins quickly.</summary>
+    [Range(1000, 300_000)]
+    public int SessionTimeoutMs { get; set; } = 10_000;
+}
