@@ -13,7 +13,7 @@ namespace StreamMonitor.Slo;
 public static class SloFile
 {
     /// <summary>Loads and validates a file; throws <see cref="SloValidationException"/> listing every problem.</summary>
-    public static IReadOnlyList<SloDefinition> Load(string path, TimeSpan resultWindow)
+    public static IReadOnlyList<SloDefinition> Load(string path, TimeSpan resultWindow, TimeSpan? qualityWindow = null)
     {
         string text;
         try
@@ -25,11 +25,15 @@ public static class SloFile
             throw new SloValidationException([$"cannot read SLO file '{path}': {ex.Message}"]);
         }
 
-        return Parse(text, resultWindow, path);
+        return Parse(text, resultWindow, path, qualityWindow);
     }
 
-    /// <summary>Parses and validates YAML text.</summary>
-    public static IReadOnlyList<SloDefinition> Parse(string yaml, TimeSpan resultWindow, string source = "<yaml>")
+    /// <summary>
+    /// Parses and validates YAML text. Periods and tier windows must be multiples of the result window the SLO
+    /// consumes (<paramref name="resultWindow"/> for latency and availability, <paramref name="qualityWindow"/>,
+    /// default the same, for quality), so every window sum is exact.
+    /// </summary>
+    public static IReadOnlyList<SloDefinition> Parse(string yaml, TimeSpan resultWindow, string source = "<yaml>", TimeSpan? qualityWindow = null)
     {
         SloFileDocument? document;
         try
@@ -64,7 +68,8 @@ public static class SloFile
                 errors.Add($"{where}: duplicate SLO name");
             }
 
-            if (Validate(slo, where, resultWindow, errors) is { } definition)
+            var window = string.Equals(slo.Indicator?.Kind?.Trim(), "quality", StringComparison.OrdinalIgnoreCase) ? qualityWindow ?? resultWindow : resultWindow;
+            if (Validate(slo, where, window, errors) is { } definition)
             {
                 result.Add(definition);
             }
