@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using StreamMonitor.Streams;
+using StreamMonitor.Streams.Drift;
 
 namespace StreamMonitor.Aggregator;
 
@@ -54,6 +55,9 @@ public sealed class AggregatorOptions : IValidatableObject
 
     /// <summary>Reference profiles by model name (paths to files written by `streammon profile build`).</summary>
     public Dictionary<string, string> Profiles { get; set; } = [];
+
+    /// <summary>Drift decision thresholds (defaults: Evidently's preset; see docs/aggregator.md).</summary>
+    public DriftThresholds DriftThresholds { get; set; } = new();
 
     /// <summary>Write results to InfluxDB (section "Influx").</summary>
     public bool InfluxEnabled { get; set; } = true;

@@ -1,10 +1,17 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using StreamMonitor.Aggregator;
-using StreamMonitor.Kafka;
+using StreamMonitor.Hosting;
 
-var builder = Host.CreateApplicationBuilder(args);
-builder.Services.AddOptions<KafkaOptions>().Bind(builder.Configuration.GetSection(KafkaOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-builder.Services.AddOptions<AggregatorOptions>().Bind(builder.Configuration.GetSection(AggregatorOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+var builder = StreamMonitorHost.CreateBuilder("aggregator", args, defaultPort: 8082);
+builder.AddValidatedOptions<AggregatorOptions>(AggregatorOptions.SectionName);
 builder.Services.AddHostedService<AggregatorWorker>();
-await builder.Build().RunAsync();
+if (builder.Configuration.GetSection(AggregatorOptions.SectionName).GetValue("InfluxEnabled", true))
+{
+    builder.Services.AddHostedService<ResultProjector>();
+}
+
+var app = builder.Build();
+app.MapStreamMonitorEndpoints();
+await app.RunAsync();
