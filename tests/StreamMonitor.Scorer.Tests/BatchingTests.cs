@@ -1,10 +1,11 @@
+using StreamMonitor.Testing;
 using StreamMonitor.Contracts;
 using Xunit.Abstractions;
 
 namespace StreamMonitor.Scorer.Tests;
 
 /// <summary>The dynamic batcher through the real service, judged by the timing each prediction records.</summary>
-public sealed class BatchingTests(ClusterFixture cluster, ITestOutputHelper output) : IClassFixture<ClusterFixture>, IDisposable
+public sealed class BatchingTests(EmbeddedKafkaFixture cluster, ITestOutputHelper output) : IClassFixture<EmbeddedKafkaFixture>, IDisposable
 {
     private readonly string _store = Directory.CreateTempSubdirectory("streammon-scorer-").FullName;
 
@@ -12,7 +13,7 @@ public sealed class BatchingTests(ClusterFixture cluster, ITestOutputHelper outp
     public async Task With_a_backlog_every_batch_is_full_and_leaves_without_waiting_for_the_delay()
     {
         var model = ScorerHarness.BuildModel(_store, "cancer", "1");
-        var options = cluster.NewNamespace();
+        var options = cluster.CreateOptions();
         const int batch = 32;
         const int events = batch * 8;
         using (var producer = ScorerHarness.Producer(options))
@@ -43,7 +44,7 @@ public sealed class BatchingTests(ClusterFixture cluster, ITestOutputHelper outp
     public async Task With_a_trickle_each_event_leaves_at_its_deadline_in_a_partial_batch()
     {
         var model = ScorerHarness.BuildModel(_store, "cancer", "1");
-        var options = cluster.NewNamespace();
+        var options = cluster.CreateOptions();
         const int delayMs = 20;
         const int events = 12;
         await using var app = await ScorerHarness.StartScorerAsync(options, _store, "--Scorer:Models:0=cancer", "--Scorer:BatchSize=64", $"--Scorer:QueueDelayMs={delayMs}");

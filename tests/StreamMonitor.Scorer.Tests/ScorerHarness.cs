@@ -3,39 +3,10 @@ using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
 using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
-using StreamMonitor.Kafka.Embedded;
 using StreamMonitor.Models;
 using StreamMonitor.Models.Training;
 
 namespace StreamMonitor.Scorer.Tests;
-
-/// <summary>One embedded Kafka cluster for a test class; each test gets its own topic namespace.</summary>
-public sealed class ClusterFixture : IDisposable
-{
-    private int _namespaces;
-
-    /// <summary>Starts a one-broker mock cluster in this process (scorer processes under test connect over TCP).</summary>
-    public ClusterFixture() => Cluster = MockCluster.Start(1);
-
-    /// <summary>The cluster.</summary>
-    public MockCluster Cluster { get; }
-
-    /// <summary>Options for a fresh set of topics (unique suffix), created with 4 input partitions.</summary>
-    public KafkaOptions NewNamespace()
-    {
-        var options = new KafkaOptions { BootstrapServers = Cluster.BootstrapServers, SessionTimeoutMs = 3000 };
-        options.Topics.Suffix = $".t{Interlocked.Increment(ref _namespaces)}-{Guid.NewGuid().ToString("N")[..6]}";
-        foreach (var topic in options.Topics.All)
-        {
-            Cluster.CreateTopic(topic.Name, topic.Partitions, 1);
-        }
-
-        return options;
-    }
-
-    /// <inheritdoc />
-    public void Dispose() => Cluster.Dispose();
-}
 
 /// <summary>Helpers shared by the scorer's integration tests.</summary>
 internal static class ScorerHarness

@@ -1,10 +1,11 @@
+using StreamMonitor.Testing;
 using StreamMonitor.Contracts;
 using StreamMonitor.Models.Inference;
 
 namespace StreamMonitor.Scorer.Tests;
 
 /// <summary>Bad input is data: every defect gives an ERROR prediction and a dead letter, and scoring goes on.</summary>
-public sealed class ValidationTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>, IDisposable
+public sealed class ValidationTests(EmbeddedKafkaFixture cluster) : IClassFixture<EmbeddedKafkaFixture>, IDisposable
 {
     private readonly string _store = Directory.CreateTempSubdirectory("streammon-scorer-").FullName;
 
@@ -12,7 +13,7 @@ public sealed class ValidationTests(ClusterFixture cluster) : IClassFixture<Clus
     public async Task Every_invalid_event_gets_an_error_prediction_and_a_dead_letter_and_valid_events_are_still_scored()
     {
         var model = ScorerHarness.BuildModel(_store, "cancer", "1");
-        var options = cluster.NewNamespace();
+        var options = cluster.CreateOptions();
         var features = model.Manifest.Features;
         var expected = new Dictionary<string, string?>
         {
