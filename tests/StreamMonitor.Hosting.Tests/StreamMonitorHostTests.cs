@@ -20,7 +20,7 @@ public sealed class StreamMonitorHostTests
     }
 
     private static string[] Args(int port, params string[] extra) =>
-        [$"--urls=http://127.0.0.1:{port}", "--Kafka:BootstrapServers=127.0.0.1:9", .. extra];
+        [$"--urls=http://127.0.0.1:{port}", "--Kafka:BootstrapServers=127.0.0.1:9", "--Influx:Url=http://127.0.0.1:9", .. extra];
 
     [Theory]
     [InlineData("--Kafka:BootstrapServers=", "Kafka:BootstrapServers is required")]
@@ -74,6 +74,7 @@ public sealed class StreamMonitorHostTests
         var counter = app.Services.GetRequiredService<IMetricFactory>()
             .CreateCounter("streammon_hosting_test_events_total", "Events seen by the hosting test.");
         counter.Inc(3);
+        Assert.Equal(0, app.Services.GetRequiredService<InfluxWriter>().Statistics.Pending);
         await app.StartAsync();
         try
         {
@@ -107,6 +108,9 @@ public sealed class StreamMonitorHostTests
             var text = await metrics.Content.ReadAsStringAsync();
             Assert.Contains("# TYPE streammon_hosting_test_events_total counter", text, StringComparison.Ordinal);
             Assert.Contains("streammon_hosting_test_events_total 3", text, StringComparison.Ordinal);
+
+            // System.Diagnostics.Metrics instruments (here the InfluxDB writer's) are exported too.
+            Assert.Contains("streammon_influx_points_pending", text, StringComparison.Ordinal);
         }
         finally
         {
