@@ -8,5 +8,6 @@ root.Add(InfluxCommands.Create());
 root.Add(KafkaCommand.Create());
 root.Add(ModelCommands.Create());
 root.Add(ScoreCommands.Create());
+root.Add(SloCommands.Create());
 
 return await root.Parse(args).InvokeAsync();

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using Prometheus;
 using StreamMonitor.Influx;
@@ -52,6 +53,23 @@ public sealed class StreamMonitorHostTests
         finally
         {
             Environment.SetEnvironmentVariable("Influx__Database", null);
+        }
+    }
+
+    [Fact]
+    public async Task Console_logging_is_single_line_utc_by_default_and_json_on_request()
+    {
+        await using (var app = StreamMonitorHost.CreateBuilder("test", Args(FreePort())).Build())
+        {
+            Assert.Equal(ConsoleFormatterNames.Simple, app.Services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue.FormatterName);
+            var simple = app.Services.GetRequiredService<IOptionsMonitor<SimpleConsoleFormatterOptions>>().CurrentValue;
+            Assert.True(simple.SingleLine && simple.UseUtcTimestamp);
+        }
+
+        await using (var app = StreamMonitorHost.CreateBuilder("test", Args(FreePort(), "--Logging:Console:FormatterName=json")).Build())
+        {
+            Assert.Equal(ConsoleFormatterNames.Json, app.Services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue.FormatterName);
+            Assert.True(app.Services.GetRequiredService<IOptionsMonitor<JsonConsoleFormatterOptions>>().CurrentValue.UseUtcTimestamp);
         }
     }
 
