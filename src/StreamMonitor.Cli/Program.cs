@@ -5,5 +5,6 @@ var root = new RootCommand("streammon: the StreamMonitor command line (embedded 
 
 // One verb (group) per file under Commands/, registered with one line each, in alphabetical order.
 root.Add(KafkaCommand.Create());
+root.Add(ProfileCommands.Create());
 
 return await root.Parse(args).InvokeAsync();
