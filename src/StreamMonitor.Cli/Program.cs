@@ -7,5 +7,6 @@ var root = new RootCommand("streammon: the StreamMonitor command line (embedded 
 root.Add(InfluxCommands.Create());
 root.Add(KafkaCommand.Create());
 root.Add(ProfileCommands.Create());
+root.Add(SloCommands.Create());
 
 return await root.Parse(args).InvokeAsync();
