@@ -6,7 +6,9 @@ var root = new RootCommand("streammon: the StreamMonitor command line (embedded 
 // One verb (group) per file under Commands/, registered with one line each, in alphabetical order.
 root.Add(InfluxCommands.Create());
 root.Add(KafkaCommand.Create());
+root.Add(ModelCommands.Create());
 root.Add(ProfileCommands.Create());
+root.Add(ScoreCommands.Create());
 root.Add(SloCommands.Create());
 
 return await root.Parse(args).InvokeAsync();

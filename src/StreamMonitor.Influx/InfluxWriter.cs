@@ -241,7 +241,7 @@ public sealed class InfluxWriter : IAsyncDisposable
                     }
 
                     var remaining = _options.FlushInterval - Stopwatch.GetElapsedTime(started);
-                    if (FlushRequested() || _disposed == 1 || remaining <= TimeSpan.Zero)
+                    if (FlushRequested() || Volatile.Read(ref _disposed) == 1 || remaining <= TimeSpan.Zero)
                     {
                         break;
                     }
@@ -291,6 +291,12 @@ public sealed class InfluxWriter : IAsyncDisposable
         Task wake;
         lock (_gate)
         {
+            // Checked under the lock that FlushAsync signals under, so a flush request is never missed.
+            if (_flushWaiters.Count > 0)
+            {
+                return;
+            }
+
             wake = _wake.Task;
         }
 
