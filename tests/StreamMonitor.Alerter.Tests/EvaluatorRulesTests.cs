@@ -173,6 +173,11 @@ public sealed class EvaluatorRulesTests
         var tenSecond = evaluator.Observe(Latency(T0, 10_000, 1000, 1000));
         Assert.Empty(tenSecond.Statuses);
         Assert.Contains("other_window_size", tenSecond.Ignored);
+
+        // A hopping 1m window (advance 10 s) overlaps the tumbling ones: ignored too.
+        var hopping = evaluator.Observe(Latency(T0 + 10_000, Minute, 1000, 1000));
+        Assert.Empty(hopping.Statuses);
+        Assert.Equal(150, evaluator.Slos[0].LastStatus!.PeriodTotal);
     }
 
     [Fact]
