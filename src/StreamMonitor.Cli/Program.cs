@@ -7,6 +7,7 @@ var root = new RootCommand("streammon: the StreamMonitor command line (embedded 
 root.Add(InfluxCommands.Create());
 root.Add(KafkaCommand.Create());
 root.Add(ModelCommands.Create());
+root.Add(ProfileCommands.Create());
 root.Add(ScoreCommands.Create());
 root.Add(SloCommands.Create());
 
