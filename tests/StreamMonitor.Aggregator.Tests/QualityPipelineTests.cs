@@ -78,6 +78,10 @@ public class QualityPipelineTests
     public void Every_final_quality_result_equals_the_exact_computation_over_the_joined_pairs()
     {
         var scenario = Generate(12_000, seed: 7);
+        var predictionArrival = scenario.Predictions.ToDictionary(p => p.Prediction.EventId, p => p.Arrival);
+        Assert.True(scenario.Labels.Count(l => predictionArrival.TryGetValue(l.Label.EventId, out var arrival) && l.Arrival < arrival) >= 20, "too few labels before their predictions");
+        var labelsByArrival = scenario.Labels.OrderBy(l => l.Arrival).ToList();
+        Assert.True(labelsByArrival.Zip(labelsByArrival.Skip(1)).Count(pair => pair.First.Label.LabelTimeMs > pair.Second.Label.LabelTimeMs) >= 100, "too few out-of-order labels");
         var outputs = Run(scenario, crashSeed: null);
         var results = Latest(outputs);
 
