@@ -184,6 +184,20 @@ public class QualityPipelineTests
         }
     }
 
+    [Fact]
+    public void Quality_point_has_the_window_identity_and_omits_undefined_metrics()
+    {
+        var result = new QualityWindowResult { ModelName = "fraud", ModelVersion = "2", WindowStartMs = StartMs, WindowSizeMs = 60_000, Revision = 7, Predictions = 10, Labeled = 4, ExpiredUnlabeled = 1, LabelCoverage = 0.4, Correct = 3, Accuracy = 0.75, Precision = null, RocAuc = double.NaN, LabelDelayP50Ms = 1_500 };
+        var line = ResultPoints.Of(result).ToLineProtocol();
+        Assert.StartsWith("quality_window,model=fraud,version=2,window=1m ", line, StringComparison.Ordinal);
+        Assert.EndsWith(" " + (StartMs * 1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture), line, StringComparison.Ordinal);
+        Assert.Contains("revision=7i", line, StringComparison.Ordinal);
+        Assert.Contains("label_delay_p50_ms=1500i", line, StringComparison.Ordinal);
+        Assert.Contains("accuracy=0.75", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("precision", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("roc_auc", line, StringComparison.Ordinal);
+    }
+
     /// <summary>Stage A per partition (both topics, in arrival order), then stage B; all outputs in order.</summary>
     private static List<(string Topic, byte[] Key, byte[] Value)> Run(Scenario scenario, int? crashSeed)
     {
