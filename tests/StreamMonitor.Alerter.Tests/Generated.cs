@@ -1,0 +1,70 @@
+using StreamMonitor.Contracts;
+using StreamMonitor.Slo;
+
+namespace StreamMonitor.Alerter.Tests;
+
+/// <summary>Generated window results (the aggregator's shape) and a driver that feeds them to an evaluator.</summary>
+internal static class Generated
+{
+    /// <summary>A Monday 00:00 UTC, hour- and day-aligned.</summary>
+    public const long T0 = 1_763_942_400_000;
+
+    public const long Minute = 60_000;
+    public const long Hour = 3_600_000;
+    public const long Day = 86_400_000;
+
+    public static LatencyWindowResult Latency(long startMs, long sizeMs, long count, long errors, string model = "cancer", string version = "1", long p95Us = 20_000, long thresholdUs = 50_000, long? fastCount = null) => new()
+    {
+        ModelName = model,
+        ModelVersion = version,
+        WindowStartMs = startMs,
+        WindowSizeMs = sizeMs,
+        Count = count,
+        ErrorCount = errors,
+        ErrorRate = count == 0 ? 0 : (double)errors / count,
+        ThroughputPerSecond = count * 1000.0 / sizeMs,
+        Stages = count == 0 ? [] : [new StageLatency { Stage = "e2e", Count = count - errors, P95Us = p95Us, P50Us = p95Us / 2, MaxUs = p95Us * 2 }],
+        LatencySlis = [new LatencySli { ThresholdUs = thresholdUs, Good = fastCount ?? (count - errors), Total = count }],
+        RelativeError = 0.01,
+    };
+
+    public static EvaluatorOptions Options(TimeSpan window, long minEvents = 100, TimeSpan? hold = null) => new()
+    {
+        ResultWindow = window,
+        QualityWindow = window,
+        DriftWindow = window,
+        MinEventsInLongWindow = minEvents,
+        ResolveHold = hold ?? TimeSpan.FromMinutes(1),
+        MissingDataAfter = TimeSpan.FromMinutes(15),
+    };
+
+    public static SloDefinition Availability(double target = 0.999, TimeSpan? period = null, string name = "cancer-availability")
+    {
+        var p = period ?? TimeSpan.FromDays(30);
+        return new SloDefinition
+        {
+            Name = name,
+            Service = "scorer",
+            Model = "cancer",
+            Sli = SliKind.Availability,
+            Target = target,
+            Period = SloPeriod.RollingOf(p),
+            Tiers = DefaultTiers.For(p),
+        };
+    }
+
+    /// <summary>Feeds consecutive windows [from, to) of size <paramref name="sizeMs"/>; traffic(start) gives (count, errors).</summary>
+    public static List<Alert> Feed(AlertEvaluator evaluator, long fromMs, long toMs, long sizeMs, Func<long, (long Count, long Errors)> traffic, List<SloStatus>? statuses = null)
+    {
+        var alerts = new List<Alert>();
+        for (var start = fromMs; start < toMs; start += sizeMs)
+        {
+            var (count, errors) = traffic(start);
+            var output = evaluator.Observe(Latency(start, sizeMs, count, errors));
+            alerts.AddRange(output.Alerts);
+            statuses?.AddRange(output.Statuses);
+        }
+
+        return alerts;
+    }
+}
