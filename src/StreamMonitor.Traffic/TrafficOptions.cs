@@ -62,7 +62,7 @@ public sealed class TrafficOptions
 
     /// <summary>Model the feature events are addressed to.</summary>
     [Required(AllowEmptyStrings = false)]
-    public string ModelName { get; set; } = "breast-cancer";
+    public string ModelName { get; set; } = "cancer";
 
     /// <summary>Feature events per wall-clock second.</summary>
     [Range(0.1, 1_000_000)]

@@ -24,8 +24,8 @@ public sealed record TrafficRecord(double WallOffsetMs, int PhaseIndex, FeatureE
     /// <summary>Kafka key: the event id (features and labels are co-partitioned by it).</summary>
     public string Key => Feature?.EventId ?? Label!.EventId;
 
-    /// <summary>Kafka message timestamp: the event time of a feature, the label time of a label.</summary>
-    public long TimestampMs => Feature?.EventTimeMs ?? Label!.LabelTimeMs;
+    /// <summary>The record's own time: the event time of a feature, the label time of a label.</summary>
+    public long TimeMs => Feature?.EventTimeMs ?? Label!.LabelTimeMs;
 }
 
 /// <summary>

@@ -20,8 +20,9 @@ public sealed record TrafficProgress(
 
 /// <summary>
 /// Produces a <see cref="TrafficPlan"/> to Kafka at its wall-clock pace: feature events to the features topic and labels
-/// to the labels topic, keyed by event id, with the event (label) time as the message timestamp, so a replay can find
-/// an event-time range by timestamp. A hook runs at the start of every phase (the demo hot-loads a slower model there)
+/// to the labels topic, keyed by event id. The message timestamp is left to the producer (wall clock, as a real client
+/// would stamp it): the scorer measures its Kafka queue time from it, and demo event times are compressed, so they
+/// cannot double as broker timestamps. Replay finds event-time ranges by the records' own times instead. A hook runs at the start of every phase (the demo hot-loads a slower model there)
 /// and is awaited before the phase's first event.
 /// </summary>
 public sealed class TrafficRunner
@@ -123,7 +124,6 @@ public sealed class TrafficRunner
             {
                 Key = record.Key,
                 Value = value,
-                Timestamp = new Timestamp(record.TimestampMs, TimestampType.CreateTime),
             };
             await ProduceAsync(producer, topic, message, OnDelivery, cancellationToken);
             if (record.Feature is not null)

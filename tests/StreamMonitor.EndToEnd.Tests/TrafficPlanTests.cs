@@ -27,12 +27,12 @@ public sealed class TrafficPlanTests
         for (var i = 0; i < a.Count; i++)
         {
             Assert.Equal(a[i].Key, b[i].Key);
-            Assert.Equal(a[i].TimestampMs, b[i].TimestampMs);
+            Assert.Equal(a[i].TimeMs, b[i].TimeMs);
             Assert.Equal(a[i].Feature?.Features, b[i].Feature?.Features);
         }
 
-        var other = new TrafficPlan(Options(seed: 43), heldOut).Records().Select(r => r.TimestampMs).ToList();
-        Assert.NotEqual(a.Select(r => r.TimestampMs).ToList(), other);
+        var other = new TrafficPlan(Options(seed: 43), heldOut).Records().Select(r => r.TimeMs).ToList();
+        Assert.NotEqual(a.Select(r => r.TimeMs).ToList(), other);
     }
 
     [Fact]
