@@ -1,2 +1,9 @@
-// Placeholder entry point: replaced by the CLI implementation.
-return 0;
+using System.CommandLine;
+using StreamMonitor.Cli.Commands;
+
+var root = new RootCommand("streammon: the StreamMonitor command line (embedded Kafka cluster, local InfluxDB, models, replay, demo).");
+
+// One verb (group) per file under Commands/, registered with one line each, in alphabetical order.
+root.Add(KafkaCommand.Create());
+
+return await root.Parse(args).InvokeAsync();

@@ -6,7 +6,9 @@ namespace StreamMonitor.Kafka;
 /// <summary>
 /// Loads the librdkafka native library that works on this platform before any client is created. On Debian 12 the
 /// default linux-x64 build needs libsasl2.so.3 (Debian ships .so.2), while the centos8 build shipped beside it loads.
-/// The path can be forced with STREAMMON_LIBRDKAFKA.
+/// The path can be forced with STREAMMON_LIBRDKAFKA. Confluent.Kafka loads an explicit path through dlopen imported from
+/// "libdl", which Debian 12 only ships as libdl.so.2 (the unversioned name comes with libc6-dev), and then binds its
+/// [DllImport("librdkafka")] methods, which would probe the broken default file: both imports are resolved here.
 /// </summary>
 public static class KafkaNative
 {
@@ -27,12 +29,31 @@ public static class KafkaNative
                 continue;
             }
 
-            NativeLibrary.Free(handle);
+            if (OperatingSystem.IsLinux())
+            {
+                // Kept loaded for the process lifetime: every librdkafka import of Confluent.Kafka resolves to it.
+                NativeLibrary.SetDllImportResolver(typeof(Library).Assembly, (name, _, _) => Resolve(name, handle));
+            }
+            else
+            {
+                NativeLibrary.Free(handle);
+            }
+
             Library.Load(candidate);
             return candidate;
         }
 
         return null;
+    }
+
+    private static nint Resolve(string name, nint librdkafka)
+    {
+        if (string.Equals(name, "libdl", StringComparison.Ordinal))
+        {
+            return NativeLibrary.TryLoad("libdl.so.2", out var libdl) || NativeLibrary.TryLoad("libc.so.6", out libdl) ? libdl : 0;
+        }
+
+        return name.Contains("rdkafka", StringComparison.Ordinal) ? librdkafka : 0;
     }
 
     private static IEnumerable<string> Candidates()
