@@ -5,5 +5,8 @@ var root = new RootCommand("streammon: the StreamMonitor command line (embedded 
 
 // One verb (group) per file under Commands/, registered with one line each, in alphabetical order.
 root.Add(KafkaCommand.Create());
+root.Add(ReplayCommands.Create());
+root.Add(ReportCommands.Create());
+root.Add(TrafficCommands.Create());
 
 return await root.Parse(args).InvokeAsync();
