@@ -1,0 +1,147 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using StreamMonitor.Streams;
+using StreamMonitor.Streams.Drift;
+
+namespace StreamMonitor.Aggregator;
+
+/// <summary>Configuration section "Aggregator" (env vars Aggregator__...).</summary>
+public sealed class AggregatorOptions : IValidatableObject
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Aggregator";
+
+    /// <summary>
+    /// Windows, each "size" (tumbling) or "size/advance" (hopping), durations like 10s, 1m, 1h, 500ms. Sizes must be
+    /// distinct: the result key carries the size only.
+    /// </summary>
+    public List<string> Windows { get; set; } = ["10s", "1m"];
+
+    /// <summary>Event-time grace after a window's end during which out-of-order records are still counted.</summary>
+    [Range(0, 86_400_000)]
+    public long GraceMs { get; set; } = 5_000;
+
+    /// <summary>
+    /// Idle rule: a partition's open window is flushed provisionally once the largest stream time known to the
+    /// process is at least end + grace + IdleTimeoutMs (event time, never the wall clock).
+    /// </summary>
+    [Range(0, 86_400_000)]
+    public long IdleTimeoutMs { get; set; } = 30_000;
+
+    /// <summary>The merge emits a window without the partials of lagging partitions once another partition's
+    /// watermark is at least end + grace + MergeGraceMs; late partials re-emit it.</summary>
+    [Range(0, 86_400_000)]
+    public long MergeGraceMs { get; set; } = 10_000;
+
+    /// <summary>How long (event time after end + grace + merge grace) the merge keeps an incomplete window for
+    /// partials that are still to come; partials after that are counted and dead-lettered.</summary>
+    [Range(0, 30L * 86_400_000)]
+    public long MergeRetentionMs { get; set; } = 3_600_000;
+
+    /// <summary>End-to-end latency thresholds (µs) of the latency SLIs: good = successful and e2e ≤ threshold.</summary>
+    public List<long> SliThresholdsUs { get; set; } = [50_000, 100_000, 250_000, 1_000_000];
+
+    /// <summary>Consumer group prefix: stage A uses "{group}", the merge "{group}-merge".</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string ConsumerGroup { get; set; } = "streammon-aggregator";
+
+    /// <summary>Checkpoint after this many records per processor.</summary>
+    [Range(1, 10_000_000)]
+    public int CheckpointEveryRecords { get; set; } = 20_000;
+
+    /// <summary>Checkpoint at least this often while records flow (bounds replay after a crash; never a result).</summary>
+    [Range(10, 600_000)]
+    public int CheckpointIntervalMs { get; set; } = 2_000;
+
+    /// <summary>Reference profiles by model name (paths to files written by `streammon profile build`).</summary>
+    public Dictionary<string, string> Profiles { get; set; } = [];
+
+    /// <summary>Drift decision thresholds (defaults: Evidently's preset; see docs/aggregator.md).</summary>
+    public DriftThresholds DriftThresholds { get; set; } = new();
+
+    /// <summary>Write results to InfluxDB (section "Influx").</summary>
+    public bool InfluxEnabled { get; set; } = true;
+
+    /// <summary>Run the latency/traffic topology.</summary>
+    public bool Latency { get; set; } = true;
+
+    /// <summary>Run the drift topology (needs at least one profile).</summary>
+    public bool Drift { get; set; } = true;
+
+    /// <summary>The parsed window specs.</summary>
+    public IReadOnlyList<WindowSpec> WindowSpecs() => Windows.Select(ParseWindow).ToList();
+
+    /// <summary>Parses "10s" or "5m/1m".</summary>
+    public static WindowSpec ParseWindow(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var parts = text.Split('/');
+        var size = ParseDuration(parts[0]);
+        return parts.Length switch
+        {
+            1 => new WindowSpec(size, size),
+            2 => new WindowSpec(size, ParseDuration(parts[1])),
+            _ => throw new FormatException($"Not a window: '{text}'."),
+        };
+    }
+
+    /// <summary>Parses 500ms, 10s, 1m, 1h, 1d into milliseconds.</summary>
+    public static long ParseDuration(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        text = text.Trim();
+        (string Suffix, long Factor)[] units = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)];
+        foreach (var (suffix, factor) in units)
+        {
+            if (text.EndsWith(suffix, StringComparison.Ordinal) && long.TryParse(text[..^suffix.Length], NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0)
+            {
+                return value * factor;
+            }
+        }
+
+        throw new FormatException($"Not a duration: '{text}' (use e.g. 500ms, 10s, 1m, 1h, 1d).");
+    }
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var specs = new List<WindowSpec>();
+        foreach (var window in Windows)
+        {
+            WindowSpec? spec = null;
+            string? error = null;
+            try
+            {
+                spec = ParseWindow(window);
+            }
+            catch (Exception ex) when (ex is FormatException or ArgumentException)
+            {
+                error = ex.Message;
+            }
+
+            if (error is not null)
+            {
+                yield return new ValidationResult(error, [nameof(Windows)]);
+            }
+            else if (spec is not null)
+            {
+                specs.Add(spec);
+            }
+        }
+
+        if (specs.Count == 0 || specs.Count > 8)
+        {
+            yield return new ValidationResult("Configure between 1 and 8 windows.", [nameof(Windows)]);
+        }
+
+        if (specs.Select(s => s.SizeMs).Distinct().Count() != specs.Count)
+        {
+            yield return new ValidationResult("Window sizes must be distinct.", [nameof(Windows)]);
+        }
+
+        if (SliThresholdsUs.Any(t => t <= 0) || SliThresholdsUs.Distinct().Count() != SliThresholdsUs.Count)
+        {
+            yield return new ValidationResult("SLI thresholds must be positive and distinct.", [nameof(SliThresholdsUs)]);
+        }
+    }
+}

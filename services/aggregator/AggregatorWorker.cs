@@ -1,0 +1,121 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StreamMonitor.Aggregator.Drift;
+using StreamMonitor.Aggregator.Latency;
+using StreamMonitor.Aggregator.Topology;
+using StreamMonitor.Contracts;
+using StreamMonitor.Hosting;
+using StreamMonitor.Kafka;
+using StreamMonitor.Streams;
+using StreamMonitor.Streams.Drift;
+
+namespace StreamMonitor.Aggregator;
+
+/// <summary>
+/// Runs the aggregator: stage A (group "{ConsumerGroup}") over the input topics and stage B (group
+/// "{ConsumerGroup}-merge") over the partials topic, each on its own thread with its own consumer and producer.
+/// </summary>
+public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptions<AggregatorOptions> aggregatorOptions, IReadinessGate readiness, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime) : BackgroundService
+{
+    /// <inheritdoc />
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var kafka = kafkaOptions.Value;
+        var options = aggregatorOptions.Value;
+        var logger = loggerFactory.CreateLogger<AggregatorWorker>();
+        var codec = new EventCodec();
+        var progress = new ProgressBoard();
+        var topics = kafka.Topics;
+        var stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, topics);
+        var inputs = new List<string>();
+        var builders = new List<IResultBuilder>();
+        LatencyTopology? latency = null;
+        DriftTopology? drift = null;
+        if (options.Latency)
+        {
+            latency = new LatencyTopology(codec, options.SliThresholdsUs, topics);
+            inputs.Add(topics.Predictions);
+            builders.Add(latency);
+        }
+
+        if (options.Drift && options.Profiles.Count > 0)
+        {
+            var profiles = options.Profiles.ToDictionary(p => p.Key, p => ReferenceProfile.Load(p.Value), StringComparer.Ordinal);
+            foreach (var (model, profile) in profiles)
+            {
+                logger.LogInformation("Drift reference for {Model}: profile {ProfileId} from {Source} ({Rows} rows)", model, profile.Id, profile.Source, profile.Rows);
+            }
+
+            drift = new DriftTopology(codec, profiles, options.DriftThresholds, topics);
+            inputs.Add(topics.Features);
+            builders.Add(drift);
+        }
+
+        if (inputs.Count == 0)
+        {
+            throw new InvalidOperationException("No topology is enabled (Aggregator:Latency, or Aggregator:Drift with Aggregator:Profiles).");
+        }
+
+        var stageA = new StageAFactory(stage, codec, latency, drift);
+        var merge = new MergeSettings(options.GraceMs, options.MergeGraceMs, options.MergeRetentionMs, topics.DeadLetter);
+        var stageB = new MergeFactory(builders, merge, codec, progress);
+        var checkpointInterval = TimeSpan.FromMilliseconds(options.CheckpointIntervalMs);
+        readiness.MarkReady();
+        return Task.WhenAll(
+            RunProcessor("stage-a", new ProcessorSettings(options.ConsumerGroup, inputs, options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromMilliseconds(200)), stageA, kafka, progress, stoppingToken),
+            RunProcessor("stage-b", new ProcessorSettings(options.ConsumerGroup + "-merge", [topics.WindowPartials], options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromSeconds(1)), stageB, kafka, progress, stoppingToken));
+    }
+
+    private Task RunProcessor(string name, ProcessorSettings settings, IPartitionTaskFactory factory, KafkaOptions kafka, ProgressBoard progress, CancellationToken stoppingToken)
+    {
+        var logger = loggerFactory.CreateLogger($"StreamMonitor.Aggregator.{name}");
+        return Task.Factory.StartNew(
+            () =>
+            {
+                try
+                {
+                    var producerConfig = KafkaClientConfig.Producer(kafka, $"aggregator-{name}-{Environment.ProcessId}");
+                    producerConfig.MessageMaxBytes = 16 * 1024 * 1024;
+                    using var producer = new ProducerBuilder<byte[], byte[]>(producerConfig).Build();
+                    using var store = new CheckpointStore(kafka, $"aggregator-{name}-{Environment.ProcessId}");
+                    new PartitionedProcessor(settings, kafka, factory, producer, store, progress, logger).Run(stoppingToken);
+                }
+                catch (Exception ex) when (ex is KafkaException or InvalidDataException or TimeoutException or InvalidOperationException)
+                {
+                    // Fail fast: the checkpoints make a restart resume exactly where this left off.
+                    logger.LogCritical(ex, "Processor {Processor} failed; stopping the service", name);
+                    readiness.MarkNotReady($"{name} failed: {ex.Message}");
+                    lifetime.StopApplication();
+                    throw;
+                }
+            },
+            stoppingToken,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+    }
+
+    private sealed class StageAFactory(StageSettings settings, EventCodec codec, LatencyTopology? latency, DriftTopology? drift) : IPartitionTaskFactory
+    {
+        public IPartitionTask Create(TopicPartition partition, byte[]? state)
+        {
+            if (latency is not null && partition.Topic == settings.Topics.Predictions)
+            {
+                return new WindowStageTask<LatencyAggregate>(latency, settings, partition, state, codec);
+            }
+
+            if (drift is not null && partition.Topic == settings.Topics.Features)
+            {
+                return new WindowStageTask<ModelDriftAggregate>(drift, settings, partition, state, codec);
+            }
+
+            throw new InvalidOperationException($"No topology reads {partition.Topic}.");
+        }
+    }
+
+    private sealed class MergeFactory(IReadOnlyList<IResultBuilder> builders, MergeSettings settings, EventCodec codec, ProgressBoard progress) : IPartitionTaskFactory
+    {
+        public IPartitionTask Create(TopicPartition partition, byte[]? state) => new MergeStageTask(builders, settings, state, codec, progress);
+    }
+}

@@ -1,0 +1,156 @@
+using StreamMonitor.Aggregator.Topology;
+using StreamMonitor.Contracts;
+using StreamMonitor.Kafka;
+using StreamMonitor.Streams.Drift;
+
+namespace StreamMonitor.Aggregator.Drift;
+
+/// <summary>
+/// Input drift per model against its reference profile: stage A reads feature events (the model's inputs), stage B
+/// builds <see cref="DriftWindowResult"/>. Feature events carry no model version, so results use version "all".
+/// Events of models without a profile are counted and dead-lettered (reason NO_PROFILE).
+/// </summary>
+public sealed class DriftTopology(EventCodec codec, IReadOnlyDictionary<string, ReferenceProfile> profiles, DriftThresholds thresholds, TopicCatalog topics) : IStageTopology<ModelDriftAggregate>, IResultBuilder
+{
+    /// <summary>Version used in drift result keys.</summary>
+    public const string AllVersions = "all";
+
+    /// <inheritdoc />
+    public WindowKind Kind => WindowKind.Drift;
+
+    /// <inheritdoc />
+    public string ResultTopic => topics.DriftResults;
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Sources { get; } = Enumerable.Range(0, topics.InputPartitions).Select(p => PartialRecords.SourceOf(topics.Features, p)).ToList();
+
+    /// <inheritdoc />
+    public ModelDriftAggregate Create() => new();
+
+    /// <inheritdoc />
+    public void Write(BinaryWriter writer, ModelDriftAggregate aggregate)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(aggregate);
+        writer.Write(aggregate.State is not null);
+        aggregate.State?.WriteTo(writer);
+    }
+
+    /// <inheritdoc />
+    public ModelDriftAggregate Read(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        return new ModelDriftAggregate { State = reader.ReadBoolean() ? DriftAggregate.ReadFrom(reader) : null };
+    }
+
+    /// <inheritdoc />
+    public bool TryRead(byte[] value, out string key, out long eventTimeMs, out Action<ModelDriftAggregate> update, out string reasonCode, out string reason)
+    {
+        key = "";
+        eventTimeMs = 0;
+        update = static _ => { };
+        if (!codec.TryDeserialize<FeatureEvent>(value, out var features, out var error) || features is null)
+        {
+            reasonCode = error?.ReasonCode ?? "DECODE";
+            reason = error?.Message ?? "Not a feature event.";
+            return false;
+        }
+
+        if (!profiles.TryGetValue(features.ModelName, out var profile))
+        {
+            reasonCode = "NO_PROFILE";
+            reason = $"No reference profile is configured for model '{features.ModelName}'.";
+            return false;
+        }
+
+        key = features.ModelName + "|" + AllVersions;
+        eventTimeMs = features.EventTimeMs;
+        update = aggregate => aggregate.Add(profile, features);
+        reasonCode = "";
+        reason = "";
+        return true;
+    }
+
+    /// <inheritdoc />
+    public byte[] Build(WindowKey window, IReadOnlyList<byte[]> partialStates)
+    {
+        ArgumentNullException.ThrowIfNull(partialStates);
+        var profile = profiles[window.ModelName];
+        var merged = new DriftAggregate(profile);
+        foreach (var state in partialStates)
+        {
+            using var reader = new BinaryReader(new MemoryStream(state, writable: false));
+            if (Read(reader).State is { } part)
+            {
+                merged.MergeFrom(part);
+            }
+        }
+
+        var (features, share, datasetDrift) = DriftStatistics.Window(profile, merged, thresholds);
+        return codec.Serialize(new DriftWindowResult
+        {
+            ModelName = window.ModelName,
+            ModelVersion = window.ModelVersion,
+            WindowStartMs = window.WindowStartMs,
+            WindowSizeMs = window.WindowSizeMs,
+            Count = merged.Count,
+            ReferenceId = profile.Id,
+            Features = features,
+            DriftedShare = share,
+            DatasetDrift = datasetDrift,
+        });
+    }
+}
+
+/// <summary>Pane state of one model: created lazily with the model's profile shape.</summary>
+public sealed class ModelDriftAggregate : Streams.IMergeable<ModelDriftAggregate>
+{
+    /// <summary>The counts (null until the first event).</summary>
+    public DriftAggregate? State { get; set; }
+
+    /// <summary>Adds one feature event.</summary>
+    public void Add(ReferenceProfile profile, FeatureEvent features)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(features);
+        State ??= new DriftAggregate(profile);
+        State.Count++;
+        for (var i = 0; i < profile.Numeric.Count; i++)
+        {
+            var name = profile.Numeric[i].Name;
+            State.Numeric[i].Add(profile.Numeric[i], features.Features.TryGetValue(name, out var value) ? value : null);
+        }
+
+        for (var i = 0; i < profile.Categorical.Count; i++)
+        {
+            var name = profile.Categorical[i].Name;
+            State.Categorical[i].Add(profile.Categorical[i], features.Categorical.TryGetValue(name, out var value) ? value : null);
+        }
+    }
+
+    /// <inheritdoc />
+    public void MergeFrom(ModelDriftAggregate other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other.State is null)
+        {
+            return;
+        }
+
+        if (State is null)
+        {
+            using var buffer = new MemoryStream();
+            using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
+            {
+                other.State.WriteTo(writer);
+            }
+
+            buffer.Position = 0;
+            using var reader = new BinaryReader(buffer);
+            State = DriftAggregate.ReadFrom(reader);
+            return;
+        }
+
+        State.MergeFrom(other.State);
+    }
+}

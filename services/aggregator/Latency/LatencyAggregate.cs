@@ -1,0 +1,235 @@
+using StreamMonitor.Contracts;
+using StreamMonitor.Streams;
+
+namespace StreamMonitor.Aggregator.Latency;
+
+/// <summary>
+/// Traffic and latency of one model version in one pane or window: exact counts, batch-size moments, one
+/// <see cref="LatencyHistogram"/> per timing stage (successful predictions only: an error's timing says little about
+/// serving latency) and exact good counts per SLI threshold. Merging is exact.
+/// </summary>
+public sealed class LatencyAggregate : IMergeable<LatencyAggregate>, Topology.ILateCounting
+{
+    private const byte Version = 1;
+
+    /// <summary>Creates an empty aggregate for the given SLI thresholds (µs, ascending order not required).</summary>
+    public LatencyAggregate(IReadOnlyList<long> sliThresholdsUs)
+    {
+        ArgumentNullException.ThrowIfNull(sliThresholdsUs);
+        SliThresholdsUs = [.. sliThresholdsUs];
+        SliGood = new long[SliThresholdsUs.Length];
+        Stages = new LatencyHistogram[PredictionTiming.StageNames.Count];
+        for (var i = 0; i < Stages.Length; i++)
+        {
+            Stages[i] = new LatencyHistogram();
+        }
+    }
+
+    /// <summary>All predictions.</summary>
+    public long Count { get; private set; }
+
+    /// <summary>Predictions with status ERROR.</summary>
+    public long ErrorCount { get; private set; }
+
+    /// <summary>Late records observed while this window held the partition's stream time (see docs/aggregator.md).</summary>
+    public long LateCount { get; set; }
+
+    /// <summary>Sum of batch sizes of successful predictions.</summary>
+    public long BatchSizeSum { get; private set; }
+
+    /// <summary>Successful predictions that reported a batch size.</summary>
+    public long BatchSizeCount { get; private set; }
+
+    /// <summary>Largest batch size.</summary>
+    public int BatchSizeMax { get; private set; }
+
+    /// <summary>Histogram per stage, in <see cref="PredictionTiming.StageNames"/> order.</summary>
+    public LatencyHistogram[] Stages { get; }
+
+    /// <summary>SLI thresholds (µs).</summary>
+    public long[] SliThresholdsUs { get; }
+
+    /// <summary>Successful predictions with e2e ≤ threshold, per threshold.</summary>
+    public long[] SliGood { get; }
+
+    /// <summary>Total of every latency SLI: all predictions (an error is a bad event for a latency SLI too).</summary>
+    public long SliTotal => Count;
+
+    /// <summary>Adds one prediction.</summary>
+    public void Add(Prediction prediction)
+    {
+        ArgumentNullException.ThrowIfNull(prediction);
+        Count++;
+        if (prediction.Status == PredictionStatus.ERROR)
+        {
+            ErrorCount++;
+            return;
+        }
+
+        var timing = prediction.Timing;
+        for (var i = 0; i < Stages.Length; i++)
+        {
+            Stages[i].Record(timing.StageMicros(i));
+        }
+
+        if (timing.BatchSize > 0)
+        {
+            BatchSizeSum += timing.BatchSize;
+            BatchSizeCount++;
+            BatchSizeMax = Math.Max(BatchSizeMax, timing.BatchSize);
+        }
+
+        for (var i = 0; i < SliThresholdsUs.Length; i++)
+        {
+            if (timing.E2eUs <= SliThresholdsUs[i])
+            {
+                SliGood[i]++;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void MergeFrom(LatencyAggregate other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (!other.SliThresholdsUs.AsSpan().SequenceEqual(SliThresholdsUs))
+        {
+            throw new InvalidOperationException("Cannot merge aggregates with different SLI thresholds.");
+        }
+
+        Count += other.Count;
+        ErrorCount += other.ErrorCount;
+        LateCount += other.LateCount;
+        BatchSizeSum += other.BatchSizeSum;
+        BatchSizeCount += other.BatchSizeCount;
+        BatchSizeMax = Math.Max(BatchSizeMax, other.BatchSizeMax);
+        for (var i = 0; i < Stages.Length; i++)
+        {
+            Stages[i].MergeFrom(other.Stages[i]);
+        }
+
+        for (var i = 0; i < SliGood.Length; i++)
+        {
+            SliGood[i] += other.SliGood[i];
+        }
+    }
+
+    /// <summary>Binary encoding (histograms in HdrHistogram's compressed form).</summary>
+    public void WriteTo(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(Version);
+        writer.Write(Count);
+        writer.Write(ErrorCount);
+        writer.Write(LateCount);
+        writer.Write(BatchSizeSum);
+        writer.Write(BatchSizeCount);
+        writer.Write(BatchSizeMax);
+        writer.Write(SliThresholdsUs.Length);
+        for (var i = 0; i < SliThresholdsUs.Length; i++)
+        {
+            writer.Write(SliThresholdsUs[i]);
+            writer.Write(SliGood[i]);
+        }
+
+        foreach (var stage in Stages)
+        {
+            stage.WriteTo(writer);
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteTo"/> wrote.</summary>
+    public static LatencyAggregate ReadFrom(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        if (reader.ReadByte() != Version)
+        {
+            throw new InvalidDataException("Unknown latency aggregate version.");
+        }
+
+        var count = reader.ReadInt64();
+        var errors = reader.ReadInt64();
+        var late = reader.ReadInt64();
+        var batchSum = reader.ReadInt64();
+        var batchCount = reader.ReadInt64();
+        var batchMax = reader.ReadInt32();
+        var slis = reader.ReadInt32();
+        var thresholds = new long[slis];
+        var good = new long[slis];
+        for (var i = 0; i < slis; i++)
+        {
+            thresholds[i] = reader.ReadInt64();
+            good[i] = reader.ReadInt64();
+        }
+
+        var result = new LatencyAggregate(thresholds)
+        {
+            Count = count,
+            ErrorCount = errors,
+            LateCount = late,
+            BatchSizeSum = batchSum,
+            BatchSizeCount = batchCount,
+            BatchSizeMax = batchMax,
+        };
+        good.CopyTo(result.SliGood, 0);
+        for (var i = 0; i < result.Stages.Length; i++)
+        {
+            result.Stages[i] = LatencyHistogram.ReadFrom(reader);
+        }
+
+        return result;
+    }
+
+    /// <summary>The window result for this (merged) aggregate.</summary>
+    public LatencyWindowResult ToResult(WindowKey key, int partitions)
+    {
+        ReadOnlySpan<int> quantiles = [50_000, 90_000, 95_000, 99_000, 99_900];
+        var result = new LatencyWindowResult
+        {
+            ModelName = key.ModelName,
+            ModelVersion = key.ModelVersion,
+            WindowStartMs = key.WindowStartMs,
+            WindowSizeMs = key.WindowSizeMs,
+            Count = Count,
+            ErrorCount = ErrorCount,
+            ErrorRate = Count == 0 ? 0 : (double)ErrorCount / Count,
+            ThroughputPerSecond = Count * 1000.0 / key.WindowSizeMs,
+            BatchSizeMean = BatchSizeCount == 0 ? 0 : (double)BatchSizeSum / BatchSizeCount,
+            BatchSizeMax = BatchSizeMax,
+            RelativeError = LatencyHistogram.RelativeErrorBound,
+            LateCount = LateCount,
+            Partitions = partitions,
+        };
+        for (var i = 0; i < Stages.Length; i++)
+        {
+            var stage = Stages[i];
+            var p = stage.Percentiles(quantiles);
+            result.Stages.Add(new StageLatency
+            {
+                Stage = PredictionTiming.StageNames[i],
+                Count = stage.Count,
+                MeanUs = stage.Count == 0 ? 0 : stage.Mean,
+                P50Us = p[0],
+                P90Us = p[1],
+                P95Us = p[2],
+                P99Us = p[3],
+                P999Us = p[4],
+                MaxUs = stage.Count == 0 ? 0 : stage.Max,
+            });
+        }
+
+        for (var i = 0; i < SliThresholdsUs.Length; i++)
+        {
+            result.LatencySlis.Add(new LatencySli { ThresholdUs = SliThresholdsUs[i], Good = SliGood[i], Total = SliTotal });
+        }
+
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer))
+        {
+            Stages[^1].WriteTo(writer);
+        }
+
+        result.E2eHistogram = buffer.ToArray();
+        return result;
+    }
+}

@@ -1,0 +1,84 @@
+using StreamMonitor.Contracts;
+using StreamMonitor.Influx;
+using StreamMonitor.Streams;
+
+namespace StreamMonitor.Aggregator;
+
+/// <summary>
+/// InfluxDB points of window results (measurements in the common brief). Time = window start; tags model, version,
+/// window (size label); so a re-emitted result overwrites its points. Null or non-finite values are omitted.
+/// </summary>
+public static class ResultPoints
+{
+    /// <summary>Points of a latency result: latency_window, one latency_stage per stage, one latency_sli per threshold.</summary>
+    public static IEnumerable<LinePoint> Of(LatencyWindowResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var window = WindowSpec.FormatDuration(result.WindowSizeMs);
+        LinePoint Base(string measurement) => LinePoint.Measurement(measurement).Tag("model", result.ModelName).Tag("version", result.ModelVersion).Tag("window", window);
+        yield return Base("latency_window")
+            .Field("count", result.Count)
+            .Field("error_count", result.ErrorCount)
+            .Field("error_rate", Finite(result.ErrorRate))
+            .Field("throughput_per_s", Finite(result.ThroughputPerSecond))
+            .Field("batch_size_mean", Finite(result.BatchSizeMean))
+            .Field("batch_size_max", (long)result.BatchSizeMax)
+            .Field("late_count", result.LateCount)
+            .TimestampMs(result.WindowStartMs);
+        foreach (var stage in result.Stages.Where(s => s.Count > 0))
+        {
+            yield return Base("latency_stage").Tag("stage", stage.Stage)
+                .Field("count", stage.Count)
+                .Field("mean_us", Finite(stage.MeanUs))
+                .Field("p50_us", stage.P50Us)
+                .Field("p90_us", stage.P90Us)
+                .Field("p95_us", stage.P95Us)
+                .Field("p99_us", stage.P99Us)
+                .Field("p999_us", stage.P999Us)
+                .Field("max_us", stage.MaxUs)
+                .TimestampMs(result.WindowStartMs);
+        }
+
+        foreach (var sli in result.LatencySlis)
+        {
+            yield return Base("latency_sli").Tag("threshold_us", sli.ThresholdUs.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                .Field("good", sli.Good)
+                .Field("total", sli.Total)
+                .TimestampMs(result.WindowStartMs);
+        }
+    }
+
+    /// <summary>Points of a drift result: drift_window and one drift_feature per column.</summary>
+    public static IEnumerable<LinePoint> Of(DriftWindowResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var window = WindowSpec.FormatDuration(result.WindowSizeMs);
+        LinePoint Base(string measurement) => LinePoint.Measurement(measurement).Tag("model", result.ModelName).Tag("version", result.ModelVersion).Tag("window", window);
+        yield return Base("drift_window")
+            .Field("count", result.Count)
+            .Field("drifted_share", Finite(result.DriftedShare))
+            .Field("dataset_drift", result.DatasetDrift ? 1L : 0L)
+            .TimestampMs(result.WindowStartMs);
+        foreach (var feature in result.Features)
+        {
+            yield return Base("drift_feature").Tag("feature", feature.Feature).Tag("kind", feature.Kind.ToString().ToLowerInvariant())
+                .Field("count", feature.Count)
+                .Field("null_rate", Finite(feature.NullRate))
+                .Field("out_of_range_rate", Finite(feature.OutOfRangeRate))
+                .Field("unseen_category_rate", Finite(feature.UnseenCategoryRate))
+                .Field("psi", Finite(feature.Psi))
+                .Field("js_distance", Finite(feature.JsDistance))
+                .Field("ks_statistic", Finite(feature.KsStatistic))
+                .Field("ks_p_value", Finite(feature.KsPValue))
+                .Field("wasserstein_normed", Finite(feature.WassersteinNormed))
+                .Field("chi_square", Finite(feature.ChiSquare))
+                .Field("chi_square_p_value", Finite(feature.ChiSquarePValue))
+                .Field("drift_score", Finite(feature.DriftScore))
+                .Field("threshold", Finite(feature.Threshold))
+                .Field("drifted", feature.Drifted ? 1L : 0L)
+                .TimestampMs(result.WindowStartMs);
+        }
+    }
+
+    private static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;
+}

@@ -1,0 +1,290 @@
+using System.Text;
+using Confluent.Kafka;
+using StreamMonitor.Contracts;
+using StreamMonitor.Streams;
+
+namespace StreamMonitor.Aggregator.Topology;
+
+/// <summary>Stage B of a topology: turns the partials of all source partitions of a window into its result.</summary>
+public interface IResultBuilder
+{
+    /// <summary>Kind of the windows this builder merges.</summary>
+    WindowKind Kind { get; }
+
+    /// <summary>Compacted topic of the results.</summary>
+    string ResultTopic { get; }
+
+    /// <summary>Source ids ("topic:partition") whose partials make a window complete.</summary>
+    IReadOnlyList<string> Sources { get; }
+
+    /// <summary>Merges encoded partial states (ordered by source) into the encoded result event.</summary>
+    byte[] Build(WindowKey window, IReadOnlyList<byte[]> partialStates);
+}
+
+/// <summary>
+/// Stage B for one partition of the partials topic. Keeps, per window, the latest partial of each source and, per
+/// source, its watermark (stream time). A window closes at end + grace. It is emitted when every source's watermark
+/// has passed its close (complete: every partial that will ever exist is here), or earlier, when any source's
+/// watermark has passed close + merge grace (lagging or idle sources are then missing); each partial arriving after
+/// that re-emits it, so the last result on the compacted topic is always the merge of every partial. Complete windows
+/// are dropped; a partial for a complete window with no state is a replayed duplicate and is ignored. Incomplete
+/// windows are kept until close + merge grace + retention.
+/// </summary>
+public sealed class MergeStageTask : IPartitionTask
+{
+    private readonly Dictionary<WindowKind, IResultBuilder> _builders;
+    private readonly MergeSettings _settings;
+    private readonly EventCodec _codec;
+    private readonly ProgressBoard _progress;
+    private readonly Dictionary<string, long> _watermarks = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, MergeWindow> _windows = new(StringComparer.Ordinal);
+
+    /// <summary>Creates or restores the task.</summary>
+    public MergeStageTask(IEnumerable<IResultBuilder> builders, MergeSettings settings, byte[]? state, EventCodec codec, ProgressBoard progress)
+    {
+        _builders = builders.ToDictionary(b => b.Kind);
+        _settings = settings;
+        _codec = codec;
+        _progress = progress;
+        if (state is not null)
+        {
+            Restore(state);
+        }
+    }
+
+    /// <inheritdoc />
+    public long StreamTime => _watermarks.Count == 0 ? long.MinValue : _watermarks.Values.Max();
+
+    /// <summary>Partials ignored as replayed duplicates of complete windows.</summary>
+    public long Duplicates { get; private set; }
+
+    /// <summary>Partials that arrived after their window's retention, dead-lettered.</summary>
+    public long Expired { get; private set; }
+
+    /// <summary>Windows held.</summary>
+    public int OpenWindows => _windows.Count;
+
+    /// <inheritdoc />
+    public void Process(ConsumeResult<byte[], byte[]> record, ITaskOutput output)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(output);
+        PartialRecord partial;
+        try
+        {
+            partial = PartialRecords.Parse(record.Message.Value);
+        }
+        catch (InvalidDataException ex)
+        {
+            SendDeadLetter(output, record, "BAD_PARTIAL", ex.Message);
+            return;
+        }
+
+        if (partial.Window is not { } window)
+        {
+            var previous = _watermarks.GetValueOrDefault(partial.Source, long.MinValue);
+            if (partial.StreamTimeMs > previous)
+            {
+                _watermarks[partial.Source] = partial.StreamTimeMs;
+                _progress.Observe(partial.StreamTimeMs);
+                foreach (var key in _windows.Keys.ToList())
+                {
+                    Evaluate(key, output);
+                }
+            }
+
+            return;
+        }
+
+        if (!_builders.ContainsKey(window.Kind))
+        {
+            SendDeadLetter(output, record, "UNKNOWN_KIND", $"No merge is configured for {window.Kind} partials.");
+            return;
+        }
+
+        var text = window.ToString();
+        if (!_windows.TryGetValue(text, out var state))
+        {
+            if (IsComplete(window))
+            {
+                Duplicates++;
+                return;
+            }
+
+            if (MaxWatermark() >= CloseAt(window) + _settings.MergeGraceMs + _settings.RetentionMs)
+            {
+                Expired++;
+                SendDeadLetter(output, record, "PARTIAL_EXPIRED", $"Partial of {text} from {partial.Source} arrived after the merge retention.");
+                return;
+            }
+
+            state = new MergeWindow(window);
+            _windows[text] = state;
+        }
+
+        state.Partials[partial.Source] = partial.State;
+        state.Dirty = true;
+        if (state.Emitted)
+        {
+            Emit(state, output);
+        }
+
+        Evaluate(text, output);
+    }
+
+    /// <inheritdoc />
+    public void OnIdle(long watermarkMs, ITaskOutput output)
+    {
+    }
+
+    /// <inheritdoc />
+    public byte[] Snapshot()
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer))
+        {
+            writer.Write(Duplicates);
+            writer.Write(Expired);
+            writer.Write(_watermarks.Count);
+            foreach (var (source, watermark) in _watermarks.OrderBy(w => w.Key, StringComparer.Ordinal))
+            {
+                writer.Write(source);
+                writer.Write(watermark);
+            }
+
+            writer.Write(_windows.Count);
+            foreach (var window in _windows.Values)
+            {
+                writer.Write(window.Key.ToString());
+                writer.Write(window.Emitted);
+                writer.Write(window.Dirty);
+                writer.Write(window.Partials.Count);
+                foreach (var (source, partial) in window.Partials)
+                {
+                    writer.Write(source);
+                    writer.Write(partial.Length);
+                    writer.Write(partial);
+                }
+            }
+        }
+
+        return buffer.ToArray();
+    }
+
+    private void Restore(byte[] state)
+    {
+        using var reader = new BinaryReader(new MemoryStream(state, writable: false));
+        Duplicates = reader.ReadInt64();
+        Expired = reader.ReadInt64();
+        var sources = reader.ReadInt32();
+        for (var i = 0; i < sources; i++)
+        {
+            _watermarks[reader.ReadString()] = reader.ReadInt64();
+        }
+
+        var windows = reader.ReadInt32();
+        for (var i = 0; i < windows; i++)
+        {
+            var window = new MergeWindow(WindowKey.Parse(reader.ReadString())) { Emitted = reader.ReadBoolean(), Dirty = reader.ReadBoolean() };
+            var partials = reader.ReadInt32();
+            for (var j = 0; j < partials; j++)
+            {
+                var source = reader.ReadString();
+                window.Partials[source] = reader.ReadBytes(reader.ReadInt32());
+            }
+
+            _windows[window.Key.ToString()] = window;
+        }
+
+        _progress.Observe(StreamTime);
+    }
+
+    private long CloseAt(WindowKey window) => window.WindowStartMs + window.WindowSizeMs + _settings.GraceMs;
+
+    private long MaxWatermark() => StreamTime;
+
+    private bool IsComplete(WindowKey window)
+    {
+        var closeAt = CloseAt(window);
+        foreach (var source in _builders[window.Kind].Sources)
+        {
+            if (_watermarks.GetValueOrDefault(source, long.MinValue) < closeAt)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private void Evaluate(string text, ITaskOutput output)
+    {
+        var window = _windows[text];
+        var closeAt = CloseAt(window.Key);
+        if (IsComplete(window.Key))
+        {
+            if (window.Dirty)
+            {
+                Emit(window, output);
+            }
+
+            _windows.Remove(text);
+            return;
+        }
+
+        var max = MaxWatermark();
+        if (!window.Emitted && max >= closeAt + _settings.MergeGraceMs)
+        {
+            Emit(window, output);
+        }
+
+        if (max >= closeAt + _settings.MergeGraceMs + _settings.RetentionMs)
+        {
+            _windows.Remove(text);
+        }
+    }
+
+    private void Emit(MergeWindow window, ITaskOutput output)
+    {
+        var builder = _builders[window.Key.Kind];
+        var value = builder.Build(window.Key, window.Partials.Values.ToList());
+        output.Send(builder.ResultTopic, null, Encoding.UTF8.GetBytes(window.Key.ToString()), value);
+        window.Emitted = true;
+        window.Dirty = false;
+    }
+
+    private void SendDeadLetter(ITaskOutput output, ConsumeResult<byte[], byte[]> record, string code, string reason)
+    {
+        var letter = new DeadLetter
+        {
+            Service = "aggregator",
+            SourceTopic = record.Topic,
+            SourcePartition = record.Partition.Value,
+            SourceOffset = record.Offset.Value,
+            Key = record.Message.Key,
+            Payload = record.Message.Value,
+            ReasonCode = code,
+            Reason = reason,
+            ObservedAtMs = StreamTime == long.MinValue ? 0 : StreamTime,
+        };
+        output.Send(_settings.DeadLetterTopic, null, Encoding.UTF8.GetBytes($"{record.Topic}:{record.Partition.Value}:{record.Offset.Value}"), _codec.Serialize(letter));
+    }
+
+    private sealed class MergeWindow(WindowKey key)
+    {
+        public WindowKey Key { get; } = key;
+
+        public SortedDictionary<string, byte[]> Partials { get; } = new(StringComparer.Ordinal);
+
+        public bool Emitted { get; set; }
+
+        public bool Dirty { get; set; }
+    }
+}
+
+/// <summary>Settings of the merge stage.</summary>
+/// <param name="GraceMs">Window grace (same as stage A).</param>
+/// <param name="MergeGraceMs">Extra event time the merge waits for lagging sources.</param>
+/// <param name="RetentionMs">How long an incomplete window is kept after that.</param>
+/// <param name="DeadLetterTopic">Where malformed or expired partials go.</param>
+public sealed record MergeSettings(long GraceMs, long MergeGraceMs, long RetentionMs, string DeadLetterTopic);

@@ -1,0 +1,109 @@
+using System.Text;
+using StreamMonitor.Contracts;
+
+namespace StreamMonitor.Aggregator.Topology;
+
+/// <summary>A partial window result of one source partition, or a source's watermark, as read from the partials topic.</summary>
+/// <param name="Source">"topic:partition" of the input partition that produced it.</param>
+/// <param name="Window">The window (null for a watermark).</param>
+/// <param name="Final">True when the source closed the window on its own stream time; false for an idle flush.</param>
+/// <param name="State">Encoded aggregate (empty for a watermark).</param>
+/// <param name="StreamTimeMs">The source's stream time (watermarks only).</param>
+public sealed record PartialRecord(string Source, WindowKey? Window, bool Final, byte[] State, long StreamTimeMs);
+
+/// <summary>
+/// Wire format of the internal window-partials topic. Key: "{WindowKey}|{source}" for a partial (deterministic, so a
+/// re-emitted partial overwrites on the compacted topic) or "watermark|{source}". Value: version byte, type byte
+/// (1 partial, 2 watermark), source, then final flag + state bytes, or the stream time.
+/// </summary>
+public static class PartialRecords
+{
+    private const byte Version = 1;
+    private const byte PartialType = 1;
+    private const byte WatermarkType = 2;
+
+    /// <summary>Source id of an input partition.</summary>
+    public static string SourceOf(string topic, int partition) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{topic}:{partition}");
+
+    /// <summary>Key of a partial: all partials of one window share the window's partition of the partials topic.</summary>
+    public static byte[] PartialKey(WindowKey window, string source) => Encoding.UTF8.GetBytes(window + "|" + source);
+
+    /// <summary>The key that decides the partials-topic partition of a window (the window key itself).</summary>
+    public static byte[] RoutingKey(WindowKey window) => Encoding.UTF8.GetBytes(window.ToString());
+
+    /// <summary>Key of a watermark.</summary>
+    public static byte[] WatermarkKey(string source) => Encoding.UTF8.GetBytes("watermark|" + source);
+
+    /// <summary>Value of a partial.</summary>
+    public static byte[] PartialValue(WindowKey window, string source, bool final, byte[] state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        using var buffer = new MemoryStream(state.Length + 64);
+        using (var writer = new BinaryWriter(buffer))
+        {
+            writer.Write(Version);
+            writer.Write(PartialType);
+            writer.Write(source);
+            writer.Write(window.ToString());
+            writer.Write(final);
+            writer.Write(state.Length);
+            writer.Write(state);
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>Value of a watermark.</summary>
+    public static byte[] WatermarkValue(string source, long streamTimeMs)
+    {
+        using var buffer = new MemoryStream(64);
+        using (var writer = new BinaryWriter(buffer))
+        {
+            writer.Write(Version);
+            writer.Write(WatermarkType);
+            writer.Write(source);
+            writer.Write(streamTimeMs);
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>Parses a value; throws <see cref="InvalidDataException"/> on anything else.</summary>
+    public static PartialRecord Parse(byte[] value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        try
+        {
+            using var reader = new BinaryReader(new MemoryStream(value, writable: false));
+            if (reader.ReadByte() != Version)
+            {
+                throw new InvalidDataException("Unknown partial record version.");
+            }
+
+            var type = reader.ReadByte();
+            var source = reader.ReadString();
+            switch (type)
+            {
+                case PartialType:
+                    var window = WindowKey.Parse(reader.ReadString());
+                    var final = reader.ReadBoolean();
+                    var length = reader.ReadInt32();
+                    var state = reader.ReadBytes(length);
+                    if (state.Length != length)
+                    {
+                        throw new InvalidDataException("Truncated partial state.");
+                    }
+
+                    return new PartialRecord(source, window, final, state, 0);
+                case WatermarkType:
+                    return new PartialRecord(source, null, false, [], reader.ReadInt64());
+                default:
+                    throw new InvalidDataException($"Unknown partial record type {type}.");
+            }
+        }
+        catch (Exception ex) when (ex is EndOfStreamException or FormatException or IOException)
+        {
+            throw new InvalidDataException("Malformed partial record: " + ex.Message, ex);
+        }
+    }
+}

@@ -1,0 +1,204 @@
+using Confluent.Kafka;
+using StreamMonitor.Contracts;
+using StreamMonitor.Streams;
+
+namespace StreamMonitor.Aggregator.Topology;
+
+/// <summary>What a stage-A topology contributes: how to read a record and how to encode its aggregate.</summary>
+public interface IStageTopology<TAgg>
+    where TAgg : class, IMergeable<TAgg>
+{
+    /// <summary>Kind of the results.</summary>
+    WindowKind Kind { get; }
+
+    /// <summary>A new, empty aggregate.</summary>
+    TAgg Create();
+
+    /// <summary>Encodes an aggregate.</summary>
+    void Write(BinaryWriter writer, TAgg aggregate);
+
+    /// <summary>Decodes an aggregate.</summary>
+    TAgg Read(BinaryReader reader);
+
+    /// <summary>
+    /// Reads a record: on success the grouping key ("model|version"), event time and the update to apply; on failure a
+    /// dead-letter reason code and text.
+    /// </summary>
+    bool TryRead(byte[] value, out string key, out long eventTimeMs, out Action<TAgg> update, out string reasonCode, out string reason);
+}
+
+/// <summary>Stage-level settings shared by the topologies.</summary>
+/// <param name="Specs">Window specs.</param>
+/// <param name="GraceMs">Grace after a window's end.</param>
+/// <param name="IdleTimeoutMs">Idle rule (event time).</param>
+/// <param name="Topics">Topic names.</param>
+public sealed record StageSettings(IReadOnlyList<WindowSpec> Specs, long GraceMs, long IdleTimeoutMs, StreamMonitor.Kafka.TopicCatalog Topics);
+
+/// <summary>
+/// Stage A of a topology for one input partition: windows the partition's records, routes late and malformed records,
+/// and emits one partial per (key, window) when the window closes on this partition's stream time (or provisionally
+/// on an idle flush), plus its watermark (stream time) to every partials partition whenever a window boundary passes.
+/// </summary>
+public sealed class WindowStageTask<TAgg> : IPartitionTask
+    where TAgg : class, IMergeable<TAgg>
+{
+    private readonly IStageTopology<TAgg> _topology;
+    private readonly StageSettings _settings;
+    private readonly TopicPartition _source;
+    private readonly string _sourceId;
+    private readonly WindowedTable<TAgg> _table;
+    private readonly List<WindowResult<TAgg>> _closed = [];
+    private readonly EventCodec _codec;
+    private readonly long _boundaryUnit;
+    private long _lastWatermarkBoundary = long.MinValue;
+
+    /// <summary>Creates or restores the task.</summary>
+    public WindowStageTask(IStageTopology<TAgg> topology, StageSettings settings, TopicPartition source, byte[]? state, EventCodec codec)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(source);
+        _topology = topology;
+        _settings = settings;
+        _source = source;
+        _sourceId = PartialRecords.SourceOf(source.Topic, source.Partition.Value);
+        _codec = codec;
+        _table = new WindowedTable<TAgg>(settings.Specs, settings.GraceMs, topology.Create);
+        _boundaryUnit = settings.Specs.Min(s => s.AdvanceMs);
+        if (state is not null)
+        {
+            using var reader = new BinaryReader(new MemoryStream(state, writable: false));
+            _table.ReadFrom(reader, topology.Read);
+            Late = reader.ReadInt64();
+            Malformed = reader.ReadInt64();
+        }
+    }
+
+    /// <inheritdoc />
+    public long StreamTime => _table.StreamTime;
+
+    /// <summary>Records routed to the late-events topic (one per late window spec).</summary>
+    public long Late { get; private set; }
+
+    /// <summary>Records routed to the dead-letter topic.</summary>
+    public long Malformed { get; private set; }
+
+    /// <summary>The window table (tests and memory accounting).</summary>
+    public WindowedTable<TAgg> Table => _table;
+
+    /// <inheritdoc />
+    public void Process(ConsumeResult<byte[], byte[]> record, ITaskOutput output)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(output);
+        var value = record.Message.Value;
+        if (value is null)
+        {
+            Malformed++;
+            SendDeadLetter(output, _settings.Topics.DeadLetter, record, "NULL_VALUE", "Record has no value.", null);
+            return;
+        }
+
+        if (!_topology.TryRead(value, out var key, out var eventTime, out var update, out var code, out var reason))
+        {
+            Malformed++;
+            SendDeadLetter(output, _settings.Topics.DeadLetter, record, code, reason, null);
+            return;
+        }
+
+        var lateMask = _table.Add(key, eventTime, update, OnLate, _closed);
+        if (lateMask != 0)
+        {
+            var specs = string.Join(",", Enumerable.Range(0, _settings.Specs.Count).Where(i => (lateMask & (1 << i)) != 0).Select(i => _settings.Specs[i].Label));
+            Late++;
+            SendDeadLetter(output, _settings.Topics.LateEvents, record, "LATE", $"Event time {eventTime} is past the close (end + grace {_settings.GraceMs} ms) of its {specs} window(s); stream time {_table.StreamTime}.", eventTime);
+        }
+
+        EmitClosed(output);
+    }
+
+    /// <inheritdoc />
+    public void OnIdle(long watermarkMs, ITaskOutput output)
+    {
+        _table.FlushIdle(watermarkMs, _settings.IdleTimeoutMs, _closed);
+        EmitClosed(output);
+    }
+
+    /// <inheritdoc />
+    public byte[] Snapshot()
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer))
+        {
+            _table.WriteTo(writer, _topology.Write);
+            writer.Write(Late);
+            writer.Write(Malformed);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static void OnLate(TAgg aggregate)
+    {
+        if (aggregate is ILateCounting counting)
+        {
+            counting.LateCount++;
+        }
+    }
+
+    private void EmitClosed(ITaskOutput output)
+    {
+        foreach (var window in _closed)
+        {
+            var separator = window.Key.IndexOf('|', StringComparison.Ordinal);
+            var key = new WindowKey(_topology.Kind, window.Key[..separator], window.Key[(separator + 1)..], window.StartMs, window.Spec.SizeMs);
+            using var buffer = new MemoryStream();
+            using (var writer = new BinaryWriter(buffer))
+            {
+                _topology.Write(writer, window.State);
+            }
+
+            var partition = Murmur2.Partition(PartialRecords.RoutingKey(key), _settings.Topics.ResultPartitions);
+            output.Send(_settings.Topics.WindowPartials, partition, PartialRecords.PartialKey(key, _sourceId), PartialRecords.PartialValue(key, _sourceId, window.Final, buffer.ToArray()));
+        }
+
+        _closed.Clear();
+        var boundary = _table.StreamTime == long.MinValue ? long.MinValue : WindowSpec.FloorTo(_table.StreamTime - _settings.GraceMs, _boundaryUnit);
+        if (boundary > _lastWatermarkBoundary)
+        {
+            _lastWatermarkBoundary = boundary;
+            var key = PartialRecords.WatermarkKey(_sourceId);
+            var value = PartialRecords.WatermarkValue(_sourceId, _table.StreamTime);
+            for (var p = 0; p < _settings.Topics.ResultPartitions; p++)
+            {
+                output.Send(_settings.Topics.WindowPartials, p, key, value);
+            }
+        }
+    }
+
+    private void SendDeadLetter(ITaskOutput output, string topic, ConsumeResult<byte[], byte[]> record, string code, string reason, long? eventTime)
+    {
+        var letter = new DeadLetter
+        {
+            Service = "aggregator",
+            SourceTopic = record.Topic,
+            SourcePartition = record.Partition.Value,
+            SourceOffset = record.Offset.Value,
+            Key = record.Message.Key,
+            Payload = record.Message.Value,
+            ReasonCode = code,
+            Reason = reason,
+            EventTimeMs = eventTime,
+            // Stream time, not the wall clock: a replay writes the same envelope.
+            ObservedAtMs = _table.StreamTime == long.MinValue ? 0 : _table.StreamTime,
+        };
+        var key = System.Text.Encoding.UTF8.GetBytes($"{record.Topic}:{record.Partition.Value}:{record.Offset.Value}");
+        output.Send(topic, null, key, _codec.Serialize(letter));
+    }
+}
+
+/// <summary>An aggregate that counts late records attributed to it.</summary>
+public interface ILateCounting
+{
+    /// <summary>Late records observed while this pane held the stream time.</summary>
+    long LateCount { get; set; }
+}

@@ -1,0 +1,273 @@
+namespace StreamMonitor.Streams.Drift;
+
+/// <summary>
+/// Window state of one model's inputs against a <see cref="ReferenceProfile"/>: per numeric feature the count of
+/// window values in each reference grid cell (plus below-min and above-max cells), nulls and the window's own min/max;
+/// per categorical feature the category counts. Everything is a count or a min/max, so merging is exact.
+/// </summary>
+public sealed class DriftAggregate : IMergeable<DriftAggregate>
+{
+    private const byte Version = 1;
+
+    /// <summary>Distinct unseen categories tracked by name per feature; more are pooled (their count stays exact).</summary>
+    public const int MaxTrackedCategories = 1_000;
+
+    /// <summary>Name under which categories beyond <see cref="MaxTrackedCategories"/> are pooled.</summary>
+    public const string OtherCategory = "\u0000other";
+
+    /// <summary>An empty aggregate shaped by the profile.</summary>
+    public DriftAggregate(ReferenceProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        Numeric = profile.Numeric.Select(p => new NumericWindow(p.Cells + 2)).ToArray();
+        Categorical = profile.Categorical.Select(_ => new CategoricalWindow()).ToArray();
+        Score = profile.Score is { } score ? new NumericWindow(score.Cells + 2) : null;
+    }
+
+    private DriftAggregate(NumericWindow[] numeric, CategoricalWindow[] categorical, NumericWindow? score)
+    {
+        Numeric = numeric;
+        Categorical = categorical;
+        Score = score;
+    }
+
+    /// <summary>Events seen.</summary>
+    public long Count { get; set; }
+
+    /// <summary>Per numeric feature, in profile order.</summary>
+    public NumericWindow[] Numeric { get; }
+
+    /// <summary>Per categorical feature, in profile order.</summary>
+    public CategoricalWindow[] Categorical { get; }
+
+    /// <summary>The prediction score, when the profile has a score reference.</summary>
+    public NumericWindow? Score { get; }
+
+    /// <inheritdoc />
+    public void MergeFrom(DriftAggregate other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        Count += other.Count;
+        for (var i = 0; i < Numeric.Length; i++)
+        {
+            Numeric[i].MergeFrom(other.Numeric[i]);
+        }
+
+        for (var i = 0; i < Categorical.Length; i++)
+        {
+            Categorical[i].MergeFrom(other.Categorical[i]);
+        }
+
+        if (Score is not null && other.Score is not null)
+        {
+            Score.MergeFrom(other.Score);
+        }
+    }
+
+    /// <summary>Binary encoding.</summary>
+    public void WriteTo(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(Version);
+        writer.Write(Count);
+        writer.Write(Numeric.Length);
+        foreach (var numeric in Numeric)
+        {
+            numeric.WriteTo(writer);
+        }
+
+        writer.Write(Categorical.Length);
+        foreach (var categorical in Categorical)
+        {
+            categorical.WriteTo(writer);
+        }
+
+        writer.Write(Score is not null);
+        Score?.WriteTo(writer);
+    }
+
+    /// <summary>Reads what <see cref="WriteTo"/> wrote.</summary>
+    public static DriftAggregate ReadFrom(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        if (reader.ReadByte() != Version)
+        {
+            throw new InvalidDataException("Unknown drift aggregate version.");
+        }
+
+        var count = reader.ReadInt64();
+        var numeric = new NumericWindow[reader.ReadInt32()];
+        for (var i = 0; i < numeric.Length; i++)
+        {
+            numeric[i] = NumericWindow.ReadFrom(reader);
+        }
+
+        var categorical = new CategoricalWindow[reader.ReadInt32()];
+        for (var i = 0; i < categorical.Length; i++)
+        {
+            categorical[i] = CategoricalWindow.ReadFrom(reader);
+        }
+
+        var score = reader.ReadBoolean() ? NumericWindow.ReadFrom(reader) : null;
+        return new DriftAggregate(numeric, categorical, score) { Count = count };
+    }
+}
+
+/// <summary>Window counts of one numeric column in the reference cell layout [under, cells…, over].</summary>
+public sealed class NumericWindow
+{
+    /// <summary>Empty window with the given number of cells (reference cells + 2).</summary>
+    public NumericWindow(int cells) => CellCounts = new long[cells];
+
+    /// <summary>Counts per cell.</summary>
+    public long[] CellCounts { get; }
+
+    /// <summary>Null or NaN values.</summary>
+    public long Nulls { get; set; }
+
+    /// <summary>Finite values.</summary>
+    public long Count { get; set; }
+
+    /// <summary>Smallest finite value (+∞ when empty).</summary>
+    public double Min { get; set; } = double.PositiveInfinity;
+
+    /// <summary>Largest finite value (−∞ when empty).</summary>
+    public double Max { get; set; } = double.NegativeInfinity;
+
+    /// <summary>Adds a value (null or non-finite counts as null).</summary>
+    public void Add(NumericProfile profile, double? value)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        if (value is not { } v || !double.IsFinite(v))
+        {
+            Nulls++;
+            return;
+        }
+
+        Count++;
+        CellCounts[profile.WindowCellOf(v)]++;
+        Min = Math.Min(Min, v);
+        Max = Math.Max(Max, v);
+    }
+
+    /// <summary>Adds another window's counts.</summary>
+    public void MergeFrom(NumericWindow other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        for (var i = 0; i < CellCounts.Length; i++)
+        {
+            CellCounts[i] += other.CellCounts[i];
+        }
+
+        Nulls += other.Nulls;
+        Count += other.Count;
+        Min = Math.Min(Min, other.Min);
+        Max = Math.Max(Max, other.Max);
+    }
+
+    /// <summary>Binary encoding: only non-zero cells (most are zero in a short window).</summary>
+    public void WriteTo(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(CellCounts.Length);
+        writer.Write(Nulls);
+        writer.Write(Count);
+        writer.Write(Min);
+        writer.Write(Max);
+        writer.Write(CellCounts.Count(c => c != 0));
+        for (var i = 0; i < CellCounts.Length; i++)
+        {
+            if (CellCounts[i] != 0)
+            {
+                writer.Write(i);
+                writer.Write(CellCounts[i]);
+            }
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteTo"/> wrote.</summary>
+    public static NumericWindow ReadFrom(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var window = new NumericWindow(reader.ReadInt32()) { Nulls = reader.ReadInt64(), Count = reader.ReadInt64(), Min = reader.ReadDouble(), Max = reader.ReadDouble() };
+        var nonZero = reader.ReadInt32();
+        for (var i = 0; i < nonZero; i++)
+        {
+            window.CellCounts[reader.ReadInt32()] = reader.ReadInt64();
+        }
+
+        return window;
+    }
+}
+
+/// <summary>Window counts of one categorical column.</summary>
+public sealed class CategoricalWindow
+{
+    /// <summary>Count per category (ordinal order).</summary>
+    public SortedDictionary<string, long> Counts { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Null values.</summary>
+    public long Nulls { get; set; }
+
+    /// <summary>Non-null values.</summary>
+    public long Count { get; set; }
+
+    /// <summary>Adds a value.</summary>
+    public void Add(CategoricalProfile profile, string? value)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        if (value is null)
+        {
+            Nulls++;
+            return;
+        }
+
+        Count++;
+        if (!profile.Frequencies.ContainsKey(value) && !Counts.ContainsKey(value) && Counts.Count >= DriftAggregate.MaxTrackedCategories)
+        {
+            value = DriftAggregate.OtherCategory;
+        }
+
+        Counts[value] = Counts.GetValueOrDefault(value) + 1;
+    }
+
+    /// <summary>Adds another window's counts.</summary>
+    public void MergeFrom(CategoricalWindow other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        Nulls += other.Nulls;
+        Count += other.Count;
+        foreach (var (category, count) in other.Counts)
+        {
+            Counts[category] = Counts.GetValueOrDefault(category) + count;
+        }
+    }
+
+    /// <summary>Binary encoding.</summary>
+    public void WriteTo(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(Nulls);
+        writer.Write(Count);
+        writer.Write(Counts.Count);
+        foreach (var (category, count) in Counts)
+        {
+            writer.Write(category);
+            writer.Write(count);
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteTo"/> wrote.</summary>
+    public static CategoricalWindow ReadFrom(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var window = new CategoricalWindow { Nulls = reader.ReadInt64(), Count = reader.ReadInt64() };
+        var categories = reader.ReadInt32();
+        for (var i = 0; i < categories; i++)
+        {
+            window.Counts[reader.ReadString()] = reader.ReadInt64();
+        }
+
+        return window;
+    }
+}

@@ -1,0 +1,191 @@
+using HdrHistogram;
+using HdrHistogram.Utilities;
+
+namespace StreamMonitor.Streams;
+
+/// <summary>
+/// A mergeable latency distribution in microseconds: an HdrHistogram with 2 significant digits over [1 µs, 1 h]
+/// plus exact count, sum, min and max.
+/// <para>Error bound: with 2 significant digits HdrHistogram uses 256 sub-buckets, so a bucket holding values at or
+/// above 128·2^k has width 2^k: width / lowest value ≤ 1/128. A percentile is reported as the midpoint of the bucket
+/// holding the exact nearest-rank value (rank = ⌈q·n⌉), clamped to the exact [min, max]; hence
+/// |reported − exact| ≤ exact / 256 (0.39 %) at every percentile. HdrHistogram's own GetValueAtPercentile
+/// would return the top of the bucket (error up to 0.78 %, always upwards) and uses rank round(q·n); neither is used.</para>
+/// <para>Values above 1 h are recorded as 1 h and counted in <see cref="Clamped"/>; negative values as 0 (also
+/// counted). Merging adds bucket counts: the merge of partial histograms is identical to one built from all values.</para>
+/// </summary>
+public sealed class LatencyHistogram : IMergeable<LatencyHistogram>
+{
+    /// <summary>Highest trackable value: one hour in microseconds.</summary>
+    public const long HighestTrackableUs = 3_600_000_000;
+
+    /// <summary>Significant decimal digits of the histogram.</summary>
+    public const int SignificantDigits = 2;
+
+    /// <summary>Stated bound on the relative error of every reported percentile.</summary>
+    public const double RelativeErrorBound = 1.0 / 256;
+
+    private IntHistogram _histogram = Create();
+
+    /// <summary>Number of recorded values.</summary>
+    public long Count { get; private set; }
+
+    /// <summary>Exact sum of recorded (clamped) values.</summary>
+    public long Sum { get; private set; }
+
+    /// <summary>Exact smallest recorded value (long.MaxValue when empty).</summary>
+    public long Min { get; private set; } = long.MaxValue;
+
+    /// <summary>Exact largest recorded value before clamping (long.MinValue when empty).</summary>
+    public long Max { get; private set; } = long.MinValue;
+
+    /// <summary>Values outside [0, <see cref="HighestTrackableUs"/>] that were clamped.</summary>
+    public long Clamped { get; private set; }
+
+    /// <summary>The underlying histogram (read-only use: tests compare bucket counts).</summary>
+    public HistogramBase Histogram => _histogram;
+
+    /// <summary>Records one value.</summary>
+    public void Record(long valueUs)
+    {
+        var max = valueUs;
+        if (valueUs < 0)
+        {
+            valueUs = 0;
+            max = 0;
+            Clamped++;
+        }
+        else if (valueUs > HighestTrackableUs)
+        {
+            valueUs = HighestTrackableUs;
+            Clamped++;
+        }
+
+        _histogram.RecordValue(valueUs);
+        Count++;
+        Sum += valueUs;
+        Min = Math.Min(Min, valueUs);
+        Max = Math.Max(Max, max);
+    }
+
+    /// <inheritdoc />
+    public void MergeFrom(LatencyHistogram other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other.Count == 0)
+        {
+            return;
+        }
+
+        _histogram.Add(other._histogram);
+        Count += other.Count;
+        Sum += other.Sum;
+        Min = Math.Min(Min, other.Min);
+        Max = Math.Max(Max, other.Max);
+        Clamped += other.Clamped;
+    }
+
+    /// <summary>Mean of the recorded values (NaN when empty).</summary>
+    public double Mean => Count == 0 ? double.NaN : (double)Sum / Count;
+
+    /// <summary>
+    /// Values at the given quantiles, each given in parts per 100 000 (p99.9 = 99 900), by nearest rank ⌈q·n⌉;
+    /// see the class remarks for the error bound. Quantiles must be ascending. Empty histogram: all zero.
+    /// </summary>
+    public long[] Percentiles(ReadOnlySpan<int> partsPer100k)
+    {
+        var result = new long[partsPer100k.Length];
+        if (Count == 0)
+        {
+            return result;
+        }
+
+        var ranks = new long[partsPer100k.Length];
+        for (var i = 0; i < ranks.Length; i++)
+        {
+            ranks[i] = NearestRank(Count, partsPer100k[i]);
+        }
+
+        var next = 0;
+        long seen = 0;
+        foreach (var bucket in _histogram.RecordedValues())
+        {
+            seen += bucket.CountAtValueIteratedTo;
+            while (next < ranks.Length && seen >= ranks[next])
+            {
+                var mid = _histogram.MedianEquivalentValue(bucket.ValueIteratedTo);
+                result[next++] = Math.Clamp(mid, Min, Math.Min(Max, HighestTrackableUs));
+            }
+
+            if (next == ranks.Length)
+            {
+                break;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Nearest rank ⌈q·n⌉ (at least 1) for q in parts per 100 000, in exact integer arithmetic.</summary>
+    public static long NearestRank(long count, int partsPer100k) => Math.Max(1, ((count * partsPer100k) + 99_999) / 100_000);
+
+    /// <summary>Writes the histogram (HdrHistogram V2 compressed encoding) and the exact moments.</summary>
+    public void WriteTo(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(Count);
+        if (Count == 0)
+        {
+            return;
+        }
+
+        writer.Write(Sum);
+        writer.Write(Min);
+        writer.Write(Max);
+        writer.Write(Clamped);
+        var buffer = ByteBuffer.Allocate(_histogram.GetNeededByteBufferCapacity());
+        var length = _histogram.EncodeIntoCompressedByteBuffer(buffer);
+        writer.Write(length);
+        buffer.Position = 0;
+        for (var i = 0; i < length; i++)
+        {
+            writer.Write(buffer.Get());
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteTo"/> wrote.</summary>
+    public static LatencyHistogram ReadFrom(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var result = new LatencyHistogram { Count = reader.ReadInt64() };
+        if (result.Count == 0)
+        {
+            return result;
+        }
+
+        result.Sum = reader.ReadInt64();
+        result.Min = reader.ReadInt64();
+        result.Max = reader.ReadInt64();
+        result.Clamped = reader.ReadInt64();
+        var length = reader.ReadInt32();
+        var bytes = reader.ReadBytes(length);
+        if (bytes.Length != length)
+        {
+            throw new EndOfStreamException("Truncated histogram.");
+        }
+
+        var decoded = HistogramEncoding.DecodeFromCompressedByteBuffer(ByteBuffer.Allocate(bytes), HighestTrackableUs);
+        result._histogram.Add(decoded);
+        if (result._histogram.TotalCount != result.Count)
+        {
+            throw new InvalidDataException($"Histogram holds {result._histogram.TotalCount} values; header says {result.Count}.");
+        }
+
+        return result;
+    }
+
+    /// <summary>Bytes of the counts array (memory accounting).</summary>
+    public int FootprintBytes => _histogram.GetEstimatedFootprintInBytes();
+
+    private static IntHistogram Create() => new(1, HighestTrackableUs, SignificantDigits);
+}

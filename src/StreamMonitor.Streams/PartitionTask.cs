@@ -1,0 +1,39 @@
+using Confluent.Kafka;
+
+namespace StreamMonitor.Streams;
+
+/// <summary>Where a task sends its outputs: keyed records on topics; delivery is checked before each checkpoint.</summary>
+public interface ITaskOutput
+{
+    /// <summary>Produces a record; <paramref name="partition"/> null lets the murmur2 partitioner pick by key.</summary>
+    void Send(string topic, int? partition, byte[] key, byte[] value);
+}
+
+/// <summary>
+/// The processing of one assigned input partition. Deterministic: its outputs and state depend only on its
+/// checkpointed state and the records it is given, in order.
+/// </summary>
+public interface IPartitionTask
+{
+    /// <summary>Processes one record.</summary>
+    void Process(ConsumeResult<byte[], byte[]> record, ITaskOutput output);
+
+    /// <summary>Largest event time seen (long.MinValue before any).</summary>
+    long StreamTime { get; }
+
+    /// <summary>
+    /// Called between records with the largest stream time known to this process (other partitions' data): the task
+    /// may emit provisional results of windows it holds open although the rest of the group has moved on.
+    /// </summary>
+    void OnIdle(long watermarkMs, ITaskOutput output);
+
+    /// <summary>Serialises the whole state (stored with the offset of the next record in one checkpoint record).</summary>
+    byte[] Snapshot();
+}
+
+/// <summary>Creates tasks for assigned partitions, restoring from a checkpoint when there is one.</summary>
+public interface IPartitionTaskFactory
+{
+    /// <summary>A task for <paramref name="partition"/>; <paramref name="state"/> is the checkpointed state or null.</summary>
+    IPartitionTask Create(TopicPartition partition, byte[]? state);
+}

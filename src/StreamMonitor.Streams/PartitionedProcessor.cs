@@ -1,0 +1,257 @@
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using StreamMonitor.Kafka;
+
+namespace StreamMonitor.Streams;
+
+/// <summary>Settings of one <see cref="PartitionedProcessor"/>.</summary>
+/// <param name="GroupId">Consumer group; also the first component of checkpoint keys.</param>
+/// <param name="Topics">Input topics.</param>
+/// <param name="CheckpointEveryRecords">Checkpoint after this many records (bounds replay after a crash).</param>
+/// <param name="CheckpointInterval">Checkpoint at least this often while records flow (wall clock: affects only how
+/// much is replayed after a crash, never a result).</param>
+/// <param name="IdleCheckInterval">How often tasks are offered an idle flush.</param>
+public sealed record ProcessorSettings(string GroupId, IReadOnlyList<string> Topics, int CheckpointEveryRecords, TimeSpan CheckpointInterval, TimeSpan IdleCheckInterval);
+
+/// <summary>
+/// Runs one <see cref="IPartitionTask"/> per assigned input partition in a consumer group (cooperative-sticky).
+/// On assignment a task is restored from its latest checkpoint and the partition is sought to the checkpoint's
+/// offset; on revocation the task is checkpointed and dropped. A checkpoint is written only after every output the
+/// task produced before it is acknowledged, so a crash at any point replays from the last checkpoint and re-emits the
+/// same keyed outputs (which overwrite). Offsets are also committed to the group, for lag monitoring only: the
+/// checkpoint is authoritative.
+/// </summary>
+public sealed class PartitionedProcessor
+{
+    private readonly ProcessorSettings _settings;
+    private readonly KafkaOptions _kafka;
+    private readonly IPartitionTaskFactory _factory;
+    private readonly IProducer<byte[], byte[]> _producer;
+    private readonly CheckpointStore _store;
+    private readonly ProgressBoard _progress;
+    private readonly ILogger _logger;
+    private readonly Dictionary<TopicPartition, TaskEntry> _tasks = [];
+    private readonly ProducerOutput _output;
+    private IConsumer<byte[], byte[]>? _consumer;
+
+    /// <summary>Creates a processor; <see cref="Run"/> drives it.</summary>
+    public PartitionedProcessor(ProcessorSettings settings, KafkaOptions kafka, IPartitionTaskFactory factory, IProducer<byte[], byte[]> producer, CheckpointStore store, ProgressBoard progress, ILogger logger)
+    {
+        _settings = settings;
+        _kafka = kafka;
+        _factory = factory;
+        _producer = producer;
+        _store = store;
+        _progress = progress;
+        _logger = logger;
+        _output = new ProducerOutput(producer);
+    }
+
+    /// <summary>Partitions currently owned.</summary>
+    public int AssignedCount => _tasks.Count;
+
+    /// <summary>Consumes until cancelled, then checkpoints every task and leaves the group.</summary>
+    public void Run(CancellationToken cancellationToken)
+    {
+        var config = KafkaClientConfig.Consumer(_kafka, _settings.GroupId, $"{_settings.GroupId}-{Environment.ProcessId}");
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(config)
+            .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
+            .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
+            .SetPartitionsLostHandler((_, partitions) => OnLost(partitions.Select(p => p.TopicPartition)))
+            .Build();
+        _consumer = consumer;
+        consumer.Subscribe(_settings.Topics);
+        var sinceCheckpoint = 0;
+        var lastCheckpoint = DateTime.UtcNow;
+        var lastIdle = DateTime.UtcNow;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var record = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                if (record is not null && !record.IsPartitionEOF && _tasks.TryGetValue(record.TopicPartition, out var entry))
+                {
+                    entry.Task.Process(record, _output);
+                    entry.NextOffset = record.Offset.Value + 1;
+                    entry.Dirty = true;
+                    _progress.Observe(entry.Task.StreamTime);
+                    sinceCheckpoint++;
+                }
+
+                var now = DateTime.UtcNow;
+                if (now - lastIdle >= _settings.IdleCheckInterval)
+                {
+                    lastIdle = now;
+                    var watermark = _progress.Watermark;
+                    foreach (var task in _tasks.Values)
+                    {
+                        task.Task.OnIdle(watermark, _output);
+                    }
+                }
+
+                if (sinceCheckpoint >= _settings.CheckpointEveryRecords || (sinceCheckpoint > 0 && now - lastCheckpoint >= _settings.CheckpointInterval))
+                {
+                    CheckpointTasks(_tasks.Values);
+                    sinceCheckpoint = 0;
+                    lastCheckpoint = now;
+                }
+            }
+
+            CheckpointTasks(_tasks.Values);
+            consumer.Close();
+        }
+        finally
+        {
+            _consumer = null;
+        }
+    }
+
+    private IEnumerable<TopicPartitionOffset> OnAssigned(List<TopicPartition> partitions)
+    {
+        var result = new List<TopicPartitionOffset>();
+        foreach (var partition in partitions)
+        {
+            var key = CheckpointStore.KeyOf(_settings.GroupId, partition);
+            var checkpoint = _store.Load(key, TimeSpan.FromSeconds(30));
+            var task = _factory.Create(partition, checkpoint?.State);
+            var offset = checkpoint?.NextOffset ?? 0;
+            _tasks[partition] = new TaskEntry(task, key, partition) { NextOffset = offset };
+            _progress.Observe(task.StreamTime);
+            result.Add(new TopicPartitionOffset(partition, checkpoint is null ? Offset.Beginning : new Offset(offset)));
+            _logger.LogInformation("Assigned {Topic}[{Partition}] in {Group}: resuming at offset {Offset} (checkpoint {HasCheckpoint})", partition.Topic, partition.Partition.Value, _settings.GroupId, offset, checkpoint is not null);
+        }
+
+        return result;
+    }
+
+    private void OnRevoked(IEnumerable<TopicPartition> partitions)
+    {
+        var revoked = partitions.Where(_tasks.ContainsKey).ToList();
+        CheckpointTasks(revoked.Select(p => _tasks[p]));
+        foreach (var partition in revoked)
+        {
+            _tasks.Remove(partition);
+            _logger.LogInformation("Revoked {Topic}[{Partition}] from {Group} after checkpointing", partition.Topic, partition.Partition.Value, _settings.GroupId);
+        }
+    }
+
+    private void OnLost(IEnumerable<TopicPartition> partitions)
+    {
+        foreach (var partition in partitions)
+        {
+            // Lost, not revoked: another member may already own it, so its checkpoint must not be overwritten.
+            _tasks.Remove(partition);
+            _logger.LogWarning("Lost {Topic}[{Partition}] in {Group}; its uncheckpointed progress is dropped and will be replayed by the new owner", partition.Topic, partition.Partition.Value, _settings.GroupId);
+        }
+    }
+
+    private void CheckpointTasks(IEnumerable<TaskEntry> tasks)
+    {
+        var dirty = tasks.Where(t => t.Dirty).ToList();
+        if (dirty.Count == 0)
+        {
+            return;
+        }
+
+        // Outputs first: a checkpoint must never claim records whose outputs could still be lost.
+        _output.FlushOrThrow();
+        var written = new List<(TaskEntry Entry, Checkpoint Checkpoint)>();
+        foreach (var entry in dirty)
+        {
+            var checkpoint = new Checkpoint(entry.NextOffset, entry.Task.Snapshot());
+            _output.Send(_store.Topic, _store.PartitionOf(entry.Key), Encoding.UTF8.GetBytes(entry.Key), CheckpointStore.Encode(checkpoint));
+            written.Add((entry, checkpoint));
+        }
+
+        _output.FlushOrThrow();
+        var offsets = new List<TopicPartitionOffset>();
+        foreach (var (entry, checkpoint) in written)
+        {
+            _store.Remember(entry.Key, checkpoint);
+            entry.Dirty = false;
+            offsets.Add(new TopicPartitionOffset(entry.Partition, checkpoint.NextOffset));
+        }
+
+        try
+        {
+            _consumer?.Commit(offsets);
+        }
+        catch (KafkaException ex)
+        {
+            _logger.LogDebug(ex, "Group offset commit failed; checkpoints stay authoritative");
+        }
+    }
+
+    private sealed class TaskEntry(IPartitionTask task, string key, TopicPartition partition)
+    {
+        public TopicPartition Partition { get; } = partition;
+
+        public IPartitionTask Task { get; } = task;
+
+        public string Key { get; } = key;
+
+        public long NextOffset { get; set; }
+
+        public bool Dirty { get; set; }
+    }
+
+    /// <summary>Produces outputs, remembering the first failed delivery so the next flush fails the process.</summary>
+    private sealed class ProducerOutput(IProducer<byte[], byte[]> producer) : ITaskOutput
+    {
+        // Written by librdkafka's delivery thread, read by the processing thread.
+        private volatile Error? _failure;
+
+        public void Send(string topic, int? partition, byte[] key, byte[] value)
+        {
+            var message = new Message<byte[], byte[]> { Key = key, Value = value };
+            while (true)
+            {
+                try
+                {
+                    if (partition is { } p)
+                    {
+                        producer.Produce(new TopicPartition(topic, p), message, OnDelivery);
+                    }
+                    else
+                    {
+                        producer.Produce(topic, message, OnDelivery);
+                    }
+
+                    return;
+                }
+                catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    // Backpressure: wait for deliveries instead of growing memory.
+                    producer.Poll(TimeSpan.FromMilliseconds(50));
+                }
+            }
+        }
+
+        public void FlushOrThrow()
+        {
+            while (producer.Flush(TimeSpan.FromSeconds(10)) > 0)
+            {
+                ThrowIfFailed();
+            }
+
+            ThrowIfFailed();
+        }
+
+        private void OnDelivery(DeliveryReport<byte[], byte[]> report)
+        {
+            if (report.Error.IsError)
+            {
+                Interlocked.CompareExchange(ref _failure, report.Error, null);
+            }
+        }
+
+        private void ThrowIfFailed()
+        {
+            if (_failure is { } failure)
+            {
+                throw new KafkaException(failure);
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using System.Globalization;
+
+namespace StreamMonitor.Streams;
+
+/// <summary>
+/// An epoch-aligned event-time window: ranges are [start, start + size) with starts at multiples of the advance.
+/// Tumbling when advance == size; hopping when advance &lt; size. State is kept in panes of gcd(size, advance), so a
+/// record updates exactly one pane and a hopping window is the merge of its size/pane consecutive panes.
+/// </summary>
+public sealed record WindowSpec
+{
+    /// <summary>Creates a window spec; size must be a positive multiple of nothing in particular, advance in (0, size].</summary>
+    public WindowSpec(long sizeMs, long advanceMs)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sizeMs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(advanceMs);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(advanceMs, sizeMs);
+        SizeMs = sizeMs;
+        AdvanceMs = advanceMs;
+        PaneMs = Gcd(sizeMs, advanceMs);
+    }
+
+    /// <summary>A tumbling window of the given size.</summary>
+    public static WindowSpec Tumbling(TimeSpan size) => new((long)size.TotalMilliseconds, (long)size.TotalMilliseconds);
+
+    /// <summary>Window length in milliseconds.</summary>
+    public long SizeMs { get; }
+
+    /// <summary>Distance between consecutive window starts in milliseconds.</summary>
+    public long AdvanceMs { get; }
+
+    /// <summary>Pane length: gcd(size, advance).</summary>
+    public long PaneMs { get; }
+
+    /// <summary>Tag value of the window size as written to InfluxDB ("10s", "1m", "1h", "90s").</summary>
+    public string Label => FormatDuration(SizeMs) + (AdvanceMs == SizeMs ? "" : "/" + FormatDuration(AdvanceMs));
+
+    /// <summary>Largest multiple of <paramref name="unit"/> not above <paramref name="t"/> (correct for negative t).</summary>
+    public static long FloorTo(long t, long unit)
+    {
+        var r = t % unit;
+        return r < 0 ? t - r - unit : t - r;
+    }
+
+    /// <summary>Start of the pane holding event time <paramref name="t"/>.</summary>
+    public long PaneStart(long t) => FloorTo(t, PaneMs);
+
+    /// <summary>Start of the latest window containing <paramref name="t"/>.</summary>
+    public long LastWindowStart(long t) => FloorTo(t, AdvanceMs);
+
+    /// <summary>Start of the earliest window containing <paramref name="t"/>: the smallest aligned s with s + size &gt; t.</summary>
+    public long FirstWindowStart(long t) => FloorTo(t - SizeMs, AdvanceMs) + AdvanceMs;
+
+    /// <summary>Starts of every window containing <paramref name="t"/>, ascending.</summary>
+    public IEnumerable<long> WindowStartsContaining(long t)
+    {
+        for (var s = FirstWindowStart(t); s <= LastWindowStart(t); s += AdvanceMs)
+        {
+            yield return s;
+        }
+    }
+
+    /// <summary>Formats a duration in the largest whole unit: 10000 → "10s", 60000 → "1m", 3600000 → "1h", 1500 → "1500ms".</summary>
+    public static string FormatDuration(long ms)
+    {
+        if (ms % 3_600_000 == 0)
+        {
+            return (ms / 3_600_000).ToString(CultureInfo.InvariantCulture) + "h";
+        }
+
+        if (ms % 60_000 == 0)
+        {
+            return (ms / 60_000).ToString(CultureInfo.InvariantCulture) + "m";
+        }
+
+        return ms % 1000 == 0 ? (ms / 1000).ToString(CultureInfo.InvariantCulture) + "s" : ms.ToString(CultureInfo.InvariantCulture) + "ms";
+    }
+
+    private static long Gcd(long a, long b)
+    {
+        while (b != 0)
+        {
+            (a, b) = (b, a % b);
+        }
+
+        return a;
+    }
+}

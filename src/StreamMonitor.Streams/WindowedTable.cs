@@ -1,0 +1,316 @@
+namespace StreamMonitor.Streams;
+
+/// <summary>Window state that can absorb another instance of itself exactly (counts, histograms).</summary>
+public interface IMergeable<in T>
+{
+    /// <summary>Adds <paramref name="other"/> into this instance.</summary>
+    void MergeFrom(T other);
+}
+
+/// <summary>A window result leaving a <see cref="WindowedTable{TState}"/>.</summary>
+/// <param name="Key">Grouping key (e.g. model|version).</param>
+/// <param name="SpecIndex">Index of the window spec in the table's spec list.</param>
+/// <param name="Spec">The window spec.</param>
+/// <param name="StartMs">Window start (inclusive).</param>
+/// <param name="State">Merged state of the window's panes; read-only for the receiver.</param>
+/// <param name="Final">True when the window closed on this partition's own stream time; false for an idle flush
+/// (a provisional result re-emitted if more records arrive before the window closes).</param>
+public readonly record struct WindowResult<TState>(string Key, int SpecIndex, WindowSpec Spec, long StartMs, TState State, bool Final)
+{
+    /// <summary>Window end (exclusive).</summary>
+    public long EndMs => StartMs + Spec.SizeMs;
+}
+
+/// <summary>
+/// Event-time windows of one partition task. Stream time is the largest event time seen. A window [start, end)
+/// closes, and its final result is emitted once, when stream time &gt;= end + grace; its panes are dropped when no
+/// open window needs them. A record is late for a spec when even the latest window containing it has closed; the
+/// caller routes it (late-events topic) and the table counts it in the pane holding the current stream time.
+/// Deterministic: results depend only on the order of records in the partition. Not thread-safe (one task owns it).
+/// </summary>
+public sealed class WindowedTable<TState>
+    where TState : class, IMergeable<TState>
+{
+    private readonly IReadOnlyList<WindowSpec> _specs;
+    private readonly Func<TState> _factory;
+    private readonly Dictionary<PaneId, TState> _panes = [];
+    private readonly HashSet<PaneId> _flushed = [];
+    private long _closedThrough = long.MinValue;
+    private long _nextCloseAt = long.MaxValue;
+
+    /// <summary>Creates an empty table.</summary>
+    public WindowedTable(IReadOnlyList<WindowSpec> specs, long graceMs, Func<TState> factory)
+    {
+        ArgumentNullException.ThrowIfNull(specs);
+        ArgumentOutOfRangeException.ThrowIfNegative(graceMs);
+        if (specs.Count is 0 or > 31)
+        {
+            throw new ArgumentException("Between 1 and 31 window specs.", nameof(specs));
+        }
+
+        _specs = specs;
+        GraceMs = graceMs;
+        _factory = factory;
+    }
+
+    /// <summary>Window specs, by index.</summary>
+    public IReadOnlyList<WindowSpec> Specs => _specs;
+
+    /// <summary>Grace period after a window's end during which out-of-order records are still accepted.</summary>
+    public long GraceMs { get; }
+
+    /// <summary>Largest event time seen (long.MinValue before the first record).</summary>
+    public long StreamTime { get; private set; } = long.MinValue;
+
+    /// <summary>Number of panes held (open state).</summary>
+    public int PaneCount => _panes.Count;
+
+    /// <summary>The panes held, for memory accounting and tests.</summary>
+    public IEnumerable<TState> Panes => _panes.Values;
+
+    /// <summary>
+    /// Adds one record: advances stream time, applies <paramref name="update"/> to the record's pane of every spec for
+    /// which it is not late, applies <paramref name="onLate"/> to the current pane of every spec for which it is late,
+    /// then appends the windows that closed to <paramref name="closed"/>. Returns a bit mask of the late spec indexes.
+    /// </summary>
+    public int Add(string key, long eventTimeMs, Action<TState> update, Action<TState>? onLate, List<WindowResult<TState>> closed)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        ArgumentNullException.ThrowIfNull(closed);
+        if (eventTimeMs > StreamTime)
+        {
+            StreamTime = eventTimeMs;
+        }
+
+        var lateMask = 0;
+        for (var i = 0; i < _specs.Count; i++)
+        {
+            var spec = _specs[i];
+            if (IsLate(spec, eventTimeMs))
+            {
+                lateMask |= 1 << i;
+                if (onLate is not null)
+                {
+                    onLate(GetOrCreatePane(new PaneId(key, i, spec.PaneStart(StreamTime))));
+                }
+            }
+            else
+            {
+                update(GetOrCreatePane(new PaneId(key, i, spec.PaneStart(eventTimeMs))));
+            }
+        }
+
+        CloseWindows(closed);
+        return lateMask;
+    }
+
+    /// <summary>
+    /// Advances stream time without a record (used when restoring or by a data-derived watermark) and closes windows.
+    /// </summary>
+    public void AdvanceTo(long streamTimeMs, List<WindowResult<TState>> closed)
+    {
+        ArgumentNullException.ThrowIfNull(closed);
+        if (streamTimeMs > StreamTime)
+        {
+            StreamTime = streamTimeMs;
+        }
+
+        CloseWindows(closed);
+    }
+
+    /// <summary>True when a record at <paramref name="eventTimeMs"/> would be late for <paramref name="spec"/> now.</summary>
+    public bool IsLate(WindowSpec spec, long eventTimeMs)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return StreamTime != long.MinValue && spec.LastWindowStart(eventTimeMs) + spec.SizeMs + GraceMs <= StreamTime;
+    }
+
+    /// <summary>
+    /// Idle flush: emits provisional results (Final = false) of the open windows whose end + grace + idle is at or
+    /// before <paramref name="watermarkMs"/> (a watermark taken from other partitions' data, never the wall clock).
+    /// The windows stay open; a window is flushed again only after it receives more records.
+    /// </summary>
+    public void FlushIdle(long watermarkMs, long idleMs, List<WindowResult<TState>> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var candidates = new HashSet<PaneId>();
+        foreach (var pane in _panes.Keys)
+        {
+            var spec = _specs[pane.Spec];
+            foreach (var start in spec.WindowStartsContaining(pane.Start))
+            {
+                var closeAt = start + spec.SizeMs + GraceMs;
+                var window = pane with { Start = start };
+                if (closeAt > StreamTime && closeAt + idleMs <= watermarkMs && !_flushed.Contains(window))
+                {
+                    candidates.Add(window);
+                }
+            }
+        }
+
+        foreach (var window in Order(candidates))
+        {
+            _flushed.Add(window);
+            output.Add(Merge(window, final: false));
+        }
+    }
+
+    /// <summary>Writes stream time and every pane; <paramref name="writeState"/> encodes one pane state.</summary>
+    public void WriteTo(BinaryWriter writer, Action<BinaryWriter, TState> writeState)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(writeState);
+        writer.Write(StreamTime);
+        writer.Write(_closedThrough);
+        writer.Write(_panes.Count);
+        foreach (var (id, state) in _panes.OrderBy(p => p.Key.Key, StringComparer.Ordinal).ThenBy(p => p.Key.Spec).ThenBy(p => p.Key.Start))
+        {
+            writer.Write(id.Key);
+            writer.Write(id.Spec);
+            writer.Write(id.Start);
+            writeState(writer, state);
+        }
+    }
+
+    /// <summary>Restores what <see cref="WriteTo"/> wrote into an empty table.</summary>
+    public void ReadFrom(BinaryReader reader, Func<BinaryReader, TState> readState)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(readState);
+        if (_panes.Count != 0)
+        {
+            throw new InvalidOperationException("Restore into an empty table only.");
+        }
+
+        StreamTime = reader.ReadInt64();
+        _closedThrough = reader.ReadInt64();
+        var count = reader.ReadInt32();
+        for (var i = 0; i < count; i++)
+        {
+            var id = new PaneId(reader.ReadString(), reader.ReadInt32(), reader.ReadInt64());
+            if (id.Spec < 0 || id.Spec >= _specs.Count)
+            {
+                throw new InvalidDataException($"Checkpoint names window spec {id.Spec}; {_specs.Count} are configured.");
+            }
+
+            _panes[id] = readState(reader);
+            _nextCloseAt = Math.Min(_nextCloseAt, NextCloseOf(id));
+        }
+    }
+
+    private TState GetOrCreatePane(PaneId id)
+    {
+        if (!_panes.TryGetValue(id, out var state))
+        {
+            state = _factory();
+            _panes[id] = state;
+            _nextCloseAt = Math.Min(_nextCloseAt, NextCloseOf(id));
+        }
+
+        if (_flushed.Count > 0)
+        {
+            foreach (var start in _specs[id.Spec].WindowStartsContaining(id.Start))
+            {
+                _flushed.Remove(id with { Start = start });
+            }
+        }
+
+        return state;
+    }
+
+    /// <summary>Earliest end + grace, after the last close pass, of a window containing the pane.</summary>
+    private long NextCloseOf(PaneId id)
+    {
+        var spec = _specs[id.Spec];
+        var next = long.MaxValue;
+        foreach (var start in spec.WindowStartsContaining(id.Start))
+        {
+            var closeAt = start + spec.SizeMs + GraceMs;
+            if (closeAt > _closedThrough && closeAt < next)
+            {
+                next = closeAt;
+            }
+        }
+
+        return next;
+    }
+
+    private void CloseWindows(List<WindowResult<TState>> closed)
+    {
+        if (StreamTime < _nextCloseAt)
+        {
+            return;
+        }
+
+        var from = _closedThrough;
+        var to = StreamTime;
+        var windows = new HashSet<PaneId>();
+        foreach (var pane in _panes.Keys)
+        {
+            var spec = _specs[pane.Spec];
+            foreach (var start in spec.WindowStartsContaining(pane.Start))
+            {
+                var closeAt = start + spec.SizeMs + GraceMs;
+                if (closeAt > from && closeAt <= to)
+                {
+                    windows.Add(pane with { Start = start });
+                }
+            }
+        }
+
+        foreach (var window in Order(windows))
+        {
+            _flushed.Remove(window);
+            closed.Add(Merge(window, final: true));
+        }
+
+        _closedThrough = to;
+        var drop = new List<PaneId>();
+        _nextCloseAt = long.MaxValue;
+        foreach (var pane in _panes.Keys)
+        {
+            var spec = _specs[pane.Spec];
+            if (spec.LastWindowStart(pane.Start) + spec.SizeMs + GraceMs <= to)
+            {
+                drop.Add(pane);
+            }
+            else
+            {
+                _nextCloseAt = Math.Min(_nextCloseAt, NextCloseOf(pane));
+            }
+        }
+
+        foreach (var pane in drop)
+        {
+            _panes.Remove(pane);
+        }
+    }
+
+    private WindowResult<TState> Merge(PaneId window, bool final)
+    {
+        var spec = _specs[window.Spec];
+        TState merged;
+        if (spec.PaneMs == spec.SizeMs)
+        {
+            merged = _panes[window];
+        }
+        else
+        {
+            merged = _factory();
+            for (var pane = window.Start; pane < window.Start + spec.SizeMs; pane += spec.PaneMs)
+            {
+                if (_panes.TryGetValue(window with { Start = pane }, out var state))
+                {
+                    merged.MergeFrom(state);
+                }
+            }
+        }
+
+        return new WindowResult<TState>(window.Key, window.Spec, spec, window.Start, merged, final);
+    }
+
+    private static IEnumerable<PaneId> Order(IEnumerable<PaneId> windows) =>
+        windows.OrderBy(w => w.Start).ThenBy(w => w.Spec).ThenBy(w => w.Key, StringComparer.Ordinal);
+
+    private readonly record struct PaneId(string Key, int Spec, long Start);
+}
