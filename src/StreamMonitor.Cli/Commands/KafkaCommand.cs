@@ -18,6 +18,7 @@ public static class KafkaCommand
         var kafka = new Command("kafka", "Kafka: run an embedded cluster, create the StreamMonitor topics.");
         kafka.Add(CreateUp());
         kafka.Add(CreateTopics());
+        kafka.Add(CreateCheck());
         return kafka;
     }
 
@@ -174,6 +175,52 @@ public static class KafkaCommand
             return 0;
         });
         return topics;
+    }
+
+    private static Command CreateCheck()
+    {
+        var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Bootstrap servers (default: Kafka__BootstrapServers)." };
+        var bootstrapFile = new Option<FileInfo?>("--bootstrap-file") { Description = "Read the bootstrap servers from this file (as written by `kafka up`)." };
+        var suffix = new Option<string?>("--suffix") { Description = "Topic-name suffix (replay namespace)." };
+        var check = new Command("check", "Connect to a cluster, list its brokers and verify that every StreamMonitor topic exists with its catalog partition count (exit code 1 if not).")
+        {
+            bootstrap, bootstrapFile, suffix,
+        };
+        check.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = new KafkaOptions();
+            new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection(KafkaOptions.SectionName).Bind(options);
+            if (parse.GetValue(bootstrapFile) is { } file)
+            {
+                options.BootstrapServers = (await File.ReadAllTextAsync(file.FullName, cancellationToken)).Trim();
+            }
+
+            options.BootstrapServers = parse.GetValue(bootstrap) ?? options.BootstrapServers;
+            options.Topics.Suffix = parse.GetValue(suffix) ?? options.Topics.Suffix;
+            if (string.IsNullOrWhiteSpace(options.BootstrapServers))
+            {
+                await Console.Error.WriteLineAsync("No bootstrap servers: pass --bootstrap-servers, --bootstrap-file or set Kafka__BootstrapServers.");
+                return 2;
+            }
+
+            KafkaNative.EnsureLoaded();
+            using var admin = new AdminClientBuilder(new AdminClientConfig(new Dictionary<string, string>(options.Client)) { BootstrapServers = options.BootstrapServers }).Build();
+            var metadata = await Task.Run(() => admin.GetMetadata(TimeSpan.FromSeconds(20)), cancellationToken);
+            Console.WriteLine($"Brokers: {string.Join(", ", metadata.Brokers.Select(b => $"{b.BrokerId}@{b.Host}:{b.Port}"))}");
+            var byName = metadata.Topics.ToDictionary(t => t.Topic, StringComparer.Ordinal);
+            var problems = 0;
+            foreach (var topic in options.Topics.All)
+            {
+                var found = byName.TryGetValue(topic.Name, out var t) && !t.Error.IsError ? t.Partitions.Count : 0;
+                var ok = found == topic.Partitions;
+                problems += ok ? 0 : 1;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {(ok ? "ok     " : "MISSING")} {topic.Name} ({found}/{topic.Partitions} partitions)"));
+            }
+
+            Console.WriteLine(problems == 0 ? "Kafka check passed." : $"Kafka check failed: {problems} topic(s) missing or with another partition count.");
+            return problems == 0 ? 0 : 1;
+        });
+        return check;
     }
 
     private static async Task WriteAtomicallyAsync(FileInfo file, string content, CancellationToken cancellationToken)

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs every StreamMonitor test (unit, integration against an embedded Kafka cluster and a real influxd, end to end).
+# Works on a fresh Debian 12 machine with the .NET 10 SDK: installs InfluxDB when it is missing (as root).
+# Last line of output: "N passed, N failed, N skipped". Exit code non-zero when anything failed.
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+if ! command -v influxd >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "Installing InfluxDB (influxd, influx) from Debian..."
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends influxdb influxdb-client
+  else
+    echo "influxd is not installed and this is not root: the InfluxDB tests will fail (apt-get install influxdb influxdb-client)." >&2
+  fi
+fi
+
+results=artifacts/test-results
+rm -rf "$results"
+mkdir -p "$results"
+
+summary() {
+  # Sum the counters of every TRX file (one per test project).
+  local passed=0 failed=0 skipped=0 f p x s
+  for f in "$results"/*.trx; do
+    [ -e "$f" ] || continue
+    p=$(grep -o '<Counters [^>]*' "$f" | grep -o ' passed="[0-9]*"' | grep -o '[0-9]*' || echo 0)
+    x=$(grep -o '<Counters [^>]*' "$f" | grep -oE ' (failed|error|timeout|aborted)="[0-9]*"' | grep -o '[0-9]*' | awk '{s+=$1} END {print s+0}')
+    s=$(grep -o '<Counters [^>]*' "$f" | grep -o ' notExecuted="[0-9]*"' | grep -o '[0-9]*' || echo 0)
+    passed=$((passed + p)); failed=$((failed + x)); skipped=$((skipped + s))
+  done
+  echo "$passed passed, $failed failed, $skipped skipped"
+  [ "$failed" -eq 0 ]
+}
+
+status=0
+dotnet restore StreamMonitor.sln || status=$?
+if [ "$status" -eq 0 ]; then
+  dotnet build StreamMonitor.sln -c Release --no-restore || status=$?
+fi
+if [ "$status" -eq 0 ]; then
+  # One project at a time: every project gets its own TRX file and the integration tests do not compete for 2 cores.
+  for project in tests/*.Tests/*.Tests.csproj; do
+    name=$(basename "$project" .csproj)
+    echo "== $name"
+    dotnet test "$project" -c Release --no-build \
+      --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" --results-directory "$results" || status=1
+  done
+fi
+
+summary || status=1
+exit "$status"
