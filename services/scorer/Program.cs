@@ -1,2 +1,4 @@
-// Placeholder entry point: replaced by the service implementation.
-return 0;
+using StreamMonitor.Scorer;
+
+await using var app = ScorerApp.Build(args);
+await app.RunAsync().ConfigureAwait(false);

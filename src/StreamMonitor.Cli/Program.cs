@@ -5,8 +5,13 @@ var root = new RootCommand("streammon: the StreamMonitor command line (embedded 
 
 // One verb (group) per file under Commands/, registered with one line each, in alphabetical order.
 root.Add(KafkaCommand.Create());
+<<<<<<< HEAD
 root.Add(ReplayCommands.Create());
 root.Add(ReportCommands.Create());
 root.Add(TrafficCommands.Create());
+=======
+root.Add(ModelCommands.Create());
+root.Add(ScoreCommands.Create());
+>>>>>>> scorer
 
 return await root.Parse(args).InvokeAsync();

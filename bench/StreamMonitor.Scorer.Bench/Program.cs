@@ -1,0 +1,307 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging.Abstractions;
+using StreamMonitor.Contracts;
+using StreamMonitor.Kafka;
+using StreamMonitor.Kafka.Embedded;
+using StreamMonitor.Models;
+using StreamMonitor.Models.Batch;
+using StreamMonitor.Models.Inference;
+using StreamMonitor.Models.Store;
+using StreamMonitor.Models.Training;
+using StreamMonitor.Scorer;
+
+// Scorer benchmark. Prints figures and ratios against their baselines; asserts nothing (speed goals live here,
+// not in timed tests). Usage: dotnet run -c Release --project bench/StreamMonitor.Scorer.Bench [-- --hidden 1024,1024,1024
+//   --backfill-rows 30000 --rate 300 --seconds 15 --batch 64 --queue-delay-ms 5]
+var settings = BenchSettings.Parse(args);
+var c = CultureInfo.InvariantCulture;
+var root = Directory.CreateTempSubdirectory("streammon-bench-").FullName;
+try
+{
+    Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; ONNX Runtime providers: {string.Join(",", ModelSession.AvailableProviders())}");
+
+    // Heavy model: an MLP trained briefly on the real data (accuracy is not the point; its compute is).
+    var data = FindData();
+    var sw = Stopwatch.StartNew();
+    var build = ModelBuilder.Build(new ModelBuildRequest
+    {
+        DataPath = data,
+        StoreRoot = Path.Combine(root, "models"),
+        Name = "heavy",
+        Kind = "mlp",
+        Settings = new TrainingSettings { Hidden = settings.Hidden, Epochs = settings.Epochs },
+    });
+    var stored = new ModelStore(Path.Combine(root, "models")).Load("heavy", "1");
+    var flopsPerRow = 2.0 * build.Network.Layers.Sum(l => (double)l.Inputs * l.Outputs);
+    Console.WriteLine(string.Create(c, $"Heavy model: mlp [{string.Join(',', settings.Hidden)}], {flopsPerRow / 1e6:F1} MFLOP/row, {stored.OnnxBytes.Length / 1e6:F1} MB, trained {settings.Epochs} epoch(s) in {sw.Elapsed.TotalSeconds:F1} s, held-out accuracy {build.Manifest.Training!.HeldOutAccuracy:F3}"));
+    var rows = build.HeldOut.Rows.Concat(build.Train.Rows).ToArray();
+
+    // 1. Raw ONNX Runtime on preloaded pinned tensors: the machine's limit for this model.
+    Console.WriteLine();
+    Console.WriteLine("1. Raw ONNX Runtime throughput (preloaded pinned tensors, IO binding, no Kafka)");
+    var raw = new Dictionary<int, double>();
+    using (var session = ModelSession.Create(stored, new SessionSettings { MaxBatchRows = 256 }, NullLogger.Instance))
+    {
+        for (var r = 0; r < 256; r++)
+        {
+            Fill(session.InputRow(r), rows[r % rows.Length]);
+        }
+
+        foreach (var batch in new[] { 1, 32, 256 })
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                session.Run(batch);
+            }
+
+            var runs = 0;
+            var start = Stopwatch.GetTimestamp();
+            while (runs < 5 || Stopwatch.GetElapsedTime(start).TotalSeconds < settings.RawSeconds)
+            {
+                session.Run(batch);
+                runs++;
+            }
+
+            var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            raw[batch] = batch * runs / seconds;
+            Console.WriteLine(string.Create(c, $"   batch {batch,3}: {raw[batch],10:N0} rows/s  ({seconds / runs * 1e3:F3} ms/run, {raw[batch] * flopsPerRow / 1e9:F1} GFLOP/s, {runs} runs)"));
+        }
+
+        // 4 (measured here, on the same session). Managed bytes per row on the hot path: validate + fill the pinned
+        // input from decoded events, Run, read outputs.
+        var validator = new FeatureValidator(stored.Manifest, NonFinitePolicy.Reject, rejectExtraFeatures: true);
+        var events = rows.Take(256).Select((row, i) => ToEvent(build.Manifest.Features, row, i, "heavy")).ToArray();
+        double sink = 0;
+        void HotPath()
+        {
+            for (var i = 0; i < events.Length; i++)
+            {
+                if (validator.Fill(events[i], session.InputRow(i)) is not null)
+                {
+                    throw new InvalidOperationException("bench event failed validation");
+                }
+            }
+
+            session.Run(events.Length);
+            for (var i = 0; i < events.Length; i++)
+            {
+                sink += session.OutputRow(i)[0];
+            }
+        }
+
+        HotPath();
+        const int batches = 40;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var b = 0; b < batches; b++)
+        {
+            HotPath();
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Console.WriteLine();
+        Console.WriteLine(string.Create(c, $"4. Managed allocation on the hot path (validate+fill pinned input, Run, read output), {batches} x 256 rows: {allocated} bytes = {(double)allocated / (batches * 256):F3} bytes/row (goal 0; checksum {sink:F1})"));
+    }
+
+    // 2. Backfill through the embedded cluster at batch 256.
+    using var cluster = MockCluster.Start(1);
+    var kafka = new KafkaOptions { BootstrapServers = cluster.BootstrapServers, SessionTimeoutMs = 6000 };
+    kafka.Topics.Suffix = ".bench";
+    foreach (var topic in kafka.Topics.All)
+    {
+        cluster.CreateTopic(topic.Name, topic.Partitions, 1);
+    }
+
+    Console.WriteLine();
+    Console.WriteLine(string.Create(c, $"2. Backfill through the embedded cluster ({settings.BackfillRows:N0} events on {kafka.Topics.Features}, batch 256, predictions to {kafka.Topics.Predictions})"));
+    var codec = new EventCodec();
+    var produceStart = Stopwatch.GetTimestamp();
+    using (var producer = new ProducerBuilder<byte[], byte[]>(WithThroughput(KafkaClientConfig.Producer(kafka, "bench-load"))).Build())
+    {
+        for (var i = 0; i < settings.BackfillRows; i++)
+        {
+            var ev = ToEvent(build.Manifest.Features, rows[i % rows.Length], i, "heavy");
+            ProduceWithBackpressure(producer, kafka.Topics.Features, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(ev.EventId), Value = codec.Serialize(ev) });
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(60));
+    }
+
+    Console.WriteLine(string.Create(c, $"   loaded {settings.BackfillRows:N0} events in {Stopwatch.GetElapsedTime(produceStart).TotalSeconds:F1} s"));
+    BatchSummary summary;
+    using (var session = ModelSession.Create(stored, new SessionSettings { MaxBatchRows = 256 }, NullLogger.Instance))
+    using (var range = new KafkaRange(kafka, kafka.Topics.Features))
+    using (var sinkTopic = new TopicPredictionSink(kafka, kafka.Topics.Predictions))
+    {
+        session.WarmUp();
+        var ranges = range.Partitions().Select(p => { var m = range.Watermarks(p); return new PartitionRange(p, m.Low.Value, m.High.Value); }).ToList();
+        var scorer = new BackfillScorer(session, new FeatureValidator(stored.Manifest, NonFinitePolicy.Reject, true), "bench");
+        summary = await scorer.RunAsync(range.ReadAsync(ranges), sinkTopic).ConfigureAwait(false);
+    }
+
+    var ratio = summary.RowsPerSecond / raw[256];
+    Console.WriteLine(string.Create(c, $"   {summary.Rows:N0} rows ({summary.Errors} errors) in {summary.Elapsed.TotalSeconds:F2} s = {summary.RowsPerSecond:N0} rows/s; inference {summary.InferenceTime / summary.Elapsed:P1} of the time"));
+    Console.WriteLine(string.Create(c, $"   ratio to raw batch 256: {ratio:F3} (goal >= 0.9) -> {(ratio >= 0.9 ? "MET" : "NOT MET")}"));
+
+    // 3. Streaming: the scorer service in-process at a fixed input rate; overhead = e2e - inference per prediction.
+    Console.WriteLine();
+    Console.WriteLine(string.Create(c, $"3. Streaming scorer at {settings.Rate} events/s for {settings.Seconds} s (batch {settings.Batch}, queue delay {settings.QueueDelayMs} ms)"));
+    kafka.Topics.Suffix = ".bench-stream";
+    foreach (var topic in kafka.Topics.All)
+    {
+        cluster.CreateTopic(topic.Name, topic.Partitions, 1);
+    }
+
+    var app = ScorerApp.Build([
+        $"--Kafka:BootstrapServers={cluster.BootstrapServers}", $"--Kafka:Topics:Suffix={kafka.Topics.Suffix}", "--Kafka:SessionTimeoutMs=6000",
+        $"--Scorer:ModelStorePath={Path.Combine(root, "models")}", "--Scorer:Models:0=heavy", $"--Scorer:BatchSize={settings.Batch}",
+        $"--Scorer:QueueDelayMs={settings.QueueDelayMs}", "--Urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning",
+    ]);
+    await app.StartAsync().ConfigureAwait(false);
+    try
+    {
+        var total = settings.Rate * settings.Seconds;
+        var collected = new List<Prediction>(total);
+        var consumerConfig = KafkaClientConfig.Consumer(kafka, "bench-reader", "bench-reader");
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(consumerConfig).Build();
+        consumer.Subscribe(kafka.Topics.Predictions);
+        using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientConfig.Producer(kafka, "bench-stream")).Build();
+        var readerTask = Task.Run(() =>
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(settings.Seconds + 60);
+            while (collected.Count < total && DateTime.UtcNow < deadline)
+            {
+                var record = consumer.Consume(200);
+                if (record?.Message?.Value is { } value)
+                {
+                    collected.Add(codec.Deserialize<Prediction>(value));
+                }
+            }
+        });
+
+        // Open-loop pacing: event i is due at start + i / rate, whatever the scorer does.
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0; i < total; i++)
+        {
+            var due = start + (long)(i * (double)Stopwatch.Frequency / settings.Rate);
+            // Sleep (not spin) until due: a spinning load generator would take one of the cores the scorer needs.
+            while (Stopwatch.GetTimestamp() is var now && now < due)
+            {
+                Thread.Sleep(TimeSpan.FromTicks(Math.Max(1, (due - now) * TimeSpan.TicksPerSecond / Stopwatch.Frequency)));
+            }
+
+            var ev = ToEvent(build.Manifest.Features, rows[i % rows.Length], i, "heavy");
+            ev.EventId = "s-" + ev.EventId;
+            ProduceWithBackpressure(producer, kafka.Topics.Features, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(ev.EventId), Value = codec.Serialize(ev) });
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(30));
+        await readerTask.ConfigureAwait(false);
+        var ok = collected.Where(p => p.Status == PredictionStatus.OK).ToList();
+        var overhead = ok.Select(p => (double)(p.Timing.E2eUs - p.Timing.InferenceUs)).Order().ToArray();
+        var e2e = ok.Select(p => (double)p.Timing.E2eUs).Order().ToArray();
+        var inference = ok.Select(p => (double)p.Timing.InferenceUs).Order().ToArray();
+        var wait = ok.Select(p => (double)p.Timing.BatchWaitUs).Order().ToArray();
+        Console.WriteLine(string.Create(c, $"   predictions: {collected.Count:N0} of {total:N0} ({ok.Count:N0} OK); mean batch {ok.Average(p => p.Timing.BatchSize):F2} rows; dispatch {string.Join(", ", ok.GroupBy(p => p.Timing.DispatchReason).Select(g => $"{g.Key} {g.Count()}"))}"));
+        Console.WriteLine(string.Create(c, $"   e2e        p50 {Pct(e2e, 50) / 1e3:F3} ms  p99 {Pct(e2e, 99) / 1e3:F3} ms"));
+        Console.WriteLine(string.Create(c, $"   inference  p50 {Pct(inference, 50) / 1e3:F3} ms  p99 {Pct(inference, 99) / 1e3:F3} ms"));
+        Console.WriteLine(string.Create(c, $"   batch_wait p50 {Pct(wait, 50) / 1e3:F3} ms  p99 {Pct(wait, 99) / 1e3:F3} ms"));
+        var p99 = Pct(overhead, 99) / 1e3;
+        var goal = settings.QueueDelayMs + 2.0;
+        Console.WriteLine(string.Create(c, $"   overhead (e2e - inference) p50 {Pct(overhead, 50) / 1e3:F3} ms  p99 {p99:F3} ms (goal p99 < {goal:F1} ms) -> {(p99 < goal ? "MET" : "NOT MET")}"));
+        Console.WriteLine("   (percentiles are exact: computed from every prediction, no sketch)");
+    }
+    finally
+    {
+        await app.StopAsync().ConfigureAwait(false);
+        await app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    return 0;
+}
+finally
+{
+    Directory.Delete(root, recursive: true);
+}
+
+static double Pct(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
+
+static void Fill(Span<float> row, double[] values)
+{
+    for (var j = 0; j < values.Length; j++)
+    {
+        row[j] = (float)values[j];
+    }
+}
+
+static FeatureEvent ToEvent(IReadOnlyList<string> features, double[] row, int i, string model)
+{
+    var ev = new FeatureEvent { EventId = "e-" + i.ToString("D8", CultureInfo.InvariantCulture), ModelName = model, EntityId = "patient-" + (i % 500).ToString(CultureInfo.InvariantCulture), EventTimeMs = 1_700_000_000_000 + i };
+    for (var j = 0; j < features.Count; j++)
+    {
+        ev.Features[features[j]] = row[j];
+    }
+
+    return ev;
+}
+
+static ProducerConfig WithThroughput(ProducerConfig config)
+{
+    config.LingerMs = 20;
+    config.BatchSize = 1_000_000;
+    config.QueueBufferingMaxMessages = 1_000_000;
+    return config;
+}
+
+static void ProduceWithBackpressure(IProducer<byte[], byte[]> producer, string topic, Message<byte[], byte[]> message)
+{
+    while (true)
+    {
+        try
+        {
+            producer.Produce(topic, message);
+            return;
+        }
+        catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+        {
+            producer.Poll(TimeSpan.FromMilliseconds(20));
+        }
+    }
+}
+
+static string FindData()
+{
+    var dir = new DirectoryInfo(AppContext.BaseDirectory);
+    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "data", "breast_cancer_wisconsin.csv")))
+    {
+        dir = dir.Parent;
+    }
+
+    return dir is null ? throw new FileNotFoundException("data/breast_cancer_wisconsin.csv not found above " + AppContext.BaseDirectory) : Path.Combine(dir.FullName, "data", "breast_cancer_wisconsin.csv");
+}
+
+/// <summary>Benchmark parameters from the command line.</summary>
+internal sealed record BenchSettings(int[] Hidden, int Epochs, double RawSeconds, int BackfillRows, int Rate, int Seconds, int Batch, int QueueDelayMs)
+{
+    public static BenchSettings Parse(string[] args)
+    {
+        string Get(string name, string fallback)
+        {
+            var i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+        }
+
+        int Int(string name, int fallback) => int.Parse(Get(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        return new BenchSettings(
+            Get("--hidden", "1024,1024,1024").Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray(),
+            Int("--epochs", 1),
+            double.Parse(Get("--raw-seconds", "3"), CultureInfo.InvariantCulture),
+            Int("--backfill-rows", 30_000),
+            Int("--rate", 300),
+            Int("--seconds", 15),
+            Int("--batch", 64),
+            Int("--queue-delay-ms", 5));
+    }
+}

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace StreamMonitor.Scorer;
+
+/// <summary>
+/// Polls the model store (every Scorer:ReloadPollMs) and hands new versions to <see cref="ModelRegistry"/>, which
+/// loads and warms them up on this background thread. Polling rather than file-system events: it works on every
+/// file system (network mounts included) and a version folder appears by one atomic rename anyway.
+/// </summary>
+public sealed class ModelWatcher(ModelRegistry registry, IOptions<ScorerOptions> options) : BackgroundService
+{
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        await Task.Yield();
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.Value.ReloadPollMs));
+        do
+        {
+            registry.Poll();
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+}

@@ -1,0 +1,100 @@
+using System.ComponentModel.DataAnnotations;
+using StreamMonitor.Models.Inference;
+
+namespace StreamMonitor.Scorer;
+
+/// <summary>Scorer settings (configuration section "Scorer"; environment variables Scorer__BatchSize etc.).</summary>
+public sealed class ScorerOptions : IValidatableObject
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Scorer";
+
+    /// <summary>Model store root (models/&lt;name&gt;/&lt;version&gt;/{model.onnx, model.json}).</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string ModelStorePath { get; set; } = "";
+
+    /// <summary>Models served; each event names one in FeatureEvent.model_name. The newest version of each is loaded.</summary>
+    [MinLength(1)]
+    public List<string> Models { get; set; } = [];
+
+    /// <summary>Optional shadow model per served model (served name → shadow name); its predictions go to the shadow topic.</summary>
+    public Dictionary<string, string> Shadows { get; set; } = [];
+
+    /// <summary>Largest micro-batch in rows; a full batch is dispatched at once.</summary>
+    [Range(1, 4096)]
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Longest time the first row of a batch waits before a partial batch is dispatched.</summary>
+    [Range(0, 10_000)]
+    public int QueueDelayMs { get; set; } = 5;
+
+    /// <summary>auto, cpu or cuda.</summary>
+    public ExecutionProviderChoice ExecutionProvider { get; set; } = ExecutionProviderChoice.Auto;
+
+    /// <summary>ONNX Runtime intra-op threads (0: one per core).</summary>
+    [Range(0, 256)]
+    public int IntraOpThreads { get; set; }
+
+    /// <summary>ONNX Runtime inter-op threads.</summary>
+    [Range(0, 256)]
+    public int InterOpThreads { get; set; } = 1;
+
+    /// <summary>Let idle ONNX Runtime threads spin (burns cores; off by default).</summary>
+    public bool AllowSpinning { get; set; }
+
+    /// <summary>Null, NaN and infinite feature values: Reject (error + dead letter) or ImputeMean.</summary>
+    public NonFinitePolicy NonFinitePolicy { get; set; } = NonFinitePolicy.Reject;
+
+    /// <summary>Whether numeric features unknown to the model are an error.</summary>
+    public bool RejectExtraFeatures { get; set; } = true;
+
+    /// <summary>Consumer group: more instances in the group share the partitions.</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string ConsumerGroup { get; set; } = "streammon-scorer";
+
+    /// <summary>Instance id written into every prediction and used as the Kafka client id; defaults to the host's InstanceId.</summary>
+    public string InstanceId { get; set; } = "";
+
+    /// <summary>
+    /// Longest time a fetch may wait for data at the broker (librdkafka fetch.wait.max.ms, default there 500 ms).
+    /// Brokers that hold a fetch for the full wait (librdkafka's mock cluster does) would otherwise add up to that
+    /// much queueing to a trickle of events; a Kafka:Client setting of fetch.wait.max.ms takes precedence.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int FetchWaitMaxMs { get; set; } = 10;
+
+    /// <summary>How often the store is checked for new versions.</summary>
+    [Range(50, 60_000)]
+    public int ReloadPollMs { get; set; } = 500;
+
+    /// <summary>How often acknowledged offsets are committed.</summary>
+    [Range(10, 60_000)]
+    public int CommitIntervalMs { get; set; } = 200;
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Models.Any(string.IsNullOrWhiteSpace) || Models.Distinct(StringComparer.Ordinal).Count() != Models.Count)
+        {
+            yield return new ValidationResult("Model names must be non-empty and distinct.", [nameof(Models)]);
+        }
+
+        foreach (var (served, shadow) in Shadows)
+        {
+            if (!Models.Contains(served, StringComparer.Ordinal))
+            {
+                yield return new ValidationResult($"Shadow configured for '{served}', which is not a served model.", [nameof(Shadows)]);
+            }
+
+            if (string.IsNullOrWhiteSpace(shadow) || Models.Contains(shadow, StringComparer.Ordinal))
+            {
+                yield return new ValidationResult($"The shadow of '{served}' must be a model that is not itself served.", [nameof(Shadows)]);
+            }
+        }
+
+        if (Shadows.Values.Distinct(StringComparer.Ordinal).Count() != Shadows.Count)
+        {
+            yield return new ValidationResult("Each shadow model can shadow one served model only.", [nameof(Shadows)]);
+        }
+    }
+}

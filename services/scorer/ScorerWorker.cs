@@ -1,0 +1,670 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Options;
+using Microsoft.ML.OnnxRuntime;
+using Prometheus;
+using StreamMonitor.Contracts;
+using StreamMonitor.Hosting;
+using StreamMonitor.Kafka;
+using StreamMonitor.Models.Inference;
+
+namespace StreamMonitor.Scorer;
+
+/// <summary>
+/// The streaming scorer: one dedicated thread consumes feature events, decodes and validates them straight into
+/// the pinned input tensor of their model, dispatches micro-batches (full at once, partial after the queue delay,
+/// the rest on drain), runs ONNX Runtime, and hands one prediction per event to the producer. Offsets are
+/// committed per partition only up to the contiguous prefix whose predictions (and dead letters) the cluster has
+/// acknowledged, so a kill -9 loses nothing; a restart re-scores at most the unacknowledged tail (same event ids).
+/// New model versions are taken between batches only, so in each partition the version switches at one offset.
+/// </summary>
+public sealed partial class ScorerWorker : BackgroundService
+{
+    private const string ServiceName = "scorer";
+    private static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly ScorerOptions _options;
+    private readonly KafkaOptions _kafka;
+    private readonly ModelRegistry _registry;
+    private readonly ScorerMetrics _metrics;
+    private readonly IReadinessGate _readiness;
+    private readonly ILogger<ScorerWorker> _logger;
+    private readonly EventCodec _codec = new();
+    private readonly OffsetTracker _tracker = new();
+    private readonly ConcurrentQueue<(Message<byte[], byte[]> Message, TopicPartition Source, long Offset)> _retries = new();
+    private readonly Dictionary<string, ModelSlot> _slots = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ModelSlot> _slotsByShadow = new(StringComparer.Ordinal);
+    private readonly string _instanceId;
+    private readonly long _queueDelayTicks;
+    private readonly long _commitIntervalTicks;
+    private IProducer<byte[], byte[]>? _producer;
+    private IConsumer<byte[], byte[]>? _consumer;
+    private DeadLetterPublisher? _deadLetters;
+    private bool _deadLettersSinceCommit;
+    private long _batchCounter;
+    private long _lastCommitTicks;
+
+    /// <summary>Creates the worker.</summary>
+    public ScorerWorker(IOptions<ScorerOptions> options, IOptions<KafkaOptions> kafka, ModelRegistry registry, ScorerMetrics metrics,
+        IReadinessGate readiness, ServiceIdentity identity, ILogger<ScorerWorker> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(kafka);
+        ArgumentNullException.ThrowIfNull(identity);
+        _options = options.Value;
+        _kafka = kafka.Value;
+        _registry = registry;
+        _metrics = metrics;
+        _readiness = readiness;
+        _logger = logger;
+        _instanceId = string.IsNullOrWhiteSpace(_options.InstanceId) ? identity.InstanceId : _options.InstanceId;
+        _queueDelayTicks = _options.QueueDelayMs * Stopwatch.Frequency / 1000;
+        // Offsets are stored at a tenth of the commit interval so that auto-commit always has a recent position.
+        _commitIntervalTicks = Math.Max(1, _options.CommitIntervalMs * Stopwatch.Frequency / 10_000);
+        foreach (var name in _options.Models)
+        {
+            var slot = new ModelSlot(name, _options.BatchSize, _queueDelayTicks, metrics, _options.Shadows.GetValueOrDefault(name));
+            _slots[name] = slot;
+            if (slot.ShadowName is { } shadowName)
+            {
+                _slotsByShadow[shadowName] = slot;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Factory.StartNew(() => Run(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void Run(CancellationToken stoppingToken)
+    {
+        try
+        {
+            WaitForModels(stoppingToken);
+            if (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _producer = new ProducerBuilder<byte[], byte[]>(KafkaClientConfig.Producer(_kafka, _instanceId)).Build();
+            _deadLetters = new DeadLetterPublisher(_producer, _kafka.Topics, ServiceName, _codec, _logger);
+            var consumerConfig = KafkaClientConfig.Consumer(_kafka, _options.ConsumerGroup, _instanceId);
+            // Offsets are stored only once acknowledged (see Commit); librdkafka commits stored offsets in the
+            // background, so the scoring loop never blocks on a commit round trip. Revocation and shutdown commit
+            // synchronously.
+            if (!_kafka.Client.ContainsKey("fetch.wait.max.ms"))
+            {
+                consumerConfig.FetchWaitMaxMs = _options.FetchWaitMaxMs;
+            }
+
+            consumerConfig.EnableAutoCommit = true;
+            consumerConfig.AutoCommitIntervalMs = _options.CommitIntervalMs;
+            _consumer = new ConsumerBuilder<byte[], byte[]>(consumerConfig)
+                .SetPartitionsAssignedHandler((_, partitions) => LogAssigned(_logger, string.Join(",", partitions.Select(p => p.Partition.Value))))
+                .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition).ToList()))
+                .SetPartitionsLostHandler((_, partitions) => _tracker.Remove(partitions.Select(p => p.TopicPartition)))
+                .Build();
+            _consumer.Subscribe(_kafka.Topics.Features);
+            _readiness.MarkReady();
+            LogStarted(_logger, _kafka.Topics.Features, _options.ConsumerGroup, _instanceId, _options.BatchSize, _options.QueueDelayMs);
+            Loop(stoppingToken);
+            _readiness.MarkNotReady("stopping");
+            DrainAll();
+            Commit(force: true);
+            _consumer.Close();
+        }
+        catch (Exception ex) when (ex is KafkaException or InvalidOperationException)
+        {
+            _readiness.MarkNotReady("failed: " + ex.Message);
+            LogFatal(_logger, ex);
+            throw;
+        }
+        finally
+        {
+            _consumer?.Dispose();
+            _producer?.Dispose();
+            foreach (var slot in _slots.Values)
+            {
+                slot.Dispose();
+            }
+        }
+    }
+
+    private void WaitForModels(CancellationToken stoppingToken)
+    {
+        _readiness.MarkNotReady("loading models");
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            AdoptOfferedModels();
+            var missing = _slots.Values.Where(s => s.Current is null).Select(s => s.Name).ToArray();
+            if (missing.Length == 0)
+            {
+                return;
+            }
+
+            _readiness.MarkNotReady("waiting for a version of " + string.Join(", ", missing));
+            stoppingToken.WaitHandle.WaitOne(100);
+        }
+    }
+
+    private void Loop(CancellationToken stoppingToken)
+    {
+        var consumer = _consumer!;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            RetryFailedDeliveries();
+            AdoptOfferedModels();
+            var now = Stopwatch.GetTimestamp();
+            var deadline = long.MaxValue;
+            foreach (var slot in _slots.Values)
+            {
+                deadline = Math.Min(deadline, slot.Batcher.DeadlineTicks);
+            }
+
+            var waitMs = deadline == long.MaxValue ? 100 : (int)Math.Clamp(((deadline - now) * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency, 0, 100);
+            ConsumeResult<byte[], byte[]>? record;
+            try
+            {
+                record = consumer.Consume(waitMs);
+            }
+            catch (ConsumeException ex)
+            {
+                LogConsumeError(_logger, ex.Error.Reason);
+                continue;
+            }
+
+            if (record is { IsPartitionEOF: false, Message: not null })
+            {
+                Handle(record);
+            }
+
+            now = Stopwatch.GetTimestamp();
+            foreach (var slot in _slots.Values)
+            {
+                if (slot.Batcher.IsDue(now))
+                {
+                    Dispatch(slot, DispatchReason.DEADLINE);
+                }
+            }
+
+            if (now - _lastCommitTicks >= _commitIntervalTicks)
+            {
+                Commit(force: false);
+                UpdateLag();
+            }
+        }
+    }
+
+    private void Handle(ConsumeResult<byte[], byte[]> record)
+    {
+        var consumeTicks = Stopwatch.GetTimestamp();
+        var consumedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        _tracker.Consumed(record.TopicPartition, record.Offset.Value);
+        var context = new RecordContext(record, consumeTicks, consumedAtMs);
+        if (!_codec.TryDeserialize<FeatureEvent>(record.Message.Value ?? [], out var featureEvent, out var decodeError))
+        {
+            Reject(context, null, null, decodeError!.ReasonCode, decodeError.Message);
+            return;
+        }
+
+        if (!_slots.TryGetValue(featureEvent!.ModelName, out var slot))
+        {
+            Reject(context, featureEvent, null, ValidationCodes.UnknownModel, $"model '{featureEvent.ModelName}' is not served by this scorer");
+            return;
+        }
+
+        var model = slot.Current!;
+        var index = slot.Batcher.Count;
+        if (model.Validator.Fill(featureEvent, model.Session.InputRow(index)) is { } invalid)
+        {
+            Reject(context, featureEvent, model, invalid.Code, invalid.Detail);
+            return;
+        }
+
+        var enqueueTicks = Stopwatch.GetTimestamp();
+        slot.Batcher.Add(enqueueTicks);
+        slot.Rows[index].Set(featureEvent, context, enqueueTicks);
+        if (slot.Batcher.IsFull)
+        {
+            Dispatch(slot, DispatchReason.FULL);
+        }
+    }
+
+    private void Dispatch(ModelSlot slot, DispatchReason reason)
+    {
+        var rows = slot.Batcher.Count;
+        if (rows == 0)
+        {
+            return;
+        }
+
+        var model = slot.Current!;
+        var batchId = ++_batchCounter;
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            model.Session.Run(rows);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            LogInferenceFailed(_logger, ex, model.Name, model.Version, rows);
+            for (var i = 0; i < rows; i++)
+            {
+                var row = slot.Rows[i];
+                Reject(row.Context, row.Event, model, "INFERENCE_FAILED", ex.Message);
+            }
+
+            slot.Batcher.Reset();
+            return;
+        }
+
+        var end = Stopwatch.GetTimestamp();
+        var inferenceUs = Micros(end - start);
+        slot.BatchRows.Observe(rows);
+        slot.Batches[(int)reason].Inc();
+        var manifest = model.Session.Model.Manifest;
+        for (var i = 0; i < rows; i++)
+        {
+            var row = slot.Rows[i];
+            var prediction = NewPrediction(row.Event, row.Context, model, PredictionStatus.OK, null);
+            OutputReader.Apply(manifest, model.Session.OutputRow(i), prediction);
+            var timing = prediction.Timing;
+            timing.DecodeUs = row.DecodeUs;
+            timing.BatchWaitUs = Micros(start - row.EnqueueTicks);
+            timing.BatchId = batchId;
+            timing.BatchSize = rows;
+            timing.DispatchReason = reason;
+            timing.InferenceUs = inferenceUs;
+            var handOff = Stopwatch.GetTimestamp();
+            timing.EncodeUs = Micros(handOff - end);
+            timing.E2eUs = Micros(handOff - row.Context.ConsumeTicks);
+            timing.PublishedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            Publish(prediction, row.Context.Record.TopicPartition, row.Context.Record.Offset.Value);
+            var stages = slot.Stages;
+            stages[0].Observe(timing.KafkaQueueUs / 1e6);
+            stages[1].Observe(timing.DecodeUs / 1e6);
+            stages[2].Observe(timing.BatchWaitUs / 1e6);
+            stages[3].Observe(timing.InferenceUs / 1e6);
+            stages[4].Observe(timing.EncodeUs / 1e6);
+            stages[5].Observe(timing.E2eUs / 1e6);
+            slot.OkCounter.Inc();
+        }
+
+        if (slot.Shadow is { } shadow)
+        {
+            ScoreShadow(slot, shadow, rows, batchId, reason);
+        }
+
+        slot.Batcher.Reset();
+    }
+
+    /// <summary>Scores the batch's events with the shadow model; nothing here can affect the main output.</summary>
+    private void ScoreShadow(ModelSlot slot, ServedModel shadow, int rows, long batchId, DispatchReason reason)
+    {
+        try
+        {
+            var accepted = 0;
+            for (var i = 0; i < rows; i++)
+            {
+                var row = slot.Rows[i];
+                if (shadow.Validator.Fill(row.Event, shadow.Session.InputRow(accepted)) is { } invalid)
+                {
+                    var failed = NewPrediction(row.Event, row.Context, shadow, PredictionStatus.ERROR, invalid.ToString());
+                    failed.Shadow = true;
+                    _producer!.Produce(_kafka.Topics.ShadowPredictions, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(failed.EventId), Value = _codec.Serialize(failed) });
+                    continue;
+                }
+
+                slot.ShadowRowMap[accepted++] = i;
+            }
+
+            if (accepted == 0)
+            {
+                return;
+            }
+
+            var start = Stopwatch.GetTimestamp();
+            shadow.Session.Run(accepted);
+            var inferenceUs = Micros(Stopwatch.GetTimestamp() - start);
+            for (var k = 0; k < accepted; k++)
+            {
+                var row = slot.Rows[slot.ShadowRowMap[k]];
+                var prediction = NewPrediction(row.Event, row.Context, shadow, PredictionStatus.OK, null);
+                prediction.Shadow = true;
+                OutputReader.Apply(shadow.Session.Model.Manifest, shadow.Session.OutputRow(k), prediction);
+                prediction.Timing.DecodeUs = row.DecodeUs;
+                prediction.Timing.BatchId = batchId;
+                prediction.Timing.BatchSize = accepted;
+                prediction.Timing.DispatchReason = reason;
+                prediction.Timing.InferenceUs = inferenceUs;
+                prediction.Timing.E2eUs = Micros(Stopwatch.GetTimestamp() - row.Context.ConsumeTicks);
+                prediction.Timing.PublishedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                _producer!.Produce(_kafka.Topics.ShadowPredictions, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(prediction.EventId), Value = _codec.Serialize(prediction) });
+            }
+        }
+        catch (Exception ex) when (ex is OnnxRuntimeException or KafkaException or Avro.AvroException)
+        {
+            LogShadowFailed(_logger, ex, shadow.Name, shadow.Version);
+        }
+    }
+
+    /// <summary>An event that cannot be scored: an ERROR prediction and a dead letter, then the loop goes on.</summary>
+    private void Reject(RecordContext context, FeatureEvent? featureEvent, ServedModel? model, string reasonCode, string detail)
+    {
+        _metrics.Error(reasonCode);
+        _deadLetters!.Publish(context.Record, reasonCode, detail, featureEvent?.EventTimeMs);
+        _deadLettersSinceCommit = true;
+        var prediction = NewPrediction(featureEvent, context, model, PredictionStatus.ERROR, $"{reasonCode}: {detail}");
+        if (featureEvent is null)
+        {
+            // Undecodable: the record key is the event id by convention; without one, its coordinates.
+            prediction.EventId = context.Record.Message.Key is { Length: > 0 } key
+                ? Encoding.UTF8.GetString(key)
+                : $"{context.Record.Topic}/{context.Record.Partition.Value}/{context.Record.Offset.Value}";
+        }
+
+        prediction.ExecutionProvider = "";
+        var handOff = Stopwatch.GetTimestamp();
+        prediction.Timing.DecodeUs = Micros(handOff - context.ConsumeTicks);
+        prediction.Timing.E2eUs = prediction.Timing.DecodeUs;
+        prediction.Timing.PublishedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        Publish(prediction, context.Record.TopicPartition, context.Record.Offset.Value);
+        if (model is not null && _slots.TryGetValue(model.Name, out var slot))
+        {
+            slot.ErrorCounter.Inc();
+        }
+    }
+
+    private Prediction NewPrediction(FeatureEvent? featureEvent, RecordContext context, ServedModel? model, PredictionStatus status, string? error)
+    {
+        var brokerMs = context.Record.Message.Timestamp.UnixTimestampMs;
+        return new Prediction
+        {
+            EventId = featureEvent?.EventId ?? "",
+            ModelName = model?.Name ?? featureEvent?.ModelName ?? "",
+            ModelVersion = model?.Version ?? "",
+            ModelHash = model?.Sha256 ?? "",
+            EntityId = featureEvent?.EntityId ?? "",
+            EventTimeMs = featureEvent?.EventTimeMs ?? brokerMs,
+            Status = status,
+            ErrorReason = error,
+            OutputKind = model?.Session.Model.Manifest.OutputKind ?? OutputKind.BINARY_PROBABILITY,
+            ExecutionProvider = model?.Session.ExecutionProvider ?? "",
+            ScorerInstance = _instanceId,
+            Timing = new PredictionTiming
+            {
+                BrokerTimeMs = brokerMs,
+                ConsumedAtMs = context.ConsumedAtMs,
+                KafkaQueueUs = Math.Max(0, (context.ConsumedAtMs - brokerMs) * 1000),
+                DispatchReason = DispatchReason.NONE,
+            },
+        };
+    }
+
+    private void Publish(Prediction prediction, TopicPartition source, long offset)
+    {
+        var message = new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(prediction.EventId), Value = _codec.Serialize(prediction) };
+        Produce(message, source, offset);
+    }
+
+    private void Produce(Message<byte[], byte[]> message, TopicPartition source, long offset)
+    {
+        while (true)
+        {
+            try
+            {
+                _producer!.Produce(_kafka.Topics.Predictions, message, report =>
+                {
+                    if (report.Error.IsError)
+                    {
+                        _metrics.DeliveryFailed();
+                        _retries.Enqueue((message, source, offset));
+                        return;
+                    }
+
+                    _tracker.Acknowledged(source, offset);
+                });
+                return;
+            }
+            catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                // Backpressure: serve delivery reports until the local queue has room.
+                _producer!.Poll(TimeSpan.FromMilliseconds(50));
+            }
+        }
+    }
+
+    private void RetryFailedDeliveries()
+    {
+        while (_retries.TryDequeue(out var retry))
+        {
+            LogRetry(_logger, retry.Source.Partition.Value, retry.Offset);
+            Produce(retry.Message, retry.Source, retry.Offset);
+        }
+    }
+
+    /// <summary>Takes new model versions for every model whose batch is empty: swaps happen between batches only.</summary>
+    private void AdoptOfferedModels()
+    {
+        foreach (var slot in _slots.Values)
+        {
+            if (slot.Batcher.Count != 0)
+            {
+                continue;
+            }
+
+            if (_registry.TryTake(slot.Name, out var model))
+            {
+                Swap(slot.Current, model, shadow: false);
+                slot.Current = model;
+            }
+
+            if (slot.ShadowName is { } shadowName && _registry.TryTake(shadowName, out var shadowModel))
+            {
+                Swap(slot.Shadow, shadowModel, shadow: true);
+                slot.Shadow = shadowModel;
+            }
+        }
+    }
+
+    private void Swap(ServedModel? old, ServedModel next, bool shadow)
+    {
+        if (old is not null)
+        {
+            _metrics.ModelInService(old.Name, old.Version, old.Sha256, old.Session.ExecutionProvider, shadow, inService: false);
+            _metrics.Swapped(next.Name);
+            LogSwap(_logger, next.Name, old.Version, next.Version, next.Sha256);
+            old.Dispose();
+        }
+
+        _metrics.ModelInService(next.Name, next.Version, next.Sha256, next.Session.ExecutionProvider, shadow, inService: true);
+        var slot = shadow ? _slotsByShadow[next.Name] : _slots[next.Name];
+        if (!shadow)
+        {
+            (slot.OkCounter, slot.ErrorCounter) = _metrics.Predictions(next.Name, next.Version);
+        }
+    }
+
+    private void DrainAll()
+    {
+        foreach (var slot in _slots.Values)
+        {
+            Dispatch(slot, DispatchReason.DRAIN);
+        }
+    }
+
+    private void OnRevoked(List<TopicPartition> partitions)
+    {
+        // Score what is waiting, get it acknowledged and commit it, so the next owner starts where this one ends.
+        DrainAll();
+        Commit(force: true);
+        _tracker.Remove(partitions);
+        LogRevoked(_logger, string.Join(",", partitions.Select(p => p.Partition.Value)));
+    }
+
+    private void Commit(bool force)
+    {
+        _lastCommitTicks = Stopwatch.GetTimestamp();
+        if (force && _producer!.Flush(FlushTimeout) > 0)
+        {
+            LogFlushTimeout(_logger);
+        }
+
+        RetryFailedDeliveries();
+        if (_deadLettersSinceCommit)
+        {
+            // A dead letter must be durable before the offset of its event is committed.
+            if (!_deadLetters!.Flush(FlushTimeout))
+            {
+                LogFlushTimeout(_logger);
+                return;
+            }
+
+            _deadLettersSinceCommit = false;
+        }
+
+        try
+        {
+            foreach (var offset in _tracker.TakeCommittable())
+            {
+                _consumer!.StoreOffset(offset);
+            }
+
+            if (force)
+            {
+                _consumer!.Commit();
+            }
+        }
+        catch (KafkaException ex) when (ex.Error.Code == ErrorCode.Local_NoOffset)
+        {
+            // Nothing stored since the last commit.
+        }
+        catch (KafkaException ex)
+        {
+            // Storing for a partition no longer assigned, or nothing to commit: the next owner re-scores from the last commit.
+            LogCommitFailed(_logger, ex.Error.Reason);
+        }
+    }
+
+    private void UpdateLag()
+    {
+        foreach (var partition in _consumer!.Assignment)
+        {
+            var position = _consumer.Position(partition);
+            var watermarks = _consumer.GetWatermarkOffsets(partition);
+            if (position.Value >= 0 && watermarks.High.Value >= 0)
+            {
+                _metrics.Lag(partition.Topic, partition.Partition.Value, Math.Max(0, watermarks.High.Value - position.Value));
+            }
+        }
+    }
+
+    private static long Micros(long ticks) => ticks * 1_000_000 / Stopwatch.Frequency;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Scorer {InstanceId} consuming {Topic} in group {Group}: batch {BatchSize} rows, queue delay {QueueDelayMs} ms")]
+    private static partial void LogStarted(ILogger logger, string topic, string group, string instanceId, int batchSize, int queueDelayMs);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Assigned partitions {Partitions}")]
+    private static partial void LogAssigned(ILogger logger, string partitions);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Revoked partitions {Partitions} after draining and committing")]
+    private static partial void LogRevoked(ILogger logger, string partitions);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} swapped from version {OldVersion} to {NewVersion} (sha256 {Sha256}) between batches")]
+    private static partial void LogSwap(ILogger logger, string model, string oldVersion, string newVersion, string sha256);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Consume error: {Reason}")]
+    private static partial void LogConsumeError(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Offset commit failed: {Reason}")]
+    private static partial void LogCommitFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Producer flush timed out; offsets stay uncommitted until acknowledged")]
+    private static partial void LogFlushTimeout(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Re-producing the prediction of partition {Partition} offset {Offset} after a failed delivery")]
+    private static partial void LogRetry(ILogger logger, int partition, long offset);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Inference failed for {Model} version {Version} on a batch of {Rows} rows; each event gets an error prediction")]
+    private static partial void LogInferenceFailed(ILogger logger, Exception ex, string model, string version, int rows);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shadow model {Model} version {Version} failed on a batch; the main output is unaffected")]
+    private static partial void LogShadowFailed(ILogger logger, Exception ex, string model, string version);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Scorer stopped on an unrecoverable error")]
+    private static partial void LogFatal(ILogger logger, Exception ex);
+
+    /// <summary>A consumed record and when it arrived.</summary>
+    private sealed record RecordContext(ConsumeResult<byte[], byte[]> Record, long ConsumeTicks, long ConsumedAtMs);
+
+    /// <summary>A row waiting in a batch; instances are reused batch after batch.</summary>
+    private sealed class PendingRow
+    {
+        public FeatureEvent Event { get; private set; } = null!;
+
+        public RecordContext Context { get; private set; } = null!;
+
+        public long EnqueueTicks { get; private set; }
+
+        public long DecodeUs { get; private set; }
+
+        public void Set(FeatureEvent featureEvent, RecordContext context, long enqueueTicks)
+        {
+            Event = featureEvent;
+            Context = context;
+            EnqueueTicks = enqueueTicks;
+            DecodeUs = Micros(enqueueTicks - context.ConsumeTicks);
+        }
+    }
+
+    /// <summary>Per served model: the version in service, its shadow, the batcher and the pre-resolved metrics.</summary>
+    private sealed class ModelSlot : IDisposable
+    {
+        public ModelSlot(string name, int batchSize, long queueDelayTicks, ScorerMetrics metrics, string? shadowName)
+        {
+            Name = name;
+            ShadowName = shadowName;
+            Batcher = new MicroBatcher(batchSize, queueDelayTicks);
+            Rows = Enumerable.Range(0, batchSize).Select(_ => new PendingRow()).ToArray();
+            ShadowRowMap = new int[batchSize];
+            Stages = metrics.StageHistograms(name);
+            BatchRows = metrics.BatchRows(name);
+            Batches = metrics.Batches(name);
+            (OkCounter, ErrorCounter) = metrics.Predictions(name, "");
+        }
+
+        public string Name { get; }
+
+        public string? ShadowName { get; }
+
+        public ServedModel? Current { get; set; }
+
+        public ServedModel? Shadow { get; set; }
+
+        public MicroBatcher Batcher { get; }
+
+        public PendingRow[] Rows { get; }
+
+        public int[] ShadowRowMap { get; }
+
+        public Histogram.Child[] Stages { get; }
+
+        public Histogram.Child BatchRows { get; }
+
+        public Counter.Child[] Batches { get; }
+
+        public Counter.Child OkCounter { get; set; }
+
+        public Counter.Child ErrorCounter { get; set; }
+
+        public void Dispose()
+        {
+            Current?.Dispose();
+            Shadow?.Dispose();
+        }
+    }
+}

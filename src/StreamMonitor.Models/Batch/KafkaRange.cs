@@ -1,0 +1,197 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Confluent.Kafka;
+using StreamMonitor.Contracts;
+using StreamMonitor.Kafka;
+
+namespace StreamMonitor.Models.Batch;
+
+/// <summary>A half-open offset range [From, To) of one partition.</summary>
+/// <param name="Partition">Partition.</param>
+/// <param name="From">First offset read.</param>
+/// <param name="To">First offset not read.</param>
+public readonly record struct PartitionRange(int Partition, long From, long To)
+{
+    /// <summary>Records in the range.</summary>
+    public long Count => Math.Max(0, To - From);
+}
+
+/// <summary>
+/// Reads bounded ranges of a topic for batch scoring: resolves offset or record-timestamp bounds per partition and
+/// streams the records in between. Timestamp bounds use the broker's OffsetsForTimes where it works; where it does
+/// not (librdkafka's mock cluster answers End), a binary search over record timestamps reading single records
+/// (which assumes timestamps do not decrease within a partition, as with LogAppendTime or an ordered producer).
+/// </summary>
+public sealed class KafkaRange : IDisposable
+{
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(10);
+    private readonly IConsumer<byte[], byte[]> _consumer;
+    private readonly EventCodec _codec = new();
+
+    /// <summary>Opens a group-less reader (it never commits).</summary>
+    public KafkaRange(KafkaOptions options, string topic)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Topic = topic;
+        var config = KafkaClientConfig.Consumer(options, "streammon-score-" + Guid.NewGuid().ToString("N"), "streammon-score");
+        config.EnablePartitionEof = true;
+        _consumer = new ConsumerBuilder<byte[], byte[]>(config).Build();
+    }
+
+    /// <summary>Topic read.</summary>
+    public string Topic { get; }
+
+    /// <summary>Partitions of the topic.</summary>
+    public IReadOnlyList<int> Partitions()
+    {
+        using var admin = new DependentAdminClientBuilder(_consumer.Handle).Build();
+        var metadata = admin.GetMetadata(Topic, ReadTimeout);
+        var topic = metadata.Topics.SingleOrDefault(t => t.Topic == Topic);
+        if (topic is null || topic.Error.IsError)
+        {
+            throw new InvalidOperationException($"Topic {Topic} not found: {topic?.Error.Reason}");
+        }
+
+        return topic.Partitions.Select(p => p.PartitionId).Order().ToArray();
+    }
+
+    /// <summary>Low and high watermarks of a partition (from the broker).</summary>
+    public WatermarkOffsets Watermarks(int partition) => _consumer.QueryWatermarkOffsets(new TopicPartition(Topic, partition), ReadTimeout);
+
+    /// <summary>First offset whose record timestamp is at or after <paramref name="timestampMs"/> (high watermark if none).</summary>
+    public long OffsetForTime(int partition, long timestampMs)
+    {
+        var tp = new TopicPartition(Topic, partition);
+        var marks = Watermarks(partition);
+        if (marks.High.Value <= marks.Low.Value)
+        {
+            return marks.High.Value;
+        }
+
+        try
+        {
+            var answer = _consumer.OffsetsForTimes([new TopicPartitionTimestamp(tp, new Timestamp(timestampMs, TimestampType.CreateTime))], ReadTimeout).Single();
+            if (answer.Offset.Value >= 0)
+            {
+                return answer.Offset.Value;
+            }
+        }
+        catch (KafkaException)
+        {
+            // Not supported by this broker: fall through to the search.
+        }
+
+        // End is a legitimate answer only if the last record is older than the bound; otherwise the broker did not
+        // look (the mock cluster), so search.
+        if (TimestampAt(partition, marks.High.Value - 1) < timestampMs)
+        {
+            return marks.High.Value;
+        }
+
+        long low = marks.Low.Value, high = marks.High.Value - 1; // invariant: answer in [low, high]
+        while (low < high)
+        {
+            var mid = low + ((high - low) / 2);
+            if (TimestampAt(partition, mid) >= timestampMs)
+            {
+                high = mid;
+            }
+            else
+            {
+                low = mid + 1;
+            }
+        }
+
+        return low;
+    }
+
+    /// <summary>Streams the records of <paramref name="ranges"/> as batch inputs, decoding each FeatureEvent.</summary>
+    public async IAsyncEnumerable<BatchInput> ReadAsync(IReadOnlyList<PartitionRange> ranges, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ranges);
+        var remaining = ranges.Where(r => r.Count > 0).ToDictionary(r => r.Partition);
+        if (remaining.Count == 0)
+        {
+            yield break;
+        }
+
+        _consumer.Assign(remaining.Values.Select(r => new TopicPartitionOffset(Topic, r.Partition, r.From)));
+        while (remaining.Count > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var record = _consumer.Consume(TimeSpan.FromMilliseconds(200));
+            if (record is null)
+            {
+                await Task.Yield(); // Gives the caller's progress display a turn while the broker is idle.
+                continue;
+            }
+
+            var partition = record.Partition.Value;
+            if (!remaining.TryGetValue(partition, out var range))
+            {
+                continue;
+            }
+
+            if (record.IsPartitionEOF || record.Offset.Value >= range.To)
+            {
+                if (record.IsPartitionEOF && record.Offset.Value < range.To)
+                {
+                    throw new InvalidOperationException($"{Topic}[{partition}] ended at {record.Offset.Value}, before the requested end {range.To}.");
+                }
+
+                remaining.Remove(partition);
+                _consumer.IncrementalUnassign([record.TopicPartition]);
+                continue;
+            }
+
+            yield return Decode(record);
+            if (record.Offset.Value + 1 >= range.To)
+            {
+                remaining.Remove(partition);
+                _consumer.IncrementalUnassign([record.TopicPartition]);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _consumer.Close();
+        _consumer.Dispose();
+    }
+
+    private BatchInput Decode(ConsumeResult<byte[], byte[]> record)
+    {
+        var timestamp = record.Message.Timestamp.UnixTimestampMs;
+        if (_codec.TryDeserialize<FeatureEvent>(record.Message.Value ?? [], out var featureEvent, out var error))
+        {
+            return new BatchInput(featureEvent, null, null, featureEvent!.EventId, timestamp);
+        }
+
+        var id = record.Message.Key is { Length: > 0 } key ? Encoding.UTF8.GetString(key) : $"{record.Topic}/{record.Partition.Value}/{record.Offset.Value}";
+        return new BatchInput(null, error!.ReasonCode, error.Message, id, timestamp);
+    }
+
+    private long TimestampAt(int partition, long offset)
+    {
+        _consumer.Assign(new TopicPartitionOffset(Topic, partition, offset));
+        try
+        {
+            var deadline = DateTime.UtcNow + ReadTimeout;
+            while (DateTime.UtcNow < deadline)
+            {
+                var record = _consumer.Consume(TimeSpan.FromMilliseconds(200));
+                if (record is { IsPartitionEOF: false } && record.Offset.Value == offset)
+                {
+                    return record.Message.Timestamp.UnixTimestampMs;
+                }
+            }
+
+            throw new TimeoutException($"Could not read {Topic}[{partition}]@{offset}.");
+        }
+        finally
+        {
+            _consumer.Unassign();
+        }
+    }
+}

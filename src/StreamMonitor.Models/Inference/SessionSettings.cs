@@ -1,0 +1,34 @@
+namespace StreamMonitor.Models.Inference;
+
+/// <summary>Which ONNX Runtime execution provider to ask for.</summary>
+public enum ExecutionProviderChoice
+{
+    /// <summary>CUDA when the native build offers it, else CPU.</summary>
+    Auto,
+    /// <summary>CPU only.</summary>
+    Cpu,
+    /// <summary>CUDA wanted; CPU (with a warning) when the native build has no CUDA.</summary>
+    Cuda,
+}
+
+/// <summary>How a <see cref="ModelSession"/> is created.</summary>
+public sealed record SessionSettings
+{
+    /// <summary>Largest batch in rows: the pinned buffers are sized for it.</summary>
+    public int MaxBatchRows { get; init; } = 256;
+
+    /// <summary>Execution provider wanted.</summary>
+    public ExecutionProviderChoice Provider { get; init; } = ExecutionProviderChoice.Auto;
+
+    /// <summary>Threads inside one operator; 0 lets ONNX Runtime choose (one per core).</summary>
+    public int IntraOpThreads { get; init; }
+
+    /// <summary>Threads across independent operators (the model is sequential, so 1 is usual); 0 lets ONNX Runtime choose.</summary>
+    public int InterOpThreads { get; init; } = 1;
+
+    /// <summary>
+    /// Whether idle intra-op threads spin waiting for work. Spinning burns cores between batches (ONNX Runtime's
+    /// default), which a service sharing the machine with Kafka clients cannot afford, so it is off by default.
+    /// </summary>
+    public bool AllowSpinning { get; init; }
+}

@@ -1,0 +1,80 @@
+using StreamMonitor.Testing;
+using StreamMonitor.Contracts;
+using Xunit.Abstractions;
+
+namespace StreamMonitor.Scorer.Tests;
+
+/// <summary>The dynamic batcher through the real service, judged by the timing each prediction records.</summary>
+public sealed class BatchingTests(EmbeddedKafkaFixture cluster, ITestOutputHelper output) : IClassFixture<EmbeddedKafkaFixture>, IDisposable
+{
+    private readonly string _store = Directory.CreateTempSubdirectory("streammon-scorer-").FullName;
+
+    [Fact]
+    public async Task With_a_backlog_every_batch_is_full_and_leaves_without_waiting_for_the_delay()
+    {
+        var model = ScorerHarness.BuildModel(_store, "cancer", "1");
+        var options = cluster.CreateOptions();
+        const int batch = 32;
+        const int events = batch * 8;
+        using (var producer = ScorerHarness.Producer(options))
+        {
+            for (var i = 0; i < events; i++)
+            {
+                ScorerHarness.Produce(producer, options, ScorerHarness.Event(model, i));
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(10));
+        }
+
+        // A long delay: a batch that waited for it instead of leaving when full would show it in batch_wait.
+        await using var app = await ScorerHarness.StartScorerAsync(options, _store, "--Scorer:Models:0=cancer", $"--Scorer:BatchSize={batch}", "--Scorer:QueueDelayMs=3000");
+        var predictions = ScorerHarness.Read<Prediction>(options, options.Topics.Predictions, r => r.Count >= events, TimeSpan.FromSeconds(60)).Select(r => r.Value).ToList();
+        await app.StopAsync();
+
+        Assert.Equal(events, predictions.Select(p => p.EventId).Distinct().Count());
+        var batches = predictions.GroupBy(p => p.Timing.BatchId).ToList();
+        output.WriteLine($"{batches.Count} batches: {string.Join(", ", batches.Select(b => $"{b.First().Timing.BatchSize}/{b.First().Timing.DispatchReason}"))}");
+        Assert.All(predictions, p => Assert.Equal(DispatchReason.FULL, p.Timing.DispatchReason));
+        Assert.All(batches, b => Assert.Equal(batch, b.Count()));
+        Assert.All(predictions, p => Assert.Equal(batch, p.Timing.BatchSize));
+        Assert.All(predictions, p => Assert.True(p.Timing.BatchWaitUs < 1_000_000, $"batch_wait {p.Timing.BatchWaitUs} us: a full batch waited for the delay"));
+    }
+
+    [Fact]
+    public async Task With_a_trickle_each_event_leaves_at_its_deadline_in_a_partial_batch()
+    {
+        var model = ScorerHarness.BuildModel(_store, "cancer", "1");
+        var options = cluster.CreateOptions();
+        const int delayMs = 20;
+        const int events = 12;
+        await using var app = await ScorerHarness.StartScorerAsync(options, _store, "--Scorer:Models:0=cancer", "--Scorer:BatchSize=64", $"--Scorer:QueueDelayMs={delayMs}");
+        using (var producer = ScorerHarness.Producer(options))
+        {
+            // One event first, answered once the scorer owns the partitions, so the trickle is not a backlog.
+            var first = ScorerHarness.Event(model, 1000);
+            ScorerHarness.Produce(producer, options, first);
+            producer.Flush(TimeSpan.FromSeconds(10));
+            Assert.NotEmpty(ScorerHarness.Read<Prediction>(options, options.Topics.Predictions, r => r.Count >= 1, TimeSpan.FromSeconds(60)));
+            for (var i = 0; i < events; i++)
+            {
+                ScorerHarness.Produce(producer, options, ScorerHarness.Event(model, i));
+                producer.Flush(TimeSpan.FromSeconds(10));
+                await Task.Delay(150);
+            }
+        }
+
+        var predictions = ScorerHarness.Read<Prediction>(options, options.Topics.Predictions, r => r.Count >= events + 1, TimeSpan.FromSeconds(60))
+            .Select(r => r.Value).Where(p => p.EventId != "e-001000").ToList();
+        await app.StopAsync();
+
+        Assert.Equal(events, predictions.Count);
+        output.WriteLine(string.Join(", ", predictions.Select(p => $"{p.Timing.BatchSize}/{p.Timing.DispatchReason}/{p.Timing.BatchWaitUs}us")));
+        Assert.All(predictions, p => Assert.Equal(DispatchReason.DEADLINE, p.Timing.DispatchReason));
+        Assert.True(predictions.Average(p => p.Timing.BatchSize) < 2, "a trickle 150 ms apart forms (nearly) single-row batches");
+        // The first row of a batch waits the delay and not much more; the loop wakes on a millisecond timer.
+        Assert.All(predictions, p => Assert.InRange(p.Timing.BatchWaitUs, 0, (delayMs + 15) * 1000));
+        Assert.All(predictions.GroupBy(p => p.Timing.BatchId), b => Assert.InRange(b.Max(p => p.Timing.BatchWaitUs), (delayMs - 1) * 1000, (delayMs + 15) * 1000));
+    }
+
+    public void Dispose() => Directory.Delete(_store, recursive: true);
+}

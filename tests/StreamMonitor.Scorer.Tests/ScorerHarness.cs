@@ -1,0 +1,109 @@
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.AspNetCore.Builder;
+using StreamMonitor.Contracts;
+using StreamMonitor.Kafka;
+using StreamMonitor.Models;
+using StreamMonitor.Models.Training;
+
+namespace StreamMonitor.Scorer.Tests;
+
+/// <summary>Helpers shared by the scorer's integration tests.</summary>
+internal static class ScorerHarness
+{
+    public static readonly EventCodec Codec = new();
+
+    /// <summary>Builds a small logistic regression into <paramref name="store"/> (fast: a few epochs).</summary>
+    public static ModelBuildResult BuildModel(string store, string name, string version, int seed = 42) => ModelBuilder.Build(new ModelBuildRequest
+    {
+        DataPath = TestPaths.DataFile("breast_cancer_wisconsin.csv"),
+        StoreRoot = store,
+        Name = name,
+        Version = version,
+        Kind = "lr",
+        Settings = new TrainingSettings { Epochs = 20, Seed = seed },
+    });
+
+    /// <summary>A valid event for the cancer data's features, from a held-out row.</summary>
+    public static FeatureEvent Event(ModelBuildResult model, int i, string? modelName = null)
+    {
+        var row = model.HeldOut.Rows[i % model.HeldOut.Count];
+        var featureEvent = new FeatureEvent
+        {
+            EventId = "e-" + i.ToString("D6", System.Globalization.CultureInfo.InvariantCulture),
+            ModelName = modelName ?? model.Manifest.Name,
+            EntityId = "patient-" + i,
+            EventTimeMs = 1_700_000_000_000 + (i * 10L),
+        };
+        for (var j = 0; j < row.Length; j++)
+        {
+            featureEvent.Features[model.Manifest.Features[j]] = row[j];
+        }
+
+        return featureEvent;
+    }
+
+    public static IProducer<byte[], byte[]> Producer(KafkaOptions options) =>
+        new ProducerBuilder<byte[], byte[]>(KafkaClientConfig.Producer(options, "test-producer")).Build();
+
+    public static void Produce(IProducer<byte[], byte[]> producer, KafkaOptions options, FeatureEvent featureEvent) =>
+        producer.Produce(options.Topics.Features, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(featureEvent.EventId), Value = Codec.Serialize(featureEvent) });
+
+    public static void ProduceRaw(IProducer<byte[], byte[]> producer, KafkaOptions options, string key, byte[] value) =>
+        producer.Produce(options.Topics.Features, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(key), Value = value });
+
+    /// <summary>Reads a topic from the start until <paramref name="until"/> holds or the timeout passes.</summary>
+    public static List<Record<T>> Read<T>(KafkaOptions options, string topic, Func<List<Record<T>>, bool> until, TimeSpan timeout)
+        where T : class
+    {
+        var config = KafkaClientConfig.Consumer(options, "test-reader-" + Guid.NewGuid().ToString("N"), "test-reader");
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(config).Build();
+        consumer.Subscribe(topic);
+        var records = new List<Record<T>>();
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline && !until(records))
+        {
+            var record = consumer.Consume(100);
+            if (record?.Message?.Value is { } value)
+            {
+                records.Add(new Record<T>(Encoding.UTF8.GetString(record.Message.Key), Codec.Deserialize<T>(value), record.Partition.Value, record.Offset.Value));
+            }
+        }
+
+        consumer.Close();
+        return records;
+    }
+
+    /// <summary>Starts the scorer in-process against <paramref name="options"/>'s topics.</summary>
+    public static async Task<WebApplication> StartScorerAsync(KafkaOptions options, string store, params string[] extra)
+    {
+        var app = ScorerApp.Build([
+            $"--Kafka:BootstrapServers={options.BootstrapServers}",
+            $"--Kafka:Topics:Suffix={options.Topics.Suffix}",
+            $"--Kafka:SessionTimeoutMs={options.SessionTimeoutMs}",
+            $"--Scorer:ModelStorePath={store}",
+            $"--Scorer:ConsumerGroup=scorer{options.Topics.Suffix}",
+            "--Scorer:ReloadPollMs=100",
+            "--Urls=http://127.0.0.1:0",
+            "--Logging:LogLevel:Default=Warning",
+            .. extra,
+        ]);
+        await app.StartAsync();
+        return app;
+    }
+
+    /// <summary>Environment of a scorer process (the .NET convention Section__Key).</summary>
+    public static Dictionary<string, string> ScorerEnvironment(KafkaOptions options, string store, string model) => new()
+    {
+        ["Kafka__BootstrapServers"] = options.BootstrapServers,
+        ["Kafka__Topics__Suffix"] = options.Topics.Suffix,
+        ["Kafka__SessionTimeoutMs"] = options.SessionTimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Scorer__ModelStorePath"] = store,
+        ["Scorer__Models__0"] = model,
+        ["Scorer__ConsumerGroup"] = "scorer" + options.Topics.Suffix,
+        ["Urls"] = "http://127.0.0.1:0",
+    };
+}
+
+/// <summary>A decoded record with its coordinates.</summary>
+internal sealed record Record<T>(string Key, T Value, int Partition, long Offset);

@@ -1,0 +1,106 @@
+using StreamMonitor.Testing;
+using StreamMonitor.Contracts;
+using StreamMonitor.Models.Inference;
+
+namespace StreamMonitor.Scorer.Tests;
+
+/// <summary>Bad input is data: every defect gives an ERROR prediction and a dead letter, and scoring goes on.</summary>
+public sealed class ValidationTests(EmbeddedKafkaFixture cluster) : IClassFixture<EmbeddedKafkaFixture>, IDisposable
+{
+    private readonly string _store = Directory.CreateTempSubdirectory("streammon-scorer-").FullName;
+
+    [Fact]
+    public async Task Every_invalid_event_gets_an_error_prediction_and_a_dead_letter_and_valid_events_are_still_scored()
+    {
+        var model = ScorerHarness.BuildModel(_store, "cancer", "1");
+        var options = cluster.CreateOptions();
+        var features = model.Manifest.Features;
+        var expected = new Dictionary<string, string?>
+        {
+            ["ok-first"] = null,
+            ["bad-bytes"] = "DECODE_BAD_MARKER",
+            ["truncated"] = "DECODE_TRUNCATED",
+            ["unknown-model"] = ValidationCodes.UnknownModel,
+            ["missing"] = ValidationCodes.MissingFeature,
+            ["extra"] = ValidationCodes.ExtraFeature,
+            ["null-value"] = ValidationCodes.NullValue,
+            ["nan"] = ValidationCodes.NonFinite,
+            ["infinity"] = ValidationCodes.NonFinite,
+            ["wrong-type"] = ValidationCodes.WrongType,
+            ["ok-last"] = null,
+        };
+
+        FeatureEvent Valid(string id)
+        {
+            var e = ScorerHarness.Event(model, id.Length);
+            e.EventId = id;
+            return e;
+        }
+
+        await using var app = await ScorerHarness.StartScorerAsync(options, _store, "--Scorer:Models:0=cancer");
+        using (var producer = ScorerHarness.Producer(options))
+        {
+            ScorerHarness.Produce(producer, options, Valid("ok-first"));
+            ScorerHarness.ProduceRaw(producer, options, "bad-bytes", [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B]);
+            ScorerHarness.ProduceRaw(producer, options, "truncated", [0xC3, 0x01, 0x00]);
+            var unknown = Valid("unknown-model");
+            unknown.ModelName = "no-such-model";
+            ScorerHarness.Produce(producer, options, unknown);
+            var missing = Valid("missing");
+            missing.Features.Remove(features[3]);
+            ScorerHarness.Produce(producer, options, missing);
+            var extra = Valid("extra");
+            extra.Features["not_a_feature"] = 1.0;
+            ScorerHarness.Produce(producer, options, extra);
+            var nullValue = Valid("null-value");
+            nullValue.Features[features[0]] = null;
+            ScorerHarness.Produce(producer, options, nullValue);
+            var nan = Valid("nan");
+            nan.Features[features[1]] = double.NaN;
+            ScorerHarness.Produce(producer, options, nan);
+            var infinity = Valid("infinity");
+            infinity.Features[features[2]] = double.NegativeInfinity;
+            ScorerHarness.Produce(producer, options, infinity);
+            var wrongType = Valid("wrong-type");
+            wrongType.Features.Remove(features[4]);
+            wrongType.Categorical[features[4]] = "large";
+            ScorerHarness.Produce(producer, options, wrongType);
+            ScorerHarness.Produce(producer, options, Valid("ok-last"));
+            producer.Flush(TimeSpan.FromSeconds(10));
+        }
+
+        var predictions = ScorerHarness.Read<Prediction>(options, options.Topics.Predictions, r => r.Count >= expected.Count, TimeSpan.FromSeconds(60));
+        var deadLetters = ScorerHarness.Read<DeadLetter>(options, options.Topics.DeadLetter, r => r.Count >= expected.Values.Count(v => v is not null), TimeSpan.FromSeconds(30));
+        var byId = predictions.ToDictionary(p => p.Value.EventId, p => p.Value);
+        Assert.Equal(expected.Keys.Order(), byId.Keys.Order());
+        foreach (var (id, code) in expected)
+        {
+            var prediction = byId[id];
+            if (code is null)
+            {
+                Assert.Equal(PredictionStatus.OK, prediction.Status);
+                Assert.Equal("1", prediction.ModelVersion);
+                Assert.Equal(model.Manifest.OnnxSha256, prediction.ModelHash);
+                Assert.Equal("CPUExecutionProvider", prediction.ExecutionProvider);
+                Assert.InRange(prediction.Score!.Value, 0, 1);
+                continue;
+            }
+
+            Assert.Equal(PredictionStatus.ERROR, prediction.Status);
+            Assert.StartsWith(code + ":", prediction.ErrorReason, StringComparison.Ordinal);
+            Assert.Equal(DispatchReason.NONE, prediction.Timing.DispatchReason);
+            Assert.Equal("", prediction.ExecutionProvider); // nothing ran
+            var letter = Assert.Single(deadLetters, d => System.Text.Encoding.UTF8.GetString(d.Value.Key!) == id).Value;
+            Assert.Equal(code, letter.ReasonCode);
+            Assert.Equal("scorer", letter.Service);
+            Assert.Equal(options.Topics.Features, letter.SourceTopic);
+        }
+
+        Assert.Equal(expected.Values.Count(v => v is not null), deadLetters.Count);
+        // The dead letter keeps the original bytes: the undecodable record is there byte for byte.
+        Assert.Equal([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B], deadLetters.Single(d => d.Value.ReasonCode == "DECODE_BAD_MARKER").Value.Payload);
+        await app.StopAsync();
+    }
+
+    public void Dispose() => Directory.Delete(_store, recursive: true);
+}
