@@ -9,9 +9,10 @@ root.Add(KafkaCommand.Create());
 root.Add(ReplayCommands.Create());
 root.Add(ReportCommands.Create());
 root.Add(TrafficCommands.Create());
-=======
 root.Add(ModelCommands.Create());
 root.Add(ScoreCommands.Create());
->>>>>>> scorer
+=======
+root.Add(ProfileCommands.Create());
+>>>>>>> aggregator
 
 return await root.Parse(args).InvokeAsync();
