@@ -29,8 +29,8 @@ public sealed class SloEvaluatorState
     /// <summary>SLO name.</summary>
     public string Name { get; set; } = "";
 
-    /// <summary>Window contributions still inside the retained range.</summary>
-    public List<ContributionState> Contributions { get; set; } = [];
+    /// <summary>Window contributions still inside the retained range, column-wise (compact in JSON).</summary>
+    public ContributionColumns Contributions { get; set; } = new();
 
     /// <summary>End of the newest window with data.</summary>
     public long? LastDataMs { get; set; }
@@ -42,8 +42,74 @@ public sealed class SloEvaluatorState
     public List<SeverityStateDto> Severities { get; set; } = [];
 }
 
-/// <summary>One source's counts for one window.</summary>
-public sealed record ContributionState(long WindowStartMs, string Source, long Good, long Total, long Revision);
+/// <summary>
+/// Window contributions as columns: entry i is source <c>Sources[SourceIndex[i]]</c>, window start = running sum of
+/// <c>StartDeltas[0..i]</c>, counts <c>Good[i]</c>/<c>Total[i]</c>, revision <c>Revisions[i]</c> (empty when all 0).
+/// Steady traffic makes every column repetitive, so the gzip'd checkpoint stays small.
+/// </summary>
+public sealed class ContributionColumns
+{
+    /// <summary>Distinct sources (model versions).</summary>
+    public List<string> Sources { get; set; } = [];
+
+    /// <summary>Index into <see cref="Sources"/> per entry.</summary>
+    public List<int> SourceIndex { get; set; } = [];
+
+    /// <summary>Window start deltas (first one absolute), ms.</summary>
+    public List<long> StartDeltas { get; set; } = [];
+
+    /// <summary>Good counts.</summary>
+    public List<long> Good { get; set; } = [];
+
+    /// <summary>Total counts.</summary>
+    public List<long> Total { get; set; } = [];
+
+    /// <summary>Revisions; empty when every revision is 0.</summary>
+    public List<long> Revisions { get; set; } = [];
+
+    /// <summary>Builds the columns from (start ascending) contributions.</summary>
+    public static ContributionColumns From(IEnumerable<(long WindowStartMs, string Source, GoodTotal Counts, long Revision)> contributions)
+    {
+        ArgumentNullException.ThrowIfNull(contributions);
+        var columns = new ContributionColumns();
+        var previous = 0L;
+        var revisions = new List<long>();
+        foreach (var (start, source, counts, revision) in contributions)
+        {
+            var index = columns.Sources.IndexOf(source);
+            if (index < 0)
+            {
+                index = columns.Sources.Count;
+                columns.Sources.Add(source);
+            }
+
+            columns.SourceIndex.Add(index);
+            columns.StartDeltas.Add(start - previous);
+            previous = start;
+            columns.Good.Add(counts.Good);
+            columns.Total.Add(counts.Total);
+            revisions.Add(revision);
+        }
+
+        if (revisions.Any(r => r != 0))
+        {
+            columns.Revisions = revisions;
+        }
+
+        return columns;
+    }
+
+    /// <summary>The contributions, in the order they were captured.</summary>
+    public IEnumerable<(long WindowStartMs, string Source, GoodTotal Counts, long Revision)> Entries()
+    {
+        var start = 0L;
+        for (var i = 0; i < StartDeltas.Count; i++)
+        {
+            start += StartDeltas[i];
+            yield return (start, Sources[SourceIndex[i]], new GoodTotal(Good[i], Total[i]), Revisions.Count > 0 ? Revisions[i] : 0);
+        }
+    }
+}
 
 /// <summary>Alert state of one severity of one SLO.</summary>
 public sealed record SeverityStateDto(string Severity, Alert? Firing, long? ClearedSinceMs);

@@ -203,7 +203,7 @@ public sealed class SloEvaluator
     public SloEvaluatorState Capture() => new()
     {
         Name = Slo.Name,
-        Contributions = [.. _counts.Contributions().Select(c => new ContributionState(c.WindowStartMs, c.Source, c.Counts.Good, c.Counts.Total, c.Revision))],
+        Contributions = ContributionColumns.From(_counts.Contributions()),
         LastDataMs = LastDataMs,
         DataMissing = DataMissing,
         Severities = [.. _severities.Select(s => new SeverityStateDto(s.Key, s.Value.Firing, s.Value.ClearedSinceMs))],
@@ -213,9 +213,9 @@ public sealed class SloEvaluator
     public void Restore(SloEvaluatorState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        foreach (var c in state.Contributions)
+        foreach (var (start, source, counts, revision) in state.Contributions.Entries())
         {
-            _counts.Upsert(c.WindowStartMs, c.Source, new GoodTotal(c.Good, c.Total), c.Revision);
+            _counts.Upsert(start, source, counts, revision);
         }
 
         LastDataMs = state.LastDataMs;

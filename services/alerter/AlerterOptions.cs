@@ -1,0 +1,237 @@
+using System.ComponentModel.DataAnnotations;
+using StreamMonitor.Slo;
+
+namespace StreamMonitor.Alerter;
+
+/// <summary>
+/// The alerter's settings (configuration section "Alerter"). Durations use the short notation (30s, 5m, 1h, 7d).
+/// Evaluation settings are event time; the notification timers (group wait/interval, repeat) are wall clock because
+/// they govern delivery, not what an alert is.
+/// </summary>
+public sealed class AlerterOptions : IValidatableObject
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Alerter";
+
+    /// <summary>Path of the SLO file (relative paths resolve against the working directory, then the app directory).</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string SloFile { get; set; } = "config/slos.yaml";
+
+    /// <summary>Identity of this evaluator: the checkpoint key. Two alerters with different ids keep separate state.</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string EvaluatorId { get; set; } = "alerter";
+
+    /// <summary>Size of the latency results consumed (latency/availability SLIs, latency regression); others are ignored so nothing is counted twice.</summary>
+    public string ResultWindow { get; set; } = "10s";
+
+    /// <summary>Size of the quality results consumed.</summary>
+    public string QualityWindow { get; set; } = "1m";
+
+    /// <summary>Size of the drift results consumed.</summary>
+    public string DriftWindow { get; set; } = "1m";
+
+    /// <summary>Low-traffic guard: minimum events in a tier's long window (0 disables).</summary>
+    [Range(0, long.MaxValue)]
+    public long MinEventsInLongWindow { get; set; } = 100;
+
+    /// <summary>DATA_MISSING after this much stream time without results for an SLO.</summary>
+    public string MissingDataAfter { get; set; } = "15m";
+
+    /// <summary>Hysteresis: resolve a burn-rate alert only after no tier of its severity held for this long (event time).</summary>
+    public string ResolveHold { get; set; } = "1m";
+
+    /// <summary>Drift alert: drifted in at least K ...</summary>
+    [Range(1, 1000)]
+    public int DriftK { get; set; } = 3;
+
+    /// <summary>... of the last N windows.</summary>
+    [Range(1, 1000)]
+    public int DriftN { get; set; } = 5;
+
+    /// <summary>Latency regression: p95 more than this share above baseline (0.2 = 20%).</summary>
+    [Range(0.0, 100.0)]
+    public double LatencyRegressionShare { get; set; } = 0.2;
+
+    /// <summary>Trailing span whose median p95 is the baseline.</summary>
+    public string LatencyBaselineSpan { get; set; } = "24h";
+
+    /// <summary>Windows needed before the trailing baseline is trusted.</summary>
+    [Range(1, int.MaxValue)]
+    public int LatencyBaselineMinWindows { get; set; } = 30;
+
+    /// <summary>Fixed baseline p95 in microseconds instead of the trailing median.</summary>
+    [Range(1, long.MaxValue)]
+    public long? LatencyBaselineP95Us { get; set; }
+
+    /// <summary>How long the regression must be sustained.</summary>
+    public string LatencyRegressionSustain { get; set; } = "1h";
+
+    /// <summary>Webhook URL for notifications; empty = log only.</summary>
+    public string? WebhookUrl { get; set; }
+
+    /// <summary>Attempts per webhook delivery before it is retried at the next flush.</summary>
+    [Range(1, 20)]
+    public int WebhookAttempts { get; set; } = 4;
+
+    /// <summary>First retry delay; doubles each attempt (with jitter).</summary>
+    public string WebhookBackoff { get; set; } = "500ms";
+
+    /// <summary>Timeout of one webhook POST.</summary>
+    public string WebhookTimeout { get; set; } = "5s";
+
+    /// <summary>Labels that group alerts into one notification.</summary>
+#pragma warning disable CA1002, CA2227 // Bound from configuration.
+    public List<string> GroupBy { get; set; } = ["alertname", "model"];
+#pragma warning restore CA1002, CA2227
+
+    /// <summary>Wait before the first notification of a new group (wall clock).</summary>
+    public string GroupWait { get; set; } = "30s";
+
+    /// <summary>Wait between notifications about changes in a group (wall clock).</summary>
+    public string GroupInterval { get; set; } = "5m";
+
+    /// <summary>Re-notify still-firing alerts after this long (wall clock).</summary>
+    public string RepeatInterval { get; set; } = "4h";
+
+    /// <summary>Silences: label matchers with an expiry.</summary>
+#pragma warning disable CA1002, CA2227 // Bound from configuration.
+    public List<SilenceOptions> Silences { get; set; } = [];
+#pragma warning restore CA1002, CA2227
+
+    /// <summary>Checkpoint at least this often (wall clock) while input moves; transitions checkpoint at once.</summary>
+    public string CheckpointInterval { get; set; } = "5s";
+
+    /// <summary>Write slo_status, slo_burn_rate and alert points to InfluxDB.</summary>
+    public bool WriteInflux { get; set; } = true;
+
+    /// <summary>The evaluator's settings.</summary>
+    public EvaluatorOptions ToEvaluatorOptions() => new()
+    {
+        ResultWindow = Durations.Parse(ResultWindow),
+        QualityWindow = Durations.Parse(QualityWindow),
+        DriftWindow = Durations.Parse(DriftWindow),
+        MinEventsInLongWindow = MinEventsInLongWindow,
+        MissingDataAfter = Durations.Parse(MissingDataAfter),
+        ResolveHold = Durations.Parse(ResolveHold),
+        DriftK = DriftK,
+        DriftN = DriftN,
+        LatencyRegressionShare = LatencyRegressionShare,
+        LatencyBaselineSpan = Durations.Parse(LatencyBaselineSpan),
+        LatencyBaselineMinWindows = LatencyBaselineMinWindows,
+        LatencyBaselineP95Us = LatencyBaselineP95Us,
+        LatencyRegressionSustain = Durations.Parse(LatencyRegressionSustain),
+    };
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        (string Name, string Value, bool AllowZero)[] durations =
+        [
+            (nameof(ResultWindow), ResultWindow, false), (nameof(QualityWindow), QualityWindow, false), (nameof(DriftWindow), DriftWindow, false),
+            (nameof(MissingDataAfter), MissingDataAfter, false), (nameof(ResolveHold), ResolveHold, true),
+            (nameof(LatencyBaselineSpan), LatencyBaselineSpan, false), (nameof(LatencyRegressionSustain), LatencyRegressionSustain, false),
+            (nameof(WebhookBackoff), WebhookBackoff, true), (nameof(WebhookTimeout), WebhookTimeout, false),
+            (nameof(GroupWait), GroupWait, true), (nameof(GroupInterval), GroupInterval, false), (nameof(RepeatInterval), RepeatInterval, false),
+            (nameof(CheckpointInterval), CheckpointInterval, false),
+        ];
+        foreach (var (name, value, allowZero) in durations)
+        {
+            if (!Durations.TryParse(value, out var span) || (!allowZero && span == TimeSpan.Zero))
+            {
+                yield return new ValidationResult($"'{value}' is not a {(allowZero ? "" : "positive ")}duration (e.g. 30s, 5m, 1h)", [name]);
+            }
+        }
+
+        if (DriftK > DriftN)
+        {
+            yield return new ValidationResult($"DriftK ({DriftK}) cannot exceed DriftN ({DriftN})", [nameof(DriftK)]);
+        }
+
+        if (!string.IsNullOrWhiteSpace(WebhookUrl) && (!Uri.TryCreate(WebhookUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
+        {
+            yield return new ValidationResult($"'{WebhookUrl}' is not an http(s) URL", [nameof(WebhookUrl)]);
+        }
+
+        for (var i = 0; i < Silences.Count; i++)
+        {
+            foreach (var error in Silences[i].Errors())
+            {
+                yield return new ValidationResult(error, [$"{nameof(Silences)}:{i}"]);
+            }
+        }
+    }
+}
+
+/// <summary>A silence: alerts whose labels match every matcher are not notified until <see cref="ExpiresAt"/> (wall clock).</summary>
+public sealed class SilenceOptions
+{
+    /// <summary>Label name to value; a value starting with "~" is a regular expression matched against the whole value.</summary>
+#pragma warning disable CA2227 // Bound from configuration.
+    public Dictionary<string, string> Matchers { get; set; } = [];
+#pragma warning restore CA2227
+
+    /// <summary>When the silence ends (ISO 8601, e.g. 2026-11-23T08:00:00Z).</summary>
+    public DateTimeOffset ExpiresAt { get; set; }
+
+    /// <summary>Why (shown in logs).</summary>
+    public string Comment { get; set; } = "";
+
+    /// <summary>Problems with this silence.</summary>
+    public IEnumerable<string> Errors()
+    {
+        if (Matchers.Count == 0)
+        {
+            yield return "a silence needs at least one matcher";
+        }
+
+        if (ExpiresAt == default)
+        {
+            yield return "a silence needs ExpiresAt";
+        }
+
+        foreach (var (label, value) in Matchers)
+        {
+            if (value.StartsWith('~'))
+            {
+                string? error = null;
+                try
+                {
+                    _ = new System.Text.RegularExpressions.Regex(value[1..], System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromMilliseconds(100));
+                }
+                catch (ArgumentException ex)
+                {
+                    error = $"matcher {label}: invalid regular expression: {ex.Message}";
+                }
+
+                if (error is not null)
+                {
+                    yield return error;
+                }
+            }
+        }
+    }
+
+    /// <summary>True when every matcher matches the labels and the silence has not expired.</summary>
+    public bool Matches(IReadOnlyDictionary<string, string> labels, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        if (now >= ExpiresAt)
+        {
+            return false;
+        }
+
+        foreach (var (label, expected) in Matchers)
+        {
+            var actual = labels.TryGetValue(label, out var v) ? v : "";
+            var ok = expected.StartsWith('~')
+                ? System.Text.RegularExpressions.Regex.IsMatch(actual, "^(?:" + expected[1..] + ")$", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromMilliseconds(100))
+                : string.Equals(actual, expected, StringComparison.Ordinal);
+            if (!ok)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
