@@ -5,14 +5,11 @@ var root = new RootCommand("streammon: the StreamMonitor command line (embedded 
 
 // One verb (group) per file under Commands/, registered with one line each, in alphabetical order.
 root.Add(KafkaCommand.Create());
-<<<<<<< HEAD
+root.Add(ModelCommands.Create());
+root.Add(ProfileCommands.Create());
 root.Add(ReplayCommands.Create());
 root.Add(ReportCommands.Create());
-root.Add(TrafficCommands.Create());
-root.Add(ModelCommands.Create());
 root.Add(ScoreCommands.Create());
-=======
-root.Add(ProfileCommands.Create());
->>>>>>> aggregator
+root.Add(TrafficCommands.Create());
 
 return await root.Parse(args).InvokeAsync();
