@@ -34,10 +34,10 @@ public static class SummaryView
             }
             else
             {
-                var drift = new Table().Border(TableBorder.Simple).Title("drifted features").AddColumns("model", "feature", "method", "max score", "threshold", "drifted windows");
+                var drift = new Table().Border(TableBorder.Simple).Title("drifted features").AddColumns("model", "feature", "method", "worst score", "threshold", "drifted windows");
                 foreach (var d in range.Drifted)
                 {
-                    drift.AddRow(Esc(d.Model), Esc(d.Feature), Esc(d.Method), F(d.MaxScore, "F3"), F(d.Threshold, "F3"), $"{d.DriftedWindows}/{d.Windows}");
+                    drift.AddRow(Esc(d.Model), Esc(d.Feature), Esc(d.Method), F(d.WorstScore, "F3"), F(d.Threshold, "F3"), $"{d.DriftedWindows}/{d.Windows}");
                 }
 
                 yield return drift;

@@ -1,6 +1,5 @@
-using HdrHistogram;
-using HdrHistogram.Utilities;
 using StreamMonitor.Contracts;
+using StreamMonitor.Streams;
 
 namespace StreamMonitor.Reports;
 
@@ -27,15 +26,11 @@ public sealed record LatencyRollup(string Model, string Version, long Count, lon
         var count = windows.Sum(w => w.Count);
         var errors = windows.Sum(w => w.ErrorCount);
         var merged = TryMerge(windows);
-        if (merged is not null && merged.TotalCount > 0)
+        if (merged is { Count: > 0 })
         {
-            return new LatencyRollup(model, version, count, errors, windows.Count,
-                merged.GetValueAtPercentile(50) / 1000.0,
-                merged.GetValueAtPercentile(95) / 1000.0,
-                merged.GetValueAtPercentile(99) / 1000.0,
-                merged.GetValueAtPercentile(99.9) / 1000.0,
-                merged.GetMaxValue() / 1000.0,
-                Exact: true);
+            // Nearest rank on the merged HdrHistogram: the aggregator's own estimator and error bound.
+            var p = merged.Percentiles([50_000, 95_000, 99_000, 99_900]);
+            return new LatencyRollup(model, version, count, errors, windows.Count, p[0] / 1000.0, p[1] / 1000.0, p[2] / 1000.0, p[3] / 1000.0, merged.Max / 1000.0, Exact: true);
         }
 
         var e2e = windows.Select(w => w.Stages.FirstOrDefault(s => s.Stage == "e2e")).OfType<StageLatency>().ToList();
@@ -53,9 +48,10 @@ public sealed record LatencyRollup(string Model, string Version, long Count, lon
             Exact: false);
     }
 
-    private static HistogramBase? TryMerge(List<LatencyWindowResult> windows)
+    /// <summary>Merges the windows' end-to-end histograms (the aggregator's <see cref="LatencyHistogram"/> encoding); null if one is missing or unreadable.</summary>
+    private static LatencyHistogram? TryMerge(List<LatencyWindowResult> windows)
     {
-        HistogramBase? merged = null;
+        var merged = new LatencyHistogram();
         foreach (var w in windows)
         {
             if (w.E2eHistogram is not { Length: > 0 } bytes)
@@ -63,23 +59,14 @@ public sealed record LatencyRollup(string Model, string Version, long Count, lon
                 return null;
             }
 
-            HistogramBase decoded;
             try
             {
-                decoded = HistogramEncoding.DecodeFromCompressedByteBuffer(ByteBuffer.Allocate(bytes), long.MaxValue / 4);
+                using var reader = new BinaryReader(new MemoryStream(bytes, writable: false));
+                merged.MergeFrom(LatencyHistogram.ReadFrom(reader));
             }
-            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IndexOutOfRangeException or NotSupportedException or IOException)
+            catch (Exception ex) when (ex is EndOfStreamException or InvalidDataException or ArgumentException or IndexOutOfRangeException or InvalidOperationException)
             {
                 return null;
-            }
-
-            if (merged is null)
-            {
-                merged = decoded;
-            }
-            else
-            {
-                merged.Add(decoded);
             }
         }
 

@@ -25,6 +25,9 @@ public sealed class ResultTopicReader : IDisposable
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _topics = kafka.Topics;
         var config = KafkaClientConfig.Consumer(kafka, "streammon-results-reader-" + Guid.NewGuid().ToString("N"), "streammon-results-reader");
+
+        // Many small partitions: do not let the broker hold an empty fetch for the default 500 ms.
+        config.FetchWaitMaxMs = 50;
         _consumer = new ConsumerBuilder<string, byte[]>(config).Build();
         var partitions = new List<TopicPartitionOffset>();
         foreach (var topic in Topics)
@@ -51,13 +54,14 @@ public sealed class ResultTopicReader : IDisposable
     /// </summary>
     public int CatchUp(TimeSpan maxWait, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + maxWait;
         var targets = new Dictionary<TopicPartition, long>();
         foreach (var tp in _positions.Keys)
         {
             try
             {
-                var w = _consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(5));
+                // Cached from fetch responses once the partition is being fetched; a broker round trip before that.
+                var cached = _consumer.GetWatermarkOffsets(tp);
+                var w = cached.High.IsSpecial ? _consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(5)) : cached;
                 if (w.High.Value > _positions[tp])
                 {
                     targets[tp] = w.High.Value;
@@ -69,6 +73,7 @@ public sealed class ResultTopicReader : IDisposable
             }
         }
 
+        var deadline = DateTime.UtcNow + maxWait;
         var read = 0;
         while (targets.Count > 0 && DateTime.UtcNow < deadline)
         {

@@ -2,8 +2,11 @@ using StreamMonitor.Contracts;
 
 namespace StreamMonitor.Reports;
 
-/// <summary>A feature that drifted in a range: its worst window score and how many windows flagged it.</summary>
-public sealed record DriftedFeature(string Model, string Feature, string Method, double MaxScore, double Threshold, int DriftedWindows, int Windows);
+/// <summary>
+/// A feature that drifted in a range: the score of its most drifted window (farthest past the threshold, whichever
+/// side the method drifts on: a p-value below, a distance above) and how many windows flagged it.
+/// </summary>
+public sealed record DriftedFeature(string Model, string Feature, string Method, double WorstScore, double Threshold, int DriftedWindows, int Windows);
 
 /// <summary>Realized quality of the labeled predictions whose windows lie in a range.</summary>
 public sealed record QualityRollup(string Model, string Version, long Predictions, long Labeled, long Correct, long ExpiredUnlabeled)
@@ -49,12 +52,12 @@ public sealed record RunSummary(IReadOnlyList<RangeSummary> Ranges, IReadOnlyLis
             g.Key.ModelName,
             g.Key.Feature,
             g.Select(x => x.Feature.DriftMethod).FirstOrDefault(m => m.Length > 0) ?? "",
-            g.Max(x => x.Feature.DriftScore),
+            g.Where(x => x.Feature.Drifted).MaxBy(x => Math.Abs(x.Feature.DriftScore - x.Feature.Threshold)).Feature.DriftScore,
             g.Max(x => x.Feature.Threshold),
             g.Count(x => x.Feature.Drifted),
             g.Count()))
         .Where(d => d.DriftedWindows > 0)
-        .OrderByDescending(d => d.DriftedWindows).ThenByDescending(d => d.MaxScore)
+        .OrderByDescending(d => d.DriftedWindows).ThenByDescending(d => Math.Abs(d.WorstScore - d.Threshold))
         .ToList();
 
     private static List<QualityRollup> QualityIn(IEnumerable<QualityWindowResult> windows) => windows

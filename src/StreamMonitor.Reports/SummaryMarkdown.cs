@@ -65,11 +65,11 @@ public static class SummaryMarkdown
             }
             else
             {
-                md.AppendLine("| model | feature | method | max score | threshold | drifted windows |");
+                md.AppendLine("| model | feature | method | worst score | threshold | drifted windows |");
                 md.AppendLine("|---|---|---|---|---|---|");
                 foreach (var d in range.Drifted)
                 {
-                    md.AppendLine(CultureInfo.InvariantCulture, $"| {d.Model} | {d.Feature} | {d.Method} | {d.MaxScore:F3} | {d.Threshold:F3} | {d.DriftedWindows}/{d.Windows} |");
+                    md.AppendLine(CultureInfo.InvariantCulture, $"| {d.Model} | {d.Feature} | {d.Method} | {d.WorstScore:F3} | {d.Threshold:F3} | {d.DriftedWindows}/{d.Windows} |");
                 }
             }
 
