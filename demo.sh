@@ -51,7 +51,7 @@ if "${cli[@]}" influx up --help >/dev/null 2>&1; then
   "${cli[@]}" influx up --url-file "$work/influx-url" &
   pids+=($!)
   wait_for_file "$work/influx-url" "${pids[-1]}" "InfluxDB"
-  "${cli[@]}" influx check --url "$(cat "$work/influx-url")"
+  "${cli[@]}" influx query --url "$(cat "$work/influx-url")" "SHOW DATABASES"
 else
   echo "== streammon influx up is not available in this build; InfluxDB not started." >&2
   exit 1

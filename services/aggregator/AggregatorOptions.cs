@@ -13,9 +13,10 @@ public sealed class AggregatorOptions : IValidatableObject
 
     /// <summary>
     /// Windows, each "size" (tumbling) or "size/advance" (hopping), durations like 10s, 1m, 1h, 500ms. Sizes must be
-    /// distinct: the result key carries the size only.
+    /// distinct: the result key carries the size only. Empty = the defaults 10s and 1m (a configured list replaces
+    /// them: the configuration binder appends to non-empty lists).
     /// </summary>
-    public List<string> Windows { get; set; } = ["10s", "1m"];
+    public List<string> Windows { get; set; } = [];
 
     /// <summary>Event-time grace after a window's end during which out-of-order records are still counted.</summary>
     [Range(0, 86_400_000)]
@@ -39,7 +40,14 @@ public sealed class AggregatorOptions : IValidatableObject
     public long MergeRetentionMs { get; set; } = 3_600_000;
 
     /// <summary>End-to-end latency thresholds (µs) of the latency SLIs: good = successful and e2e ≤ threshold.</summary>
-    public List<long> SliThresholdsUs { get; set; } = [50_000, 100_000, 250_000, 1_000_000];
+    /// <remarks>Empty = the defaults 50 ms, 100 ms, 250 ms, 1 s.</remarks>
+    public List<long> SliThresholdsUs { get; set; } = [];
+
+    /// <summary>The windows in effect.</summary>
+    public IReadOnlyList<string> EffectiveWindows => Windows.Count == 0 ? ["10s", "1m"] : Windows;
+
+    /// <summary>The SLI thresholds in effect.</summary>
+    public IReadOnlyList<long> EffectiveSliThresholdsUs => SliThresholdsUs.Count == 0 ? [50_000, 100_000, 250_000, 1_000_000] : SliThresholdsUs;
 
     /// <summary>Consumer group prefix: stage A uses "{group}", the merge "{group}-merge".</summary>
     [Required(AllowEmptyStrings = false)]
@@ -69,7 +77,7 @@ public sealed class AggregatorOptions : IValidatableObject
     public bool Drift { get; set; } = true;
 
     /// <summary>The parsed window specs.</summary>
-    public IReadOnlyList<WindowSpec> WindowSpecs() => Windows.Select(ParseWindow).ToList();
+    public IReadOnlyList<WindowSpec> WindowSpecs() => EffectiveWindows.Select(ParseWindow).ToList();
 
     /// <summary>Parses "10s" or "5m/1m".</summary>
     public static WindowSpec ParseWindow(string text)
@@ -106,7 +114,7 @@ public sealed class AggregatorOptions : IValidatableObject
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         var specs = new List<WindowSpec>();
-        foreach (var window in Windows)
+        foreach (var window in EffectiveWindows)
         {
             WindowSpec? spec = null;
             string? error = null;
@@ -139,7 +147,7 @@ public sealed class AggregatorOptions : IValidatableObject
             yield return new ValidationResult("Window sizes must be distinct.", [nameof(Windows)]);
         }
 
-        if (SliThresholdsUs.Any(t => t <= 0) || SliThresholdsUs.Distinct().Count() != SliThresholdsUs.Count)
+        if (EffectiveSliThresholdsUs.Any(t => t <= 0) || EffectiveSliThresholdsUs.Distinct().Count() != EffectiveSliThresholdsUs.Count)
         {
             yield return new ValidationResult("SLI thresholds must be positive and distinct.", [nameof(SliThresholdsUs)]);
         }

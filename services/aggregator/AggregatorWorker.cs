@@ -35,7 +35,7 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
         DriftTopology? drift = null;
         if (options.Latency)
         {
-            latency = new LatencyTopology(codec, options.SliThresholdsUs, topics);
+            latency = new LatencyTopology(codec, options.EffectiveSliThresholdsUs, topics);
             inputs.Add(topics.Predictions);
             builders.Add(latency);
         }

@@ -77,22 +77,22 @@ public sealed class EventCodec
         ArgumentNullException.ThrowIfNull(data);
         var fingerprint = ReadFingerprint(data);
         var reader = GetReader<T>(fingerprint);
-        using var stream = new MemoryStream(data, HeaderLength, data.Length - HeaderLength, writable: false);
+        var decoder = new BoundedBinaryDecoder(data, HeaderLength, data.Length - HeaderLength);
         T value;
         try
         {
-            value = reader.Read(null!, new BinaryDecoder(stream));
+            value = reader.Read(null!, decoder);
         }
         catch (Exception ex) when (ex is AvroException or EndOfStreamException or IOException or InvalidCastException
                                        or ArgumentException or OverflowException or FormatException or InvalidOperationException
-                                       or IndexOutOfRangeException or OutOfMemoryException)
+                                       or IndexOutOfRangeException)
         {
             throw new EventDecodeException(DecodeError.CorruptBody, $"Body does not decode as {typeof(T).Name}: {ex.Message}", ex);
         }
 
-        if (stream.Position != stream.Length)
+        if (decoder.Remaining != 0)
         {
-            throw new EventDecodeException(DecodeError.CorruptBody, $"{stream.Length - stream.Position} trailing bytes after a {typeof(T).Name}.");
+            throw new EventDecodeException(DecodeError.CorruptBody, $"{decoder.Remaining} trailing bytes after a {typeof(T).Name}.");
         }
 
         return value;

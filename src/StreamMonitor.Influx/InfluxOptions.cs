@@ -64,6 +64,12 @@ public sealed class InfluxOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// When a write answers "database not found", create the database (CREATE DATABASE is idempotent) and write again,
+    /// instead of rejecting the points. Needs a user allowed to create databases when authentication is on.
+    /// </summary>
+    public bool CreateDatabase { get; set; } = true;
+
     /// <summary>Compress request bodies with gzip.</summary>
     public bool Gzip { get; set; } = true;
 

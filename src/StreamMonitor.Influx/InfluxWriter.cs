@@ -185,6 +185,10 @@ public sealed class InfluxWriter : IAsyncDisposable
             await _stop.CancelAsync();
             await _loop;
         }
+        catch (Exception) when (_loop.IsFaulted)
+        {
+            // Already logged as critical by the loop; disposal still releases resources.
+        }
 
         _stop.Dispose();
         if (_ownsHttp)
@@ -237,7 +241,7 @@ public sealed class InfluxWriter : IAsyncDisposable
                     }
 
                     var remaining = _options.FlushInterval - Stopwatch.GetElapsedTime(started);
-                    if (FlushRequested() || _disposed == 1 || remaining <= TimeSpan.Zero)
+                    if (FlushRequested() || Volatile.Read(ref _disposed) == 1 || remaining <= TimeSpan.Zero)
                     {
                         break;
                     }
@@ -287,6 +291,12 @@ public sealed class InfluxWriter : IAsyncDisposable
         Task wake;
         lock (_gate)
         {
+            // Checked under the lock that FlushAsync signals under, so a flush request is never missed.
+            if (_flushWaiters.Count > 0)
+            {
+                return;
+            }
+
             wake = _wake.Task;
         }
 
@@ -322,7 +332,7 @@ public sealed class InfluxWriter : IAsyncDisposable
         }
     }
 
-    private async Task SendRangeAsync(List<string> lines, int start, int count)
+    private async Task SendRangeAsync(List<string> lines, int start, int count, bool databaseCreated = false)
     {
         var body = Encode(lines, start, count);
         HttpResponseMessage response;
@@ -358,6 +368,13 @@ public sealed class InfluxWriter : IAsyncDisposable
             return;
         }
 
+        if (response.StatusCode == HttpStatusCode.NotFound && _options.CreateDatabase && !databaseCreated
+            && message.Contains("database not found", StringComparison.OrdinalIgnoreCase) && await TryCreateDatabaseAsync())
+        {
+            await SendRangeAsync(lines, start, count, databaseCreated: true);
+            return;
+        }
+
         if (status is 400 or 413 && count > 1)
         {
             var half = count / 2;
@@ -374,6 +391,22 @@ public sealed class InfluxWriter : IAsyncDisposable
         {
             _unreportedRejected += count;
             _lastProblem = $"HTTP {status}: {message}";
+        }
+    }
+
+    private async Task<bool> TryCreateDatabaseAsync()
+    {
+        using var query = new InfluxQueryClient(_options, _http);
+        try
+        {
+            await query.CreateDatabaseAsync(cancellationToken: _stop.Token);
+            _logger.LogInformation("Created InfluxDB database {Database} on {Url}", _options.Database, _options.Url);
+            return true;
+        }
+        catch (Exception ex) when (ex is InfluxQueryException or HttpRequestException)
+        {
+            _logger.LogError(ex, "InfluxDB database {Database} does not exist and could not be created", _options.Database);
+            return false;
         }
     }
 

@@ -153,6 +153,13 @@ public sealed partial class LocalInfluxd : IAsyncDisposable
         _logger.LogInformation("influxd {Pid} serving {Url} (data {DataDirectory})", process.Id, Url, DataDirectory);
     }
 
+    /// <summary>Stops the server and starts it again on the same port and data directory.</summary>
+    public async Task RestartAsync(CancellationToken cancellationToken = default)
+    {
+        await StopAsync(cancellationToken);
+        await StartAgainAsync(cancellationToken);
+    }
+
     /// <summary>Stops the server: SIGTERM, then kill after <see cref="LocalInfluxdOptions.StopTimeout"/>. Data is kept.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {

@@ -28,7 +28,7 @@ public sealed class InMemoryPipeline
     public InMemoryPipeline(AggregatorOptions options)
     {
         Options = options;
-        Topology = new LatencyTopology(_codec, options.SliThresholdsUs, _topics);
+        Topology = new LatencyTopology(_codec, options.EffectiveSliThresholdsUs, _topics);
         Stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, _topics);
         Merge = new MergeSettings(options.GraceMs, options.MergeGraceMs, options.MergeRetentionMs, _topics.DeadLetter);
     }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using Prometheus;
 using StreamMonitor.Influx;
@@ -20,7 +21,7 @@ public sealed class StreamMonitorHostTests
     }
 
     private static string[] Args(int port, params string[] extra) =>
-        [$"--urls=http://127.0.0.1:{port}", "--Kafka:BootstrapServers=127.0.0.1:9", .. extra];
+        [$"--urls=http://127.0.0.1:{port}", "--Kafka:BootstrapServers=127.0.0.1:9", "--Influx:Url=http://127.0.0.1:9", .. extra];
 
     [Theory]
     [InlineData("--Kafka:BootstrapServers=", "Kafka:BootstrapServers is required")]
@@ -56,6 +57,23 @@ public sealed class StreamMonitorHostTests
     }
 
     [Fact]
+    public async Task Console_logging_is_single_line_utc_by_default_and_json_on_request()
+    {
+        await using (var app = StreamMonitorHost.CreateBuilder("test", Args(FreePort())).Build())
+        {
+            Assert.Equal(ConsoleFormatterNames.Simple, app.Services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue.FormatterName);
+            var simple = app.Services.GetRequiredService<IOptionsMonitor<SimpleConsoleFormatterOptions>>().CurrentValue;
+            Assert.True(simple.SingleLine && simple.UseUtcTimestamp);
+        }
+
+        await using (var app = StreamMonitorHost.CreateBuilder("test", Args(FreePort(), "--Logging:Console:FormatterName=json")).Build())
+        {
+            Assert.Equal(ConsoleFormatterNames.Json, app.Services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue.FormatterName);
+            Assert.True(app.Services.GetRequiredService<IOptionsMonitor<JsonConsoleFormatterOptions>>().CurrentValue.UseUtcTimestamp);
+        }
+    }
+
+    [Fact]
     public void The_default_listen_url_is_the_service_port_unless_configured()
     {
         var builder = StreamMonitorHost.CreateBuilder("scorer", ["--Kafka:BootstrapServers=x:1"], defaultPort: 8081);
@@ -74,6 +92,7 @@ public sealed class StreamMonitorHostTests
         var counter = app.Services.GetRequiredService<IMetricFactory>()
             .CreateCounter("streammon_hosting_test_events_total", "Events seen by the hosting test.");
         counter.Inc(3);
+        Assert.Equal(0, app.Services.GetRequiredService<InfluxWriter>().Statistics.Pending);
         await app.StartAsync();
         try
         {
@@ -107,6 +126,9 @@ public sealed class StreamMonitorHostTests
             var text = await metrics.Content.ReadAsStringAsync();
             Assert.Contains("# TYPE streammon_hosting_test_events_total counter", text, StringComparison.Ordinal);
             Assert.Contains("streammon_hosting_test_events_total 3", text, StringComparison.Ordinal);
+
+            // System.Diagnostics.Metrics instruments (here the InfluxDB writer's) are exported too.
+            Assert.Contains("streammon_influx_points_pending", text, StringComparison.Ordinal);
         }
         finally
         {

@@ -38,6 +38,11 @@ public sealed class InfluxOutageTests
                 await server.StartAgainAsync();
             }
 
+            if (i == 2500)
+            {
+                await server.RestartAsync();
+            }
+
             await writer.WriteAsync(LinePoint.Measurement("latency_window").Tag("model", "m").Field("count", (long)i).Timestamp(i * 1_000_000L));
         }
 

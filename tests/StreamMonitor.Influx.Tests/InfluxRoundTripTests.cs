@@ -117,9 +117,25 @@ public sealed class InfluxRoundTripTests : IClassFixture<InfluxFixture>
     }
 
     [Fact]
-    public async Task Missing_database_is_a_rejection_not_an_endless_retry()
+    public async Task A_missing_database_is_created_on_the_first_write()
+    {
+        var options = (await _influx.CreateDatabaseAsync()).WithDatabase("created_by_writer_" + Guid.NewGuid().ToString("N"));
+        await using (var writer = InfluxFixture.CreateWriter(options))
+        {
+            await writer.WriteAsync(LinePoint.Measurement("m").Field("v", 1L).Timestamp(1));
+            await writer.FlushAsync();
+            Assert.Equal((1L, 0L), (writer.Statistics.Written, writer.Statistics.Rejected));
+        }
+
+        using var query = InfluxFixture.CreateQueryClient(options);
+        Assert.Equal(1, Assert.Single(await query.QueryAsync("SELECT count(v) FROM m")).GetInt64(0, "count"));
+    }
+
+    [Fact]
+    public async Task Missing_database_is_a_rejection_not_an_endless_retry_when_creation_is_off()
     {
         var options = (await _influx.CreateDatabaseAsync()).WithDatabase("does_not_exist_" + Guid.NewGuid().ToString("N"));
+        options.CreateDatabase = false;
         await using var writer = InfluxFixture.CreateWriter(options);
         await writer.WriteAsync(LinePoint.Measurement("m").Field("v", 1L).Timestamp(1));
         await writer.WriteAsync(LinePoint.Measurement("m").Field("v", 2L).Timestamp(2));

@@ -71,9 +71,12 @@ public sealed class BatchingTests(EmbeddedKafkaFixture cluster, ITestOutputHelpe
         output.WriteLine(string.Join(", ", predictions.Select(p => $"{p.Timing.BatchSize}/{p.Timing.DispatchReason}/{p.Timing.BatchWaitUs}us")));
         Assert.All(predictions, p => Assert.Equal(DispatchReason.DEADLINE, p.Timing.DispatchReason));
         Assert.True(predictions.Average(p => p.Timing.BatchSize) < 2, "a trickle 150 ms apart forms (nearly) single-row batches");
-        // The first row of a batch waits the delay and not much more; the loop wakes on a millisecond timer.
-        Assert.All(predictions, p => Assert.InRange(p.Timing.BatchWaitUs, 0, (delayMs + 15) * 1000));
-        Assert.All(predictions.GroupBy(p => p.Timing.BatchId), b => Assert.InRange(b.Max(p => p.Timing.BatchWaitUs), (delayMs - 1) * 1000, (delayMs + 15) * 1000));
+        // The first row of a batch waits the delay: never less, typically within a couple of milliseconds more (the
+        // loop wakes on a millisecond timer), and never until the next event 150 ms later. The upper bound leaves
+        // room for scheduling stalls on a loaded 2-core machine without admitting a missed deadline.
+        var firstRowWaits = predictions.GroupBy(p => p.Timing.BatchId).Select(b => b.Max(p => p.Timing.BatchWaitUs)).Order().ToArray();
+        Assert.All(firstRowWaits, w => Assert.InRange(w, (delayMs - 1) * 1000, (delayMs + 50) * 1000));
+        Assert.InRange(firstRowWaits[firstRowWaits.Length / 2], (delayMs - 1) * 1000, (delayMs + 5) * 1000);
     }
 
     public void Dispose() => Directory.Delete(_store, recursive: true);

@@ -1,0 +1,117 @@
+using System.IO.Compression;
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using StreamMonitor.Alerter.Notifications;
+using StreamMonitor.Contracts;
+using StreamMonitor.Kafka;
+using StreamMonitor.Slo;
+
+namespace StreamMonitor.Alerter;
+
+/// <summary>Evaluator and notifier state together: what a checkpoint restores.</summary>
+public sealed class AlerterState
+{
+    /// <summary>Evaluator state (windows, alerts, rules).</summary>
+    public EvaluatorState Evaluator { get; set; } = new();
+
+    /// <summary>Notification groups and what was notified.</summary>
+    public NotifierState Notifier { get; set; } = new();
+}
+
+/// <summary>
+/// Reads and writes <see cref="AlerterCheckpoint"/> records on the alerter checkpoint topic: the state (gzip JSON)
+/// and the input offsets it reflects in one record, keyed by evaluator id, so both are restored together without
+/// Kafka transactions. The newest record (highest sequence) of the evaluator wins.
+/// </summary>
+public sealed class CheckpointStore(KafkaOptions kafka, EventCodec codec, string evaluatorId, ILogger logger)
+{
+    /// <summary>Encoding of <see cref="AlerterCheckpoint.State"/>.</summary>
+    public const string StateFormat = "json+gzip/1";
+
+    private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+
+    /// <summary>Reads the checkpoint topic to its end and returns the newest checkpoint of this evaluator, or null.</summary>
+    public (AlerterCheckpoint Checkpoint, AlerterState State)? LoadLatest(TimeSpan timeout)
+    {
+        var topic = kafka.Topics.AlerterCheckpoints;
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(KafkaClientConfig.Consumer(kafka, $"{evaluatorId}-checkpoint-reader", $"{evaluatorId}-checkpoint-reader")).Build();
+        AlerterCheckpoint? best = null;
+        var deadline = DateTime.UtcNow + timeout;
+        for (var partition = 0; partition < kafka.Topics.ResultPartitions; partition++)
+        {
+            var tp = new TopicPartition(topic, partition);
+            var watermarks = consumer.QueryWatermarkOffsets(tp, timeout);
+            if (watermarks.High <= watermarks.Low)
+            {
+                continue;
+            }
+
+            consumer.Assign(new TopicPartitionOffset(tp, watermarks.Low));
+            while (true)
+            {
+                var result = consumer.Consume(TimeSpan.FromMilliseconds(500));
+                if (result is null)
+                {
+                    if (DateTime.UtcNow > deadline)
+                    {
+                        throw new TimeoutException($"Reading {topic}[{partition}] up to offset {watermarks.High} timed out.");
+                    }
+
+                    continue;
+                }
+
+                if (result.Message.Value is { } value)
+                {
+                    if (!codec.TryDeserialize<AlerterCheckpoint>(value, out var checkpoint, out var error))
+                    {
+                        logger.LogWarning("Skipping undecodable checkpoint at {Topic}[{Partition}]@{Offset}: {Reason}", topic, partition, result.Offset.Value, error!.Message);
+                    }
+                    else if (checkpoint!.EvaluatorId == evaluatorId && (best is null || checkpoint.Sequence > best.Sequence))
+                    {
+                        best = checkpoint;
+                    }
+                }
+
+                if (result.Offset.Value + 1 >= watermarks.High)
+                {
+                    break;
+                }
+            }
+        }
+
+        if (best is null)
+        {
+            return null;
+        }
+
+        if (best.StateFormat != StateFormat)
+        {
+            throw new InvalidOperationException($"Checkpoint {best.Sequence} of {evaluatorId} has state format '{best.StateFormat}', expected '{StateFormat}'.");
+        }
+
+        using var input = new GZipStream(new MemoryStream(best.State), CompressionMode.Decompress);
+        var state = JsonSerializer.Deserialize<AlerterState>(input, Json) ?? throw new InvalidOperationException("Empty checkpoint state.");
+        return (best, state);
+    }
+
+    /// <summary>Builds the checkpoint record.</summary>
+    public AlerterCheckpoint Build(long sequence, AlerterState state, IEnumerable<TopicPartitionOffset> offsets, long wallClockMs)
+    {
+        using var buffer = new MemoryStream();
+        using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            JsonSerializer.Serialize(gzip, state, Json);
+        }
+
+        return new AlerterCheckpoint
+        {
+            EvaluatorId = evaluatorId,
+            Sequence = sequence,
+            WrittenAtMs = wallClockMs,
+            StateFormat = StateFormat,
+            State = buffer.ToArray(),
+            Offsets = [.. offsets.Select(o => new CheckpointOffset { Topic = o.Topic, Partition = o.Partition.Value, Offset = o.Offset.Value })],
+        };
+    }
+}

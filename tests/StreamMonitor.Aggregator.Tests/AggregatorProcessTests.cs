@@ -1,0 +1,222 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using StreamMonitor.Contracts;
+using StreamMonitor.Influx;
+using StreamMonitor.Kafka;
+using StreamMonitor.Streams;
+using StreamMonitor.Testing;
+using Xunit.Abstractions;
+
+namespace StreamMonitor.Aggregator.Tests;
+
+/// <summary>Shared cluster and influxd for the process-level tests.</summary>
+public sealed class AggregatorProcessFixture : IAsyncLifetime
+{
+    public EmbeddedKafkaFixture Kafka { get; } = new();
+
+    public InfluxFixture Influx { get; } = new();
+
+    public async Task InitializeAsync()
+    {
+        await Kafka.InitializeAsync();
+        await Influx.InitializeAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Influx.DisposeAsync();
+        await Kafka.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// The aggregator as a separate process against the embedded cluster and a real influxd: SIGKILL several times during
+/// a run must end with exactly the results of an uninterrupted run, on the result topic and in InfluxDB; two instances
+/// in one group must produce the same results as one.
+/// </summary>
+public sealed class AggregatorProcessTests(AggregatorProcessFixture fixture, ITestOutputHelper output) : IClassFixture<AggregatorProcessFixture>
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(120);
+    private static readonly string[] Measurements = ["latency_window", "latency_stage", "latency_sli"];
+
+    private readonly List<Prediction> _input = PredictionGenerator.Generate(60_000, seed: 42, stepMs: 5);
+
+    [Fact]
+    public async Task Killing_the_process_repeatedly_gives_exactly_the_results_of_an_uninterrupted_run()
+    {
+        var (cleanOptions, cleanInflux) = await PrepareAsync();
+        var clean = Start(cleanOptions, cleanInflux, "clean");
+        var cleanResults = await WaitForCompleteResultsAsync(cleanOptions, clean);
+        await clean.StopAsync(TimeSpan.FromSeconds(20));
+        await clean.DisposeAsync();
+
+        var (crashOptions, crashInflux) = await PrepareAsync();
+        var crashing = Start(crashOptions, crashInflux, "crash");
+        var random = new Random(7);
+        var resumedFromCheckpoint = 0;
+        for (var kill = 0; kill < 3; kill++)
+        {
+            await crashing.WaitForLineAsync("resuming at offset", TimeSpan.FromSeconds(60));
+            await Task.Delay(random.Next(300, 1_500));
+            crashing.Kill();
+            output.WriteLine($"kill -9 #{kill + 1}");
+            resumedFromCheckpoint += crashing.Lines.Count(l => l.Contains("(checkpoint True)", StringComparison.Ordinal));
+            var options = crashing.Options;
+            await crashing.DisposeAsync();
+            crashing = ServiceProcess.Start(options);
+        }
+
+        var crashResults = await WaitForCompleteResultsAsync(crashOptions, crashing);
+        Assert.True(resumedFromCheckpoint > 0, "the kills came before any checkpoint: the test proved nothing");
+        AssertSameResults(cleanResults, crashResults);
+        await AssertSameInfluxAsync(cleanInflux, crashInflux);
+        await crashing.StopAsync(TimeSpan.FromSeconds(20));
+        await crashing.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Two_instances_in_one_group_split_the_work_and_produce_the_results_of_one()
+    {
+        var (oneOptions, oneInflux) = await PrepareAsync();
+        var one = Start(oneOptions, oneInflux, "one");
+        var oneResults = await WaitForCompleteResultsAsync(oneOptions, one);
+        await one.StopAsync(TimeSpan.FromSeconds(20));
+        await one.DisposeAsync();
+
+        var (twoOptions, twoInflux) = await PrepareAsync();
+        await using var first = Start(twoOptions, twoInflux, "two-a");
+        await using var second = Start(twoOptions, twoInflux, "two-b");
+        var twoResults = await WaitForCompleteResultsAsync(twoOptions, first);
+        AssertSameResults(oneResults, twoResults);
+        Assert.Contains(first.Lines, l => l.Contains("Assigned", StringComparison.Ordinal));
+        Assert.Contains(second.Lines, l => l.Contains("Assigned", StringComparison.Ordinal));
+    }
+
+    private async Task<(KafkaOptions Kafka, InfluxOptions Influx)> PrepareAsync()
+    {
+        var options = fixture.Kafka.CreateOptions();
+        var influx = await fixture.Influx.CreateDatabaseAsync("agg");
+        using var producer = fixture.Kafka.CreateProducer(options);
+        var codec = fixture.Kafka.Codec;
+        foreach (var prediction in _input)
+        {
+            producer.Produce(options.Topics.Predictions, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(prediction.EventId), Value = codec.Serialize(prediction) });
+        }
+
+        // One sentinel per partition, far in the future, closes every real window on every partition.
+        var sentinelTime = _input.Max(p => p.EventTimeMs) + 600_000;
+        for (var partition = 0; partition < options.Topics.InputPartitions; partition++)
+        {
+            var sentinel = new Prediction { EventId = "sentinel", ModelName = "sentinel", ModelVersion = "0", EventTimeMs = sentinelTime, Status = PredictionStatus.ERROR };
+            producer.Produce(new TopicPartition(options.Topics.Predictions, partition), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes("sentinel"), Value = codec.Serialize(sentinel) });
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(30));
+        return (options, influx);
+    }
+
+    private ServiceProcess Start(KafkaOptions kafka, InfluxOptions influx, string name)
+    {
+        var environment = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(kafka))
+        {
+            ["Influx__Url"] = influx.Url,
+            ["Influx__Database"] = influx.Database,
+            ["Aggregator__ConsumerGroup"] = "agg-" + kafka.Topics.Suffix.Trim('.'),
+            ["Aggregator__CheckpointEveryRecords"] = "3000",
+            ["Aggregator__CheckpointIntervalMs"] = "200",
+            ["Urls"] = "http://127.0.0.1:0",
+        };
+        return ServiceProcess.Start(new ServiceProcessOptions(StreammonCli.ServiceDllPath("aggregator", "StreamMonitor.Aggregator"))
+        {
+            Environment = environment,
+            OnLine = line => output.WriteLine($"[{name}] {line}"),
+        });
+    }
+
+    /// <summary>Expected count per window key, from the input alone.</summary>
+    private Dictionary<string, long> ExpectedCounts()
+    {
+        var expected = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var spec in new[] { WindowSpec.Tumbling(TimeSpan.FromSeconds(10)), WindowSpec.Tumbling(TimeSpan.FromMinutes(1)) })
+        {
+            foreach (var group in _input.GroupBy(p => new WindowKey(WindowKind.Latency, p.ModelName, p.ModelVersion, spec.LastWindowStart(p.EventTimeMs), spec.SizeMs).ToString()))
+            {
+                expected[group.Key] = group.LongCount();
+            }
+        }
+
+        return expected;
+    }
+
+    private async Task<Dictionary<string, byte[]>> WaitForCompleteResultsAsync(KafkaOptions options, ServiceProcess process)
+    {
+        var expected = ExpectedCounts();
+        var deadline = DateTime.UtcNow + Deadline;
+        while (true)
+        {
+            var records = await fixture.Kafka.ConsumeRawAllAsync(options.Topics.LatencyResults, TimeSpan.FromSeconds(30));
+            var latest = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            foreach (var record in records)
+            {
+                latest[Encoding.UTF8.GetString(record.Message.Key)] = record.Message.Value;
+            }
+
+            var complete = expected.All(e => latest.TryGetValue(e.Key, out var value) && fixture.Kafka.Codec.Deserialize<LatencyWindowResult>(value) is { Partitions: 4 } r && r.Count == e.Value);
+            if (complete)
+            {
+                return latest.Where(l => expected.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal);
+            }
+
+            Assert.False(process.HasExited, $"the aggregator exited with {(process.HasExited ? process.ExitCode : 0)}");
+            Assert.True(DateTime.UtcNow < deadline, $"results incomplete: {expected.Count(e => latest.ContainsKey(e.Key))}/{expected.Count} windows present");
+            await Task.Delay(500);
+        }
+    }
+
+    private static void AssertSameResults(Dictionary<string, byte[]> expected, Dictionary<string, byte[]> actual)
+    {
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
+        foreach (var (key, value) in expected)
+        {
+            Assert.True(value.AsSpan().SequenceEqual(actual[key]), $"result {key} differs");
+        }
+    }
+
+    private static async Task<List<string>> RowsAsync(InfluxOptions options, string measurement)
+    {
+        using var client = InfluxFixture.CreateQueryClient(options);
+        var series = await client.QueryAsync($"SELECT * FROM {measurement} WHERE model = 'fraud' GROUP BY *");
+        return series.SelectMany(s => s.Rows.Select(r =>
+                string.Join(",", s.Tags.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => $"{t.Key}={t.Value}")) + "|" +
+                string.Join(",", r.Select(v => Convert.ToString(v, CultureInfo.InvariantCulture)))))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+    }
+
+    private async Task AssertSameInfluxAsync(InfluxOptions expected, InfluxOptions actual)
+    {
+        var windows = ExpectedCounts().Count;
+        var deadline = DateTime.UtcNow + Deadline;
+        while (DateTime.UtcNow < deadline)
+        {
+            // The projection trails the topic: wait until both databases hold every window and agree, then compare all.
+            var a = await RowsAsync(expected, "latency_window");
+            var b = await RowsAsync(actual, "latency_window");
+            if (a.Count >= windows && a.SequenceEqual(b))
+            {
+                break;
+            }
+
+            await Task.Delay(500);
+        }
+
+        foreach (var measurement in Measurements)
+        {
+            var a = await RowsAsync(expected, measurement);
+            var b = await RowsAsync(actual, measurement);
+            Assert.True(a.Count >= windows, $"{measurement}: {a.Count} rows for {windows} windows");
+            Assert.Equal(a, b);
+        }
+    }
+}

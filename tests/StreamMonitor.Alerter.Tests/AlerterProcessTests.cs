@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Confluent.Kafka;
+using StreamMonitor.Contracts;
+using StreamMonitor.Kafka;
+using StreamMonitor.Testing;
+using Xunit.Abstractions;
+using static StreamMonitor.Alerter.Tests.Generated;
+
+namespace StreamMonitor.Alerter.Tests;
+
+/// <summary>The alerter as a real process against the embedded Kafka cluster.</summary>
+public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputHelper output) : IClassFixture<EmbeddedKafkaFixture>
+{
+    private const string SloYaml = """
+        slos:
+          - name: cancer-availability
+            model: cancer
+            indicator: { kind: availability }
+            objectives: { target: 0.999 }
+            timeWindow: { duration: 30d, isRolling: true }
+        """;
+
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    private ServiceProcessOptions AlerterOptions(KafkaOptions options, string sloFile, Uri webhook, int port)
+    {
+        var env = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(options))
+        {
+            ["Urls"] = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
+            ["Alerter__SloFile"] = sloFile,
+            ["Alerter__ResultWindow"] = "1m",
+            ["Alerter__WebhookUrl"] = webhook.ToString(),
+            ["Alerter__WebhookBackoff"] = "50ms",
+            ["Alerter__GroupWait"] = "0s",
+            ["Alerter__GroupInterval"] = "1s",
+            ["Alerter__CheckpointInterval"] = "1s",
+            ["Alerter__WriteInflux"] = "false",
+        };
+        return new ServiceProcessOptions(StreammonCli.ServiceDllPath("alerter", "StreamMonitor.Alerter"))
+        {
+            Environment = env,
+            OnLine = line => { try { output.WriteLine(line); } catch (InvalidOperationException) { } },
+        };
+    }
+
+    private static void ProduceWindows(IProducer<byte[], byte[]> producer, EventCodec codec, string topic, long from, long to, Func<long, (long Count, long Errors)> traffic)
+    {
+        for (var s = from; s < to; s += Minute)
+        {
+            var (count, errors) = traffic(s);
+            var result = Latency(s, Minute, count, errors);
+            producer.Produce(topic, EventMessages.Create(codec, result.Key.ToString(), result));
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(30));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("Timed out waiting for " + what);
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task Restart_mid_incident_sends_no_second_page_and_the_resolve_still_comes()
+    {
+        var options = kafka.CreateOptions();
+        var sloFile = Path.Combine(Path.GetTempPath(), $"slos-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(sloFile, SloYaml);
+        using var receiver = new WebhookReceiver();
+        receiver.Start();
+        var port = FreePort();
+        using var producer = kafka.CreateProducer(options);
+        var codec = kafka.Codec;
+        var t = T0 + Day;
+
+        // One day clean, then a 3-minute outage: the 1h/5m page fires at t + 1 min (1/60 of the hour > 1.44%).
+        ProduceWindows(producer, codec, options.Topics.LatencyResults, T0, t + (3 * Minute), s => (1000, s >= t ? 1000 : 0));
+        await using var alerter = ServiceProcess.Start(AlerterOptions(options, sloFile, receiver.Url, port));
+        await alerter.WaitForHttpOkAsync(new Uri($"http://127.0.0.1:{port}/healthz"), TimeSpan.FromSeconds(60));
+        const string PageId = "slo/cancer-availability/page";
+        List<WebhookAlertView> Pages() => [.. receiver.Received.SelectMany(r => r.Body.Alerts).Where(a => a.AlertId == PageId).Select(a => new WebhookAlertView(a.Status, a.StartsAt))];
+        await WaitUntilAsync(() => Pages().Count > 0, TimeSpan.FromSeconds(90), "the page");
+        var page = Assert.Single(Pages());
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(t + Minute).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture), page.StartsAt);
+
+        // Let the checkpoint that records the delivery land, then crash.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        alerter.Kill();
+
+        // The outage ends while the alerter is down.
+        ProduceWindows(producer, codec, options.Topics.LatencyResults, t + (3 * Minute), t + Hour, _ => (1000, 0));
+        await using var restarted = alerter.Restart();
+        await restarted.WaitForLineAsync("Restored checkpoint", TimeSpan.FromSeconds(60));
+        await WaitUntilAsync(() => Pages().Any(a => a.Status == "resolved"), TimeSpan.FromSeconds(90), "the resolve");
+        await Task.Delay(TimeSpan.FromSeconds(3)); // a duplicate would arrive within the group interval
+
+        // A notification lists every alert of its group that fires or just resolved: count transitions, not mentions.
+        var transitions = Pages().Distinct().ToList();
+        Assert.Equal([new WebhookAlertView("firing", page.StartsAt), new WebhookAlertView("resolved", page.StartsAt)], transitions);
+        Assert.Equal(1, receiver.Received.Count(r => r.Body.Alerts.Any(a => a.AlertId == PageId && a.Status == "resolved")));
+
+        // The alert's latest state on the compacted topic is the resolve; the CLI shows the SLO with the 3d ticket still firing.
+        var alerts = await kafka.ConsumeAllAsync<Alert>(options.Topics.Alerts, TimeSpan.FromSeconds(30));
+        Assert.Equal(AlertState.RESOLVED, alerts.Last(a => a.Key == PageId).Value.State);
+        Assert.Single(alerts, a => a.Value.State == AlertState.FIRING && a.Key == PageId);
+        await restarted.StopAsync(TimeSpan.FromSeconds(20));
+
+        await using var cli = ServiceProcess.Start(new ServiceProcessOptions(StreammonCli.DllPath)
+        {
+            Arguments = ["slo", "status", "--bootstrap-servers", options.BootstrapServers, "--suffix", options.Topics.Suffix],
+            OnLine = line => { try { output.WriteLine(line); } catch (InvalidOperationException) { } },
+        });
+        Assert.Equal(0, await cli.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains(cli.Lines, l => l.Contains("cancer-availability", StringComparison.Ordinal) && l.Contains("page-1h", StringComparison.Ordinal));
+        Assert.Contains(cli.Lines, l => l.Contains("slo/cancer-availability/ticket", StringComparison.Ordinal) && l.Contains("ticket-3d", StringComparison.Ordinal));
+        Assert.DoesNotContain(cli.Lines, l => l.Contains(PageId, StringComparison.Ordinal));
+        File.Delete(sloFile);
+    }
+
+    private sealed record WebhookAlertView(string Status, string StartsAt);
+
+    [Fact]
+    public async Task An_invalid_slo_file_stops_start_up_with_every_error()
+    {
+        var options = kafka.CreateOptions();
+        var sloFile = Path.Combine(Path.GetTempPath(), $"slos-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(sloFile, """
+            slos:
+              - name: a
+                model: cancer
+                indicator: { kind: throughput }
+                objectives: { target: 0.99 }
+                timeWindow: { duration: 30d }
+              - name: a
+                model: cancer
+                indicator: { kind: availability }
+                objectives: { target: 0.9 }
+                timeWindow: { duration: 30d }
+            """);
+        using var receiver = new WebhookReceiver();
+        await using var alerter = ServiceProcess.Start(AlerterOptions(options, sloFile, receiver.Url, FreePort()));
+        Assert.Equal(2, await alerter.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains(alerter.Lines, l => l.Contains("unknown SLI 'throughput'", StringComparison.Ordinal));
+        Assert.Contains(alerter.Lines, l => l.Contains("duplicate SLO name", StringComparison.Ordinal));
+        File.Delete(sloFile);
+    }
+}
