@@ -48,7 +48,7 @@ public static class DemoSettings
             ["Alerter__DriftWindow"] = "5m",
             ["Alerter__QualityWindow"] = "5m",
         };
-        return [("scorer", scorer), ("aggregator", aggregator)];
+        return [("scorer", scorer), ("aggregator", aggregator), ("alerter", alerter)];
     }
 
     /// <summary>Writes the settings as JSON ({service: {key: value}}) for `streammon replay --settings`.</summary>

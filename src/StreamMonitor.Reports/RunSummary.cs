@@ -48,6 +48,7 @@ public sealed record RunSummary(IReadOnlyList<RangeSummary> Ranges, IReadOnlyLis
     private static List<DriftedFeature> DriftedIn(List<DriftWindowResult> windows) => windows
         .SelectMany(w => w.Features.Select(f => (w.ModelName, Feature: f)))
         .GroupBy(x => (x.ModelName, x.Feature.Feature))
+        .Where(g => g.Any(x => x.Feature.Drifted))
         .Select(g => new DriftedFeature(
             g.Key.ModelName,
             g.Key.Feature,
@@ -56,7 +57,6 @@ public sealed record RunSummary(IReadOnlyList<RangeSummary> Ranges, IReadOnlyLis
             g.Max(x => x.Feature.Threshold),
             g.Count(x => x.Feature.Drifted),
             g.Count()))
-        .Where(d => d.DriftedWindows > 0)
         .OrderByDescending(d => d.DriftedWindows).ThenByDescending(d => Math.Abs(d.WorstScore - d.Threshold))
         .ToList();
 
