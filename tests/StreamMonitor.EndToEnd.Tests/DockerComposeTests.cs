@@ -114,9 +114,10 @@ public sealed partial class DockerComposeTests
         var published = new HashSet<string>(StringComparer.Ordinal);
         foreach (var service in AppServices)
         {
-            var program = File.ReadAllText(Path.Combine(ServiceDirectory(service), "Program.cs"));
-            var defaultPort = DefaultPort().Match(program);
-            Assert.True(defaultPort.Success, $"{service}: Program.cs has no defaultPort");
+            // The port the service passes to StreamMonitorHost.CreateBuilder(..., defaultPort: N), wherever it does.
+            var sources = string.Join('\n', Directory.GetFiles(ServiceDirectory(service), "*.cs").Select(File.ReadAllText));
+            var defaultPort = DefaultPort().Match(sources);
+            Assert.True(defaultPort.Success, $"{service}: no defaultPort passed to StreamMonitorHost.CreateBuilder");
             var port = defaultPort.Groups[1].Value;
             Assert.Equal($"http://+:{port}", C.Env(service)["Urls"]);
             Assert.Contains($"{port}:{port}", C.List(C.Services[service], "ports"));
