@@ -34,6 +34,7 @@ public sealed partial class ScorerWorker : BackgroundService
     private readonly IReadinessGate _readiness;
     private readonly ILogger<ScorerWorker> _logger;
     private readonly EventCodec _codec = new();
+    private readonly PredictionEncoder _encoder;
     private readonly OffsetTracker _tracker = new();
     private readonly ConcurrentQueue<(Message<byte[], byte[]> Message, TopicPartition Source, long Offset)> _retries = new();
     private readonly Dictionary<string, ModelSlot> _slots = new(StringComparer.Ordinal);
@@ -62,6 +63,7 @@ public sealed partial class ScorerWorker : BackgroundService
         _readiness = readiness;
         _logger = logger;
         _instanceId = string.IsNullOrWhiteSpace(_options.InstanceId) ? identity.InstanceId : _options.InstanceId;
+        _encoder = new PredictionEncoder(_codec);
         _queueDelayTicks = _options.QueueDelayMs * Stopwatch.Frequency / 1000;
         // Offsets are stored at a tenth of the commit interval so that auto-commit always has a recent position.
         _commitIntervalTicks = Math.Max(1, _options.CommitIntervalMs * Stopwatch.Frequency / 10_000);
@@ -315,7 +317,7 @@ public sealed partial class ScorerWorker : BackgroundService
                 {
                     var failed = NewPrediction(row.Event, row.Context, shadow, PredictionStatus.ERROR, invalid.ToString());
                     failed.Shadow = true;
-                    _producer!.Produce(_kafka.Topics.ShadowPredictions, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(failed.EventId), Value = _codec.Serialize(failed) });
+                    _producer!.Produce(_kafka.Topics.ShadowPredictions, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(failed.EventId), Value = _encoder.Encode(failed) });
                     continue;
                 }
 
@@ -343,7 +345,7 @@ public sealed partial class ScorerWorker : BackgroundService
                 prediction.Timing.InferenceUs = inferenceUs;
                 prediction.Timing.E2eUs = Micros(Stopwatch.GetTimestamp() - row.Context.ConsumeTicks);
                 prediction.Timing.PublishedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-                _producer!.Produce(_kafka.Topics.ShadowPredictions, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(prediction.EventId), Value = _codec.Serialize(prediction) });
+                _producer!.Produce(_kafka.Topics.ShadowPredictions, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(prediction.EventId), Value = _encoder.Encode(prediction) });
             }
         }
         catch (Exception ex) when (ex is OnnxRuntimeException or KafkaException or Avro.AvroException)
@@ -407,7 +409,7 @@ public sealed partial class ScorerWorker : BackgroundService
 
     private void Publish(Prediction prediction, TopicPartition source, long offset)
     {
-        var message = new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(prediction.EventId), Value = _codec.Serialize(prediction) };
+        var message = new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(prediction.EventId), Value = _encoder.Encode(prediction) };
         Produce(message, source, offset);
     }
 

@@ -57,8 +57,9 @@ public sealed class AlertEvaluator
     {
         ArgumentNullException.ThrowIfNull(result);
         var output = new EvaluationOutput();
-        if (result.WindowSizeMs != (long)_options.ResultWindow.TotalMilliseconds)
+        if (result.WindowSizeMs != (long)_options.ResultWindow.TotalMilliseconds || result.WindowStartMs % result.WindowSizeMs != 0)
         {
+            // Other sizes, and hopping windows of the same size (overlapping), would count events twice.
             output.Ignored.Add("other_window_size");
             Tick(result.WindowStartMs + result.WindowSizeMs, output);
             return output;
@@ -104,7 +105,7 @@ public sealed class AlertEvaluator
     {
         ArgumentNullException.ThrowIfNull(result);
         var output = new EvaluationOutput();
-        if (result.WindowSizeMs != (long)_options.QualityWindow.TotalMilliseconds)
+        if (result.WindowSizeMs != (long)_options.QualityWindow.TotalMilliseconds || result.WindowStartMs % result.WindowSizeMs != 0)
         {
             output.Ignored.Add("other_window_size");
         }

@@ -30,15 +30,19 @@ public sealed class SloPeriod
     /// <summary>The calendar month in a time zone.</summary>
     public static SloPeriod CalendarMonth(TimeZoneInfo zone) => new(null, zone);
 
-    /// <summary>Start (inclusive, epoch ms) of the period that ends at <paramref name="evaluationMs"/>.</summary>
+    /// <summary>
+    /// Start (inclusive, epoch ms) of the period evaluated at <paramref name="evaluationMs"/> (an exclusive end):
+    /// for a calendar month, the month of the last instant before it, so an evaluation at midnight of the first
+    /// still reports the month that just ended.
+    /// </summary>
     public long StartMs(long evaluationMs) => Rolling is { } length
         ? evaluationMs - (long)length.TotalMilliseconds
-        : MonthStartMs(evaluationMs, 0);
+        : MonthStartMs(evaluationMs - 1, 0);
 
-    /// <summary>Length in ms of the period that ends at <paramref name="evaluationMs"/> (the whole month for a calendar month).</summary>
+    /// <summary>Length in ms of the period evaluated at <paramref name="evaluationMs"/> (the whole month for a calendar month).</summary>
     public long LengthMs(long evaluationMs) => Rolling is { } length
         ? (long)length.TotalMilliseconds
-        : MonthStartMs(evaluationMs, 1) - MonthStartMs(evaluationMs, 0);
+        : MonthStartMs(evaluationMs - 1, 1) - MonthStartMs(evaluationMs - 1, 0);
 
     /// <summary>Human form, as in SloStatus.period: "rolling 30d" or "calendar month Europe/Paris".</summary>
     public override string ToString() => Rolling is { } length ? "rolling " + Durations.Format(length) : "calendar month " + Zone!.Id;

@@ -89,6 +89,9 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
         var codec = kafka.Codec;
         var t = T0 + Day;
 
+        // Bad input is data: a corrupt record is dead-lettered and the alerter keeps going.
+        await kafka.ProduceRawAsync(options.Topics.LatencyResults, "garbage", [1, 2, 3]);
+
         // One day clean, then a 3-minute outage: the 1h/5m page fires at t + 1 min (1/60 of the hour > 1.44%).
         ProduceWindows(producer, codec, options.Topics.LatencyResults, T0, t + (3 * Minute), s => (1000, s >= t ? 1000 : 0));
         await using var alerter = ServiceProcess.Start(AlerterOptions(options, sloFile, receiver.Url, port));
@@ -98,6 +101,18 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
         await WaitUntilAsync(() => Pages().Count > 0, TimeSpan.FromSeconds(90), "the page");
         var page = Assert.Single(Pages());
         Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(t + Minute).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture), page.StartsAt);
+
+        using (var http = new HttpClient())
+        {
+            var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
+            Assert.Contains("streammon_alerter_alert_transitions_total{kind=\"SLO_BURN_RATE\",state=\"FIRING\"}", metrics, StringComparison.Ordinal);
+            Assert.Contains("streammon_alerter_inputs_total{topic=\"" + options.Topics.LatencyResults + "\",outcome=\"dead_letter\"} 1", metrics, StringComparison.Ordinal);
+        }
+
+        var deadLetters = await kafka.ConsumeAllAsync<DeadLetter>(options.Topics.DeadLetter, TimeSpan.FromSeconds(30));
+        var letter = Assert.Single(deadLetters).Value;
+        Assert.Equal("alerter", letter.Service);
+        Assert.StartsWith("DECODE_", letter.ReasonCode, StringComparison.Ordinal);
 
         // Let the checkpoint that records the delivery land, then crash.
         await Task.Delay(TimeSpan.FromSeconds(2));

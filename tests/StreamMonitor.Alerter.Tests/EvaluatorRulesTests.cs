@@ -173,6 +173,11 @@ public sealed class EvaluatorRulesTests
         var tenSecond = evaluator.Observe(Latency(T0, 10_000, 1000, 1000));
         Assert.Empty(tenSecond.Statuses);
         Assert.Contains("other_window_size", tenSecond.Ignored);
+
+        // A hopping 1m window (advance 10 s) overlaps the tumbling ones: ignored too.
+        var hopping = evaluator.Observe(Latency(T0 + 10_000, Minute, 1000, 1000));
+        Assert.Empty(hopping.Statuses);
+        Assert.Equal(150, evaluator.Slos[0].LastStatus!.PeriodTotal);
     }
 
     [Fact]
@@ -215,5 +220,42 @@ public sealed class EvaluatorRulesTests
         var b = Run();
         Assert.NotEmpty(a);
         Assert.Equal(JsonSerializer.Serialize(a), JsonSerializer.Serialize(b));
+    }
+
+    [Fact]
+    public void Latency_sli_uses_the_entry_whose_threshold_matches_the_slo()
+    {
+        var slo = Availability() with { Name = "lat", Sli = SliKind.Latency, LatencyThresholdUs = 50_000, Target = 0.99, Tiers = DefaultTiers.For(TimeSpan.FromDays(30)).Skip(1).ToList() };
+        var evaluator = new AlertEvaluator([slo], Options(TimeSpan.FromMinutes(1), minEvents: 0));
+        var result = Latency(T0, Minute, 1000, 10, fastCount: 900);
+        result.LatencySlis.Insert(0, new LatencySli { ThresholdUs = 10_000, Good = 100, Total = 1000 });
+        var status = evaluator.Observe(result).Statuses.Single();
+        Assert.Equal(1000, status.PeriodTotal);
+        Assert.Equal(100, status.PeriodBad); // errors and slow predictions are both bad: 1000 - 900
+
+        var other = Latency(T0 + Minute, Minute, 1000, 0, thresholdUs: 250_000);
+        var output = evaluator.Observe(other);
+        Assert.Empty(output.Statuses);
+        Assert.Contains("latency_threshold_not_computed", output.Ignored);
+    }
+
+    [Fact]
+    public void A_calendar_month_budget_resets_at_local_midnight_of_the_first()
+    {
+        var paris = TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris");
+        var slo = Availability() with { Period = SloPeriod.CalendarMonth(paris), Tiers = DefaultTiers.For(TimeSpan.FromDays(30)) };
+        var evaluator = new AlertEvaluator([slo], Options(TimeSpan.FromHours(1), minEvents: 0));
+        var monthStart = new DateTimeOffset(2026, 11, 30, 23, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds(); // 2026-12-01 00:00 Paris
+        var statuses = new List<SloStatus>();
+        Feed(evaluator, monthStart - (3 * Hour), monthStart + (2 * Hour), Hour, s => (1000, s < monthStart ? 1 : 0), statuses);
+
+        var last = statuses.Single(s => s.EvaluatedAtMs == monthStart);
+        Assert.Equal(3000, last.PeriodTotal); // November (Paris) holds the three hours before midnight
+        Assert.Equal(3, last.PeriodBad);
+        var december = statuses[^1];
+        Assert.Equal(2000, december.PeriodTotal); // [00:00, 02:00) Paris: December's first two hours only
+        Assert.Equal(0, december.PeriodBad);
+        Assert.Equal(1, december.BudgetRemaining);
+        Assert.Equal("calendar month Europe/Paris", december.Period);
     }
 }

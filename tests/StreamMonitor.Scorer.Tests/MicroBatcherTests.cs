@@ -152,3 +152,29 @@ public sealed class FeatureValidatorTests
         Assert.Null(new FeatureValidator(Manifest, NonFinitePolicy.Reject, true).Fill(featureEvent, new float[3]));
     }
 }
+
+public sealed class PredictionEncoderTests
+{
+    [Fact]
+    public void The_fast_encoder_writes_exactly_the_bytes_of_the_codec()
+    {
+        var codec = new EventCodec();
+        var encoder = new PredictionEncoder(codec);
+        Assert.True(encoder.IsFastPath);
+        var full = new Prediction
+        {
+            EventId = "e-ü-1", ModelName = "cancer", ModelVersion = "12", ModelHash = new string('a', 64), EntityId = "p",
+            EventTimeMs = -5, Status = PredictionStatus.OK, OutputKind = OutputKind.MULTICLASS_PROBABILITIES, Score = 0.75,
+            PredictedClass = 2, Probabilities = [0.1, 0.15, 0.75], ExecutionProvider = "CPUExecutionProvider", ScorerInstance = "i", Shadow = true,
+            Timing = new PredictionTiming
+            {
+                BrokerTimeMs = 1_700_000_000_000, ConsumedAtMs = 1_700_000_000_001, KafkaQueueUs = 1000, DecodeUs = 3, BatchWaitUs = 5000,
+                BatchId = long.MaxValue, BatchSize = 64, DispatchReason = DispatchReason.DEADLINE, InferenceUs = 250, EncodeUs = 7, E2eUs = 5300, PublishedAtMs = 1_700_000_000_006,
+            },
+        };
+        var error = new Prediction { EventId = "x", Status = PredictionStatus.ERROR, ErrorReason = "VALIDATION_NULL_VALUE: feature 'a' is null" };
+        Assert.Equal(codec.Serialize(full), encoder.Encode(full));
+        Assert.Equal(codec.Serialize(error), encoder.Encode(error));
+        Assert.Equal("e-ü-1", codec.Deserialize<Prediction>(encoder.Encode(full)).EventId);
+    }
+}

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Confluent.Kafka;
 using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
+using StreamMonitor.Models.Inference;
 
 namespace StreamMonitor.Models.Batch;
 
@@ -12,7 +13,7 @@ public sealed class TopicPredictionSink : IPredictionSink
 {
     private readonly IProducer<byte[], byte[]> _producer;
     private readonly string _topic;
-    private readonly EventCodec _codec = new();
+    private readonly PredictionEncoder _encoder = new(new EventCodec());
     private readonly Action<DeliveryReport<byte[], byte[]>> _onDelivery;
     private long _failed;
     private string? _firstError;
@@ -41,7 +42,7 @@ public sealed class TopicPredictionSink : IPredictionSink
     public void Write(Prediction prediction)
     {
         ArgumentNullException.ThrowIfNull(prediction);
-        var message = new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(prediction.EventId), Value = _codec.Serialize(prediction) };
+        var message = new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(prediction.EventId), Value = _encoder.Encode(prediction) };
         while (true)
         {
             try
