@@ -35,6 +35,7 @@ public sealed partial class ScorerWorker : BackgroundService
     private readonly ILogger<ScorerWorker> _logger;
     private readonly EventCodec _codec = new();
     private readonly PredictionEncoder _encoder;
+    private readonly FeatureEventDecoder _decoder;
     private readonly OffsetTracker _tracker = new();
     private readonly ConcurrentQueue<(Message<byte[], byte[]> Message, TopicPartition Source, long Offset)> _retries = new();
     private readonly Dictionary<string, ModelSlot> _slots = new(StringComparer.Ordinal);
@@ -64,6 +65,7 @@ public sealed partial class ScorerWorker : BackgroundService
         _logger = logger;
         _instanceId = string.IsNullOrWhiteSpace(_options.InstanceId) ? identity.InstanceId : _options.InstanceId;
         _encoder = new PredictionEncoder(_codec);
+        _decoder = new FeatureEventDecoder(_codec);
         _queueDelayTicks = _options.QueueDelayMs * Stopwatch.Frequency / 1000;
         // Offsets are stored at a tenth of the commit interval so that auto-commit always has a recent position.
         _commitIntervalTicks = Math.Max(1, _options.CommitIntervalMs * Stopwatch.Frequency / 10_000);
@@ -207,7 +209,7 @@ public sealed partial class ScorerWorker : BackgroundService
         var consumedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         _tracker.Consumed(record.TopicPartition, record.Offset.Value);
         var context = new RecordContext(record, consumeTicks, consumedAtMs);
-        if (!_codec.TryDeserialize<FeatureEvent>(record.Message.Value ?? [], out var featureEvent, out var decodeError))
+        if (!_decoder.TryDecode(record.Message.Value ?? [], out var featureEvent, out var decodeError))
         {
             Reject(context, null, null, decodeError!.ReasonCode, decodeError.Message);
             return;

@@ -3,6 +3,7 @@ using System.Text;
 using Confluent.Kafka;
 using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
+using StreamMonitor.Models.Inference;
 
 namespace StreamMonitor.Models.Batch;
 
@@ -26,7 +27,7 @@ public sealed class KafkaRange : IDisposable
 {
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(10);
     private readonly IConsumer<byte[], byte[]> _consumer;
-    private readonly EventCodec _codec = new();
+    private readonly FeatureEventDecoder _decoder = new(new EventCodec());
 
     /// <summary>Opens a group-less reader (it never commits).</summary>
     public KafkaRange(KafkaOptions options, string topic)
@@ -163,7 +164,7 @@ public sealed class KafkaRange : IDisposable
     private BatchInput Decode(ConsumeResult<byte[], byte[]> record)
     {
         var timestamp = record.Message.Timestamp.UnixTimestampMs;
-        if (_codec.TryDeserialize<FeatureEvent>(record.Message.Value ?? [], out var featureEvent, out var error))
+        if (_decoder.TryDecode(record.Message.Value ?? [], out var featureEvent, out var error))
         {
             return new BatchInput(featureEvent, null, null, featureEvent!.EventId, timestamp);
         }
