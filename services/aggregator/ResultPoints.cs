@@ -80,5 +80,31 @@ public static class ResultPoints
         }
     }
 
+    /// <summary>Point of a quality result: quality_window (a re-emitted revision overwrites it).</summary>
+    public static LinePoint Of(QualityWindowResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return LinePoint.Measurement("quality_window").Tag("model", result.ModelName).Tag("version", result.ModelVersion).Tag("window", WindowSpec.FormatDuration(result.WindowSizeMs))
+            .Field("predictions", result.Predictions)
+            .Field("labeled", result.Labeled)
+            .Field("label_coverage", Finite(result.LabelCoverage))
+            .Field("expired_unlabeled", result.ExpiredUnlabeled)
+            .Field("correct", result.Correct)
+            .Field("accuracy", Finite(result.Accuracy))
+            .Field("precision", Finite(result.Precision))
+            .Field("recall", Finite(result.Recall))
+            .Field("f1", Finite(result.F1))
+            .Field("log_loss", Finite(result.LogLoss))
+            .Field("brier", Finite(result.Brier))
+            .Field("roc_auc", Finite(result.RocAuc))
+            .Field("mae", Finite(result.Mae))
+            .Field("rmse", Finite(result.Rmse))
+            .Field("label_delay_p50_ms", result.LabelDelayP50Ms)
+            .Field("label_delay_p90_ms", result.LabelDelayP90Ms)
+            .Field("label_delay_p99_ms", result.LabelDelayP99Ms)
+            .Field("revision", result.Revision)
+            .TimestampMs(result.WindowStartMs);
+    }
+
     private static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;
 }

@@ -26,7 +26,7 @@ public sealed class ResultProjector(IOptions<KafkaOptions> kafkaOptions, IOption
         var group = aggregatorOptions.Value.ConsumerGroup + "-influx";
         var codec = new EventCodec();
         using var consumer = new ConsumerBuilder<byte[], byte[]>(KafkaClientConfig.Consumer(kafka, group, $"{group}-{Environment.ProcessId}")).Build();
-        consumer.Subscribe([kafka.Topics.LatencyResults, kafka.Topics.DriftResults]);
+        consumer.Subscribe([kafka.Topics.LatencyResults, kafka.Topics.DriftResults, kafka.Topics.QualityResults]);
         var pending = new Dictionary<TopicPartition, TopicPartitionOffset>();
         var lastFlush = DateTime.UtcNow;
         try
@@ -38,7 +38,9 @@ public sealed class ResultProjector(IOptions<KafkaOptions> kafkaOptions, IOption
                 {
                     IEnumerable<LinePoint> points = record.Topic == kafka.Topics.LatencyResults
                         ? ResultPoints.Of(codec.Deserialize<LatencyWindowResult>(value))
-                        : ResultPoints.Of(codec.Deserialize<DriftWindowResult>(value));
+                        : record.Topic == kafka.Topics.QualityResults
+                            ? [ResultPoints.Of(codec.Deserialize<QualityWindowResult>(value))]
+                            : ResultPoints.Of(codec.Deserialize<DriftWindowResult>(value));
                     await writer.WriteAsync(points, stoppingToken);
                     pending[record.TopicPartition] = new TopicPartitionOffset(record.TopicPartition, record.Offset + 1);
                 }

@@ -37,7 +37,7 @@ public sealed class AggregatorProcessFixture : IAsyncLifetime
 /// </summary>
 public sealed class AggregatorProcessTests(AggregatorProcessFixture fixture, ITestOutputHelper output) : IClassFixture<AggregatorProcessFixture>
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(300);
     private static readonly string[] Measurements = ["latency_window", "latency_stage", "latency_sli"];
 
     private readonly List<Prediction> _input = PredictionGenerator.Generate(60_000, seed: 42, stepMs: 5);

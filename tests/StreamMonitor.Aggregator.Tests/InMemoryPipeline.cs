@@ -84,7 +84,7 @@ public sealed class InMemoryPipeline
             .GroupBy(o => System.Text.Encoding.UTF8.GetString(o.Key))
             .ToDictionary(g => g.Key, g => _codec.Deserialize<LatencyWindowResult>(g.Last().Value));
 
-    private static List<(string Topic, int? Partition, byte[] Key, byte[] Value)> RunTask(Func<byte[]?, IPartitionTask> create, List<ConsumeResult<byte[], byte[]>> records, Random? crashes)
+    public static List<(string Topic, int? Partition, byte[] Key, byte[] Value)> RunTask(Func<byte[]?, IPartitionTask> create, List<ConsumeResult<byte[], byte[]>> records, Random? crashes)
     {
         var output = new RecordingOutput();
         var task = create(null);
@@ -112,7 +112,7 @@ public sealed class InMemoryPipeline
         return output.Records;
     }
 
-    private static ConsumeResult<byte[], byte[]> Record(string topic, int partition, long offset, byte[] value, byte[]? key = null) => new()
+    public static ConsumeResult<byte[], byte[]> Record(string topic, int partition, long offset, byte[] value, byte[]? key = null) => new()
     {
         Topic = topic,
         Partition = partition,

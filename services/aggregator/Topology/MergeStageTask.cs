@@ -19,6 +19,17 @@ public interface IResultBuilder
 
     /// <summary>Merges encoded partial states (ordered by source) into the encoded result event.</summary>
     byte[] Build(WindowKey window, IReadOnlyList<byte[]> partialStates);
+
+    /// <summary>
+    /// True for upserted results (quality): the window is emitted whenever a partial changed it, and once more when it
+    /// is complete; it is kept until complete (no retention: a source racing ahead must not expire it while another
+    /// can still update it). False: emitted at completion or after the merge grace, then on every later partial.
+    /// </summary>
+    bool Upsert => false;
+
+    /// <summary>As <see cref="Build(WindowKey, IReadOnlyList{byte[]})"/>; <paramref name="complete"/>: every source has
+    /// passed the window, so this is its last emission.</summary>
+    byte[] Build(WindowKey window, IReadOnlyList<byte[]> partialStates, bool complete) => Build(window, partialStates);
 }
 
 /// <summary>
@@ -111,7 +122,7 @@ public sealed class MergeStageTask : IPartitionTask
                 return;
             }
 
-            if (MaxWatermark() >= CloseAt(window) + _settings.MergeGraceMs + _settings.RetentionMs)
+            if (!_builders[window.Kind].Upsert && MaxWatermark() >= CloseAt(window) + _settings.MergeGraceMs + _settings.RetentionMs)
             {
                 Expired++;
                 SendDeadLetter(output, record, "PARTIAL_EXPIRED", $"Partial of {text} from {partial.Source} arrived after the merge retention.");
@@ -124,7 +135,7 @@ public sealed class MergeStageTask : IPartitionTask
 
         state.Partials[partial.Source] = partial.State;
         state.Dirty = true;
-        if (state.Emitted)
+        if (state.Emitted && !_builders[window.Kind].Upsert)
         {
             Emit(state, output);
         }
@@ -220,12 +231,13 @@ public sealed class MergeStageTask : IPartitionTask
     private void Evaluate(string text, ITaskOutput output)
     {
         var window = _windows[text];
+        var builder = _builders[window.Key.Kind];
         var closeAt = CloseAt(window.Key);
         if (IsComplete(window.Key))
         {
-            if (window.Dirty)
+            if (window.Dirty || builder.Upsert)
             {
-                Emit(window, output);
+                Emit(window, output, complete: true);
             }
 
             _windows.Remove(text);
@@ -233,21 +245,21 @@ public sealed class MergeStageTask : IPartitionTask
         }
 
         var max = MaxWatermark();
-        if (!window.Emitted && max >= closeAt + _settings.MergeGraceMs)
+        if (builder.Upsert ? window.Dirty : !window.Emitted && max >= closeAt + _settings.MergeGraceMs)
         {
             Emit(window, output);
         }
 
-        if (max >= closeAt + _settings.MergeGraceMs + _settings.RetentionMs)
+        if (!builder.Upsert && max >= closeAt + _settings.MergeGraceMs + _settings.RetentionMs)
         {
             _windows.Remove(text);
         }
     }
 
-    private void Emit(MergeWindow window, ITaskOutput output)
+    private void Emit(MergeWindow window, ITaskOutput output, bool complete = false)
     {
         var builder = _builders[window.Key.Kind];
-        var value = builder.Build(window.Key, window.Partials.Values.ToList());
+        var value = builder.Build(window.Key, window.Partials.Values.ToList(), complete);
         output.Send(builder.ResultTopic, null, Encoding.UTF8.GetBytes(window.Key.ToString()), value);
         window.Emitted = true;
         window.Dirty = false;

@@ -1,0 +1,555 @@
+using System.Text;
+using Confluent.Kafka;
+using StreamMonitor.Aggregator.Topology;
+using StreamMonitor.Contracts;
+using StreamMonitor.Kafka;
+using StreamMonitor.Streams;
+
+namespace StreamMonitor.Aggregator.Quality;
+
+/// <summary>Settings of the quality topology.</summary>
+/// <param name="Window">Tumbling window over prediction event time.</param>
+/// <param name="GraceMs">A window closes (no more predictions) at end + grace of prediction stream time.</param>
+/// <param name="LabelHorizonMs">How long (task stream time) a prediction waits for its label and a label for its prediction.</param>
+/// <param name="UpdateIntervalMs">Closed windows with new labels or expiries are re-emitted when task stream time passes a multiple of this.</param>
+/// <param name="Topics">Topic names.</param>
+public sealed record QualitySettings(WindowSpec Window, long GraceMs, long LabelHorizonMs, long UpdateIntervalMs, TopicCatalog Topics);
+
+/// <summary>
+/// Stage A of the quality topology for one co-partitioned pair (predictions p, labels p): joins labels to OK predictions
+/// by event id, whichever arrives first waiting up to the label horizon, and keeps per (model, version, window of
+/// prediction event time) a <see cref="QualityAggregate"/>. Stream time = max of prediction event times and label
+/// times; windows close on prediction stream time (max prediction event time) + grace. A closed window's partial is
+/// emitted at every update tick (stream time passing a multiple of the update interval) when it changed, and with
+/// final = true once all its predictions are labeled or expired (then its state is dropped). The published watermark
+/// is the finalisation frontier min(prediction stream time, earliest unfinished window's close − 1), so the merge
+/// treats a window as complete only when every partition has finalised it. Deterministic given the record order.
+/// </summary>
+public sealed class QualityJoinTask : IPartitionTask
+{
+    private static readonly Comparer<(long Time, string Id)> ByTime = Comparer<(long Time, string Id)>.Create(
+        (a, b) => a.Time != b.Time ? a.Time.CompareTo(b.Time) : string.CompareOrdinal(a.Id, b.Id));
+
+    private readonly QualitySettings _settings;
+    private readonly EventCodec _codec;
+    private readonly string _sourceId;
+    private readonly Dictionary<string, PendingPrediction> _pending = new(StringComparer.Ordinal);
+    private readonly SortedSet<(long Time, string Id)> _pendingByTime = new(ByTime);
+    private readonly Dictionary<string, WaitingLabel> _waiting = new(StringComparer.Ordinal);
+    private readonly SortedSet<(long Time, string Id)> _waitingByTime = new(ByTime);
+    private readonly Dictionary<string, (Resolution Status, long ForgetAt)> _resolved = new(StringComparer.Ordinal);
+    private readonly SortedSet<(long Time, string Id)> _resolvedByTime = new(ByTime);
+    private readonly SortedDictionary<(long Time, string Id), WindowState> _windows = new(ByTime);
+    private long _predictionTime = long.MinValue;
+    private long _lastTick = long.MinValue;
+    private long _lastFrontier = long.MinValue;
+
+    /// <summary>Creates or restores the task for partition <paramref name="partition"/> of both topics.</summary>
+    public QualityJoinTask(QualitySettings settings, int partition, byte[]? state, EventCodec codec)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        _settings = settings;
+        _codec = codec;
+        _sourceId = SourceOf(settings.Topics, partition);
+        if (state is not null)
+        {
+            Restore(state);
+        }
+    }
+
+    private enum Resolution : byte
+    {
+        Joined,
+        Expired,
+        Error,
+    }
+
+    /// <summary>Source id of partition <paramref name="partition"/> in the merge ("labels:p": only this topology reads labels).</summary>
+    public static string SourceOf(TopicCatalog topics, int partition)
+    {
+        ArgumentNullException.ThrowIfNull(topics);
+        return PartialRecords.SourceOf(topics.Labels, partition);
+    }
+
+    /// <inheritdoc />
+    public long StreamTime { get; private set; } = long.MinValue;
+
+    /// <summary>Undecodable or invalid records (dead-lettered).</summary>
+    public long Malformed { get; private set; }
+
+    /// <summary>Predictions whose window had closed (late-events topic).</summary>
+    public long Late { get; private set; }
+
+    /// <summary>Error predictions (not joinable; their labels are dead-lettered LABEL_ERROR_PREDICTION).</summary>
+    public long ErrorPredictions { get; private set; }
+
+    /// <summary>Duplicate labels (first wins) and duplicate prediction ids, dead-lettered.</summary>
+    public long Duplicates { get; private set; }
+
+    /// <summary>Labels whose prediction never arrived within the horizon (LABEL_UNKNOWN_PREDICTION).</summary>
+    public long LabelsUnknown { get; private set; }
+
+    /// <summary>Labels whose prediction had expired unlabeled (LABEL_EXPIRED).</summary>
+    public long LabelsExpired { get; private set; }
+
+    /// <summary>Predictions waiting for a label plus labels waiting for a prediction (state size).</summary>
+    public int Waiting => _pending.Count + _waiting.Count;
+
+    /// <summary>Unfinished windows held.</summary>
+    public int OpenWindows => _windows.Count;
+
+    /// <inheritdoc />
+    public void Process(ConsumeResult<byte[], byte[]> record, ITaskOutput output)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(output);
+        if (record.Message.Value is not { } value)
+        {
+            Malformed++;
+            SendDeadLetter(output, _settings.Topics.DeadLetter, record, "NULL_VALUE", "Record has no value.", null);
+            return;
+        }
+
+        if (record.Topic == _settings.Topics.Labels)
+        {
+            ProcessLabel(record, value, output);
+        }
+        else
+        {
+            ProcessPrediction(record, value, output);
+        }
+
+        Expire(output);
+        var tick = StreamTime == long.MinValue ? long.MinValue : WindowSpec.FloorTo(StreamTime, _settings.UpdateIntervalMs);
+        if (tick > _lastTick)
+        {
+            _lastTick = tick;
+            foreach (var window in _windows.Values.ToList())
+            {
+                if (IsClosed(window) && window.Pending == 0)
+                {
+                    Finish(window, output);
+                }
+                else if (IsClosed(window) && window.Dirty)
+                {
+                    EmitPartial(window, final: false, output);
+                }
+            }
+
+            PublishFrontier(output);
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnIdle(long watermarkMs, ITaskOutput output)
+    {
+        // Joins and expiries follow this partition's own records only: expiring on other partitions' time would make
+        // the results depend on consumption speed.
+    }
+
+    /// <inheritdoc />
+    public byte[] Snapshot()
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer))
+        {
+            foreach (var counter in (long[])[StreamTime, _predictionTime, _lastTick, _lastFrontier, Malformed, Late, ErrorPredictions, Duplicates, LabelsUnknown, LabelsExpired])
+            {
+                writer.Write(counter);
+            }
+
+            writer.Write(_pending.Count);
+            foreach (var (id, p) in _pending)
+            {
+                writer.Write(id);
+                writer.Write(p.Window.Time);
+                writer.Write(p.Window.Id);
+                writer.Write(p.EventTimeMs);
+                writer.Write((int)p.Kind);
+                writer.Write(p.Score);
+                writer.Write(p.PredictedClass ?? int.MinValue);
+            }
+
+            writer.Write(_waiting.Count);
+            foreach (var (id, l) in _waiting)
+            {
+                writer.Write(id);
+                writer.Write(l.LabelTimeMs);
+                writer.Write(l.Value);
+                writer.Write(l.Partition);
+                writer.Write(l.Offset);
+                writer.Write(l.Payload.Length);
+                writer.Write(l.Payload);
+            }
+
+            writer.Write(_resolved.Count);
+            foreach (var (id, (status, forgetAt)) in _resolved)
+            {
+                writer.Write(id);
+                writer.Write((byte)status);
+                writer.Write(forgetAt);
+            }
+
+            writer.Write(_windows.Count);
+            foreach (var window in _windows.Values)
+            {
+                writer.Write(window.Slot.Time);
+                writer.Write(window.Slot.Id);
+                writer.Write(window.Pending);
+                writer.Write(window.Dirty);
+                window.Aggregate.WriteTo(writer);
+            }
+        }
+
+        return buffer.ToArray();
+    }
+
+    private void Restore(byte[] state)
+    {
+        using var reader = new BinaryReader(new MemoryStream(state, writable: false));
+        StreamTime = reader.ReadInt64();
+        _predictionTime = reader.ReadInt64();
+        _lastTick = reader.ReadInt64();
+        _lastFrontier = reader.ReadInt64();
+        Malformed = reader.ReadInt64();
+        Late = reader.ReadInt64();
+        ErrorPredictions = reader.ReadInt64();
+        Duplicates = reader.ReadInt64();
+        LabelsUnknown = reader.ReadInt64();
+        LabelsExpired = reader.ReadInt64();
+        var pending = reader.ReadInt32();
+        for (var i = 0; i < pending; i++)
+        {
+            var id = reader.ReadString();
+            var slot = (reader.ReadInt64(), reader.ReadString());
+            var eventTime = reader.ReadInt64();
+            var kind = (OutputKind)reader.ReadInt32();
+            var score = reader.ReadDouble();
+            var predictedClass = reader.ReadInt32();
+            _pending[id] = new PendingPrediction(slot, eventTime, kind, score, predictedClass == int.MinValue ? null : predictedClass);
+            _pendingByTime.Add((eventTime, id));
+        }
+
+        var waiting = reader.ReadInt32();
+        for (var i = 0; i < waiting; i++)
+        {
+            var id = reader.ReadString();
+            var label = new WaitingLabel(reader.ReadInt64(), reader.ReadDouble(), reader.ReadInt32(), reader.ReadInt64(), reader.ReadBytes(reader.ReadInt32()));
+            _waiting[id] = label;
+            _waitingByTime.Add((label.LabelTimeMs, id));
+        }
+
+        var resolved = reader.ReadInt32();
+        for (var i = 0; i < resolved; i++)
+        {
+            var id = reader.ReadString();
+            var status = (Resolution)reader.ReadByte();
+            var forgetAt = reader.ReadInt64();
+            _resolved[id] = (status, forgetAt);
+            _resolvedByTime.Add((forgetAt, id));
+        }
+
+        var windows = reader.ReadInt32();
+        for (var i = 0; i < windows; i++)
+        {
+            var slot = (reader.ReadInt64(), reader.ReadString());
+            var window = new WindowState(slot) { Pending = reader.ReadInt64(), Dirty = reader.ReadBoolean() };
+            window.Aggregate.MergeFrom(QualityAggregate.ReadFrom(reader));
+            _windows[slot] = window;
+        }
+    }
+
+    private void ProcessPrediction(ConsumeResult<byte[], byte[]> record, byte[] value, ITaskOutput output)
+    {
+        if (!_codec.TryDeserialize<Prediction>(value, out var prediction, out var error) || prediction is null)
+        {
+            Malformed++;
+            SendDeadLetter(output, _settings.Topics.DeadLetter, record, error?.ReasonCode ?? "DECODE", error?.Message ?? "Not a prediction.", null);
+            return;
+        }
+
+        if (string.IsNullOrEmpty(prediction.ModelName) || prediction.ModelName.Contains('|', StringComparison.Ordinal) || prediction.ModelVersion.Contains('|', StringComparison.Ordinal))
+        {
+            Malformed++;
+            SendDeadLetter(output, _settings.Topics.DeadLetter, record, "BAD_MODEL_NAME", $"Model name '{prediction.ModelName}' / version '{prediction.ModelVersion}' is empty or contains '|'.", prediction.EventTimeMs);
+            return;
+        }
+
+        var eventTime = prediction.EventTimeMs;
+        StreamTime = Math.Max(StreamTime, eventTime);
+        _predictionTime = Math.Max(_predictionTime, eventTime);
+        Expire(output);
+        var id = prediction.EventId;
+        if (_pending.ContainsKey(id) || _resolved.ContainsKey(id))
+        {
+            Duplicates++;
+            SendDeadLetter(output, _settings.Topics.DeadLetter, record, "PREDICTION_DUPLICATE", $"Prediction {id} was already seen; the first one is joined.", eventTime);
+            return;
+        }
+
+        if (prediction.Status != PredictionStatus.OK)
+        {
+            // Error predictions have no output to judge: they are not part of quality windows (the latency topology
+            // counts them); their labels are dead-lettered.
+            ErrorPredictions++;
+            Resolve(id, Resolution.Error, eventTime);
+            if (_waiting.Remove(id, out var early))
+            {
+                _waitingByTime.Remove((early.LabelTimeMs, id));
+                SendLabelDeadLetter(output, id, early, "LABEL_ERROR_PREDICTION", "The prediction failed (status ERROR); it has no output to judge.");
+            }
+
+            return;
+        }
+
+        var start = _settings.Window.LastWindowStart(eventTime);
+        if (_predictionTime >= start + _settings.Window.SizeMs + _settings.GraceMs)
+        {
+            Late++;
+            SendDeadLetter(output, _settings.Topics.LateEvents, record, "LATE", $"Event time {eventTime} is past the close (end + grace {_settings.GraceMs} ms) of its {_settings.Window.Label} quality window; prediction stream time {_predictionTime}.", eventTime);
+            return;
+        }
+
+        var slot = (start, prediction.ModelName + "|" + prediction.ModelVersion);
+        if (!_windows.TryGetValue(slot, out var window))
+        {
+            window = new WindowState(slot);
+            _windows[slot] = window;
+        }
+
+        window.Aggregate.Predictions++;
+        window.Pending++;
+        window.Dirty = true;
+        var pending = new PendingPrediction(slot, eventTime, prediction.OutputKind, prediction.Score ?? double.NaN, prediction.PredictedClass);
+        if (_waiting.Remove(id, out var label))
+        {
+            _waitingByTime.Remove((label.LabelTimeMs, id));
+            Join(id, pending, label, output);
+        }
+        else
+        {
+            _pending[id] = pending;
+            _pendingByTime.Add((eventTime, id));
+        }
+    }
+
+    private void ProcessLabel(ConsumeResult<byte[], byte[]> record, byte[] value, ITaskOutput output)
+    {
+        if (!_codec.TryDeserialize<Label>(value, out var label, out var error) || label is null)
+        {
+            Malformed++;
+            SendDeadLetter(output, _settings.Topics.DeadLetter, record, error?.ReasonCode ?? "DECODE", error?.Message ?? "Not a label.", null);
+            return;
+        }
+
+        if (string.IsNullOrEmpty(label.EventId) || !double.IsFinite(label.Value))
+        {
+            Malformed++;
+            SendDeadLetter(output, _settings.Topics.DeadLetter, record, "LABEL_INVALID", "Label without event id or with a non-finite value.", label.LabelTimeMs);
+            return;
+        }
+
+        StreamTime = Math.Max(StreamTime, label.LabelTimeMs);
+        Expire(output);
+        var id = label.EventId;
+        var waiting = new WaitingLabel(label.LabelTimeMs, label.Value, record.Partition.Value, record.Offset.Value, value);
+        if (_pending.Remove(id, out var prediction))
+        {
+            _pendingByTime.Remove((prediction.EventTimeMs, id));
+            Join(id, prediction, waiting, output);
+        }
+        else if (_resolved.TryGetValue(id, out var resolved))
+        {
+            var (code, reason) = resolved.Status switch
+            {
+                Resolution.Joined => ("LABEL_DUPLICATE", "A label for this prediction was already joined (the first wins)."),
+                Resolution.Expired => ("LABEL_EXPIRED", "The prediction expired unlabeled (label horizon passed)."),
+                _ => ("LABEL_ERROR_PREDICTION", "The prediction failed (status ERROR); it has no output to judge."),
+            };
+            Count(code);
+            SendLabelDeadLetter(output, id, waiting, code, reason);
+        }
+        else if (_waiting.ContainsKey(id))
+        {
+            Count("LABEL_DUPLICATE");
+            SendLabelDeadLetter(output, id, waiting, "LABEL_DUPLICATE", "A label for this event id is already waiting (the first wins).");
+        }
+        else
+        {
+            _waiting[id] = waiting;
+            _waitingByTime.Add((label.LabelTimeMs, id));
+        }
+    }
+
+    private void Count(string code)
+    {
+        switch (code)
+        {
+            case "LABEL_DUPLICATE":
+                Duplicates++;
+                break;
+            case "LABEL_EXPIRED":
+                LabelsExpired++;
+                break;
+            case "LABEL_UNKNOWN_PREDICTION":
+                LabelsUnknown++;
+                break;
+            default:
+                break;
+        }
+    }
+
+    private void Join(string id, PendingPrediction prediction, WaitingLabel label, ITaskOutput output)
+    {
+        var window = _windows[prediction.Window];
+        if (prediction.Kind == OutputKind.BINARY_PROBABILITY && label.Value is not (0.0 or 1.0))
+        {
+            // Counted like an unknown label; the prediction stays joinable for a valid one.
+            Malformed++;
+            SendLabelDeadLetter(output, id, label, "LABEL_INVALID", $"Binary model: label {label.Value} is neither 0 nor 1.");
+            _pending[id] = prediction;
+            _pendingByTime.Add((prediction.EventTimeMs, id));
+            return;
+        }
+
+        window.Aggregate.AddLabeled(prediction.Kind, prediction.Score, prediction.PredictedClass, label.Value, label.LabelTimeMs - prediction.EventTimeMs);
+        Resolve(id, Resolution.Joined, prediction.EventTimeMs);
+        Settle(window, output);
+    }
+
+    private void Settle(WindowState window, ITaskOutput output)
+    {
+        window.Pending--;
+        window.Dirty = true;
+        if (window.Pending == 0 && IsClosed(window))
+        {
+            Finish(window, output);
+            PublishFrontier(output);
+        }
+    }
+
+    private void Resolve(string id, Resolution status, long predictionTimeMs)
+    {
+        // Remembered for another horizon after the prediction's own horizon, to classify late labels.
+        var forgetAt = predictionTimeMs + (2 * _settings.LabelHorizonMs);
+        _resolved[id] = (status, forgetAt);
+        _resolvedByTime.Add((forgetAt, id));
+    }
+
+    private void Expire(ITaskOutput output)
+    {
+        while (_pendingByTime.Count > 0 && _pendingByTime.Min.Time + _settings.LabelHorizonMs < StreamTime)
+        {
+            var (time, id) = _pendingByTime.Min;
+            _pendingByTime.Remove((time, id));
+            var prediction = _pending[id];
+            _pending.Remove(id);
+            var window = _windows[prediction.Window];
+            window.Aggregate.AddExpired();
+            Resolve(id, Resolution.Expired, time);
+            Settle(window, output);
+        }
+
+        while (_waitingByTime.Count > 0 && _waitingByTime.Min.Time + _settings.LabelHorizonMs < StreamTime)
+        {
+            var (time, id) = _waitingByTime.Min;
+            _waitingByTime.Remove((time, id));
+            _waiting.Remove(id, out var label);
+            Count("LABEL_UNKNOWN_PREDICTION");
+            SendLabelDeadLetter(output, id, label!, "LABEL_UNKNOWN_PREDICTION", $"No prediction for this event id within the label horizon ({_settings.LabelHorizonMs} ms).");
+        }
+
+        while (_resolvedByTime.Count > 0 && _resolvedByTime.Min.Time < StreamTime)
+        {
+            var entry = _resolvedByTime.Min;
+            _resolvedByTime.Remove(entry);
+            _resolved.Remove(entry.Id);
+        }
+    }
+
+    private bool IsClosed(WindowState window) => _predictionTime >= window.Slot.Time + _settings.Window.SizeMs + _settings.GraceMs;
+
+    private void Finish(WindowState window, ITaskOutput output)
+    {
+        EmitPartial(window, final: true, output);
+        _windows.Remove(window.Slot);
+    }
+
+    private void EmitPartial(WindowState window, bool final, ITaskOutput output)
+    {
+        var separator = window.Slot.Id.IndexOf('|', StringComparison.Ordinal);
+        var key = new WindowKey(WindowKind.Quality, window.Slot.Id[..separator], window.Slot.Id[(separator + 1)..], window.Slot.Time, _settings.Window.SizeMs);
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer))
+        {
+            window.Aggregate.WriteTo(writer);
+        }
+
+        var partition = Murmur2.Partition(PartialRecords.RoutingKey(key), _settings.Topics.ResultPartitions);
+        output.Send(_settings.Topics.WindowPartials, partition, PartialRecords.PartialKey(key, _sourceId), PartialRecords.PartialValue(key, _sourceId, final, buffer.ToArray()));
+        window.Dirty = false;
+    }
+
+    private void PublishFrontier(ITaskOutput output)
+    {
+        // Every window before the frontier is final here: no partial of it will ever come from this source again.
+        var frontier = _predictionTime;
+        if (_windows.Count > 0)
+        {
+            frontier = Math.Min(frontier, _windows.First().Key.Time + _settings.Window.SizeMs + _settings.GraceMs - 1);
+        }
+
+        if (frontier <= _lastFrontier)
+        {
+            return;
+        }
+
+        _lastFrontier = frontier;
+        var key = PartialRecords.WatermarkKey(_sourceId);
+        var value = PartialRecords.WatermarkValue(_sourceId, frontier);
+        for (var p = 0; p < _settings.Topics.ResultPartitions; p++)
+        {
+            output.Send(_settings.Topics.WindowPartials, p, key, value);
+        }
+    }
+
+    private void SendLabelDeadLetter(ITaskOutput output, string id, WaitingLabel label, string code, string reason) =>
+        SendDeadLetter(output, _settings.Topics.DeadLetter, _settings.Topics.Labels, label.Partition, label.Offset, Encoding.UTF8.GetBytes(id), label.Payload, code, reason, label.LabelTimeMs);
+
+    private void SendDeadLetter(ITaskOutput output, string topic, ConsumeResult<byte[], byte[]> record, string code, string reason, long? eventTime) =>
+        SendDeadLetter(output, topic, record.Topic, record.Partition.Value, record.Offset.Value, record.Message.Key, record.Message.Value, code, reason, eventTime);
+
+    private void SendDeadLetter(ITaskOutput output, string topic, string sourceTopic, int partition, long offset, byte[]? key, byte[]? payload, string code, string reason, long? eventTime)
+    {
+        var letter = new DeadLetter
+        {
+            Service = "aggregator",
+            SourceTopic = sourceTopic,
+            SourcePartition = partition,
+            SourceOffset = offset,
+            Key = key,
+            Payload = payload,
+            ReasonCode = code,
+            Reason = reason,
+            EventTimeMs = eventTime,
+            // Stream time, not the wall clock: a replay writes the same envelope.
+            ObservedAtMs = StreamTime == long.MinValue ? 0 : StreamTime,
+        };
+        output.Send(topic, null, Encoding.UTF8.GetBytes($"{sourceTopic}:{partition}:{offset}"), _codec.Serialize(letter));
+    }
+
+    private sealed record PendingPrediction((long Time, string Id) Window, long EventTimeMs, OutputKind Kind, double Score, int? PredictedClass);
+
+    private sealed record WaitingLabel(long LabelTimeMs, double Value, int Partition, long Offset, byte[] Payload);
+
+    private sealed class WindowState((long Time, string Id) slot)
+    {
+        public (long Time, string Id) Slot { get; } = slot;
+
+        public QualityAggregate Aggregate { get; } = new();
+
+        public long Pending { get; set; }
+
+        public bool Dirty { get; set; }
+    }
+}
