@@ -6,8 +6,8 @@ namespace StreamMonitor.Cli.Commands;
 internal static class CliLogging
 {
     /// <summary>A logger factory writing single-line entries to the console (stderr for warnings and errors).</summary>
-    public static ILoggerFactory Create() => LoggerFactory.Create(builder => builder
-        .SetMinimumLevel(LogLevel.Information)
+    public static ILoggerFactory Create(LogLevel minimum = LogLevel.Information) => LoggerFactory.Create(builder => builder
+        .SetMinimumLevel(minimum)
         .AddSimpleConsole(o =>
         {
             o.SingleLine = true;
