@@ -27,7 +27,8 @@ public sealed class DemoSmokeTests(DemoRunFixture demo)
         var heavy = regression.Latency.Single(l => l.Version == "2");
         Assert.True(light.Exact && heavy.Exact, "percentiles should come from merged histograms");
         Assert.True(heavy.P50Ms > 3 * light.P50Ms, $"heavy p50 {heavy.P50Ms} ms vs light {light.P50Ms} ms");
-        Assert.True(heavy.P50Ms * 1000 > DemoSettings.LatencySloThresholdUs, "the heavy model should miss the latency SLO's threshold");
+        // More than 5% of the heavy model's predictions miss the threshold: far beyond the SLO's 2% budget.
+        Assert.True(heavy.P95Ms * 1000 > DemoSettings.LatencySloThresholdUs, $"heavy p95 {heavy.P95Ms} ms should miss the latency SLO's threshold");
         var alerts = string.Join("; ", demo.Result.Summary.Alerts.Select(a => $"{a.Fired.Name} {a.Fired.Severity} {a.FiredAtMs}-{a.ResolvedAtMs}"));
         Assert.True(
             demo.Result.Summary.Alerts.Any(a => a.Fired.Kind == AlertKind.SLO_BURN_RATE && a.Fired.Severity == "page" && a.Fired.Name.Contains("latency", StringComparison.Ordinal) && a.FiredAtMs < regression.Range.EndMs && (a.ResolvedAtMs ?? long.MaxValue) > regression.Range.StartMs),
