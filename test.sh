@@ -22,12 +22,15 @@ mkdir -p "$results"
 
 summary() {
   # Sum the counters of every TRX file (one per test project).
-  local passed=0 failed=0 skipped=0 f p x s
+  local passed=0 failed=0 skipped=0 f p x s t e
   for f in "$results"/*.trx; do
     [ -e "$f" ] || continue
     p=$(grep -o '<Counters [^>]*' "$f" | grep -o ' passed="[0-9]*"' | grep -o '[0-9]*' || echo 0)
     x=$(grep -o '<Counters [^>]*' "$f" | grep -oE ' (failed|error|timeout|aborted)="[0-9]*"' | grep -o '[0-9]*' | awk '{s+=$1} END {print s+0}')
-    s=$(grep -o '<Counters [^>]*' "$f" | grep -o ' notExecuted="[0-9]*"' | grep -o '[0-9]*' || echo 0)
+    # Skipped tests are not in notExecuted: they are the ones counted in total but not executed.
+    t=$(grep -o '<Counters [^>]*' "$f" | grep -o ' total="[0-9]*"' | grep -o '[0-9]*' || echo 0)
+    e=$(grep -o '<Counters [^>]*' "$f" | grep -o ' executed="[0-9]*"' | grep -o '[0-9]*' || echo 0)
+    s=$((t - e))
     passed=$((passed + p)); failed=$((failed + x)); skipped=$((skipped + s))
   done
   echo "$passed passed, $failed failed, $skipped skipped"
