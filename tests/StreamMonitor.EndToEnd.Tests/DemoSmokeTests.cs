@@ -30,9 +30,11 @@ public sealed class DemoSmokeTests(DemoRunFixture demo)
         // More than 5% of the heavy model's predictions miss the threshold: far beyond the SLO's 2% budget.
         Assert.True(heavy.P95Ms * 1000 > DemoSettings.LatencySloThresholdUs, $"heavy p95 {heavy.P95Ms} ms should miss the latency SLO's threshold");
         var alerts = string.Join("; ", demo.Result.Summary.Alerts.Select(a => $"{a.Fired.Name} {a.Fired.Severity} {a.FiredAtMs}-{a.ResolvedAtMs}"));
+        // Which tier fires (page or ticket) depends on how much slower the heavy model is on this machine's cores;
+        // that a latency SLO alert fires during the regression does not.
         Assert.True(
-            demo.Result.Summary.Alerts.Any(a => a.Fired.Kind == AlertKind.SLO_BURN_RATE && a.Fired.Severity == "page" && a.Fired.Name.Contains("latency", StringComparison.Ordinal) && a.FiredAtMs < regression.Range.EndMs && (a.ResolvedAtMs ?? long.MaxValue) > regression.Range.StartMs),
-            $"no latency page was firing during the regression [{regression.Range.StartMs}, {regression.Range.EndMs}); alerts: {alerts}");
+            demo.Result.Summary.Alerts.Any(a => a.Fired.Kind == AlertKind.SLO_BURN_RATE && a.Fired.Name.Contains("latency", StringComparison.Ordinal) && a.FiredAtMs < regression.Range.EndMs && (a.ResolvedAtMs ?? long.MaxValue) > regression.Range.StartMs),
+            $"no latency SLO alert was firing during the regression [{regression.Range.StartMs}, {regression.Range.EndMs}); alerts: {alerts}");
     }
 
     [Fact]
