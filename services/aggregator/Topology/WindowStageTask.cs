@@ -38,6 +38,8 @@ public sealed record StageSettings(IReadOnlyList<WindowSpec> Specs, long GraceMs
 /// Stage A of a topology for one input partition: windows the partition's records, routes late and malformed records,
 /// and emits one partial per (key, window) when the window closes on this partition's stream time (or provisionally
 /// on an idle flush), plus its watermark (stream time) to every partials partition whenever a window boundary passes.
+/// When it is offered an idle flush (its partition is caught up) while behind the process's watermark by the idle
+/// timeout, it also announces itself idle (an idle watermark), and un-announces it before its next record.
 /// </summary>
 public sealed class WindowStageTask<TAgg> : IPartitionTask
     where TAgg : class, IMergeable<TAgg>
@@ -51,6 +53,7 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
     private readonly EventCodec _codec;
     private readonly long _boundaryUnit;
     private long _lastWatermarkBoundary = long.MinValue;
+    private bool _idleAnnounced;
 
     /// <summary>Creates or restores the task.</summary>
     public WindowStageTask(IStageTopology<TAgg> topology, StageSettings settings, TopicPartition source, byte[]? state, EventCodec codec)
@@ -90,6 +93,13 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(output);
+        if (_idleAnnounced)
+        {
+            // Before anything this record causes: the merge must not take this source for idle any longer.
+            _idleAnnounced = false;
+            SendWatermark(output, idle: false);
+        }
+
         var value = record.Message.Value;
         if (value is null)
         {
@@ -119,8 +129,18 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
     /// <inheritdoc />
     public void OnIdle(long watermarkMs, ITaskOutput output)
     {
-        _table.FlushIdle(watermarkMs, _settings.IdleTimeoutMs, _closed);
+        var goingIdle = !_idleAnnounced && (_table.StreamTime == long.MinValue || watermarkMs >= _table.StreamTime + _settings.IdleTimeoutMs);
+
+        // Going idle flushes every open window: once the merge takes this source for idle it may drop windows this
+        // source is behind on, so all that this source holds must be there first.
+        _table.FlushIdle(goingIdle ? long.MaxValue - _settings.IdleTimeoutMs : watermarkMs, _settings.IdleTimeoutMs, _closed);
         EmitClosed(output);
+        if (goingIdle)
+        {
+            // After the flushed partials, on the same partitions: the merge sees them before it sees this source idle.
+            _idleAnnounced = true;
+            SendWatermark(output, idle: true);
+        }
     }
 
     /// <inheritdoc />
@@ -166,12 +186,17 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
         if (boundary > _lastWatermarkBoundary)
         {
             _lastWatermarkBoundary = boundary;
-            var key = PartialRecords.WatermarkKey(_sourceId);
-            var value = PartialRecords.WatermarkValue(_sourceId, _table.StreamTime);
-            for (var p = 0; p < _settings.Topics.ResultPartitions; p++)
-            {
-                output.Send(_settings.Topics.WindowPartials, p, key, value);
-            }
+            SendWatermark(output, idle: false);
+        }
+    }
+
+    private void SendWatermark(ITaskOutput output, bool idle)
+    {
+        var key = PartialRecords.WatermarkKey(_sourceId);
+        var value = PartialRecords.WatermarkValue(_sourceId, _table.StreamTime, idle);
+        for (var p = 0; p < _settings.Topics.ResultPartitions; p++)
+        {
+            output.Send(_settings.Topics.WindowPartials, p, key, value);
         }
     }
 
