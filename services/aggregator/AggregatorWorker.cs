@@ -17,7 +17,7 @@ namespace StreamMonitor.Aggregator;
 /// Runs the aggregator: stage A (group "{ConsumerGroup}") over the input topics and stage B (group
 /// "{ConsumerGroup}-merge") over the partials topic, each on its own thread with its own consumer and producer.
 /// </summary>
-public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptions<AggregatorOptions> aggregatorOptions, IReadinessGate readiness, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime) : BackgroundService
+public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptions<AggregatorOptions> aggregatorOptions, IReadinessGate readiness, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime, Prometheus.IMetricFactory metricFactory) : BackgroundService
 {
     /// <inheritdoc />
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -28,11 +28,13 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
         var codec = new EventCodec();
         var progress = new ProgressBoard();
         var topics = kafka.Topics;
-        var stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, topics);
+        var metrics = new AggregatorMetrics(metricFactory, progress);
+        var stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, topics, metrics);
         var inputs = new List<string>();
         var builders = new List<IResultBuilder>();
         LatencyTopology? latency = null;
         DriftTopology? drift = null;
+        ScoreDriftTopology? scoreDrift = null;
         if (options.Latency)
         {
             latency = new LatencyTopology(codec, options.EffectiveSliThresholdsUs, topics);
@@ -51,6 +53,11 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
             drift = new DriftTopology(codec, profiles, options.DriftThresholds, topics);
             inputs.Add(topics.Features);
             builders.Add(drift);
+            scoreDrift = new ScoreDriftTopology(codec, profiles);
+            if (scoreDrift.Enabled && !inputs.Contains(topics.Predictions))
+            {
+                inputs.Add(topics.Predictions);
+            }
         }
 
         if (inputs.Count == 0)
@@ -58,17 +65,17 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
             throw new InvalidOperationException("No topology is enabled (Aggregator:Latency, or Aggregator:Drift with Aggregator:Profiles).");
         }
 
-        var stageA = new StageAFactory(stage, codec, latency, drift);
-        var merge = new MergeSettings(options.GraceMs, options.MergeGraceMs, options.MergeRetentionMs, topics.DeadLetter);
+        var stageA = new StageAFactory(stage, codec, latency, drift, scoreDrift is { Enabled: true } ? scoreDrift : null);
+        var merge = new MergeSettings(options.GraceMs, options.MergeGraceMs, options.MergeRetentionMs, topics.DeadLetter, metrics);
         var stageB = new MergeFactory(builders, merge, codec, progress);
         var checkpointInterval = TimeSpan.FromMilliseconds(options.CheckpointIntervalMs);
         readiness.MarkReady();
         return Task.WhenAll(
-            RunProcessor("stage-a", new ProcessorSettings(options.ConsumerGroup, inputs, options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromMilliseconds(200)), stageA, kafka, progress, stoppingToken),
-            RunProcessor("stage-b", new ProcessorSettings(options.ConsumerGroup + "-merge", [topics.WindowPartials], options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromSeconds(1)), stageB, kafka, progress, stoppingToken));
+            RunProcessor("stage-a", new ProcessorSettings(options.ConsumerGroup, inputs, options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromMilliseconds(200)), stageA, kafka, progress, metrics, stoppingToken),
+            RunProcessor("stage-b", new ProcessorSettings(options.ConsumerGroup + "-merge", [topics.WindowPartials], options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromSeconds(1)), stageB, kafka, progress, metrics, stoppingToken));
     }
 
-    private Task RunProcessor(string name, ProcessorSettings settings, IPartitionTaskFactory factory, KafkaOptions kafka, ProgressBoard progress, CancellationToken stoppingToken)
+    private Task RunProcessor(string name, ProcessorSettings settings, IPartitionTaskFactory factory, KafkaOptions kafka, ProgressBoard progress, AggregatorMetrics metrics, CancellationToken stoppingToken)
     {
         var logger = loggerFactory.CreateLogger($"StreamMonitor.Aggregator.{name}");
         return Task.Factory.StartNew(
@@ -80,7 +87,7 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
                     producerConfig.MessageMaxBytes = 16 * 1024 * 1024;
                     using var producer = new ProducerBuilder<byte[], byte[]>(producerConfig).Build();
                     using var store = new CheckpointStore(kafka, $"aggregator-{name}-{Environment.ProcessId}");
-                    new PartitionedProcessor(settings, kafka, factory, producer, store, progress, logger).Run(stoppingToken);
+                    new PartitionedProcessor(settings, kafka, factory, producer, store, progress, logger, metrics.ForProcessor(name)).Run(stoppingToken);
                 }
                 catch (Exception ex) when (ex is KafkaException or InvalidDataException or TimeoutException or InvalidOperationException)
                 {
@@ -96,10 +103,22 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
             TaskScheduler.Default);
     }
 
-    private sealed class StageAFactory(StageSettings settings, EventCodec codec, LatencyTopology? latency, DriftTopology? drift) : IPartitionTaskFactory
+    private sealed class StageAFactory(StageSettings settings, EventCodec codec, LatencyTopology? latency, DriftTopology? drift, ScoreDriftTopology? scoreDrift) : IPartitionTaskFactory
     {
         public IPartitionTask Create(TopicPartition partition, byte[]? state)
         {
+            if (scoreDrift is not null && partition.Topic == settings.Topics.Predictions)
+            {
+                // Score drift reads the predictions too: one task per topology, one checkpoint for the partition.
+                var tasks = new List<Func<byte[]?, IPartitionTask>> { s => new WindowStageTask<ModelDriftAggregate>(scoreDrift, settings, partition, s, codec) };
+                if (latency is not null)
+                {
+                    tasks.Insert(0, s => new WindowStageTask<LatencyAggregate>(latency, settings, partition, s, codec));
+                }
+
+                return new CompositeTask(tasks, state);
+            }
+
             if (latency is not null && partition.Topic == settings.Topics.Predictions)
             {
                 return new WindowStageTask<LatencyAggregate>(latency, settings, partition, state, codec);

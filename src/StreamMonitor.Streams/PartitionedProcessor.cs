@@ -33,11 +33,13 @@ public sealed class PartitionedProcessor
     private readonly ILogger _logger;
     private readonly Dictionary<TopicPartition, TaskEntry> _tasks = [];
     private readonly ProducerOutput _output;
+    private readonly IProcessorMetrics? _metrics;
     private IConsumer<byte[], byte[]>? _consumer;
 
-    /// <summary>Creates a processor; <see cref="Run"/> drives it.</summary>
-    public PartitionedProcessor(ProcessorSettings settings, KafkaOptions kafka, IPartitionTaskFactory factory, IProducer<byte[], byte[]> producer, CheckpointStore store, ProgressBoard progress, ILogger logger)
+    /// <summary>Creates a processor; <see cref="Run"/> drives it; <paramref name="metrics"/> (optional) sees its progress.</summary>
+    public PartitionedProcessor(ProcessorSettings settings, KafkaOptions kafka, IPartitionTaskFactory factory, IProducer<byte[], byte[]> producer, CheckpointStore store, ProgressBoard progress, ILogger logger, IProcessorMetrics? metrics = null)
     {
+        _metrics = metrics;
         _settings = settings;
         _kafka = kafka;
         _factory = factory;
@@ -84,6 +86,7 @@ public sealed class PartitionedProcessor
                     entry.NextOffset = record.Offset.Value + 1;
                     entry.Dirty = true;
                     _progress.Observe(entry.Task.StreamTime);
+                    _metrics?.Processed(record.TopicPartition, entry.Task.StreamTime);
                     sinceCheckpoint++;
                 }
 
@@ -176,6 +179,7 @@ public sealed class PartitionedProcessor
         }
 
         _output.FlushOrThrow();
+        _metrics?.Checkpointed(written.Count);
         var offsets = new List<TopicPartitionOffset>();
         foreach (var (entry, checkpoint) in written)
         {

@@ -131,12 +131,14 @@ public sealed class MergeStageTask : IPartitionTask
             if (IsComplete(window))
             {
                 Duplicates++;
+                _settings.Metrics?.MergeDuplicate();
                 return;
             }
 
             if (!_builders[window.Kind].Upsert && CloseAt(window) <= _expiredThrough.GetValueOrDefault(partial.Source, long.MinValue))
             {
                 Expired++;
+                _settings.Metrics?.MergeExpired();
                 SendDeadLetter(output, record, "PARTIAL_EXPIRED", $"Partial of {text} from {partial.Source} arrived after the merge retention dropped the window while that source was idle.");
                 return;
             }
@@ -324,6 +326,7 @@ public sealed class MergeStageTask : IPartitionTask
         var builder = _builders[window.Key.Kind];
         var value = builder.Build(window.Key, window.Partials.Values.ToList(), complete);
         output.Send(builder.ResultTopic, null, Encoding.UTF8.GetBytes(window.Key.ToString()), value);
+        _settings.Metrics?.ResultEmitted(window.Key.Kind);
         window.Emitted = true;
         window.Dirty = false;
     }
@@ -343,6 +346,7 @@ public sealed class MergeStageTask : IPartitionTask
             ObservedAtMs = StreamTime == long.MinValue ? 0 : StreamTime,
         };
         output.Send(_settings.DeadLetterTopic, null, Encoding.UTF8.GetBytes($"{record.Topic}:{record.Partition.Value}:{record.Offset.Value}"), _codec.Serialize(letter));
+        _settings.Metrics?.DeadLetter(code);
     }
 
     private sealed class MergeWindow(WindowKey key)
@@ -362,4 +366,5 @@ public sealed class MergeStageTask : IPartitionTask
 /// <param name="MergeGraceMs">Extra event time the merge waits for lagging sources.</param>
 /// <param name="RetentionMs">How long an incomplete window is kept after that.</param>
 /// <param name="DeadLetterTopic">Where malformed or expired partials go.</param>
-public sealed record MergeSettings(long GraceMs, long MergeGraceMs, long RetentionMs, string DeadLetterTopic);
+/// <param name="Metrics">Where the merge reports results, duplicates, expiries and dead letters (optional).</param>
+public sealed record MergeSettings(long GraceMs, long MergeGraceMs, long RetentionMs, string DeadLetterTopic, ITaskMetrics? Metrics = null);

@@ -25,6 +25,19 @@ public interface IStageTopology<TAgg>
     /// dead-letter reason code and text.
     /// </summary>
     bool TryRead(byte[] value, out string key, out long eventTimeMs, out Action<TAgg> update, out string reasonCode, out string reason);
+
+    /// <summary>
+    /// False for a topology that shares its input partitions with another one that already routes malformed and late
+    /// records: it neither dead-letters nor late-routes (so a record is routed once), and skips records whose key is
+    /// empty.
+    /// </summary>
+    bool RoutesBadRecords => true;
+
+    /// <summary>
+    /// Appended to the input topic in this topology's source ids ("topic{suffix}:partition"), so two topologies on one
+    /// partition publish separate watermarks: each one's partials precede its own watermark in the merge.
+    /// </summary>
+    string SourceSuffix => "";
 }
 
 /// <summary>Stage-level settings shared by the topologies.</summary>
@@ -32,7 +45,8 @@ public interface IStageTopology<TAgg>
 /// <param name="GraceMs">Grace after a window's end.</param>
 /// <param name="IdleTimeoutMs">Idle rule (event time).</param>
 /// <param name="Topics">Topic names.</param>
-public sealed record StageSettings(IReadOnlyList<WindowSpec> Specs, long GraceMs, long IdleTimeoutMs, StreamMonitor.Kafka.TopicCatalog Topics);
+/// <param name="Metrics">Where the tasks report late records, dead letters and emitted partials (optional).</param>
+public sealed record StageSettings(IReadOnlyList<WindowSpec> Specs, long GraceMs, long IdleTimeoutMs, StreamMonitor.Kafka.TopicCatalog Topics, ITaskMetrics? Metrics = null);
 
 /// <summary>
 /// Stage A of a topology for one input partition: windows the partition's records, routes late and malformed records,
@@ -63,7 +77,7 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
         _topology = topology;
         _settings = settings;
         _source = source;
-        _sourceId = PartialRecords.SourceOf(source.Topic, source.Partition.Value);
+        _sourceId = PartialRecords.SourceOf(source.Topic + topology.SourceSuffix, source.Partition.Value);
         _codec = codec;
         _table = new WindowedTable<TAgg>(settings.Specs, settings.GraceMs, topology.Create);
         _boundaryUnit = settings.Specs.Min(s => s.AdvanceMs);
@@ -101,6 +115,11 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
         }
 
         var value = record.Message.Value;
+        if (value is null && !_topology.RoutesBadRecords)
+        {
+            return;
+        }
+
         if (value is null)
         {
             Malformed++;
@@ -115,11 +134,20 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
             return;
         }
 
+        if (key.Length == 0 && !_topology.RoutesBadRecords)
+        {
+            // A record this topology does not aggregate still advances its stream time, so its watermark keeps pace.
+            _table.AdvanceTo(eventTime, _closed);
+            EmitClosed(output);
+            return;
+        }
+
         var lateMask = _table.Add(key, eventTime, update, OnLate, _closed);
-        if (lateMask != 0)
+        if (lateMask != 0 && _topology.RoutesBadRecords)
         {
             var specs = string.Join(",", Enumerable.Range(0, _settings.Specs.Count).Where(i => (lateMask & (1 << i)) != 0).Select(i => _settings.Specs[i].Label));
             Late++;
+            _settings.Metrics?.Late(record.Topic);
             SendDeadLetter(output, _settings.Topics.LateEvents, record, "LATE", $"Event time {eventTime} is past the close (end + grace {_settings.GraceMs} ms) of its {specs} window(s); stream time {_table.StreamTime}.", eventTime);
         }
 
@@ -179,6 +207,7 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
 
             var partition = Murmur2.Partition(PartialRecords.RoutingKey(key), _settings.Topics.ResultPartitions);
             output.Send(_settings.Topics.WindowPartials, partition, PartialRecords.PartialKey(key, _sourceId), PartialRecords.PartialValue(key, _sourceId, window.Final, buffer.ToArray()));
+            _settings.Metrics?.PartialEmitted(_topology.Kind, window.Final);
         }
 
         _closed.Clear();
@@ -218,6 +247,10 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
         };
         var key = System.Text.Encoding.UTF8.GetBytes($"{record.Topic}:{record.Partition.Value}:{record.Offset.Value}");
         output.Send(topic, null, key, _codec.Serialize(letter));
+        if (topic == _settings.Topics.DeadLetter)
+        {
+            _settings.Metrics?.DeadLetter(code);
+        }
     }
 }
 
