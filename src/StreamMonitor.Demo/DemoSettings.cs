@@ -43,6 +43,9 @@ public static class DemoSettings
             // A third, 5 min window: at the demo's rate a minute holds too few events for stable drift statistics.
             ["Aggregator__Windows__2"] = "5m",
 
+            // Quality windows of the size the alerter's quality rule reads (Alerter__QualityWindow below).
+            ["Aggregator__Quality__Window"] = "5m",
+
             ["Aggregator__DriftThresholds__SmallReferenceMax"] = DriftThresholds.SmallReferenceMax.ToString(CultureInfo.InvariantCulture),
             ["Aggregator__DriftThresholds__WassersteinNormed"] = DriftThresholds.WassersteinNormed.ToString("R", CultureInfo.InvariantCulture),
             ["Aggregator__DriftThresholds__FamilyAlpha"] = DriftThresholds.FamilyAlpha.ToString("R", CultureInfo.InvariantCulture),
