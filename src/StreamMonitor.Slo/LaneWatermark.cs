@@ -5,9 +5,11 @@ namespace StreamMonitor.Slo;
 /// largest window end seen on it (the order of records inside a partition does not matter: several writers share
 /// it). Watermark = the minimum position over the counting lanes, never moving back. Which lanes count:
 /// <list type="bullet">
-/// <item>a lane with records still to read (registered with <see cref="Expect"/> and not caught up, or with a record
-/// since it was last caught up) always counts, and holds the watermark back entirely until its first record: while
-/// catching up (a restart, a replay) a partition fetched late cannot fall behind a partition fetched early;</item>
+/// <item>a lane registered with <see cref="Expect"/> holds the watermark entirely until it has reached its end once:
+/// on start (a restart, a replay) the whole backlog is applied before any tick is decided, so the order in which the
+/// partitions are fetched, and the order of the records inside each (an early emission followed much later by the
+/// full value), cannot change a decision;</item>
+/// <item>after that, a lane with a record read since it was last caught up counts however far behind it is;</item>
 /// <item>a caught-up lane (end of partition reached) counts once it has data, unless its position is more than
 /// <see cref="IdleSpanMs"/> behind the most advanced lane: a partition that receives no more keys, or a topic whose
 /// results trail by design, stalls evaluation at most that long;</item>
@@ -31,12 +33,13 @@ public sealed class LaneWatermark
     /// <summary>The watermark; null before it is defined.</summary>
     public long? Current { get; private set; }
 
-    /// <summary>Registers a lane that may hold records not yet read: it holds the watermark until its first record or its end.</summary>
+    /// <summary>Registers a lane whose backlog is still to be read: it holds the watermark until it has reached its end once.</summary>
     public void Expect(string lane)
     {
         ArgumentNullException.ThrowIfNull(lane);
         var state = Get(lane);
         state.Backlog = true;
+        state.Initial = true;
         Recompute();
     }
 
@@ -55,7 +58,9 @@ public sealed class LaneWatermark
     public long? MarkCaughtUp(string lane)
     {
         ArgumentNullException.ThrowIfNull(lane);
-        Get(lane).Backlog = false;
+        var state = Get(lane);
+        state.Backlog = false;
+        state.Initial = false;
         Recompute();
         return Current;
     }
@@ -73,8 +78,8 @@ public sealed class LaneWatermark
             Get(lane).Position = position;
         }
 
+        // Not recomputed here: the caller registers the lanes whose backlog is still to be read (Expect) next.
         Current = current;
-        Recompute();
     }
 
     private Lane Get(string lane)
@@ -104,7 +109,7 @@ public sealed class LaneWatermark
         {
             if (lane.Backlog)
             {
-                if (lane.Position is not { } position)
+                if (lane.Initial || lane.Position is not { } position)
                 {
                     return;
                 }
@@ -129,5 +134,8 @@ public sealed class LaneWatermark
 
         /// <summary>Records may still be unread (registered and not caught up, or read since it was last caught up).</summary>
         public bool Backlog { get; set; }
+
+        /// <summary>Registered and not caught up yet: its start-up backlog is still being read.</summary>
+        public bool Initial { get; set; }
     }
 }
