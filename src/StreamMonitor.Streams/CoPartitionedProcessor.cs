@@ -256,6 +256,7 @@ public sealed class CoPartitionedProcessor
         CheckpointGroups(revoked.Select(p => _groups[p]));
         foreach (var partition in revoked)
         {
+            ResumePaused(_groups[partition]);
             _groups.Remove(partition);
             _logger.LogInformation("Revoked partition {Partition} of {Topics} from {Group} after checkpointing", partition, string.Join("+", _settings.Topics), _settings.GroupId);
         }
@@ -266,10 +267,30 @@ public sealed class CoPartitionedProcessor
         foreach (var partition in partitions.Select(p => p.Partition.Value).Distinct())
         {
             // Lost, not revoked: another member may already own it, so its checkpoint must not be overwritten.
-            if (_groups.Remove(partition))
+            if (_groups.Remove(partition, out var group))
             {
+                ResumePaused(group);
                 _logger.LogWarning("Lost partition {Partition} of {Topics} in {Group}; its uncheckpointed progress will be replayed by the new owner", partition, string.Join("+", _settings.Topics), _settings.GroupId);
             }
+        }
+    }
+
+    private void ResumePaused(TaskGroup group)
+    {
+        // The client keeps a partition's pause across reassignment: a new owner's fresh merge must find it fetching.
+        var paused = Enumerable.Range(0, group.Paused.Length).Where(lane => group.Paused[lane]).Select(lane => new TopicPartition(_settings.Topics[lane], group.Partition)).ToList();
+        if (paused.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _consumer?.Resume(paused);
+        }
+        catch (KafkaException ex)
+        {
+            _logger.LogDebug(ex, "Resuming revoked partitions failed");
         }
     }
 
