@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using StreamMonitor.Aggregator.Quality;
 using StreamMonitor.Streams;
 using StreamMonitor.Streams.Drift;
 
@@ -49,7 +50,7 @@ public sealed class AggregatorOptions : IValidatableObject
     /// <summary>The SLI thresholds in effect.</summary>
     public IReadOnlyList<long> EffectiveSliThresholdsUs => SliThresholdsUs.Count == 0 ? [50_000, 100_000, 250_000, 1_000_000] : SliThresholdsUs;
 
-    /// <summary>Consumer group prefix: stage A uses "{group}", the merge "{group}-merge".</summary>
+    /// <summary>Consumer group prefix: stage A uses "{group}", the quality join "{group}-quality", the merge "{group}-merge".</summary>
     [Required(AllowEmptyStrings = false)]
     public string ConsumerGroup { get; set; } = "streammon-aggregator";
 
@@ -75,6 +76,9 @@ public sealed class AggregatorOptions : IValidatableObject
 
     /// <summary>Run the drift topology (needs at least one profile).</summary>
     public bool Drift { get; set; } = true;
+
+    /// <summary>The delayed-label quality topology (section "Aggregator:Quality").</summary>
+    public QualityOptions Quality { get; set; } = new();
 
     /// <summary>The parsed window specs.</summary>
     public IReadOnlyList<WindowSpec> WindowSpecs() => EffectiveWindows.Select(ParseWindow).ToList();
@@ -145,6 +149,11 @@ public sealed class AggregatorOptions : IValidatableObject
         if (specs.Select(s => s.SizeMs).Distinct().Count() != specs.Count)
         {
             yield return new ValidationResult("Window sizes must be distinct.", [nameof(Windows)]);
+        }
+
+        foreach (var error in Quality.Validate())
+        {
+            yield return error;
         }
 
         if (EffectiveSliThresholdsUs.Any(t => t <= 0) || EffectiveSliThresholdsUs.Distinct().Count() != EffectiveSliThresholdsUs.Count)

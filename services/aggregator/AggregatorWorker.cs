@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StreamMonitor.Aggregator.Drift;
 using StreamMonitor.Aggregator.Latency;
+using StreamMonitor.Aggregator.Quality;
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
 using StreamMonitor.Hosting;
@@ -15,7 +16,8 @@ namespace StreamMonitor.Aggregator;
 
 /// <summary>
 /// Runs the aggregator: stage A (group "{ConsumerGroup}") over the input topics and stage B (group
-/// "{ConsumerGroup}-merge") over the partials topic, each on its own thread with its own consumer and producer.
+/// "{ConsumerGroup}-merge") over the partials topic, and the quality join (group "{ConsumerGroup}-quality") over
+/// predictions and labels (<see cref="QualityProcessor"/>), each on its own thread with its own consumer and producer.
 /// </summary>
 public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptions<AggregatorOptions> aggregatorOptions, IReadinessGate readiness, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime) : BackgroundService
 {
@@ -58,6 +60,12 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
             throw new InvalidOperationException("No topology is enabled (Aggregator:Latency, or Aggregator:Drift with Aggregator:Profiles).");
         }
 
+        var quality = options.Quality.Enabled ? options.Quality.ToSettings(topics) : null;
+        if (quality is not null)
+        {
+            builders.Add(new QualityTopology(codec, quality));
+        }
+
         var stageA = new StageAFactory(stage, codec, latency, drift);
         var merge = new MergeSettings(options.GraceMs, options.MergeGraceMs, options.MergeRetentionMs, topics.DeadLetter);
         var stageB = new MergeFactory(builders, merge, codec, progress);
@@ -65,10 +73,14 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
         readiness.MarkReady();
         return Task.WhenAll(
             RunProcessor("stage-a", new ProcessorSettings(options.ConsumerGroup, inputs, options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromMilliseconds(200)), stageA, kafka, progress, stoppingToken),
-            RunProcessor("stage-b", new ProcessorSettings(options.ConsumerGroup + "-merge", [topics.WindowPartials], options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromSeconds(1)), stageB, kafka, progress, stoppingToken));
+            RunProcessor("stage-b", new ProcessorSettings(options.ConsumerGroup + "-merge", [topics.WindowPartials], options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromSeconds(1)), stageB, kafka, progress, stoppingToken),
+            quality is null ? Task.CompletedTask : RunProcessor("quality", kafka, (producer, store) => QualityProcessor.Create(quality, options, kafka, codec, producer, store, loggerFactory).Run, stoppingToken));
     }
 
-    private Task RunProcessor(string name, ProcessorSettings settings, IPartitionTaskFactory factory, KafkaOptions kafka, ProgressBoard progress, CancellationToken stoppingToken)
+    private Task RunProcessor(string name, ProcessorSettings settings, IPartitionTaskFactory factory, KafkaOptions kafka, ProgressBoard progress, CancellationToken stoppingToken) =>
+        RunProcessor(name, kafka, (producer, store) => new PartitionedProcessor(settings, kafka, factory, producer, store, progress, loggerFactory.CreateLogger($"StreamMonitor.Aggregator.{name}")).Run, stoppingToken);
+
+    private Task RunProcessor(string name, KafkaOptions kafka, Func<IProducer<byte[], byte[]>, CheckpointStore, Action<CancellationToken>> create, CancellationToken stoppingToken)
     {
         var logger = loggerFactory.CreateLogger($"StreamMonitor.Aggregator.{name}");
         return Task.Factory.StartNew(
@@ -80,7 +92,7 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
                     producerConfig.MessageMaxBytes = 16 * 1024 * 1024;
                     using var producer = new ProducerBuilder<byte[], byte[]>(producerConfig).Build();
                     using var store = new CheckpointStore(kafka, $"aggregator-{name}-{Environment.ProcessId}");
-                    new PartitionedProcessor(settings, kafka, factory, producer, store, progress, logger).Run(stoppingToken);
+                    create(producer, store)(stoppingToken);
                 }
                 catch (Exception ex) when (ex is KafkaException or InvalidDataException or TimeoutException or InvalidOperationException)
                 {

@@ -6,7 +6,7 @@ namespace StreamMonitor.Alerter;
 /// <summary>The alerter's Prometheus metrics (served on /metrics).</summary>
 public sealed class AlerterMetrics(IMetricFactory factory)
 {
-    /// <summary>Input records by topic and outcome (applied, ignored reason, dead_letter).</summary>
+    /// <summary>Input records by topic and outcome (applied, late, ignored reason, tombstone, dead_letter).</summary>
     public Counter Inputs { get; } = factory.CreateCounter("streammon_alerter_inputs_total", "Window results consumed.", ["topic", "outcome"]);
 
     /// <summary>Alert transitions by kind and state.</summary>
@@ -27,8 +27,11 @@ public sealed class AlerterMetrics(IMetricFactory factory)
     /// <summary>Size of the last checkpoint.</summary>
     public Gauge CheckpointBytes { get; } = factory.CreateGauge("streammon_alerter_checkpoint_bytes", "Size of the last checkpoint's state.");
 
-    /// <summary>Stream clock (max window end seen), epoch seconds.</summary>
-    public Gauge StreamClock { get; } = factory.CreateGauge("streammon_alerter_stream_clock_seconds", "Max window end seen across inputs (event time).");
+    /// <summary>Stream clock (last latency tick evaluated), epoch seconds.</summary>
+    public Gauge StreamClock { get; } = factory.CreateGauge("streammon_alerter_stream_clock_seconds", "Last latency-result tick evaluated (event time).");
+
+    /// <summary>Cross-partition watermark of the inputs, epoch seconds.</summary>
+    public Gauge Watermark { get; } = factory.CreateGauge("streammon_alerter_watermark_seconds", "Min over the input partitions of the newest window end seen (event time).");
 
     /// <summary>Notifications by outcome.</summary>
     public Counter Notifications { get; } = factory.CreateCounter("streammon_alerter_notifications_total", "Notification deliveries.", ["outcome"]);

@@ -30,6 +30,15 @@ public sealed class AlerterOptions : IValidatableObject
     /// <summary>Size of the drift results consumed.</summary>
     public string DriftWindow { get; set; } = "1m";
 
+    /// <summary>Event time the cross-partition watermark must pass a latency or drift tick by before it is evaluated (results arriving within it count whatever their order).</summary>
+    public string AllowedLateness { get; set; } = "1m";
+
+    /// <summary>Allowed lateness of quality SLO ticks (quality results are upserted as labels arrive).</summary>
+    public string QualityAllowedLateness { get; set; } = "1h";
+
+    /// <summary>An input partition whose newest window end is more than this behind the most advanced one stops holding the watermark back.</summary>
+    public string LaneIdleSpan { get; set; } = "15m";
+
     /// <summary>Low-traffic guard: minimum events in a tier's long window (0 disables).</summary>
     [Range(0, long.MaxValue)]
     public long MinEventsInLongWindow { get; set; } = 100;
@@ -110,6 +119,8 @@ public sealed class AlerterOptions : IValidatableObject
         ResultWindow = Durations.Parse(ResultWindow),
         QualityWindow = Durations.Parse(QualityWindow),
         DriftWindow = Durations.Parse(DriftWindow),
+        AllowedLateness = Durations.Parse(AllowedLateness),
+        QualityAllowedLateness = Durations.Parse(QualityAllowedLateness),
         MinEventsInLongWindow = MinEventsInLongWindow,
         MissingDataAfter = Durations.Parse(MissingDataAfter),
         ResolveHold = Durations.Parse(ResolveHold),
@@ -133,6 +144,7 @@ public sealed class AlerterOptions : IValidatableObject
             (nameof(WebhookBackoff), WebhookBackoff, true), (nameof(WebhookTimeout), WebhookTimeout, false),
             (nameof(GroupWait), GroupWait, true), (nameof(GroupInterval), GroupInterval, false), (nameof(RepeatInterval), RepeatInterval, false),
             (nameof(CheckpointInterval), CheckpointInterval, false),
+            (nameof(AllowedLateness), AllowedLateness, true), (nameof(QualityAllowedLateness), QualityAllowedLateness, true), (nameof(LaneIdleSpan), LaneIdleSpan, false),
         ];
         foreach (var (name, value, allowZero) in durations)
         {
@@ -140,6 +152,11 @@ public sealed class AlerterOptions : IValidatableObject
             {
                 yield return new ValidationResult($"'{value}' is not a {(allowZero ? "" : "positive ")}duration (e.g. 30s, 5m, 1h)", [name]);
             }
+        }
+
+        if (Durations.TryParse(AllowedLateness, out var lateness) && Durations.TryParse(LaneIdleSpan, out var idle) && idle <= lateness)
+        {
+            yield return new ValidationResult($"LaneIdleSpan ({LaneIdleSpan}) must exceed AllowedLateness ({AllowedLateness}): a lagging partition would stop counting before its results are due", [nameof(LaneIdleSpan)]);
         }
 
         if (DriftK > DriftN)

@@ -14,11 +14,14 @@ namespace StreamMonitor.Alerter;
 /// <summary>
 /// The alerter's consume-evaluate-emit loop. One instance reads every partition of the latency, quality and drift
 /// result topics (assigned, not subscribed: the evaluation is global across models and needs one clock), feeds the
-/// <see cref="AlertEvaluator"/> in log order, and emits alert transitions (alerts topic, keyed by alert id), SLO
-/// statuses (slo-status topic, keyed by SLO) and InfluxDB points. State and input offsets are checkpointed as one
-/// record: at once after any alert transition (before the notifier may deliver it), after deliveries, and at least
-/// every CheckpointInterval while input moves. On start it restores the newest checkpoint and seeks to its offsets;
-/// inputs after them are re-processed and re-emit identical keyed outputs.
+/// <see cref="AlertEvaluator"/>: each record is applied (stored by window) as it arrives, and the evaluator is advanced
+/// to the cross-partition watermark (<see cref="LaneWatermark"/>), which evaluates in window order every tick the
+/// watermark passed by the allowed lateness; so the decisions do not depend on how the partitions interleave. It
+/// emits alert transitions (alerts topic, keyed by alert id), SLO statuses (slo-status topic, keyed by SLO) and
+/// InfluxDB points. State and input offsets are checkpointed as one
+/// record (with the watermark's lane positions): at once after any alert transition (before the notifier may deliver
+/// it), after deliveries, and at least every CheckpointInterval while input moves. On start it restores the newest
+/// checkpoint and seeks to its offsets; inputs after them are re-processed and re-emit identical keyed outputs.
 /// </summary>
 public sealed class AlerterWorker(
     IOptions<KafkaOptions> kafkaOptions,
@@ -33,6 +36,9 @@ public sealed class AlerterWorker(
 {
     private readonly KafkaOptions _kafka = kafkaOptions.Value;
     private readonly AlerterOptions _options = alerterOptions.Value;
+
+    /// <summary>Late results per topic (logged at powers of two; all are counted on /metrics).</summary>
+    private readonly Dictionary<string, long> _late = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -54,9 +60,11 @@ public sealed class AlerterWorker(
         }
 
         var sequence = 0L;
+        var watermark = new LaneWatermark(Durations.Parse(_options.LaneIdleSpan));
         if (store.LoadLatest(TimeSpan.FromSeconds(30)) is { } restored)
         {
             evaluator.Restore(restored.State.Evaluator);
+            watermark.Restore(restored.State.Lanes, restored.State.WatermarkMs);
             notifier.Restore(restored.State.Notifier);
             sequence = restored.Checkpoint.Sequence;
             foreach (var o in restored.Checkpoint.Offsets)
@@ -76,10 +84,8 @@ public sealed class AlerterWorker(
         using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientConfig.Producer(_kafka, _options.EvaluatorId)).Build();
         using var deadLetters = new DeadLetterPublisher(producer, topics, "alerter", codec, logger);
         var consumerConfig = KafkaClientConfig.Consumer(_kafka, _options.EvaluatorId, _options.EvaluatorId);
-        consumerConfig.EnablePartitionEof = true;
         using var consumer = new ConsumerBuilder<byte[], byte[]>(consumerConfig).Build();
         consumer.Assign(offsets.Select(o => new TopicPartitionOffset(o.Key, o.Value)));
-        var merge = new EventTimeMerge<Decoded>(offsets.Keys);
         var influx = _options.WriteInflux ? services.GetService(typeof(InfluxWriter)) as InfluxWriter : null;
         readiness.MarkReady();
 
@@ -99,35 +105,24 @@ public sealed class AlerterWorker(
         while (!stoppingToken.IsCancellationRequested)
         {
             var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
-            if (result is { IsPartitionEOF: true })
-            {
-                merge.MarkCaughtUp(result.TopicPartition);
-            }
-            else if (result?.Message is not null)
+            var transitions = false;
+            if (result?.Message is not null)
             {
                 var decoded = Decode(result);
-                if (merge.Add(result.TopicPartition, decoded.WindowEndMs, decoded))
+                Apply(evaluator, decoded, deadLetters);
+                if (decoded.Event is not null)
                 {
-                    consumer.Pause([result.TopicPartition]);
+                    watermark.Observe($"{result.Topic}[{result.Partition.Value}]", decoded.WindowEndMs);
                 }
+
+                offsets[result.TopicPartition] = result.Offset + 1;
+                moved = true;
             }
 
-            var transitions = false;
-            while (merge.TryTake(out var partition, out var next, out var resume))
+            if (watermark.Current is { } now)
             {
-                if (resume)
-                {
-                    consumer.Resume([partition]);
-                }
-
-                var output = Evaluate(evaluator, next, deadLetters);
-                offsets[partition] = next.Source.Offset + 1;
-                moved = true;
-                if (output is null)
-                {
-                    continue;
-                }
-
+                var output = evaluator.AdvanceTo(now);
+                metrics.Watermark.Set(now / 1000.0);
                 foreach (var alert in output.Alerts)
                 {
                     producer.Produce(topics.Alerts, EventMessages.Create(codec, alert.AlertId, alert), OnDelivery);
@@ -142,7 +137,7 @@ public sealed class AlerterWorker(
                     metrics.Record(status);
                 }
 
-                if (influx is not null)
+                if (influx is not null && output.Alerts.Count + output.Statuses.Count > 0)
                 {
                     await influx.WriteAsync(output.Statuses.SelectMany(InfluxProjection.Points).Concat(output.Alerts.Select(InfluxProjection.Point)), stoppingToken);
                 }
@@ -170,7 +165,7 @@ public sealed class AlerterWorker(
                     throw new InvalidOperationException("Producing outputs failed; restarting from the last checkpoint.");
                 }
 
-                var state = new AlerterState { Evaluator = evaluator.Capture(), Notifier = notifier.Capture() };
+                var state = new AlerterState { Evaluator = evaluator.Capture(), Notifier = notifier.Capture(), Lanes = watermark.Capture(), WatermarkMs = watermark.Current };
                 var checkpoint = store.Build(++sequence, state, offsets.Select(o => new TopicPartitionOffset(o.Key, o.Value)), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
                 await producer.ProduceAsync(topics.AlerterCheckpoints, EventMessages.Create(codec, _options.EvaluatorId, checkpoint), stoppingToken);
                 notifier.MarkCheckpointed(releasable);
@@ -183,7 +178,7 @@ public sealed class AlerterWorker(
         }
     }
 
-    /// <summary>Decodes a consumed record by topic; the window end orders it in the merge.</summary>
+    /// <summary>Decodes a consumed record by topic; its window end moves its partition's watermark lane.</summary>
     private Decoded Decode(ConsumeResult<byte[], byte[]> result)
     {
         var topics = _kafka.Topics;
@@ -212,17 +207,20 @@ public sealed class AlerterWorker(
         return new Decoded(result, null, error, long.MinValue);
     }
 
-    private EvaluationOutput? Evaluate(AlertEvaluator evaluator, Decoded input, DeadLetterPublisher deadLetters)
+    private static bool IsPowerOfTwo(long n) => (n & (n - 1)) == 0;
+
+    /// <summary>Applies a decoded record to the evaluator (stores it; nothing is decided here), or dead-letters it.</summary>
+    private void Apply(AlertEvaluator evaluator, Decoded input, DeadLetterPublisher deadLetters)
     {
         var topic = input.Source.Topic;
-        EvaluationOutput? output = input.Event switch
+        var outcome = input.Event switch
         {
-            LatencyWindowResult latency => evaluator.Observe(latency),
-            QualityWindowResult quality => evaluator.Observe(quality),
-            DriftWindowResult drift => evaluator.Observe(drift),
+            LatencyWindowResult latency => evaluator.Apply(latency),
+            QualityWindowResult quality => evaluator.Apply(quality),
+            DriftWindowResult drift => evaluator.Apply(drift),
             _ => null,
         };
-        if (output is null)
+        if (outcome is null)
         {
             if (input.Source.Message.Value is null)
             {
@@ -241,11 +239,16 @@ public sealed class AlerterWorker(
                 }
             }
 
-            return null;
+            return;
         }
 
-        metrics.Inputs.WithLabels(topic, output.Ignored.Count > 0 ? output.Ignored[0] : "applied").Inc();
-        return output;
+        metrics.Inputs.WithLabels(topic, outcome).Inc();
+        if (outcome == InputOutcome.Late && IsPowerOfTwo(_late[topic] = _late.GetValueOrDefault(topic) + 1))
+        {
+            // Counted from the next tick on: a replay that receives it in time can decide differently at its tick.
+            logger.LogInformation("Late result #{Count} of {Topic} at [{Partition}]@{Offset}: window ending {WindowEnd:o} arrived after its tick was evaluated (stream clock {Clock:o}); it counts from the next tick on",
+                _late[topic], topic, input.Source.Partition.Value, input.Source.Offset.Value, DateTimeOffset.FromUnixTimeMilliseconds(input.WindowEndMs), DateTimeOffset.FromUnixTimeMilliseconds(evaluator.ClockMs ?? 0));
+        }
     }
 
     private sealed record Decoded(ConsumeResult<byte[], byte[]> Source, object? Event, EventDecodeException? Error, long WindowEndMs);

@@ -17,6 +17,14 @@ public sealed class AlerterState
 
     /// <summary>Notification groups and what was notified.</summary>
     public NotifierState Notifier { get; set; } = new();
+
+    /// <summary>Cross-partition watermark: newest window end seen per input partition ("topic[partition]").</summary>
+#pragma warning disable CA2227 // Checkpoint DTO serialised as JSON.
+    public Dictionary<string, long> Lanes { get; set; } = [];
+#pragma warning restore CA2227
+
+    /// <summary>The watermark when the checkpoint was taken.</summary>
+    public long? WatermarkMs { get; set; }
 }
 
 /// <summary>
@@ -27,7 +35,7 @@ public sealed class AlerterState
 public sealed class CheckpointStore(KafkaOptions kafka, EventCodec codec, string evaluatorId, ILogger logger)
 {
     /// <summary>Encoding of <see cref="AlerterCheckpoint.State"/>.</summary>
-    public const string StateFormat = "json+gzip/1";
+    public const string StateFormat = "json+gzip/2";
 
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 

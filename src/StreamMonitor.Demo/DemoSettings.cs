@@ -32,6 +32,9 @@ public static class DemoSettings
             // A third, 5 min window: at the demo's rate a minute holds too few events for stable drift statistics.
             ["Aggregator__Windows__2"] = "5m",
 
+            // Quality windows of the size the alerter's quality rule reads (Alerter__QualityWindow below).
+            ["Aggregator__Quality__Window"] = "5m",
+
             // The reference is 455 training rows and the traffic resamples 114 held-out rows: two small samples of one
             // population, whose normed Wasserstein distance per feature is already 0.07-0.25 (KS, the small-reference
             // default, flags that difference in most windows). The demo decides by normed Wasserstein, as Evidently does

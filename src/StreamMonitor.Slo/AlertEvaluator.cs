@@ -3,7 +3,7 @@ using StreamMonitor.Contracts;
 
 namespace StreamMonitor.Slo;
 
-/// <summary>What one input produced: alert transitions and SLO statuses, in event-time order of evaluation.</summary>
+/// <summary>Alert transitions and SLO statuses of the ticks evaluated by one <see cref="AlertEvaluator.AdvanceTo"/>, in release order (tick + lateness).</summary>
 public sealed class EvaluationOutput
 {
     /// <summary>Alert transitions (firing or resolved).</summary>
@@ -12,16 +12,37 @@ public sealed class EvaluationOutput
     /// <summary>SLO statuses evaluated.</summary>
     public List<SloStatus> Statuses { get; } = [];
 
-    /// <summary>Inputs ignored (other window size, unknown threshold); reason code to count.</summary>
-    public List<string> Ignored { get; } = [];
+    /// <summary>Ticks evaluated (all groups).</summary>
+    public int Ticks { get; set; }
+}
+
+/// <summary>What <see cref="AlertEvaluator"/>'s Apply did with one input (a metric label value).</summary>
+public static class InputOutcome
+{
+    /// <summary>Stored; it takes part from the first tick at or after its window end.</summary>
+    public const string Applied = "applied";
+
+    /// <summary>Stored after its tick was already evaluated: it counts only from the next tick on (a live run may then differ from a replay).</summary>
+    public const string Late = "late";
+
+    /// <summary>Another window size, or a hopping window of the consumed size (would count events twice).</summary>
+    public const string OtherWindowSize = "other_window_size";
+
+    /// <summary>No latency SLI at the SLO's threshold in the result.</summary>
+    public const string LatencyThresholdNotComputed = "latency_threshold_not_computed";
 }
 
 /// <summary>
-/// The alerter's whole decision logic, deterministic and in event time: feed it window results in log order and
-/// it returns the alert transitions and SLO statuses; replaying the same results gives the same outputs at the
-/// same event times. It owns one <see cref="SloEvaluator"/> per SLO, drift rules per (model, feature), latency
-/// regression rules per model, and missing-data detection against the stream clock (max window end seen across
-/// all inputs). Not thread-safe: one consumer loop drives it.
+/// The alerter's whole decision logic, deterministic and in event time. Applying a window result only stores it,
+/// keyed by window (an upsert: a re-emitted result or a higher quality revision replaces the earlier one); decisions
+/// are taken at ticks, the window ends of a grid, in window order, when <see cref="AdvanceTo"/> is given a watermark
+/// at least the tick + the allowed lateness. So the decision at a tick is a function of the results with windows
+/// ending at or before it that were applied before the watermark passed it, not of their arrival order: feeding the
+/// same results in any interleaving in which none is late gives the same outputs at the same event times. Three tick
+/// groups: latency results (latency/availability SLOs, latency regression; grid ResultWindow, lateness
+/// AllowedLateness), drift (grid DriftWindow, AllowedLateness) and quality SLOs (grid QualityWindow,
+/// QualityAllowedLateness, so late-arriving labels are in). Missing data is decided at every tick of an SLO's group.
+/// Not thread-safe: one consumer loop drives it.
 /// </summary>
 public sealed class AlertEvaluator
 {
@@ -29,7 +50,9 @@ public sealed class AlertEvaluator
     private readonly List<SloEvaluator> _slos;
     private readonly Dictionary<(string Model, string Feature), DriftRule> _drift = [];
     private readonly Dictionary<string, LatencyRegressionRule> _regressions = new(StringComparer.Ordinal);
-    private long? _clockMs;
+    private readonly TickClock _results;
+    private readonly TickClock _driftTicks;
+    private readonly TickClock _quality;
     private long? _clockStartMs;
 
     /// <summary>Creates the evaluator for validated SLOs.</summary>
@@ -38,13 +61,16 @@ public sealed class AlertEvaluator
         ArgumentNullException.ThrowIfNull(slos);
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _slos = [.. slos.Select(s => new SloEvaluator(s, options))];
+        _results = new TickClock(Ms(options.ResultWindow), Ms(options.AllowedLateness));
+        _driftTicks = new TickClock(Ms(options.DriftWindow), Ms(options.AllowedLateness));
+        _quality = new TickClock(Ms(options.QualityWindow), Ms(options.QualityAllowedLateness));
     }
 
     /// <summary>The per-SLO evaluators, in file order.</summary>
     public IReadOnlyList<SloEvaluator> Slos => _slos;
 
-    /// <summary>Stream clock: max window end seen across all inputs.</summary>
-    public long? ClockMs => _clockMs;
+    /// <summary>Stream clock: the last latency-result tick evaluated (event time).</summary>
+    public long? ClockMs => _results.LastTickMs;
 
     /// <summary>Every alert firing now.</summary>
     public IEnumerable<Alert> Firing =>
@@ -52,19 +78,19 @@ public sealed class AlertEvaluator
             .Concat(_drift.Values.Where(d => d.Firing is not null).Select(d => d.Firing!))
             .Concat(_regressions.Values.Where(r => r.Firing is not null).Select(r => r.Firing!));
 
-    /// <summary>Applies a latency window result (latency and availability SLIs, latency regression).</summary>
-    public EvaluationOutput Observe(LatencyWindowResult result)
+    /// <summary>Stores a latency window result (latency and availability SLIs, latency regression); returns an <see cref="InputOutcome"/>.</summary>
+    public string Apply(LatencyWindowResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var output = new EvaluationOutput();
-        if (result.WindowSizeMs != (long)_options.ResultWindow.TotalMilliseconds || result.WindowStartMs % result.WindowSizeMs != 0)
+        var end = result.WindowStartMs + result.WindowSizeMs;
+        NoteWindowEnd(end);
+        if (result.WindowSizeMs != _results.GridMs || result.WindowStartMs % result.WindowSizeMs != 0)
         {
             // Other sizes, and hopping windows of the same size (overlapping), would count events twice.
-            output.Ignored.Add("other_window_size");
-            Tick(result.WindowStartMs + result.WindowSizeMs, output);
-            return output;
+            return InputOutcome.OtherWindowSize;
         }
 
+        var outcome = _results.IsPast(end) ? InputOutcome.Late : InputOutcome.Applied;
         foreach (var slo in _slos.Where(s => s.Slo.Model == result.ModelName && s.Slo.Sli != SliKind.Quality))
         {
             GoodTotal counts;
@@ -78,11 +104,11 @@ public sealed class AlertEvaluator
             }
             else
             {
-                output.Ignored.Add("latency_threshold_not_computed");
+                outcome = InputOutcome.LatencyThresholdNotComputed;
                 continue;
             }
 
-            Apply(slo, result.WindowStartMs, result.ModelVersion, counts, 0, output);
+            slo.Upsert(result.WindowStartMs, result.ModelVersion, counts, 0);
         }
 
         if (result.Stages.FirstOrDefault(s => s.Stage == "e2e") is { Count: > 0 } e2e)
@@ -93,94 +119,155 @@ public sealed class AlertEvaluator
                 _regressions[result.ModelName] = rule;
             }
 
-            rule.Apply(result.WindowStartMs, result.WindowSizeMs, result.ModelVersion, e2e.Count, e2e.P95Us, output.Alerts);
+            rule.Upsert(result.WindowStartMs, result.WindowSizeMs, result.ModelVersion, e2e.Count, e2e.P95Us);
         }
 
-        Tick(result.WindowStartMs + result.WindowSizeMs, output);
-        return output;
+        return outcome;
     }
 
-    /// <summary>Applies a quality window result; a later revision replaces the earlier one's counts exactly.</summary>
-    public EvaluationOutput Observe(QualityWindowResult result)
+    /// <summary>Stores a quality window result; a later revision replaces the earlier one's counts exactly.</summary>
+    public string Apply(QualityWindowResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var output = new EvaluationOutput();
-        if (result.WindowSizeMs != (long)_options.QualityWindow.TotalMilliseconds || result.WindowStartMs % result.WindowSizeMs != 0)
+        var end = result.WindowStartMs + result.WindowSizeMs;
+        NoteWindowEnd(end);
+        if (result.WindowSizeMs != _quality.GridMs || result.WindowStartMs % result.WindowSizeMs != 0)
         {
-            output.Ignored.Add("other_window_size");
+            return InputOutcome.OtherWindowSize;
         }
-        else
+
+        foreach (var slo in _slos.Where(s => s.Slo.Model == result.ModelName && s.Slo.Sli == SliKind.Quality))
         {
-            foreach (var slo in _slos.Where(s => s.Slo.Model == result.ModelName && s.Slo.Sli == SliKind.Quality))
+            slo.Upsert(result.WindowStartMs, result.ModelVersion, new GoodTotal(result.Correct, result.Labeled), result.Revision);
+        }
+
+        return _quality.IsPast(end) ? InputOutcome.Late : InputOutcome.Applied;
+    }
+
+    /// <summary>Stores a drift window result (k-of-n per feature).</summary>
+    public string Apply(DriftWindowResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var end = result.WindowStartMs + result.WindowSizeMs;
+        NoteWindowEnd(end);
+        if (result.WindowSizeMs != _driftTicks.GridMs || result.WindowStartMs % result.WindowSizeMs != 0)
+        {
+            return InputOutcome.OtherWindowSize;
+        }
+
+        foreach (var feature in result.Features)
+        {
+            var key = (result.ModelName, feature.Feature);
+            if (!_drift.TryGetValue(key, out var rule))
             {
-                Apply(slo, result.WindowStartMs, result.ModelVersion, new GoodTotal(result.Correct, result.Labeled), result.Revision, output);
+                rule = new DriftRule(result.ModelName, feature.Feature, _options);
+                _drift[key] = rule;
             }
+
+            rule.Upsert(result.WindowStartMs, result.ModelVersion, result.Count, feature);
         }
 
-        Tick(result.WindowStartMs + result.WindowSizeMs, output);
-        return output;
+        return _driftTicks.IsPast(end) ? InputOutcome.Late : InputOutcome.Applied;
     }
 
-    /// <summary>Applies a drift window result (k-of-n per feature).</summary>
-    public EvaluationOutput Observe(DriftWindowResult result)
+    /// <summary>
+    /// Evaluates every tick not yet evaluated that lies at or before the watermark minus its group's allowed lateness,
+    /// each group in tick order, the groups merged by tick + lateness. A watermark that goes back is ignored (ticks are
+    /// evaluated once).
+    /// </summary>
+    public EvaluationOutput AdvanceTo(long watermarkMs)
     {
-        ArgumentNullException.ThrowIfNull(result);
         var output = new EvaluationOutput();
-        if (result.WindowSizeMs != (long)_options.DriftWindow.TotalMilliseconds)
+        if (_clockStartMs is not { } first)
         {
-            output.Ignored.Add("other_window_size");
+            return output;
         }
-        else
+
+        while (true)
         {
-            foreach (var feature in result.Features)
+            // Ticks are released in order of tick + lateness (ties: group order), so the output sequence is the same
+            // however the watermark steps: a step releases exactly the ticks whose release time it passed.
+            TickClock? next = null;
+            foreach (var clock in (ReadOnlySpan<TickClock>)[_results, _driftTicks, _quality])
             {
-                var key = (result.ModelName, feature.Feature);
-                if (!_drift.TryGetValue(key, out var rule))
+                var release = clock.NextTick(first) + clock.LatenessMs;
+                if (release <= watermarkMs && (next is null || release < next.NextTick(first) + next.LatenessMs))
                 {
-                    rule = new DriftRule(result.ModelName, feature.Feature, _options);
-                    _drift[key] = rule;
+                    next = clock;
                 }
+            }
 
-                rule.Apply(result.WindowStartMs, result.WindowSizeMs, feature, output.Alerts);
+            if (next is null)
+            {
+                return output;
+            }
+
+            var at = next.NextTick(first);
+            next.LastTickMs = at;
+            output.Ticks++;
+            if (next == _results)
+            {
+                TickSlos(at, quality: false, output);
+                foreach (var rule in _regressions.Values)
+                {
+                    rule.EvaluateAt(at, _results.GridMs, output.Alerts);
+                }
+            }
+            else if (next == _driftTicks)
+            {
+                foreach (var rule in _drift.Values)
+                {
+                    rule.EvaluateAt(at, _driftTicks.GridMs, output.Alerts);
+                }
+            }
+            else
+            {
+                TickSlos(at, quality: true, output);
             }
         }
-
-        Tick(result.WindowStartMs + result.WindowSizeMs, output);
-        return output;
     }
 
-    private void Apply(SloEvaluator slo, long windowStartMs, string source, GoodTotal counts, long revision, EvaluationOutput output)
+    /// <summary>The first window end seen starts the tick grids (and the missing-data clock of SLOs that never had data).</summary>
+    private void NoteWindowEnd(long windowEndMs)
     {
-        slo.Apply(windowStartMs, source, counts, revision, output.Alerts, output.Statuses);
-        if (slo.DataMissing is { } missing)
+        if (_results.LastTickMs is null && _driftTicks.LastTickMs is null && _quality.LastTickMs is null && (_clockStartMs is not { } start || windowEndMs < start))
         {
-            var now = Math.Max(_clockMs ?? 0, windowStartMs + slo.WindowMs);
-            output.Alerts.Add(MissingAlert(slo, AlertState.RESOLVED, missing.StartedAtMs, now));
-            slo.DataMissing = null;
+            _clockStartMs = windowEndMs;
         }
     }
 
-    /// <summary>Advances the stream clock and raises DATA_MISSING for SLOs whose results stopped.</summary>
-    private void Tick(long windowEndMs, EvaluationOutput output)
+    /// <summary>One tick of the SLOs of a group: burn rates where the tick's window has data, missing data where it has not.</summary>
+    private void TickSlos(long tickMs, bool quality, EvaluationOutput output)
     {
-        _clockStartMs ??= windowEndMs;
-        if (_clockMs is { } clock && windowEndMs <= clock)
-        {
-            return;
-        }
-
-        _clockMs = windowEndMs;
         foreach (var slo in _slos)
         {
-            var span = (long)(slo.Slo.MissingDataAfter ?? _options.MissingDataAfter).TotalMilliseconds;
-            var since = slo.LastDataMs ?? _clockStartMs.Value;
-            if (slo.DataMissing is null && windowEndMs - since > span)
+            if ((slo.Slo.Sli == SliKind.Quality) != quality)
             {
-                slo.DataMissing = MissingAlert(slo, AlertState.FIRING, windowEndMs, windowEndMs);
+                continue;
+            }
+
+            if (slo.EvaluateAt(tickMs, output.Alerts, output.Statuses))
+            {
+                if (slo.DataMissing is { } missing)
+                {
+                    output.Alerts.Add(MissingAlert(slo, AlertState.RESOLVED, missing.StartedAtMs, tickMs));
+                    slo.DataMissing = null;
+                }
+
+                continue;
+            }
+
+            var span = Ms(slo.Slo.MissingDataAfter ?? _options.MissingDataAfter);
+            var since = slo.LastDataMs ?? _clockStartMs!.Value;
+            if (slo.DataMissing is null && tickMs - since > span)
+            {
+                slo.DataMissing = MissingAlert(slo, AlertState.FIRING, tickMs, tickMs);
                 output.Alerts.Add(slo.DataMissing);
             }
         }
     }
+
+    private static long Ms(TimeSpan span) => (long)span.TotalMilliseconds;
 
     private Alert MissingAlert(SloEvaluator slo, AlertState state, long startedAt, long now)
     {
@@ -214,7 +301,9 @@ public sealed class AlertEvaluator
     /// <summary>Captures the whole state for a checkpoint.</summary>
     public EvaluatorState Capture() => new()
     {
-        ClockMs = _clockMs,
+        ClockMs = _results.LastTickMs,
+        DriftTickMs = _driftTicks.LastTickMs,
+        QualityTickMs = _quality.LastTickMs,
         ClockStartMs = _clockStartMs,
         Slos = [.. _slos.Select(s => s.Capture())],
         Drift = [.. _drift.Values.Select(d => d.Capture())],
@@ -225,7 +314,9 @@ public sealed class AlertEvaluator
     public void Restore(EvaluatorState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        _clockMs = state.ClockMs;
+        _results.LastTickMs = state.ClockMs;
+        _driftTicks.LastTickMs = state.DriftTickMs;
+        _quality.LastTickMs = state.QualityTickMs;
         _clockStartMs = state.ClockStartMs;
         foreach (var s in state.Slos)
         {
@@ -245,5 +336,23 @@ public sealed class AlertEvaluator
             rule.Restore(r);
             _regressions[r.Model] = rule;
         }
+    }
+
+    /// <summary>Tick grid of one group: ticks are multiples of the grid, evaluated once the watermark passes tick + lateness.</summary>
+    private sealed class TickClock(long gridMs, long latenessMs)
+    {
+        public long GridMs { get; } = gridMs;
+
+        public long LatenessMs { get; } = latenessMs;
+
+        public long? LastTickMs { get; set; }
+
+        /// <summary>The next tick: after the last one, or the first grid point at or after the first window end.</summary>
+        public long NextTick(long firstEndMs) => LastTickMs is { } last ? last + GridMs : CeilTo(firstEndMs, GridMs);
+
+        /// <summary>True when the tick of a window ending at <paramref name="windowEndMs"/> was already evaluated.</summary>
+        public bool IsPast(long windowEndMs) => LastTickMs is { } last && windowEndMs <= last;
+
+        private static long CeilTo(long value, long grid) => -(long)Math.Floor((decimal)-value / grid) * grid;
     }
 }

@@ -12,6 +12,15 @@ public sealed record EvaluatorOptions
     /// <summary>Size of the drift results consumed for drift alerts.</summary>
     public TimeSpan DriftWindow { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Event time the watermark must pass a tick by before the tick (latency results, drift) is evaluated: results
+    /// for a window that arrive within it count at its tick whatever their arrival order.
+    /// </summary>
+    public TimeSpan AllowedLateness { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Allowed lateness of quality SLO ticks: quality results are upserted as labels arrive, so their ticks wait longer.</summary>
+    public TimeSpan QualityAllowedLateness { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>Low-traffic guard: a tier holds only when its long window has at least this many events (0 disables).</summary>
     public long MinEventsInLongWindow { get; init; } = 100;
 

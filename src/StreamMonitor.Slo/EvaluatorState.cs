@@ -7,10 +7,16 @@ namespace StreamMonitor.Slo;
 /// <summary>Everything the evaluator needs to continue exactly where it stopped (serialised into the alerter checkpoint).</summary>
 public sealed class EvaluatorState
 {
-    /// <summary>Stream clock: max window end seen across all inputs.</summary>
+    /// <summary>Last latency-result tick evaluated (event time).</summary>
     public long? ClockMs { get; set; }
 
-    /// <summary>First clock value seen; missing data of an SLO that never had data is measured from it.</summary>
+    /// <summary>Last drift tick evaluated.</summary>
+    public long? DriftTickMs { get; set; }
+
+    /// <summary>Last quality tick evaluated.</summary>
+    public long? QualityTickMs { get; set; }
+
+    /// <summary>First window end seen (starts the tick grids); missing data of an SLO that never had data is measured from it.</summary>
     public long? ClockStartMs { get; set; }
 
     /// <summary>Per-SLO state.</summary>
@@ -32,7 +38,10 @@ public sealed class SloEvaluatorState
     /// <summary>Window contributions still inside the retained range, column-wise (compact in JSON).</summary>
     public ContributionColumns Contributions { get; set; } = new();
 
-    /// <summary>End of the newest window with data.</summary>
+    /// <summary>Last tick evaluated (the window sums end there); contributions after it are stored, not yet counted.</summary>
+    public long? EvaluatedToMs { get; set; }
+
+    /// <summary>End of the newest window with data at or before the last tick.</summary>
     public long? LastDataMs { get; set; }
 
     /// <summary>Firing DATA_MISSING alert.</summary>
@@ -123,15 +132,21 @@ public sealed class DriftRuleState
     /// <summary>Feature name.</summary>
     public string Feature { get; set; } = "";
 
-    /// <summary>Last N windows.</summary>
+    /// <summary>Flags of the windows still needed (the last N judged and any not yet judged), one per version.</summary>
     public List<DriftFlag> Windows { get; set; } = [];
+
+    /// <summary>Last tick evaluated.</summary>
+    public long? EvaluatedToMs { get; set; }
+
+    /// <summary>Oldest window start still counted; older windows are ignored.</summary>
+    public long? RetainFromMs { get; set; }
 
     /// <summary>Firing alert.</summary>
     public Alert? Firing { get; set; }
 }
 
-/// <summary>Drift decision of one window.</summary>
-public sealed record DriftFlag(long WindowStartMs, bool Drifted, double Score, double Threshold);
+/// <summary>Drift decision of one window for one model version (with its event count: the busiest version decides).</summary>
+public sealed record DriftFlag(long WindowStartMs, bool Drifted, double Score, double Threshold, string Version = "", long Count = 0);
 
 /// <summary>Latency-regression state of one model.</summary>
 public sealed class LatencyRegressionState
@@ -139,10 +154,10 @@ public sealed class LatencyRegressionState
     /// <summary>Model name.</summary>
     public string Model { get; set; } = "";
 
-    /// <summary>Window being collected (versions arrive separately); judged when a later window arrives.</summary>
-    public long? PendingStartMs { get; set; }
+    /// <summary>Last tick judged: windows ending at or before it are no longer accepted.</summary>
+    public long? JudgedToMs { get; set; }
 
-    /// <summary>(version, count, p95) of the pending window.</summary>
+    /// <summary>(version, count, p95, window) of the windows not yet judged.</summary>
     public List<VersionP95> Pending { get; set; } = [];
 
     /// <summary>Judged windows inside the baseline span.</summary>
@@ -155,8 +170,8 @@ public sealed class LatencyRegressionState
     public Alert? Firing { get; set; }
 }
 
-/// <summary>p95 of one version in the pending window.</summary>
-public sealed record VersionP95(string Version, long Count, long P95Us);
+/// <summary>p95 of one version in a pending window.</summary>
+public sealed record VersionP95(string Version, long Count, long P95Us, long WindowStartMs = 0);
 
 /// <summary>p95 of one judged window.</summary>
 public sealed record WindowP95(long WindowStartMs, long P95Us);

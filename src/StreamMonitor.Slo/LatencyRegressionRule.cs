@@ -8,15 +8,16 @@ namespace StreamMonitor.Slo;
 /// the configured share; the alert fires once consecutive regressed windows cover the sustain span, and resolves
 /// at the first window that does not regress. Baseline = configured p95, or the median of the judged windows' p95
 /// over the trailing baseline span before the window (needs a minimum number of windows). With several versions in
-/// one window the busiest version's p95 is judged. A window is judged when a later window of the model arrives,
-/// so all its versions are in; windows older than the last judged one are ignored.
+/// one window the busiest version's p95 is judged (ties: the smallest version). Windows are stored as they arrive and
+/// judged in window order at the tick of their end, so every version that arrived before the tick is in; a window
+/// arriving after its tick is ignored (the caller counts it as late).
 /// </summary>
 internal sealed class LatencyRegressionRule(string model, EvaluatorOptions options)
 {
     private readonly List<WindowP95> _history = [];
     private readonly List<long> _sorted = [];
-    private readonly Dictionary<string, VersionP95> _pending = new(StringComparer.Ordinal);
-    private long? _pendingStart;
+    private readonly SortedDictionary<long, Dictionary<string, VersionP95>> _pending = [];
+    private long? _judgedToMs;
     private long? _regressedSince;
 
     public string Model { get; } = model;
@@ -25,26 +26,37 @@ internal sealed class LatencyRegressionRule(string model, EvaluatorOptions optio
 
     public string AlertId => $"latency-regression/{Model}";
 
-    public void Apply(long windowStartMs, long windowSizeMs, string version, long count, long p95Us, List<Alert> alerts)
+    /// <summary>Stores one version's p95 for a window; returns false when that window was already judged (too late to count).</summary>
+    public bool Upsert(long windowStartMs, long windowSizeMs, string version, long count, long p95Us)
     {
-        if (_pendingStart is { } pending && windowStartMs < pending)
+        if (_judgedToMs is { } judged && windowStartMs + windowSizeMs <= judged)
         {
-            return;
+            return false;
         }
 
-        if (_pendingStart is { } judged && windowStartMs > judged)
+        if (!_pending.TryGetValue(windowStartMs, out var versions))
         {
-            Judge(judged, windowSizeMs, alerts);
+            versions = new Dictionary<string, VersionP95>(StringComparer.Ordinal);
+            _pending[windowStartMs] = versions;
         }
 
-        _pendingStart = windowStartMs;
-        _pending[version] = new VersionP95(version, count, p95Us);
+        versions[version] = new VersionP95(version, count, p95Us, windowStartMs);
+        return true;
     }
 
-    private void Judge(long start, long sizeMs, List<Alert> alerts)
+    /// <summary>The tick at <paramref name="tickMs"/>: judges the window ending there, if it holds a result.</summary>
+    public void EvaluateAt(long tickMs, long windowSizeMs, List<Alert> alerts)
     {
-        var busiest = _pending.Values.OrderByDescending(v => v.Count).ThenBy(v => v.Version, StringComparer.Ordinal).First();
-        _pending.Clear();
+        _judgedToMs = tickMs;
+        if (_pending.Remove(tickMs - windowSizeMs, out var versions))
+        {
+            Judge(tickMs - windowSizeMs, windowSizeMs, versions, alerts);
+        }
+    }
+
+    private void Judge(long start, long sizeMs, Dictionary<string, VersionP95> versions, List<Alert> alerts)
+    {
+        var busiest = versions.Values.OrderByDescending(v => v.Count).ThenBy(v => v.Version, StringComparer.Ordinal).First();
         var spanStart = start - (long)options.LatencyBaselineSpan.TotalMilliseconds;
         while (_history.Count > 0 && _history[0].WindowStartMs < spanStart)
         {
@@ -115,8 +127,8 @@ internal sealed class LatencyRegressionRule(string model, EvaluatorOptions optio
     public LatencyRegressionState Capture() => new()
     {
         Model = Model,
-        PendingStartMs = _pendingStart,
-        Pending = [.. _pending.Values.OrderBy(v => v.Version, StringComparer.Ordinal)],
+        JudgedToMs = _judgedToMs,
+        Pending = [.. _pending.Values.SelectMany(v => v.Values.OrderBy(p => p.Version, StringComparer.Ordinal))],
         History = [.. _history],
         RegressedSinceMs = _regressedSince,
         Firing = Firing,
@@ -124,10 +136,16 @@ internal sealed class LatencyRegressionRule(string model, EvaluatorOptions optio
 
     public void Restore(LatencyRegressionState state)
     {
-        _pendingStart = state.PendingStartMs;
+        _judgedToMs = state.JudgedToMs;
         foreach (var v in state.Pending)
         {
-            _pending[v.Version] = v;
+            if (!_pending.TryGetValue(v.WindowStartMs, out var versions))
+            {
+                versions = new Dictionary<string, VersionP95>(StringComparer.Ordinal);
+                _pending[v.WindowStartMs] = versions;
+            }
+
+            versions[v.Version] = v;
         }
 
         foreach (var h in state.History)

@@ -4,7 +4,8 @@ using StreamMonitor.Contracts;
 namespace StreamMonitor.Slo;
 
 /// <summary>
-/// Evaluates one SLO in event time. Evaluation time = end of the newest result window seen for this SLO.
+/// Evaluates one SLO in event time, at ticks: the window ends of its grid that the caller's watermark has passed.
+/// A tick whose window holds data for the SLO evaluates it; windows after the tick are stored but not yet counted.
 /// Burn rate of a window = (sum bad / sum total) / (1 - target), from exact counts; null when the window holds no
 /// events (zero traffic never fires). A tier holds when both its windows exceed its burn rate and its long window
 /// has at least the low-traffic minimum of events. One alert per severity: it fires with the fastest tier that
@@ -48,7 +49,7 @@ public sealed class SloEvaluator
     /// <summary>Event time of the last evaluation (end of the newest window), null before any data.</summary>
     public long? EvaluationMs => _counts.EvaluationMs;
 
-    /// <summary>End of the newest window that brought data for this SLO (for missing-data detection).</summary>
+    /// <summary>End of the newest window with data at or before the last tick (for missing-data detection).</summary>
     public long? LastDataMs { get; internal set; }
 
     /// <summary>The firing DATA_MISSING alert, if any.</summary>
@@ -64,20 +65,29 @@ public sealed class SloEvaluator
     public string AlertId(string severity) => $"slo/{Slo.Name}/{severity}";
 
     /// <summary>
-    /// Applies one window's counts from one source (model version) and, when anything changed, evaluates at the
-    /// current evaluation time. Returns false when the contribution changed nothing.
+    /// Stores one window's counts from one source (model version); a later contribution of the same window and
+    /// source replaces it when its revision is at least the stored one. Nothing is evaluated here: the counts take
+    /// part from the first tick at or after the window's end. Returns false when it changed nothing.
     /// </summary>
-    public bool Apply(long windowStartMs, string source, GoodTotal counts, long revision, List<Alert> alerts, List<SloStatus> statuses)
+    public bool Upsert(long windowStartMs, string source, GoodTotal counts, long revision) => _counts.Upsert(windowStartMs, source, counts, revision);
+
+    /// <summary>
+    /// The tick at <paramref name="tickMs"/> (a window end on this SLO's grid): moves the evaluation time there and,
+    /// when the window ending at the tick holds data, records it as the newest data and evaluates the burn rates,
+    /// emitting the status and any alert transition at event time <paramref name="tickMs"/>. Returns whether the
+    /// window held data.
+    /// </summary>
+    public bool EvaluateAt(long tickMs, List<Alert> alerts, List<SloStatus> statuses)
     {
         ArgumentNullException.ThrowIfNull(alerts);
         ArgumentNullException.ThrowIfNull(statuses);
-        var end = windowStartMs + WindowMs;
-        LastDataMs = LastDataMs is { } last ? Math.Max(last, end) : end;
-        if (!_counts.Upsert(windowStartMs, source, counts, revision))
+        _counts.AdvanceTo(tickMs);
+        if (!_counts.Contains(tickMs - WindowMs))
         {
             return false;
         }
 
+        LastDataMs = tickMs;
         Evaluate(alerts, statuses);
         return true;
     }
@@ -204,6 +214,7 @@ public sealed class SloEvaluator
     {
         Name = Slo.Name,
         Contributions = ContributionColumns.From(_counts.Contributions()),
+        EvaluatedToMs = _counts.EvaluationMs,
         LastDataMs = LastDataMs,
         DataMissing = DataMissing,
         Severities = [.. _severities.Select(s => new SeverityStateDto(s.Key, s.Value.Firing, s.Value.ClearedSinceMs))],
@@ -213,6 +224,11 @@ public sealed class SloEvaluator
     public void Restore(SloEvaluatorState state)
     {
         ArgumentNullException.ThrowIfNull(state);
+        if (state.EvaluatedToMs is { } evaluatedTo)
+        {
+            _counts.AdvanceTo(evaluatedTo);
+        }
+
         foreach (var (start, source, counts, revision) in state.Contributions.Entries())
         {
             _counts.Upsert(start, source, counts, revision);

@@ -21,8 +21,10 @@ public readonly record struct GoodTotal(long Good, long Total)
 
 /// <summary>
 /// Good/total counts per result window (bucket = window start / window size), with exact running sums over
-/// spans that end at the evaluation time: the end of the newest bucket seen. A bucket counts in a span when its
-/// start is at or after the span's start, so with spans that are multiples of the bucket size every sum is exact.
+/// spans that end at the evaluation time, which only <see cref="AdvanceTo"/> moves (the caller's event-time tick):
+/// buckets at or after it are stored but counted only once a tick reaches them, so the sums at a tick are a function
+/// of the buckets before it, whatever order they arrived in. A bucket counts in a span when its start is at or
+/// after the span's start, so with spans that are multiples of the bucket size every sum is exact.
 /// Each bucket keeps one contribution per source (model version) with a revision, so a re-emitted or upserted
 /// result replaces its earlier contribution exactly instead of adding to it. Moving a span subtracts the buckets
 /// that leave and adds the ones that enter: O(1) amortised per bucket, never a re-scan of the period.
@@ -43,10 +45,10 @@ public sealed class WindowedCounts
         _retainFromMs = retainFromMs;
     }
 
-    /// <summary>End of the newest bucket seen (exclusive index); null before the first.</summary>
+    /// <summary>Evaluation time as an exclusive bucket index; null before the first tick.</summary>
     public long? EndIndex { get; private set; }
 
-    /// <summary>Evaluation time: end of the newest bucket, epoch ms.</summary>
+    /// <summary>Evaluation time (the last tick), epoch ms.</summary>
     public long? EvaluationMs => EndIndex * _bucketMs;
 
     /// <summary>Buckets currently held.</summary>
@@ -70,7 +72,7 @@ public sealed class WindowedCounts
     /// <summary>
     /// Sets the contribution of <paramref name="source"/> to the bucket starting at <paramref name="windowStartMs"/>
     /// when <paramref name="revision"/> is at least the stored one. Returns false when it changed nothing (older
-    /// revision, identical counts, or a bucket older than anything still needed).
+    /// revision, identical counts, or a bucket older than anything still needed). Never moves the evaluation time.
     /// </summary>
     public bool Upsert(long windowStartMs, string source, GoodTotal counts, long revision)
     {
@@ -87,6 +89,7 @@ public sealed class WindowedCounts
         }
 
         var previous = default(GoodTotal);
+        var isNew = true;
         if (bucket.Sources.TryGetValue(source, out var existing))
         {
             if (revision < existing.Revision)
@@ -95,6 +98,7 @@ public sealed class WindowedCounts
             }
 
             previous = existing.Counts;
+            isNew = false;
         }
 
         bucket.Sources[source] = (counts, revision);
@@ -108,13 +112,22 @@ public sealed class WindowedCounts
             }
         }
 
-        var advanced = EndIndex is not { } current || index + 1 > current;
-        if (advanced)
+        return isNew || delta != default;
+    }
+
+    /// <summary>True when the bucket starting at <paramref name="windowStartMs"/> holds a contribution.</summary>
+    public bool Contains(long windowStartMs) => _buckets.ContainsKey(FloorDiv(windowStartMs, _bucketMs));
+
+    /// <summary>Moves the evaluation time forward to <paramref name="endMs"/> (a multiple of the bucket size); earlier times are ignored.</summary>
+    public void AdvanceTo(long endMs)
+    {
+        var end = FloorDiv(endMs, _bucketMs);
+        if (EndIndex is { } current && end <= current)
         {
-            AdvanceTo(index + 1);
+            return;
         }
 
-        return advanced || delta != default;
+        AdvanceIndex(end);
     }
 
     /// <summary>Every (bucket start, source, counts, revision) held, for checkpoints.</summary>
@@ -122,7 +135,7 @@ public sealed class WindowedCounts
         _buckets.OrderBy(b => b.Key).SelectMany(b => b.Value.Sources.OrderBy(s => s.Key, StringComparer.Ordinal)
             .Select(s => (b.Key * _bucketMs, s.Key, s.Value.Counts, s.Value.Revision)));
 
-    private void AdvanceTo(long end)
+    private void AdvanceIndex(long end)
     {
         EndIndex = end;
         foreach (var span in _spans)

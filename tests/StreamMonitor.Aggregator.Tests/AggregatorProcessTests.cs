@@ -46,17 +46,19 @@ public sealed class AggregatorProcessTests(AggregatorProcessFixture fixture, ITe
     public Task Killing_the_process_repeatedly_gives_exactly_the_result_topic_of_an_uninterrupted_run() =>
         CrashScenarioAsync(compareInflux: false);
 
-    [Fact(Skip = "Known bug: after SIGKILLs the InfluxDB projection differed from the uninterrupted run's in one 1m latency window (same row position in two CI runs) while the result topics were identical; it passed when run alone. Enable once the projection's resume path is fixed.")]
+    [Fact]
     public Task Killing_the_process_repeatedly_gives_exactly_the_InfluxDB_projection_of_an_uninterrupted_run() =>
         CrashScenarioAsync(compareInflux: true);
 
     private async Task CrashScenarioAsync(bool compareInflux)
     {
         var (cleanOptions, cleanInflux) = await PrepareAsync();
-        var clean = Start(cleanOptions, cleanInflux, "clean");
+        await using var clean = Start(cleanOptions, cleanInflux, "clean");
         var cleanResults = await WaitForCompleteResultsAsync(cleanOptions, clean);
-        await clean.StopAsync(TimeSpan.FromSeconds(20));
-        await clean.DisposeAsync();
+        if (!compareInflux)
+        {
+            await clean.StopAsync(TimeSpan.FromSeconds(20));
+        }
 
         var (crashOptions, crashInflux) = await PrepareAsync();
         var crashing = Start(crashOptions, crashInflux, "crash");
@@ -79,7 +81,10 @@ public sealed class AggregatorProcessTests(AggregatorProcessFixture fixture, ITe
         AssertSameResults(cleanResults, crashResults);
         if (compareInflux)
         {
+            // The uninterrupted run keeps running until here: its projection trails its topic, and a stopped
+            // projector would leave its database without the last re-emitted results.
             await AssertSameInfluxAsync(cleanInflux, crashInflux);
+            await clean.StopAsync(TimeSpan.FromSeconds(20));
         }
 
         await crashing.StopAsync(TimeSpan.FromSeconds(20));

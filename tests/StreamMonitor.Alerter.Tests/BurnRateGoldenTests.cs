@@ -185,6 +185,7 @@ public sealed class BurnRateGoldenTests
 
         // One busy healthy window and one nearly idle failing one: the ratio of sums is 1/1001, the mean of ratios 50%.
         Feed(evaluator, T0, T0 + (2 * Minute), Minute, s => s == T0 ? (1000, 0) : (1, 1), statuses);
+        statuses.AddRange(evaluator.AdvanceTo(T0 + (3 * Minute)).Statuses); // the second window's tick, past the allowed lateness
         var fast = statuses[^1].Tiers.Single(t => t.Name == "page-1h");
         Assert.Equal(1.0 / 1001 / (1 - Target), fast.LongBurnRate!.Value, 9);
         Assert.Equal(1001, fast.LongTotal);

@@ -29,16 +29,18 @@ public sealed class EvaluatorRulesTests
             alerts.AddRange(evaluator.Observe(Drift(T0 + (i * Minute), pattern[i])).Alerts.Select(a => (i, a)));
         }
 
-        // Windows 0..5 hold drifted at 0, 2, 5: three of the last five only once window 6 arrives (2, 5, 6).
+        // Windows 0..5 hold drifted at 0, 2, 5: three of the last five only at window 6's tick (2, 5, 6), at its end
+        // T0 + 7 min; it is evaluated once the watermark passes it by the allowed lateness (1 min): when window 7 arrives.
         Assert.Equal(2, alerts.Count);
-        Assert.Equal((6, AlertState.FIRING), (alerts[0].Index, alerts[0].Alert.State));
+        Assert.Equal((7, AlertState.FIRING), (alerts[0].Index, alerts[0].Alert.State));
         Assert.Equal(T0 + (7 * Minute), alerts[0].Alert.EventTimeMs);
         Assert.Equal("drift/cancer/mean_radius", alerts[0].Alert.AlertId);
         Assert.Equal(AlertKind.FEATURE_DRIFT, alerts[0].Alert.Kind);
         Assert.Equal(0.3, alerts[0].Alert.Value);
 
-        // Window 7: last five are 3..7 = (f, f, t, t, f) -> 2 < 3: resolved.
-        Assert.Equal((7, AlertState.RESOLVED), (alerts[1].Index, alerts[1].Alert.State));
+        // Window 7: last five are 3..7 = (f, f, t, t, f) -> 2 < 3: resolved at its end, released by window 8.
+        Assert.Equal((8, AlertState.RESOLVED), (alerts[1].Index, alerts[1].Alert.State));
+        Assert.Equal(T0 + (8 * Minute), alerts[1].Alert.EventTimeMs);
     }
 
     [Fact]
@@ -120,10 +122,13 @@ public sealed class EvaluatorRulesTests
         Assert.Equal("data-missing/cancer-availability", missing.AlertId);
         Assert.Equal(T0 + (2 * Hour) + (16 * Minute), missing.EventTimeMs); // first clock more than 15 min past the last data
 
-        var back = evaluator.Observe(Latency(T0 + (3 * Hour), Minute, 100, 0)).Alerts;
+        Assert.Equal(AlertState.FIRING, missing.State);
+        evaluator.Apply(Latency(T0 + (3 * Hour), Minute, 100, 0));
+        var back = evaluator.AdvanceTo(T0 + (3 * Hour) + Minute + Minute).Alerts;
         var resolved = Assert.Single(back);
         Assert.Equal(AlertState.RESOLVED, resolved.State);
         Assert.Equal(missing.AlertId, resolved.AlertId);
+        Assert.Equal(T0 + (3 * Hour) + Minute, resolved.EventTimeMs); // the tick of the window that brought data again
     }
 
     [Fact]
@@ -145,39 +150,42 @@ public sealed class EvaluatorRulesTests
             ModelName = "cancer", ModelVersion = "1", WindowStartMs = start, WindowSizeMs = Minute, Revision = revision, Labeled = labeled, Correct = correct, Predictions = 100,
         };
 
-        evaluator.Observe(Q(T0, 1, 10, 9));
-        evaluator.Observe(Q(T0 + Minute, 1, 10, 10));
-        var status = evaluator.Observe(Q(T0, 2, 50, 40)).Statuses.Single();
-        Assert.Equal(60, status.PeriodTotal); // 50 (revision 2 replaces 10) + 10
-        Assert.Equal(10, status.PeriodBad);
+        // Quality ticks wait QualityAllowedLateness (1 h) for labels: every revision applied before then counts,
+        // a stale revision (lower than the stored one) changes nothing, in whatever order they arrive.
+        Assert.Equal(InputOutcome.Applied, evaluator.Apply(Q(T0, 1, 10, 9)));
+        evaluator.Apply(Q(T0 + Minute, 1, 10, 10));
+        evaluator.Apply(Q(T0, 2, 50, 40));
+        evaluator.Apply(Q(T0, 1, 10, 9));
+        Assert.Empty(evaluator.AdvanceTo(T0 + Minute + (59 * Minute)).Statuses);
+        var statuses = evaluator.AdvanceTo(T0 + (2 * Minute) + Hour).Statuses;
+        Assert.Equal([T0 + Minute, T0 + (2 * Minute)], statuses.Select(s => s.EvaluatedAtMs));
+        Assert.Equal(50, statuses[0].PeriodTotal);
+        Assert.Equal(60, statuses[1].PeriodTotal); // 50 (revision 2 replaces 10) + 10
+        Assert.Equal(10, statuses[1].PeriodBad);
 
-        // A stale revision arriving late changes nothing.
-        Assert.Empty(evaluator.Observe(Q(T0, 1, 10, 9)).Statuses);
+        // A revision after its tick is late: counted from the next tick on, never at the tick already evaluated.
+        Assert.Equal(InputOutcome.Late, evaluator.Apply(Q(T0, 3, 60, 50)));
         Assert.Equal(60, evaluator.Slos[0].LastStatus!.PeriodTotal);
+        evaluator.Apply(Q(T0 + (2 * Minute), 1, 0, 0));
+        Assert.Equal(70, evaluator.AdvanceTo(T0 + (3 * Minute) + Hour).Statuses.Single().PeriodTotal);
     }
 
     [Fact]
     public void Versions_are_summed_and_other_window_sizes_are_ignored()
     {
         var evaluator = new AlertEvaluator([Availability()], Options(TimeSpan.FromMinutes(1), minEvents: 0));
-        evaluator.Observe(Latency(T0, Minute, 100, 10, version: "1"));
-        var status = evaluator.Observe(Latency(T0, Minute, 50, 5, version: "2")).Statuses.Single();
-        Assert.Equal(150, status.PeriodTotal);
-        Assert.Equal(15, status.PeriodBad);
+        evaluator.Apply(Latency(T0, Minute, 100, 10, version: "1"));
+        evaluator.Apply(Latency(T0, Minute, 50, 5, version: "2"));
 
         // Re-emitting version 1's window (compacted-topic upsert) replaces it rather than adding.
-        status = evaluator.Observe(Latency(T0, Minute, 100, 0, version: "1")).Statuses.Single();
-        Assert.Equal(150, status.PeriodTotal);
-        Assert.Equal(5, status.PeriodBad);
-
-        var tenSecond = evaluator.Observe(Latency(T0, 10_000, 1000, 1000));
-        Assert.Empty(tenSecond.Statuses);
-        Assert.Contains("other_window_size", tenSecond.Ignored);
+        evaluator.Apply(Latency(T0, Minute, 100, 0, version: "1"));
+        Assert.Equal(InputOutcome.OtherWindowSize, evaluator.Apply(Latency(T0, 10_000, 1000, 1000)));
 
         // A hopping 1m window (advance 10 s) overlaps the tumbling ones: ignored too.
-        var hopping = evaluator.Observe(Latency(T0 + 10_000, Minute, 1000, 1000));
-        Assert.Empty(hopping.Statuses);
-        Assert.Equal(150, evaluator.Slos[0].LastStatus!.PeriodTotal);
+        Assert.Equal(InputOutcome.OtherWindowSize, evaluator.Apply(Latency(T0 + 10_000, Minute, 1000, 1000)));
+        var status = evaluator.AdvanceTo(T0 + Minute + Minute).Statuses.Single();
+        Assert.Equal(150, status.PeriodTotal);
+        Assert.Equal(5, status.PeriodBad);
     }
 
     [Fact]
@@ -229,14 +237,14 @@ public sealed class EvaluatorRulesTests
         var evaluator = new AlertEvaluator([slo], Options(TimeSpan.FromMinutes(1), minEvents: 0));
         var result = Latency(T0, Minute, 1000, 10, fastCount: 900);
         result.LatencySlis.Insert(0, new LatencySli { ThresholdUs = 10_000, Good = 100, Total = 1000 });
-        var status = evaluator.Observe(result).Statuses.Single();
+        Assert.Equal(InputOutcome.Applied, evaluator.Apply(result));
+        var status = evaluator.AdvanceTo(T0 + Minute + Minute).Statuses.Single();
         Assert.Equal(1000, status.PeriodTotal);
         Assert.Equal(100, status.PeriodBad); // errors and slow predictions are both bad: 1000 - 900
 
         var other = Latency(T0 + Minute, Minute, 1000, 0, thresholdUs: 250_000);
-        var output = evaluator.Observe(other);
-        Assert.Empty(output.Statuses);
-        Assert.Contains("latency_threshold_not_computed", output.Ignored);
+        Assert.Equal(InputOutcome.LatencyThresholdNotComputed, evaluator.Apply(other));
+        Assert.Empty(evaluator.AdvanceTo(T0 + (3 * Minute)).Statuses);
     }
 
     [Fact]
@@ -248,6 +256,7 @@ public sealed class EvaluatorRulesTests
         var monthStart = new DateTimeOffset(2026, 11, 30, 23, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds(); // 2026-12-01 00:00 Paris
         var statuses = new List<SloStatus>();
         Feed(evaluator, monthStart - (3 * Hour), monthStart + (2 * Hour), Hour, s => (1000, s < monthStart ? 1 : 0), statuses);
+        statuses.AddRange(evaluator.AdvanceTo(monthStart + (2 * Hour) + Minute).Statuses); // the last tick, past the allowed lateness
 
         var last = statuses.Single(s => s.EvaluatedAtMs == monthStart);
         Assert.Equal(3000, last.PeriodTotal); // November (Paris) holds the three hours before midnight

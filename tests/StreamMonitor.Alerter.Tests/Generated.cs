@@ -53,6 +53,27 @@ internal static class Generated
         };
     }
 
+    /// <summary>
+    /// One in-order input as a single partition would deliver it: applies the result, then advances the evaluator to
+    /// a watermark at its window end, so ticks up to end - AllowedLateness are evaluated.
+    /// </summary>
+    public static Observation Observe(this AlertEvaluator evaluator, LatencyWindowResult result) =>
+        Advance(evaluator, evaluator.Apply(result), result.WindowStartMs + result.WindowSizeMs);
+
+    /// <inheritdoc cref="Observe(AlertEvaluator, LatencyWindowResult)"/>
+    public static Observation Observe(this AlertEvaluator evaluator, QualityWindowResult result) =>
+        Advance(evaluator, evaluator.Apply(result), result.WindowStartMs + result.WindowSizeMs);
+
+    /// <inheritdoc cref="Observe(AlertEvaluator, LatencyWindowResult)"/>
+    public static Observation Observe(this AlertEvaluator evaluator, DriftWindowResult result) =>
+        Advance(evaluator, evaluator.Apply(result), result.WindowStartMs + result.WindowSizeMs);
+
+    private static Observation Advance(AlertEvaluator evaluator, string outcome, long watermarkMs)
+    {
+        var output = evaluator.AdvanceTo(watermarkMs);
+        return new Observation(outcome, output.Alerts, output.Statuses);
+    }
+
     /// <summary>Feeds consecutive windows [from, to) of size <paramref name="sizeMs"/>; traffic(start) gives (count, errors).</summary>
     public static List<Alert> Feed(AlertEvaluator evaluator, long fromMs, long toMs, long sizeMs, Func<long, (long Count, long Errors)> traffic, List<SloStatus>? statuses = null)
     {
@@ -68,3 +89,6 @@ internal static class Generated
         return alerts;
     }
 }
+
+/// <summary>What one observed input gave: its outcome and the outputs of the ticks it released.</summary>
+internal sealed record Observation(string Outcome, List<Alert> Alerts, List<SloStatus> Statuses);

@@ -13,7 +13,10 @@ namespace StreamMonitor.Aggregator.Quality;
 /// <param name="LabelHorizonMs">How long (task stream time) a prediction waits for its label and a label for its prediction.</param>
 /// <param name="UpdateIntervalMs">Closed windows with new labels or expiries are re-emitted when task stream time passes a multiple of this.</param>
 /// <param name="Topics">Topic names.</param>
-public sealed record QualitySettings(WindowSpec Window, long GraceMs, long LabelHorizonMs, long UpdateIntervalMs, TopicCatalog Topics);
+/// <param name="IdleTimeoutMs">Idle rule: a task holding no unfinished window raises its prediction stream time to the
+/// process watermark (largest quality stream time of the process, event time) minus this, so a quiet partition does not
+/// hold the merge's windows incomplete forever.</param>
+public sealed record QualitySettings(WindowSpec Window, long GraceMs, long LabelHorizonMs, long UpdateIntervalMs, TopicCatalog Topics, long IdleTimeoutMs = 600_000);
 
 /// <summary>
 /// Stage A of the quality topology for one co-partitioned pair (predictions p, labels p): joins labels to OK predictions
@@ -143,8 +146,18 @@ public sealed class QualityJoinTask : IPartitionTask
     /// <inheritdoc />
     public void OnIdle(long watermarkMs, ITaskOutput output)
     {
+        ArgumentNullException.ThrowIfNull(output);
+
         // Joins and expiries follow this partition's own records only: expiring on other partitions' time would make
-        // the results depend on consumption speed.
+        // the results depend on consumption speed. Only a task with no unfinished window (nothing an advance could cut
+        // short) lets the watermark move its frontier; a prediction for a window closed that way is late.
+        if (watermarkMs == long.MinValue || _windows.Count > 0 || watermarkMs - _settings.IdleTimeoutMs <= _predictionTime)
+        {
+            return;
+        }
+
+        _predictionTime = watermarkMs - _settings.IdleTimeoutMs;
+        PublishFrontier(output);
     }
 
     /// <inheritdoc />

@@ -23,6 +23,9 @@ public sealed class QualityTopology(EventCodec codec, QualitySettings settings) 
     public bool Upsert => true;
 
     /// <inheritdoc />
+    public long? GraceMs => settings.GraceMs;
+
+    /// <inheritdoc />
     public byte[] Build(WindowKey window, IReadOnlyList<byte[]> partialStates) => Build(window, partialStates, complete: false);
 
     /// <inheritdoc />

@@ -27,6 +27,10 @@ public interface IResultBuilder
     /// </summary>
     bool Upsert => false;
 
+    /// <summary>Grace of this topology's windows when it differs from the stage's (<see cref="MergeSettings.GraceMs"/>): the
+    /// merge counts a window complete when every source's watermark has reached end + this grace.</summary>
+    long? GraceMs => null;
+
     /// <summary>As <see cref="Build(WindowKey, IReadOnlyList{byte[]})"/>; <paramref name="complete"/>: every source has
     /// passed the window, so this is its last emission.</summary>
     byte[] Build(WindowKey window, IReadOnlyList<byte[]> partialStates, bool complete) => Build(window, partialStates);
@@ -210,7 +214,7 @@ public sealed class MergeStageTask : IPartitionTask
         _progress.Observe(StreamTime);
     }
 
-    private long CloseAt(WindowKey window) => window.WindowStartMs + window.WindowSizeMs + _settings.GraceMs;
+    private long CloseAt(WindowKey window) => window.WindowStartMs + window.WindowSizeMs + (_builders[window.Kind].GraceMs ?? _settings.GraceMs);
 
     private long MaxWatermark() => StreamTime;
 

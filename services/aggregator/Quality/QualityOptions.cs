@@ -1,0 +1,80 @@
+using System.ComponentModel.DataAnnotations;
+using StreamMonitor.Kafka;
+using StreamMonitor.Streams;
+
+namespace StreamMonitor.Aggregator.Quality;
+
+/// <summary>Configuration section "Aggregator:Quality" (env vars Aggregator__Quality__...): the delayed-label quality topology.</summary>
+public sealed class QualityOptions
+{
+    /// <summary>Run the quality topology (group "{ConsumerGroup}-quality" over predictions and labels).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Tumbling window over prediction event time; the alerter's <c>Alerter:QualityWindow</c> must name the same size.</summary>
+    public string Window { get; set; } = "1m";
+
+    /// <summary>How long (event time) a prediction waits for its label and a label for its prediction.</summary>
+    public string LabelHorizon { get; set; } = "7d";
+
+    /// <summary>A closed window with new joins or expiries is re-emitted when task stream time passes a multiple of this.</summary>
+    public string UpdateInterval { get; set; } = "1m";
+
+    /// <summary>A window closes for new predictions when prediction stream time reaches end + grace.</summary>
+    public string Grace { get; set; } = "5s";
+
+    /// <summary>Idle rule (event time): a partition with no unfinished window follows the process's quality watermark minus this.</summary>
+    public string IdleTimeout { get; set; } = "10m";
+
+    /// <summary>Records buffered per input partition by the event-time merge of predictions and labels before it is paused.</summary>
+    [Range(16, 1_000_000)]
+    public int LaneCapacity { get; set; } = 5_000;
+
+    /// <summary>The settings in effect (call after validation).</summary>
+    public QualitySettings ToSettings(TopicCatalog topics)
+    {
+        var window = AggregatorOptions.ParseDuration(Window);
+        return new QualitySettings(new WindowSpec(window, window), AggregatorOptions.ParseDuration(Grace), AggregatorOptions.ParseDuration(LabelHorizon), AggregatorOptions.ParseDuration(UpdateInterval), topics, AggregatorOptions.ParseDuration(IdleTimeout));
+    }
+
+    /// <summary>Validation errors (empty when valid).</summary>
+    public IEnumerable<ValidationResult> Validate()
+    {
+        var durations = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (name, text) in new[] { (nameof(Window), Window), (nameof(LabelHorizon), LabelHorizon), (nameof(UpdateInterval), UpdateInterval), (nameof(Grace), Grace), (nameof(IdleTimeout), IdleTimeout) })
+        {
+            try
+            {
+                durations[name] = AggregatorOptions.ParseDuration(text);
+            }
+            catch (Exception ex) when (ex is FormatException or ArgumentException)
+            {
+                durations[name] = -1;
+            }
+
+            if (durations[name] < 0)
+            {
+                yield return new ValidationResult($"Aggregator:Quality:{name} '{text}' is not a duration (e.g. 500ms, 10s, 1m, 1h, 7d).", ["Quality." + name]);
+            }
+        }
+
+        if (LaneCapacity is < 16 or > 1_000_000)
+        {
+            yield return new ValidationResult("Aggregator:Quality:LaneCapacity must be between 16 and 1000000.", ["Quality." + nameof(LaneCapacity)]);
+        }
+
+        if (durations.Values.Any(d => d < 0))
+        {
+            yield break;
+        }
+
+        if (durations[nameof(LabelHorizon)] < durations[nameof(Window)])
+        {
+            yield return new ValidationResult("Aggregator:Quality:LabelHorizon must be at least one Window.", ["Quality." + nameof(LabelHorizon)]);
+        }
+
+        if (durations[nameof(UpdateInterval)] > durations[nameof(LabelHorizon)])
+        {
+            yield return new ValidationResult("Aggregator:Quality:UpdateInterval must not exceed LabelHorizon.", ["Quality." + nameof(UpdateInterval)]);
+        }
+    }
+}

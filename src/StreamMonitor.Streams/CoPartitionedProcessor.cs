@@ -1,0 +1,353 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using StreamMonitor.Kafka;
+
+namespace StreamMonitor.Streams;
+
+/// <summary>Creates the task of one partition number of co-partitioned topics and reads event times for the merge.</summary>
+public interface ICoPartitionedTaskFactory
+{
+    /// <summary>A task for partition <paramref name="partition"/> of every lane topic; <paramref name="state"/> is the
+    /// checkpointed state or null.</summary>
+    IPartitionTask Create(int partition, byte[]? state);
+
+    /// <summary>Event time of a record of lane <paramref name="lane"/>, used to order the lanes. Must not throw: a
+    /// record without a readable time returns long.MinValue (released at once; the task dead-letters it).</summary>
+    long EventTimeOf(int lane, ConsumeResult<byte[], byte[]> record);
+}
+
+/// <summary>Settings of one <see cref="CoPartitionedProcessor"/>.</summary>
+/// <param name="GroupId">Consumer group; also the first component of checkpoint keys.</param>
+/// <param name="Topics">The co-partitioned topics (lanes, in tie-break order: lane 0 wins equal event times).</param>
+/// <param name="CheckpointEveryRecords">Checkpoint after this many records handed to tasks.</param>
+/// <param name="CheckpointInterval">Checkpoint at least this often while records flow (bounds replay only).</param>
+/// <param name="IdleCheckInterval">How often tasks are offered an idle flush.</param>
+/// <param name="LaneCapacity">Records buffered per lane before it is paused (resumed at half).</param>
+public sealed record CoPartitionedSettings(string GroupId, IReadOnlyList<string> Topics, int CheckpointEveryRecords, TimeSpan CheckpointInterval, TimeSpan IdleCheckInterval, int LaneCapacity);
+
+/// <summary>
+/// Runs one <see cref="IPartitionTask"/> per partition number p over partition p of every lane topic (co-partitioned:
+/// same key, same partition count, same partitioner). The group uses the range assignor, which hands one member the
+/// same partition numbers of topics with equal partition counts; an assignment that splits a pair fails the processor.
+/// The lanes are merged in event time (<see cref="EventTimeMerge"/>) with bounded buffers (pause/resume). One
+/// checkpoint record holds the task state and the next offset of every lane, counting only records handed to the task
+/// (buffered ones are re-fetched after a restart). Outputs are flushed before each checkpoint, as in
+/// <see cref="PartitionedProcessor"/>. Idle flushes (<see cref="IPartitionTask.OnIdle"/>) are offered only to tasks
+/// that are caught up (every lane at partition end, nothing buffered): a task that is merely behind in fetching, as in a
+/// catch-up after a restart, must not be moved by the progress of the others.
+/// </summary>
+public sealed class CoPartitionedProcessor
+{
+    private const int StateVersion = 1;
+    private readonly CoPartitionedSettings _settings;
+    private readonly KafkaOptions _kafka;
+    private readonly ICoPartitionedTaskFactory _factory;
+    private readonly CheckpointStore _store;
+    private readonly ProgressBoard _progress;
+    private readonly ILogger _logger;
+    private readonly SortedDictionary<int, TaskGroup> _groups = [];
+    private readonly Dictionary<string, int> _lanes;
+    private readonly ProducerOutput _output;
+    private IConsumer<byte[], byte[]>? _consumer;
+
+    /// <summary>Creates a processor; <see cref="Run"/> drives it.</summary>
+    public CoPartitionedProcessor(CoPartitionedSettings settings, KafkaOptions kafka, ICoPartitionedTaskFactory factory, IProducer<byte[], byte[]> producer, CheckpointStore store, ProgressBoard progress, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (settings.Topics.Count < 2 || settings.Topics.Distinct(StringComparer.Ordinal).Count() != settings.Topics.Count)
+        {
+            throw new ArgumentException("A co-partitioned processor needs at least two distinct topics.", nameof(settings));
+        }
+
+        _settings = settings;
+        _kafka = kafka;
+        _factory = factory;
+        _store = store;
+        _progress = progress;
+        _logger = logger;
+        _output = new ProducerOutput(producer);
+        _lanes = settings.Topics.Select((topic, lane) => (topic, lane)).ToDictionary(t => t.topic, t => t.lane, StringComparer.Ordinal);
+    }
+
+    /// <summary>Partition numbers currently owned.</summary>
+    public int AssignedCount => _groups.Count;
+
+    /// <summary>Checkpoint key of partition number <paramref name="partition"/> of a group over <paramref name="topics"/>.</summary>
+    public static string KeyOf(string group, IReadOnlyList<string> topics, int partition)
+    {
+        ArgumentNullException.ThrowIfNull(topics);
+        return string.Create(CultureInfo.InvariantCulture, $"{group}|{string.Join('+', topics)}|{partition}");
+    }
+
+    /// <summary>Encodes a checkpoint of several lanes: the first lane's offset in the record, the rest before the state.</summary>
+    public static Checkpoint EncodeCheckpoint(IReadOnlyList<long> nextOffsets, byte[] taskState)
+    {
+        ArgumentNullException.ThrowIfNull(nextOffsets);
+        ArgumentNullException.ThrowIfNull(taskState);
+        var state = new byte[8 + (8 * nextOffsets.Count) + taskState.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(state, StateVersion);
+        BinaryPrimitives.WriteInt32LittleEndian(state.AsSpan(4), nextOffsets.Count);
+        for (var i = 0; i < nextOffsets.Count; i++)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(state.AsSpan(8 + (8 * i)), nextOffsets[i]);
+        }
+
+        taskState.CopyTo(state.AsSpan(8 + (8 * nextOffsets.Count)));
+        return new Checkpoint(nextOffsets[0], state);
+    }
+
+    /// <summary>Decodes <see cref="EncodeCheckpoint"/>: the next offset per lane and the task state.</summary>
+    public static (long[] NextOffsets, byte[] TaskState) DecodeCheckpoint(Checkpoint checkpoint, int lanes)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var state = checkpoint.State;
+        if (state.Length < 8 || BinaryPrimitives.ReadInt32LittleEndian(state) != StateVersion || BinaryPrimitives.ReadInt32LittleEndian(state.AsSpan(4)) != lanes || state.Length < 8 + (8 * lanes))
+        {
+            throw new InvalidDataException($"Not a version-{StateVersion} checkpoint of {lanes} lanes.");
+        }
+
+        var offsets = new long[lanes];
+        for (var i = 0; i < lanes; i++)
+        {
+            offsets[i] = BinaryPrimitives.ReadInt64LittleEndian(state.AsSpan(8 + (8 * i)));
+        }
+
+        return (offsets, state[(8 + (8 * lanes))..]);
+    }
+
+    /// <summary>Consumes until cancelled, then checkpoints every task and leaves the group.</summary>
+    public void Run(CancellationToken cancellationToken)
+    {
+        var config = KafkaClientConfig.Consumer(_kafka, _settings.GroupId, $"{_settings.GroupId}-{Environment.ProcessId}");
+        config.PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range;
+        config.EnablePartitionEof = true;
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(config)
+            .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
+            .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
+            .SetPartitionsLostHandler((_, partitions) => OnLost(partitions.Select(p => p.TopicPartition)))
+            .Build();
+        _consumer = consumer;
+        consumer.Subscribe(_settings.Topics);
+        var sinceCheckpoint = 0;
+        var lastCheckpoint = DateTime.UtcNow;
+        var lastIdle = DateTime.UtcNow;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var record = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                if (record is not null && _groups.TryGetValue(record.Partition.Value, out var group) && _lanes.TryGetValue(record.Topic, out var lane))
+                {
+                    if (record.IsPartitionEOF)
+                    {
+                        group.Merge.MarkEnd(lane);
+                    }
+                    else if (group.Merge.Add(lane, record, _factory.EventTimeOf(lane, record)) && group.Merge.IsFull(lane) && !group.Paused[lane])
+                    {
+                        consumer.Pause([record.TopicPartition]);
+                        group.Paused[lane] = true;
+                    }
+
+                    sinceCheckpoint += Drain(group);
+                }
+
+                var now = DateTime.UtcNow;
+                if (now - lastIdle >= _settings.IdleCheckInterval)
+                {
+                    lastIdle = now;
+                    var watermark = _progress.Watermark;
+                    foreach (var idle in _groups.Values.Where(g => g.Merge.CaughtUp))
+                    {
+                        idle.Task.OnIdle(watermark, _output);
+                    }
+                }
+
+                if (sinceCheckpoint >= _settings.CheckpointEveryRecords || (sinceCheckpoint > 0 && now - lastCheckpoint >= _settings.CheckpointInterval))
+                {
+                    CheckpointGroups(_groups.Values);
+                    sinceCheckpoint = 0;
+                    lastCheckpoint = now;
+                }
+            }
+
+            CheckpointGroups(_groups.Values);
+            consumer.Close();
+        }
+        finally
+        {
+            _consumer = null;
+        }
+    }
+
+    private int Drain(TaskGroup group)
+    {
+        var handed = 0;
+        while (group.Merge.TryNext(out var lane, out var record))
+        {
+            group.Task.Process(record, _output);
+            group.NextOffsets[lane] = record.Offset.Value + 1;
+            group.Dirty = true;
+            handed++;
+        }
+
+        if (handed > 0)
+        {
+            _progress.Observe(group.Task.StreamTime);
+            for (var lane = 0; lane < group.Paused.Length; lane++)
+            {
+                if (group.Paused[lane] && group.Merge.HasRoom(lane))
+                {
+                    _consumer?.Resume([new TopicPartition(_settings.Topics[lane], group.Partition)]);
+                    group.Paused[lane] = false;
+                }
+            }
+        }
+
+        return handed;
+    }
+
+    private List<TopicPartitionOffset> OnAssigned(List<TopicPartition> partitions)
+    {
+        var result = new List<TopicPartitionOffset>();
+        foreach (var pair in partitions.GroupBy(p => p.Partition.Value).OrderBy(g => g.Key))
+        {
+            var topics = pair.Select(p => p.Topic).ToHashSet(StringComparer.Ordinal);
+            if (!_settings.Topics.All(topics.Contains) || topics.Count != _settings.Topics.Count)
+            {
+                var message = string.Create(CultureInfo.InvariantCulture, $"Group {_settings.GroupId} assigned partition {pair.Key} of [{string.Join(", ", topics)}] without the same partition of every co-partitioned topic [{string.Join(", ", _settings.Topics)}]: the topics must have equal partition counts and the group must use the range assignor.");
+                _logger.LogCritical("{Message}", message);
+                throw new InvalidOperationException(message);
+            }
+
+            var key = KeyOf(_settings.GroupId, _settings.Topics, pair.Key);
+            var checkpoint = _store.Load(key, TimeSpan.FromSeconds(30));
+            long[] offsets;
+            byte[]? state = null;
+            if (checkpoint is null)
+            {
+                offsets = new long[_settings.Topics.Count];
+            }
+            else
+            {
+                (offsets, state) = DecodeCheckpoint(checkpoint, _settings.Topics.Count);
+            }
+
+            var task = _factory.Create(pair.Key, state);
+            _groups[pair.Key] = new TaskGroup(task, key, pair.Key, offsets, new EventTimeMerge(_settings.Topics.Count, _settings.LaneCapacity));
+            _progress.Observe(task.StreamTime);
+            for (var lane = 0; lane < _settings.Topics.Count; lane++)
+            {
+                var partition = new TopicPartition(_settings.Topics[lane], pair.Key);
+                result.Add(new TopicPartitionOffset(partition, checkpoint is null ? Offset.Beginning : new Offset(offsets[lane])));
+            }
+
+            _logger.LogInformation("Assigned partition {Partition} of {Topics} in {Group}: resuming at offsets {Offsets} (checkpoint {HasCheckpoint})", pair.Key, string.Join("+", _settings.Topics), _settings.GroupId, string.Join(",", offsets), checkpoint is not null);
+        }
+
+        return result;
+    }
+
+    private void OnRevoked(IEnumerable<TopicPartition> partitions)
+    {
+        var revoked = partitions.Select(p => p.Partition.Value).Distinct().Where(_groups.ContainsKey).ToList();
+        CheckpointGroups(revoked.Select(p => _groups[p]));
+        foreach (var partition in revoked)
+        {
+            ResumePaused(_groups[partition]);
+            _groups.Remove(partition);
+            _logger.LogInformation("Revoked partition {Partition} of {Topics} from {Group} after checkpointing", partition, string.Join("+", _settings.Topics), _settings.GroupId);
+        }
+    }
+
+    private void OnLost(IEnumerable<TopicPartition> partitions)
+    {
+        foreach (var partition in partitions.Select(p => p.Partition.Value).Distinct())
+        {
+            // Lost, not revoked: another member may already own it, so its checkpoint must not be overwritten.
+            if (_groups.Remove(partition, out var group))
+            {
+                ResumePaused(group);
+                _logger.LogWarning("Lost partition {Partition} of {Topics} in {Group}; its uncheckpointed progress will be replayed by the new owner", partition, string.Join("+", _settings.Topics), _settings.GroupId);
+            }
+        }
+    }
+
+    private void ResumePaused(TaskGroup group)
+    {
+        // The client keeps a partition's pause across reassignment: a new owner's fresh merge must find it fetching.
+        var paused = Enumerable.Range(0, group.Paused.Length).Where(lane => group.Paused[lane]).Select(lane => new TopicPartition(_settings.Topics[lane], group.Partition)).ToList();
+        if (paused.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _consumer?.Resume(paused);
+        }
+        catch (KafkaException ex)
+        {
+            _logger.LogDebug(ex, "Resuming revoked partitions failed");
+        }
+    }
+
+    private void CheckpointGroups(IEnumerable<TaskGroup> groups)
+    {
+        var dirty = groups.Where(g => g.Dirty).ToList();
+        if (dirty.Count == 0)
+        {
+            return;
+        }
+
+        // Outputs first: a checkpoint must never claim records whose outputs could still be lost.
+        _output.FlushOrThrow();
+        var written = new List<(TaskGroup Group, Checkpoint Checkpoint)>();
+        foreach (var group in dirty)
+        {
+            var checkpoint = EncodeCheckpoint(group.NextOffsets, group.Task.Snapshot());
+            _output.Send(_store.Topic, _store.PartitionOf(group.Key), Encoding.UTF8.GetBytes(group.Key), CheckpointStore.Encode(checkpoint));
+            written.Add((group, checkpoint));
+        }
+
+        _output.FlushOrThrow();
+        var offsets = new List<TopicPartitionOffset>();
+        foreach (var (group, checkpoint) in written)
+        {
+            _store.Remember(group.Key, checkpoint);
+            group.Dirty = false;
+            for (var lane = 0; lane < _settings.Topics.Count; lane++)
+            {
+                offsets.Add(new TopicPartitionOffset(_settings.Topics[lane], group.Partition, group.NextOffsets[lane]));
+            }
+        }
+
+        try
+        {
+            _consumer?.Commit(offsets);
+        }
+        catch (KafkaException ex)
+        {
+            _logger.LogDebug(ex, "Group offset commit failed; checkpoints stay authoritative");
+        }
+    }
+
+    private sealed class TaskGroup(IPartitionTask task, string key, int partition, long[] nextOffsets, EventTimeMerge merge)
+    {
+        public IPartitionTask Task { get; } = task;
+
+        public string Key { get; } = key;
+
+        public int Partition { get; } = partition;
+
+        public long[] NextOffsets { get; } = nextOffsets;
+
+        public EventTimeMerge Merge { get; } = merge;
+
+        public bool[] Paused { get; } = new bool[merge.LaneCount];
+
+        public bool Dirty { get; set; }
+    }
+}

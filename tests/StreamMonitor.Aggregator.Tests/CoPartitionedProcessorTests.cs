@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging.Abstractions;
+using StreamMonitor.Kafka;
+using StreamMonitor.Streams;
+using StreamMonitor.Testing;
+
+namespace StreamMonitor.Aggregator.Tests;
+
+/// <summary>
+/// Task ownership of <see cref="CoPartitionedProcessor"/> on the embedded cluster: with the range assignor every member
+/// owns partition p of both topics together, two members split the partition numbers, and when one leaves the other
+/// takes its tasks over from their checkpoints (both offsets) without reprocessing or skipping a record.
+/// </summary>
+public sealed class CoPartitionedProcessorTests(EmbeddedKafkaFixture kafka) : IClassFixture<EmbeddedKafkaFixture>
+{
+    [Fact]
+    public async Task Two_members_own_whole_partition_pairs_and_a_survivor_resumes_them_from_their_checkpoints()
+    {
+        var options = kafka.CreateOptions();
+        string[] topics = [options.Topics.Predictions, options.Topics.Labels];
+        var seen = new ConcurrentQueue<(string Member, int Task, string Topic, int Partition, long Offset)>();
+        using (var producer = kafka.CreateProducer(options))
+        {
+            for (var i = 0; i < 400; i++)
+            {
+                var topic = topics[i % 2];
+                producer.Produce(new TopicPartition(topic, (i / 2) % options.Topics.InputPartitions), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes("k"), Value = BitConverter.GetBytes((long)i) });
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(30));
+        }
+
+        var settings = new CoPartitionedSettings("copart-" + options.Topics.Suffix.Trim('.'), topics, 10, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 8);
+        using var stopA = new CancellationTokenSource();
+        using var stopB = new CancellationTokenSource();
+        var a = Run("a", options, settings, seen, stopA.Token);
+        await WaitUntilAsync(() => Owners(seen).Count == options.Topics.InputPartitions, () => "member a owns every pair");
+        var b = Run("b", options, settings, seen, stopB.Token);
+        await WaitUntilAsync(() => seen.Any(s => s.Member == "b"), () => "member b takes pairs");
+
+        // More input after the rebalance, then member b leaves: a takes b's pairs back from their checkpoints.
+        using (var producer = kafka.CreateProducer(options))
+        {
+            for (var i = 400; i < 800; i++)
+            {
+                producer.Produce(new TopicPartition(topics[i % 2], (i / 2) % options.Topics.InputPartitions), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes("k"), Value = BitConverter.GetBytes((long)i) });
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(30));
+        }
+
+        await WaitUntilAsync(() => seen.Count(s => s.Offset >= 50) >= 400, () => $"second batch processed ({seen.Count(s => s.Offset >= 50)} of 400; {seen.Count} in all)");
+        await stopB.CancelAsync();
+        await b;
+        using (var producer = kafka.CreateProducer(options))
+        {
+            for (var i = 800; i < 880; i++)
+            {
+                producer.Produce(new TopicPartition(topics[i % 2], (i / 2) % options.Topics.InputPartitions), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes("k"), Value = BitConverter.GetBytes((long)i) });
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(30));
+        }
+
+        await WaitUntilAsync(() => seen.Count >= 880, () => $"every record processed ({seen.Count} of 880)");
+        await stopA.CancelAsync();
+        await a;
+
+        var records = seen.ToList();
+
+        // Every record went to the task of its own partition number, and to one task only, once.
+        Assert.All(records, r => Assert.Equal(r.Task, r.Partition));
+        Assert.Equal(880, records.Select(r => (r.Topic, r.Partition, r.Offset)).Distinct().Count());
+        Assert.Equal(880, records.Count);
+
+        // Both members owned pairs, and each pair was owned by one member at a time with both topics together.
+        Assert.Contains(records, r => r.Member == "b");
+        foreach (var member in new[] { "a", "b" })
+        {
+            foreach (var task in records.Where(r => r.Member == member).GroupBy(r => r.Task))
+            {
+                Assert.Equal(2, task.Select(r => r.Topic).Distinct().Count());
+            }
+        }
+    }
+
+    private static Dictionary<int, string> Owners(IEnumerable<(string Member, int Task, string Topic, int Partition, long Offset)> seen) =>
+        seen.GroupBy(s => s.Task).ToDictionary(g => g.Key, g => g.Last().Member);
+
+    private Task Run(string member, KafkaOptions options, CoPartitionedSettings settings, ConcurrentQueue<(string, int, string, int, long)> seen, CancellationToken stop) =>
+        Task.Factory.StartNew(
+            () =>
+            {
+                using var producer = kafka.CreateProducer(options, "copart-" + member);
+                using var store = new CheckpointStore(options, "copart-" + member);
+                new CoPartitionedProcessor(settings, options, new RecordingFactory(member, seen), producer, store, new ProgressBoard(), NullLogger.Instance).Run(stop);
+            },
+            stop,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+
+    private static async Task WaitUntilAsync(Func<bool> condition, Func<string> what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting: " + what());
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Tasks that record what they are given; event time = the produced sequence number.</summary>
+    private sealed class RecordingFactory(string member, ConcurrentQueue<(string, int, string, int, long)> seen) : ICoPartitionedTaskFactory
+    {
+        public IPartitionTask Create(int partition, byte[]? state) => new RecordingTask(member, partition, seen, state);
+
+        public long EventTimeOf(int lane, ConsumeResult<byte[], byte[]> record) => BitConverter.ToInt64(record.Message.Value);
+    }
+
+    private sealed class RecordingTask(string member, int partition, ConcurrentQueue<(string, int, string, int, long)> seen, byte[]? state) : IPartitionTask
+    {
+        private long _count = state is null ? 0 : BitConverter.ToInt64(state);
+
+        public long StreamTime { get; private set; } = long.MinValue;
+
+        public void Process(ConsumeResult<byte[], byte[]> record, ITaskOutput output)
+        {
+            _count++;
+            StreamTime = Math.Max(StreamTime, BitConverter.ToInt64(record.Message.Value));
+            seen.Enqueue((member, partition, record.Topic, record.Partition.Value, record.Offset.Value));
+        }
+
+        public void OnIdle(long watermarkMs, ITaskOutput output)
+        {
+        }
+
+        public byte[] Snapshot() => BitConverter.GetBytes(_count);
+
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{member}:{partition}:{_count}");
+    }
+}

@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Text;
+using StreamMonitor.Aggregator.Quality;
+using StreamMonitor.Aggregator.Topology;
+using StreamMonitor.Contracts;
+using StreamMonitor.Kafka;
+using StreamMonitor.Streams;
+
+namespace StreamMonitor.Aggregator.Tests;
+
+/// <summary>
+/// The quality join fed through the event-time merge of its two lanes, as the service does, with random fetch
+/// interleavings (bursts per lane): every interleaving gives byte-identical results, equal to the exact computation.
+/// </summary>
+public class QualityMergeOrderTests
+{
+    private static readonly TopicCatalog Topics = new();
+    private static readonly EventCodec Codec = new();
+    private static readonly QualitySettings Settings = new(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)), 60_000, LabelScenario.HorizonMs, 60_000, Topics);
+
+    [Fact]
+    public void Any_fetch_interleaving_of_the_two_lanes_gives_the_exact_results()
+    {
+        var scenario = LabelScenario.Generate(4_000, seed: 17);
+        Dictionary<string, byte[]>? first = null;
+        for (var seed = 0; seed < 3; seed++)
+        {
+            var results = Run(scenario, new Random(seed));
+            scenario.AssertExact(results.ToDictionary(r => r.Key, r => Codec.Deserialize<QualityWindowResult>(r.Value), StringComparer.Ordinal));
+            first ??= results;
+            Assert.Equal(first.Keys.Order(StringComparer.Ordinal), results.Keys.Order(StringComparer.Ordinal));
+            Assert.All(first, r => Assert.True(r.Value.AsSpan().SequenceEqual(results[r.Key]), r.Key));
+        }
+    }
+
+    private static Dictionary<string, byte[]> Run(LabelScenario scenario, Random random)
+    {
+        var processor = new QualityProcessor(Settings, Codec);
+        var sentinelTime = scenario.Labels.Max(l => l.Label.LabelTimeMs) + (3 * LabelScenario.HorizonMs);
+        var partials = new List<(int Partition, byte[] Key, byte[] Value)>();
+        for (var p = 0; p < Topics.InputPartitions; p++)
+        {
+            var sentinel = new Prediction { EventId = "sentinel-" + p.ToString(CultureInfo.InvariantCulture), ModelName = "sentinel", ModelVersion = "0", EventTimeMs = sentinelTime, Status = PredictionStatus.ERROR };
+            var lanes = new[]
+            {
+                scenario.Predictions.OrderBy(x => x.Arrival).Where(x => PartitionOf(x.Prediction.EventId) == p).Select(x => Codec.Serialize(x.Prediction)).Append(Codec.Serialize(sentinel)).ToList(),
+                scenario.Labels.OrderBy(x => x.Arrival).Where(x => PartitionOf(x.Label.EventId) == p).Select(x => Codec.Serialize(x.Label)).ToList(),
+            };
+            var merge = new EventTimeMerge(2, 64);
+            var task = processor.Create(p, null);
+            var output = new RecordingOutput();
+            var next = new int[2];
+            while (next[0] < lanes[0].Count || next[1] < lanes[1].Count)
+            {
+                var lane = next[0] == lanes[0].Count ? 1 : next[1] == lanes[1].Count ? 0 : random.Next(2);
+                for (var n = random.Next(1, 100); n > 0 && next[lane] < lanes[lane].Count; n--)
+                {
+                    var record = InMemoryPipeline.Record(lane == 0 ? Topics.Predictions : Topics.Labels, p, next[lane], lanes[lane][next[lane]]);
+                    merge.Add(lane, record, processor.EventTimeOf(lane, record));
+                    next[lane]++;
+                }
+
+                if (next[lane] == lanes[lane].Count)
+                {
+                    merge.MarkEnd(lane);
+                }
+
+                while (merge.TryNext(out _, out var released))
+                {
+                    task.Process(released, output);
+                }
+            }
+
+            partials.AddRange(output.Records.Where(r => r.Topic == Topics.WindowPartials).Select(r => (r.Partition!.Value, r.Key, r.Value)));
+        }
+
+        var topology = new QualityTopology(Codec, Settings);
+        // The stage's grace (latency's 5 s) differs from the quality grace, as in the service: the merge must use the latter.
+        var settings = new MergeSettings(5_000, 10_000, 3_600_000, Topics.DeadLetter);
+        var results = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        for (var p = 0; p < Topics.ResultPartitions; p++)
+        {
+            var records = partials.Where(r => r.Partition == p).Select((r, offset) => InMemoryPipeline.Record(Topics.WindowPartials, p, offset, r.Value, r.Key)).ToList();
+            foreach (var output in InMemoryPipeline.RunTask(state => new MergeStageTask([topology], settings, state, Codec, new ProgressBoard()), records, crashes: null).Where(o => o.Topic == Topics.QualityResults))
+            {
+                results[Encoding.UTF8.GetString(output.Key)] = output.Value;
+            }
+        }
+
+        return results;
+    }
+
+    private static int PartitionOf(string id) => Murmur2.Partition(Encoding.UTF8.GetBytes(id), Topics.InputPartitions);
+}

@@ -1,0 +1,206 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using StreamMonitor.Contracts;
+using StreamMonitor.Influx;
+using StreamMonitor.Kafka;
+using StreamMonitor.Testing;
+using Xunit.Abstractions;
+
+namespace StreamMonitor.Aggregator.Tests;
+
+/// <summary>
+/// The quality topology in the aggregator process (group "{group}-quality", predictions and labels merged in event
+/// time): generated predictions with delayed, out-of-order, duplicated, expired and unknown-id labels. The final
+/// results on the topic must equal the exact metrics of the joined pairs, survive SIGKILLs byte-identically, reach
+/// InfluxDB as quality_window points, and every label that did not join must be dead-lettered with its reason.
+/// </summary>
+public sealed class QualityProcessTests(AggregatorProcessFixture fixture, ITestOutputHelper output) : IClassFixture<AggregatorProcessFixture>
+{
+    private const long HorizonMs = LabelScenario.HorizonMs;
+    private const long WindowMs = LabelScenario.WindowMs;
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(240);
+
+    private readonly LabelScenario _scenario = LabelScenario.Generate(6_000, seed: 17);
+
+    [Fact]
+    public async Task Final_quality_results_equal_the_exact_metrics_and_survive_repeated_kill_minus_9()
+    {
+        var (cleanOptions, cleanInflux) = await PrepareAsync();
+        var clean = Start(cleanOptions, cleanInflux, "clean");
+        var cleanResults = await WaitForFinalResultsAsync(cleanOptions, clean);
+        _scenario.AssertExact(cleanResults.ToDictionary(r => r.Key, r => fixture.Kafka.Codec.Deserialize<QualityWindowResult>(r.Value), StringComparer.Ordinal));
+        await AssertDeadLettersAsync(cleanOptions);
+        await AssertInfluxAsync(cleanInflux, cleanResults);
+        Assert.Contains(clean.Lines, l => l.Contains("of streammon.predictions", StringComparison.Ordinal) && l.Contains("-quality", StringComparison.Ordinal));
+        await clean.StopAsync(TimeSpan.FromSeconds(20));
+        await clean.DisposeAsync();
+
+        var (crashOptions, crashInflux) = await PrepareAsync();
+        var crashing = Start(crashOptions, crashInflux, "crash");
+        var random = new Random(3);
+        var resumed = 0;
+        for (var kill = 0; kill < 3; kill++)
+        {
+            await crashing.WaitForLineAsync("-quality: resuming at offsets", TimeSpan.FromSeconds(60));
+            await Task.Delay(random.Next(400, 1_500));
+            crashing.Kill();
+            output.WriteLine($"kill -9 #{kill + 1}");
+            resumed += crashing.Lines.Count(l => l.Contains("-quality: resuming at offsets", StringComparison.Ordinal) && l.Contains("(checkpoint True)", StringComparison.Ordinal));
+            var options = crashing.Options;
+            await crashing.DisposeAsync();
+            crashing = ServiceProcess.Start(options);
+        }
+
+        var crashResults = await WaitForFinalResultsAsync(crashOptions, crashing);
+        Assert.True(resumed > 0, "the kills came before any quality checkpoint: the test proved nothing");
+        Assert.Equal(cleanResults.Keys.Order(StringComparer.Ordinal), crashResults.Keys.Order(StringComparer.Ordinal));
+        foreach (var (key, value) in cleanResults)
+        {
+            Assert.True(value.AsSpan().SequenceEqual(crashResults[key]), $"result {key} differs after the kills");
+        }
+
+        await AssertDeadLettersAsync(crashOptions);
+        await crashing.StopAsync(TimeSpan.FromSeconds(20));
+        await crashing.DisposeAsync();
+    }
+
+    private async Task<(KafkaOptions Kafka, InfluxOptions Influx)> PrepareAsync()
+    {
+        var options = fixture.Kafka.CreateOptions();
+        var influx = await fixture.Influx.CreateDatabaseAsync("quality");
+        using var producer = fixture.Kafka.CreateProducer(options);
+        var codec = fixture.Kafka.Codec;
+        foreach (var (prediction, _) in _scenario.Predictions.OrderBy(p => p.Arrival))
+        {
+            producer.Produce(options.Topics.Predictions, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(prediction.EventId), Value = codec.Serialize(prediction) });
+        }
+
+        foreach (var (label, _) in _scenario.Labels.OrderBy(l => l.Arrival))
+        {
+            producer.Produce(options.Topics.Labels, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(label.EventId), Value = codec.Serialize(label) });
+        }
+
+        // Per partition an error prediction far in the future: it closes and expires everything before it (and, being an
+        // error, opens no quality window of its own).
+        var sentinelTime = _scenario.Labels.Max(l => l.Label.LabelTimeMs) + (3 * HorizonMs);
+        for (var partition = 0; partition < options.Topics.InputPartitions; partition++)
+        {
+            var sentinel = new Prediction { EventId = "sentinel-" + partition.ToString(CultureInfo.InvariantCulture), ModelName = "sentinel", ModelVersion = "0", EventTimeMs = sentinelTime, Status = PredictionStatus.ERROR };
+            producer.Produce(new TopicPartition(options.Topics.Predictions, partition), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(sentinel.EventId), Value = codec.Serialize(sentinel) });
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(30));
+        return (options, influx);
+    }
+
+    private ServiceProcess Start(KafkaOptions kafka, InfluxOptions influx, string name)
+    {
+        var environment = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(kafka))
+        {
+            ["Influx__Url"] = influx.Url,
+            ["Influx__Database"] = influx.Database,
+            ["Aggregator__ConsumerGroup"] = "agg-" + kafka.Topics.Suffix.Trim('.'),
+            ["Aggregator__CheckpointEveryRecords"] = "1000",
+            ["Aggregator__CheckpointIntervalMs"] = "200",
+            ["Aggregator__Quality__Window"] = "1m",
+            ["Aggregator__Quality__Grace"] = "1m",
+            ["Aggregator__Quality__LabelHorizon"] = "10m",
+            ["Aggregator__Quality__UpdateInterval"] = "1m",
+            // Small lanes: the event-time merge pauses and resumes partitions throughout the run.
+            ["Aggregator__Quality__LaneCapacity"] = "64",
+            ["Urls"] = "http://127.0.0.1:0",
+        };
+        return ServiceProcess.Start(new ServiceProcessOptions(StreammonCli.ServiceDllPath("aggregator", "StreamMonitor.Aggregator"))
+        {
+            Environment = environment,
+            OnLine = line =>
+            {
+                try
+                {
+                    output.WriteLine($"[{name}] {line}");
+                }
+                catch (InvalidOperationException)
+                {
+                    // The test has finished; a process still shutting down has no test to write to.
+                }
+            },
+        });
+    }
+
+    /// <summary>Window keys of the OK predictions: every one must end with a final result.</summary>
+    private HashSet<string> ExpectedWindows() =>
+        _scenario.Predictions.Select(p => p.Prediction).Where(p => p.Status == PredictionStatus.OK)
+            .Select(p => Key(p.ModelVersion, p.EventTimeMs - (p.EventTimeMs % WindowMs)))
+            .ToHashSet(StringComparer.Ordinal);
+
+    private static string Key(string version, long start) => LabelScenario.Key(version, start);
+
+    private async Task<Dictionary<string, byte[]>> WaitForFinalResultsAsync(KafkaOptions options, ServiceProcess process)
+    {
+        var expected = ExpectedWindows();
+        var deadline = DateTime.UtcNow + Deadline;
+        while (true)
+        {
+            var records = await fixture.Kafka.ConsumeRawAllAsync(options.Topics.QualityResults, TimeSpan.FromSeconds(30));
+            var latest = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            foreach (var record in records)
+            {
+                latest[Encoding.UTF8.GetString(record.Message.Key)] = record.Message.Value;
+            }
+
+            if (expected.All(key => latest.TryGetValue(key, out var value) && fixture.Kafka.Codec.Deserialize<QualityWindowResult>(value).Final))
+            {
+                Assert.Equal(expected.Order(StringComparer.Ordinal), latest.Keys.Order(StringComparer.Ordinal));
+                return latest;
+            }
+
+            Assert.False(process.HasExited, $"the aggregator exited with {(process.HasExited ? process.ExitCode : 0)}");
+            Assert.True(DateTime.UtcNow < deadline, $"quality results incomplete: {expected.Count(k => latest.ContainsKey(k))}/{expected.Count} windows present, {latest.Values.Count(v => fixture.Kafka.Codec.Deserialize<QualityWindowResult>(v).Final)} final");
+            await Task.Delay(500);
+        }
+    }
+
+    private async Task AssertDeadLettersAsync(KafkaOptions options)
+    {
+        // Replays after a kill re-send dead letters with the same key (source topic:partition:offset): count distinct keys.
+        var letters = await fixture.Kafka.ConsumeAllAsync<DeadLetter>(options.Topics.DeadLetter, TimeSpan.FromSeconds(30));
+        var reasons = letters.Where(l => l.Value.SourceTopic == options.Topics.Labels).GroupBy(l => l.Value.ReasonCode).ToDictionary(g => g.Key, g => g.Select(l => l.Key).Distinct(StringComparer.Ordinal).Count(), StringComparer.Ordinal);
+        var predictions = _scenario.Predictions.Select(p => p.Prediction).ToDictionary(p => p.EventId, StringComparer.Ordinal);
+        var firstLabel = _scenario.Labels.OrderBy(l => l.Arrival).GroupBy(l => l.Label.EventId).ToDictionary(g => g.Key, g => g.First().Label, StringComparer.Ordinal);
+        var ok = _scenario.Labels.Where(l => predictions.TryGetValue(l.Label.EventId, out var p) && p.Status == PredictionStatus.OK).ToList();
+        Assert.Equal(_scenario.Labels.Count(l => !predictions.ContainsKey(l.Label.EventId)), reasons.GetValueOrDefault("LABEL_UNKNOWN_PREDICTION"));
+        Assert.Equal(_scenario.Labels.Count(l => predictions.TryGetValue(l.Label.EventId, out var p) && p.Status != PredictionStatus.OK), reasons.GetValueOrDefault("LABEL_ERROR_PREDICTION"));
+        Assert.Equal(ok.Count - ok.Select(l => l.Label.EventId).Distinct(StringComparer.Ordinal).Count(), reasons.GetValueOrDefault("LABEL_DUPLICATE"));
+        Assert.Equal(firstLabel.Count(f => predictions.TryGetValue(f.Key, out var p) && p.Status == PredictionStatus.OK && f.Value.LabelTimeMs - p.EventTimeMs > HorizonMs), reasons.GetValueOrDefault("LABEL_EXPIRED"));
+        Assert.True(reasons.GetValueOrDefault("LABEL_UNKNOWN_PREDICTION") > 0 && reasons.GetValueOrDefault("LABEL_EXPIRED") > 0 && reasons.GetValueOrDefault("LABEL_DUPLICATE") > 0, "the scenario lacks a label case");
+        Assert.Equal(4, reasons.Count);
+    }
+
+    private async Task AssertInfluxAsync(InfluxOptions influx, Dictionary<string, byte[]> results)
+    {
+        // The projection trails the topic: poll until every window's point carries its final result's values.
+        using var client = InfluxFixture.CreateQueryClient(influx);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (true)
+        {
+            var series = await client.QueryAsync("SELECT * FROM quality_window WHERE model = 'fraud' GROUP BY *");
+            var points = series.SelectMany(s => Enumerable.Range(0, s.Rows.Count).Select(row =>
+                (Key: Key(s.Tags["version"], new DateTimeOffset(s.GetTime(row)).ToUnixTimeMilliseconds()), Window: s.Tags["window"], Labeled: s.GetInt64(row, "labeled"), Revision: s.GetInt64(row, "revision"), Accuracy: s.GetDouble(row, "accuracy"), Coverage: s.GetDouble(row, "label_coverage"))))
+                .ToDictionary(p => p.Key, StringComparer.Ordinal);
+            var matching = results.Count(r =>
+            {
+                var result = fixture.Kafka.Codec.Deserialize<QualityWindowResult>(r.Value);
+                return points.TryGetValue(r.Key, out var point) && point.Window == "1m" && point.Revision == result.Revision && point.Labeled == result.Labeled
+                    && Math.Abs((point.Accuracy ?? double.NaN) - result.Accuracy!.Value) < 1e-12 && Math.Abs((point.Coverage ?? double.NaN) - result.LabelCoverage) < 1e-12;
+            });
+            if (matching == results.Count && points.Count == results.Count)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"quality_window: {matching} of {results.Count} points carry the final result ({points.Count} points)");
+            await Task.Delay(500);
+        }
+    }
+}
