@@ -51,7 +51,7 @@ public sealed class LiveViewTests
         Assert.Equal(3, refreshes);
         Assert.Contains("StreamMonitor demo", text, StringComparison.Ordinal);
         Assert.Contains("cancer v1: 3.00 ms", text, StringComparison.Ordinal);
-        Assert.Contains("mean_area 0.40", text, StringComparison.Ordinal);
+        Assert.Contains("10.0% of features drifted: mean_area 0.40", text, StringComparison.Ordinal);
         Assert.Contains("latency [p99] page", text, StringComparison.Ordinal);
 
         // Each refresh moves the cursor back over the previous table and redraws it in place.

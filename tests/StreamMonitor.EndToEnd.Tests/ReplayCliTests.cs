@@ -49,6 +49,7 @@ public sealed class ReplayCliTests(DemoRunFixture demo)
         var replay = ReadResults(target);
         Assert.NotEmpty(replay.Latency);
         Assert.NotEmpty(replay.Drift);
+        Assert.NotEmpty(replay.Quality);
         Assert.NotEmpty(replay.SloHistory);
 
         // The separate database holds the projection of exactly those window results.
