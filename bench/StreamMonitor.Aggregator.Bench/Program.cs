@@ -3,6 +3,7 @@ using System.Globalization;
 using Confluent.Kafka;
 using StreamMonitor.Aggregator.Drift;
 using StreamMonitor.Aggregator.Latency;
+using StreamMonitor.Aggregator.Quality;
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
@@ -81,6 +82,41 @@ var driftRate = Measure("drift stage A (decode + 2 windows + 30 numeric features
     Feed(task, features, topics.Features, output);
 });
 Console.WriteLine($"    ratio to decode baseline: {driftRate / featureDecodeRate:F2}");
+
+// Quality: predictions and their labels (90 % labeled, delay 1 s..2 min of event time, label topic in label-time order),
+// ordered by the two-lane event-time merge and joined, with the service's default quality settings (1 m window, 7 d horizon).
+var qualitySettings = new QualityOptions().ToSettings(topics);
+var qualityFactory = new QualityProcessor(qualitySettings, codec);
+var labels = Enumerable.Range(0, events).Where(i => i % 10 != 0).Select(i =>
+{
+    var prediction = codec.Deserialize<Prediction>(predictions[i]);
+    return new Label { EventId = prediction.EventId, ModelName = "fraud", Value = random.Next(2), LabelTimeMs = prediction.EventTimeMs + random.Next(1_000, 120_000) };
+}).OrderBy(l => l.LabelTimeMs).Select(l => codec.Serialize(l)).ToArray();
+var qualityRecords = predictions.Length + labels.Length;
+IPartitionTask? qualityTask = null;
+var qualityRate = Measure("quality stage A (2-lane event-time merge + decode + join)", qualityRecords, () =>
+{
+    var merge = new EventTimeMerge(2, qualityRecords);
+    var task = qualityTask = qualityFactory.Create(0, null);
+    foreach (var (lane, topic, records) in new[] { (0, topics.Predictions, predictions), (1, topics.Labels, labels) })
+    {
+        for (var i = 0; i < records.Length; i++)
+        {
+            var record = new ConsumeResult<byte[], byte[]> { Topic = topic, Partition = 0, Offset = i, Message = new Message<byte[], byte[]> { Key = [], Value = records[i] } };
+            merge.Add(lane, record, qualityFactory.EventTimeOf(lane, record));
+        }
+
+        merge.MarkEnd(lane);
+    }
+
+    while (merge.TryNext(out _, out var next))
+    {
+        task.Process(next, output);
+    }
+});
+Console.WriteLine($"    ratio to decode baseline: {qualityRate / decodeRate:F2} ({predictions.Length} predictions + {labels.Length} labels; each record is decoded twice: once for its merge time)");
+var qualityCheckpoint = qualityTask!.Snapshot().Length;
+Console.WriteLine($"    checkpoint of the quality task: {qualityCheckpoint / 1048576.0:F1} MiB = {qualityCheckpoint / (double)predictions.Length:F0} B per prediction within the horizon");
 
 // Merge: 4 source partitions' partials per latency window, with the exact percentile computation of the result.
 var partialState = latencyTask!.Snapshot();

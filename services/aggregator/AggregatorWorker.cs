@@ -19,7 +19,7 @@ namespace StreamMonitor.Aggregator;
 /// "{ConsumerGroup}-merge") over the partials topic, and the quality join (group "{ConsumerGroup}-quality") over
 /// predictions and labels (<see cref="QualityProcessor"/>), each on its own thread with its own consumer and producer.
 /// </summary>
-public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptions<AggregatorOptions> aggregatorOptions, IReadinessGate readiness, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime) : BackgroundService
+public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptions<AggregatorOptions> aggregatorOptions, IReadinessGate readiness, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime, Prometheus.IMetricFactory metricFactory) : BackgroundService
 {
     /// <inheritdoc />
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -30,11 +30,13 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
         var codec = new EventCodec();
         var progress = new ProgressBoard();
         var topics = kafka.Topics;
-        var stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, topics);
+        var metrics = new AggregatorMetrics(metricFactory, progress);
+        var stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, topics, metrics);
         var inputs = new List<string>();
         var builders = new List<IResultBuilder>();
         LatencyTopology? latency = null;
         DriftTopology? drift = null;
+        ScoreDriftTopology? scoreDrift = null;
         if (options.Latency)
         {
             latency = new LatencyTopology(codec, options.EffectiveSliThresholdsUs, topics);
@@ -53,6 +55,11 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
             drift = new DriftTopology(codec, profiles, options.DriftThresholds, topics);
             inputs.Add(topics.Features);
             builders.Add(drift);
+            scoreDrift = new ScoreDriftTopology(codec, profiles);
+            if (scoreDrift.Enabled && !inputs.Contains(topics.Predictions))
+            {
+                inputs.Add(topics.Predictions);
+            }
         }
 
         if (inputs.Count == 0)
@@ -66,19 +73,19 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
             builders.Add(new QualityTopology(codec, quality));
         }
 
-        var stageA = new StageAFactory(stage, codec, latency, drift);
-        var merge = new MergeSettings(options.GraceMs, options.MergeGraceMs, options.MergeRetentionMs, topics.DeadLetter);
+        var stageA = new StageAFactory(stage, codec, latency, drift, scoreDrift is { Enabled: true } ? scoreDrift : null);
+        var merge = new MergeSettings(options.GraceMs, options.MergeGraceMs, options.MergeRetentionMs, topics.DeadLetter, metrics);
         var stageB = new MergeFactory(builders, merge, codec, progress);
         var checkpointInterval = TimeSpan.FromMilliseconds(options.CheckpointIntervalMs);
         readiness.MarkReady();
         return Task.WhenAll(
-            RunProcessor("stage-a", new ProcessorSettings(options.ConsumerGroup, inputs, options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromMilliseconds(200)), stageA, kafka, progress, stoppingToken),
-            RunProcessor("stage-b", new ProcessorSettings(options.ConsumerGroup + "-merge", [topics.WindowPartials], options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromSeconds(1)), stageB, kafka, progress, stoppingToken),
+            RunProcessor("stage-a", new ProcessorSettings(options.ConsumerGroup, inputs, options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromMilliseconds(200)), stageA, kafka, progress, metrics, stoppingToken),
+            RunProcessor("stage-b", new ProcessorSettings(options.ConsumerGroup + "-merge", [topics.WindowPartials], options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromSeconds(1)), stageB, kafka, progress, metrics, stoppingToken),
             quality is null ? Task.CompletedTask : RunProcessor("quality", kafka, (producer, store) => QualityProcessor.Create(quality, options, kafka, codec, producer, store, loggerFactory).Run, stoppingToken));
     }
 
-    private Task RunProcessor(string name, ProcessorSettings settings, IPartitionTaskFactory factory, KafkaOptions kafka, ProgressBoard progress, CancellationToken stoppingToken) =>
-        RunProcessor(name, kafka, (producer, store) => new PartitionedProcessor(settings, kafka, factory, producer, store, progress, loggerFactory.CreateLogger($"StreamMonitor.Aggregator.{name}")).Run, stoppingToken);
+    private Task RunProcessor(string name, ProcessorSettings settings, IPartitionTaskFactory factory, KafkaOptions kafka, ProgressBoard progress, AggregatorMetrics metrics, CancellationToken stoppingToken) =>
+        RunProcessor(name, kafka, (producer, store) => new PartitionedProcessor(settings, kafka, factory, producer, store, progress, loggerFactory.CreateLogger($"StreamMonitor.Aggregator.{name}"), metrics.ForProcessor(name)).Run, stoppingToken);
 
     private Task RunProcessor(string name, KafkaOptions kafka, Func<IProducer<byte[], byte[]>, CheckpointStore, Action<CancellationToken>> create, CancellationToken stoppingToken)
     {
@@ -108,10 +115,22 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
             TaskScheduler.Default);
     }
 
-    private sealed class StageAFactory(StageSettings settings, EventCodec codec, LatencyTopology? latency, DriftTopology? drift) : IPartitionTaskFactory
+    private sealed class StageAFactory(StageSettings settings, EventCodec codec, LatencyTopology? latency, DriftTopology? drift, ScoreDriftTopology? scoreDrift) : IPartitionTaskFactory
     {
         public IPartitionTask Create(TopicPartition partition, byte[]? state)
         {
+            if (scoreDrift is not null && partition.Topic == settings.Topics.Predictions)
+            {
+                // Score drift reads the predictions too: one task per topology, one checkpoint for the partition.
+                var tasks = new List<Func<byte[]?, IPartitionTask>> { s => new WindowStageTask<ModelDriftAggregate>(scoreDrift, settings, partition, s, codec) };
+                if (latency is not null)
+                {
+                    tasks.Insert(0, s => new WindowStageTask<LatencyAggregate>(latency, settings, partition, s, codec));
+                }
+
+                return new CompositeTask(tasks, state);
+            }
+
             if (latency is not null && partition.Topic == settings.Topics.Predictions)
             {
                 return new WindowStageTask<LatencyAggregate>(latency, settings, partition, state, codec);

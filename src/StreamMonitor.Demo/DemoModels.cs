@@ -104,12 +104,41 @@ public static class DemoModels
 
         var trainCsv = Path.Combine(light.Directory, ModelBuilder.TrainCsvName);
         var heldOutCsv = Path.Combine(light.Directory, ModelBuilder.HeldOutCsvName);
-        var profile = ProfileBuilder.FromCsv(trainCsv, options.ModelName, ["label"]);
+        var profile = WithScoreReference(ProfileBuilder.FromCsv(trainCsv, options.ModelName, ["label"]), light.Manifest, light.Network, light.Train);
         var profilePath = Path.Combine(workDirectory, "profiles", options.ModelName + ".json");
         Directory.CreateDirectory(Path.GetDirectoryName(profilePath)!);
         File.WriteAllText(profilePath, profile.ToJson());
         return new DemoModelSet(new ModelStore(liveRoot), new ModelStore(stagingRoot), options.ModelName, heldOutCsv, trainCsv, profilePath);
     }
+
+    /// <summary>
+    /// Adds the score reference (<see cref="ReferenceProfile.Score"/>, named <see cref="ScoreFeature"/>) to a profile:
+    /// the model's scores of the reference rows, read as the scorer reads them (<see cref="Models.Inference.OutputReader"/>),
+    /// so the aggregator can compare each window's prediction scores with the training split's.
+    /// </summary>
+    public static ReferenceProfile WithScoreReference(ReferenceProfile profile, ModelManifest manifest, DenseNetwork network, Dataset reference)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(manifest);
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(reference);
+        var input = reference.Rows.SelectMany(r => r.Select(v => (float)v)).ToArray();
+        var output = network.Forward(input, reference.Count);
+        var scores = new List<double>(reference.Count);
+        for (var r = 0; r < reference.Count; r++)
+        {
+            var prediction = new Contracts.Prediction();
+            Models.Inference.OutputReader.Apply(manifest, output.AsSpan(r * network.OutputWidth, network.OutputWidth), prediction);
+            scores.Add(prediction.Score ?? double.NaN);
+        }
+
+        profile.Score = NumericProfile.Build(ScoreFeature, scores);
+        profile.Seal();
+        return profile;
+    }
+
+    /// <summary>Feature name of the prediction score in drift results.</summary>
+    public const string ScoreFeature = "prediction_score";
 
     /// <summary>
     /// The same function with every hidden layer <paramref name="width"/> units wide: the trained weights fill the

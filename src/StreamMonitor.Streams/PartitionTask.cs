@@ -22,8 +22,9 @@ public interface IPartitionTask
     long StreamTime { get; }
 
     /// <summary>
-    /// Called between records with the largest stream time known to this process (other partitions' data): the task
-    /// may emit provisional results of windows it holds open although the rest of the group has moved on.
+    /// Called between records, only while the task's partition is caught up (the consumer has reached its end), with
+    /// the largest stream time known to this process (other partitions' data): the task may emit provisional results
+    /// of windows it holds open although the rest of the group has moved on.
     /// </summary>
     void OnIdle(long watermarkMs, ITaskOutput output);
 

@@ -33,11 +33,13 @@ public sealed class PartitionedProcessor
     private readonly ILogger _logger;
     private readonly Dictionary<TopicPartition, TaskEntry> _tasks = [];
     private readonly ProducerOutput _output;
+    private readonly IProcessorMetrics? _metrics;
     private IConsumer<byte[], byte[]>? _consumer;
 
-    /// <summary>Creates a processor; <see cref="Run"/> drives it.</summary>
-    public PartitionedProcessor(ProcessorSettings settings, KafkaOptions kafka, IPartitionTaskFactory factory, IProducer<byte[], byte[]> producer, CheckpointStore store, ProgressBoard progress, ILogger logger)
+    /// <summary>Creates a processor; <see cref="Run"/> drives it; <paramref name="metrics"/> (optional) sees its progress.</summary>
+    public PartitionedProcessor(ProcessorSettings settings, KafkaOptions kafka, IPartitionTaskFactory factory, IProducer<byte[], byte[]> producer, CheckpointStore store, ProgressBoard progress, ILogger logger, IProcessorMetrics? metrics = null)
     {
+        _metrics = metrics;
         _settings = settings;
         _kafka = kafka;
         _factory = factory;
@@ -55,6 +57,9 @@ public sealed class PartitionedProcessor
     public void Run(CancellationToken cancellationToken)
     {
         var config = KafkaClientConfig.Consumer(_kafka, _settings.GroupId, $"{_settings.GroupId}-{Environment.ProcessId}");
+
+        // End-of-partition events tell a caught-up partition (idle) from one that is only behind (a backlog).
+        config.EnablePartitionEof = true;
         using var consumer = new ConsumerBuilder<byte[], byte[]>(config)
             .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
             .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
@@ -70,12 +75,18 @@ public sealed class PartitionedProcessor
             while (!cancellationToken.IsCancellationRequested)
             {
                 var record = consumer.Consume(TimeSpan.FromMilliseconds(100));
-                if (record is not null && !record.IsPartitionEOF && _tasks.TryGetValue(record.TopicPartition, out var entry))
+                if (record is { IsPartitionEOF: true } && _tasks.TryGetValue(record.TopicPartition, out var caughtUp))
                 {
+                    caughtUp.CaughtUp = true;
+                }
+                else if (record is not null && _tasks.TryGetValue(record.TopicPartition, out var entry))
+                {
+                    entry.CaughtUp = false;
                     entry.Task.Process(record, _output);
                     entry.NextOffset = record.Offset.Value + 1;
                     entry.Dirty = true;
                     _progress.Observe(entry.Task.StreamTime);
+                    _metrics?.Processed(record.TopicPartition, entry.Task.StreamTime);
                     sinceCheckpoint++;
                 }
 
@@ -84,7 +95,10 @@ public sealed class PartitionedProcessor
                 {
                     lastIdle = now;
                     var watermark = _progress.Watermark;
-                    foreach (var task in _tasks.Values)
+
+                    // Only partitions that have consumed all of their input: one that is merely behind (racing through
+                    // a backlog or a replay) must not be flushed or taken for idle, or results would depend on speed.
+                    foreach (var task in _tasks.Values.Where(t => t.CaughtUp))
                     {
                         task.Task.OnIdle(watermark, _output);
                     }
@@ -165,6 +179,7 @@ public sealed class PartitionedProcessor
         }
 
         _output.FlushOrThrow();
+        _metrics?.Checkpointed(written.Count);
         var offsets = new List<TopicPartitionOffset>();
         foreach (var (entry, checkpoint) in written)
         {
@@ -194,5 +209,8 @@ public sealed class PartitionedProcessor
         public long NextOffset { get; set; }
 
         public bool Dirty { get; set; }
+
+        /// <summary>The consumer reached the end of the partition and no record has arrived since.</summary>
+        public bool CaughtUp { get; set; }
     }
 }

@@ -33,6 +33,37 @@ public class QualityMergeOrderTests
         }
     }
 
+    [Fact]
+    public void A_quiet_task_follows_the_watermark_minus_the_idle_timeout_and_a_busy_one_does_not()
+    {
+        const long now = 1_763_800_000_000;
+        var settings = Settings with { GraceMs = 5_000, IdleTimeoutMs = 120_000 };
+        var quiet = new QualityJoinTask(settings, 0, null, Codec);
+        var output = new RecordingOutput();
+        quiet.OnIdle(long.MinValue, output);
+        Assert.Empty(output.Records);
+
+        quiet.OnIdle(now, output);
+        var watermarks = output.Records.Where(r => r.Topic == Topics.WindowPartials).Select(r => PartialRecords.Parse(r.Value)).ToList();
+        Assert.Equal(Topics.ResultPartitions, watermarks.Count);
+        Assert.All(watermarks, w => Assert.Null(w.Window));
+        Assert.All(watermarks, w => Assert.Equal(now - 120_000, w.StreamTimeMs));
+
+        // A prediction for a window that this frontier closed is late (routed, counted), not silently merged.
+        var old = new Prediction { EventId = "old", ModelName = "fraud", ModelVersion = "1", EventTimeMs = now - 300_000, Status = PredictionStatus.OK, Score = 0.7 };
+        quiet.Process(InMemoryPipeline.Record(Topics.Predictions, 0, 0, Codec.Serialize(old)), output);
+        Assert.Single(output.Records, r => r.Topic == Topics.LateEvents);
+        Assert.Equal(1, quiet.Late);
+
+        // A task with an open window never moves on others' time.
+        var busy = new QualityJoinTask(settings, 1, null, Codec);
+        var busyOutput = new RecordingOutput();
+        busy.Process(InMemoryPipeline.Record(Topics.Predictions, 1, 0, Codec.Serialize(new Prediction { EventId = "p", ModelName = "fraud", ModelVersion = "1", EventTimeMs = now, Status = PredictionStatus.OK, Score = 0.2 })), busyOutput);
+        var before = busyOutput.Records.Count;
+        busy.OnIdle(now + 36_000_000, busyOutput);
+        Assert.Equal(before, busyOutput.Records.Count);
+    }
+
     private static Dictionary<string, byte[]> Run(LabelScenario scenario, Random random)
     {
         var processor = new QualityProcessor(Settings, Codec);

@@ -21,27 +21,22 @@ public sealed class DriftTopology(EventCodec codec, IReadOnlyDictionary<string, 
     /// <inheritdoc />
     public string ResultTopic => topics.DriftResults;
 
-    /// <inheritdoc />
-    public IReadOnlyList<string> Sources { get; } = Enumerable.Range(0, topics.InputPartitions).Select(p => PartialRecords.SourceOf(topics.Features, p)).ToList();
+    /// <summary>
+    /// The feature partitions, and the prediction partitions when a profile has a score reference (their
+    /// <see cref="ScoreDriftTopology"/> partials belong to the same windows).
+    /// </summary>
+    public IReadOnlyList<string> Sources { get; } = Enumerable.Range(0, topics.InputPartitions).Select(p => PartialRecords.SourceOf(topics.Features, p))
+        .Concat(profiles.Values.Any(p => p.Score is not null) ? Enumerable.Range(0, topics.InputPartitions).Select(p => PartialRecords.SourceOf(topics.Predictions + ScoreDriftTopology.ScoreSourceSuffix, p)) : [])
+        .ToList();
 
     /// <inheritdoc />
     public ModelDriftAggregate Create() => new();
 
     /// <inheritdoc />
-    public void Write(BinaryWriter writer, ModelDriftAggregate aggregate)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        ArgumentNullException.ThrowIfNull(aggregate);
-        writer.Write(aggregate.State is not null);
-        aggregate.State?.WriteTo(writer);
-    }
+    public void Write(BinaryWriter writer, ModelDriftAggregate aggregate) => ModelDriftAggregate.Write(writer, aggregate);
 
     /// <inheritdoc />
-    public ModelDriftAggregate Read(BinaryReader reader)
-    {
-        ArgumentNullException.ThrowIfNull(reader);
-        return new ModelDriftAggregate { State = reader.ReadBoolean() ? DriftAggregate.ReadFrom(reader) : null };
-    }
+    public ModelDriftAggregate Read(BinaryReader reader) => ModelDriftAggregate.Read(reader);
 
     /// <inheritdoc />
     public bool TryRead(byte[] value, out string key, out long eventTimeMs, out Action<ModelDriftAggregate> update, out string reasonCode, out string reason)
@@ -126,6 +121,31 @@ public sealed class ModelDriftAggregate : Streams.IMergeable<ModelDriftAggregate
             var name = profile.Categorical[i].Name;
             State.Categorical[i].Add(profile.Categorical[i], features.Categorical.TryGetValue(name, out var value) ? value : null);
         }
+    }
+
+    /// <summary>Adds one prediction score (null: a null of the score column) to the score cells.</summary>
+    public void AddScore(ReferenceProfile profile, double? score)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        var reference = profile.Score ?? throw new InvalidOperationException($"The profile of {profile.Model} has no score reference.");
+        State ??= new DriftAggregate(profile);
+        State.Score!.Add(reference, score);
+    }
+
+    /// <summary>Encodes an aggregate (a presence flag, then the counts).</summary>
+    public static void Write(BinaryWriter writer, ModelDriftAggregate aggregate)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(aggregate);
+        writer.Write(aggregate.State is not null);
+        aggregate.State?.WriteTo(writer);
+    }
+
+    /// <summary>Decodes what <see cref="Write"/> wrote.</summary>
+    public static ModelDriftAggregate Read(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        return new ModelDriftAggregate { State = reader.ReadBoolean() ? DriftAggregate.ReadFrom(reader) : null };
     }
 
     /// <inheritdoc />

@@ -42,8 +42,12 @@ public interface IResultBuilder
 /// has passed its close (complete: every partial that will ever exist is here), or earlier, when any source's
 /// watermark has passed close + merge grace (lagging or idle sources are then missing); each partial arriving after
 /// that re-emits it, so the last result on the compacted topic is always the merge of every partial. Complete windows
-/// are dropped; a partial for a complete window with no state is a replayed duplicate and is ignored. Incomplete
-/// windows are kept until close + merge grace + retention.
+/// are dropped; a partial for a complete window with no state is a replayed duplicate and is ignored. An incomplete
+/// window is dropped after close + merge grace + retention only when every source still behind its close is idle (has
+/// announced that it consumed all of its input): a source that is merely behind, as when partitions race through a
+/// backlog or a replay, can never have its partials expired, so the final result of a window is a function of the
+/// input alone, not of how the sources' records interleave here. A later partial of a source for a window dropped
+/// while that source was idle is dead-lettered (PARTIAL_EXPIRED).
 /// </summary>
 public sealed class MergeStageTask : IPartitionTask
 {
@@ -52,6 +56,8 @@ public sealed class MergeStageTask : IPartitionTask
     private readonly EventCodec _codec;
     private readonly ProgressBoard _progress;
     private readonly Dictionary<string, long> _watermarks = new(StringComparer.Ordinal);
+    private readonly SortedSet<string> _idle = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _expiredThrough = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, MergeWindow> _windows = new(StringComparer.Ordinal);
 
     /// <summary>Creates or restores the task.</summary>
@@ -98,10 +104,16 @@ public sealed class MergeStageTask : IPartitionTask
         if (partial.Window is not { } window)
         {
             var previous = _watermarks.GetValueOrDefault(partial.Source, long.MinValue);
-            if (partial.StreamTimeMs > previous)
+            var changed = partial.Idle ? _idle.Add(partial.Source) : _idle.Remove(partial.Source);
+            if (partial.StreamTimeMs > previous || !_watermarks.ContainsKey(partial.Source))
             {
                 _watermarks[partial.Source] = partial.StreamTimeMs;
                 _progress.Observe(partial.StreamTimeMs);
+                changed = true;
+            }
+
+            if (changed)
+            {
                 foreach (var key in _windows.Keys.ToList())
                 {
                     Evaluate(key, output);
@@ -123,13 +135,15 @@ public sealed class MergeStageTask : IPartitionTask
             if (IsComplete(window))
             {
                 Duplicates++;
+                _settings.Metrics?.MergeDuplicate();
                 return;
             }
 
-            if (!_builders[window.Kind].Upsert && MaxWatermark() >= CloseAt(window) + _settings.MergeGraceMs + _settings.RetentionMs)
+            if (!_builders[window.Kind].Upsert && CloseAt(window) <= _expiredThrough.GetValueOrDefault(partial.Source, long.MinValue))
             {
                 Expired++;
-                SendDeadLetter(output, record, "PARTIAL_EXPIRED", $"Partial of {text} from {partial.Source} arrived after the merge retention.");
+                _settings.Metrics?.MergeExpired();
+                SendDeadLetter(output, record, "PARTIAL_EXPIRED", $"Partial of {text} from {partial.Source} arrived after the merge retention dropped the window while that source was idle.");
                 return;
             }
 
@@ -181,6 +195,19 @@ public sealed class MergeStageTask : IPartitionTask
                     writer.Write(partial);
                 }
             }
+
+            writer.Write(_idle.Count);
+            foreach (var source in _idle)
+            {
+                writer.Write(source);
+            }
+
+            writer.Write(_expiredThrough.Count);
+            foreach (var (source, closeAt) in _expiredThrough.OrderBy(e => e.Key, StringComparer.Ordinal))
+            {
+                writer.Write(source);
+                writer.Write(closeAt);
+            }
         }
 
         return buffer.ToArray();
@@ -209,6 +236,22 @@ public sealed class MergeStageTask : IPartitionTask
             }
 
             _windows[window.Key.ToString()] = window;
+        }
+
+        // Checkpoints written before idle tracking end here: no source idle, nothing expired.
+        if (reader.BaseStream.Position < reader.BaseStream.Length)
+        {
+            var idle = reader.ReadInt32();
+            for (var i = 0; i < idle; i++)
+            {
+                _idle.Add(reader.ReadString());
+            }
+
+            var expired = reader.ReadInt32();
+            for (var i = 0; i < expired; i++)
+            {
+                _expiredThrough[reader.ReadString()] = reader.ReadInt64();
+            }
         }
 
         _progress.Observe(StreamTime);
@@ -254,10 +297,32 @@ public sealed class MergeStageTask : IPartitionTask
             Emit(window, output);
         }
 
-        if (!builder.Upsert && max >= closeAt + _settings.MergeGraceMs + _settings.RetentionMs)
+        if (!builder.Upsert && max >= closeAt + _settings.MergeGraceMs + _settings.RetentionMs && LaggingSourcesIdle(builder, closeAt))
         {
+            foreach (var source in builder.Sources)
+            {
+                if (_watermarks.GetValueOrDefault(source, long.MinValue) < closeAt)
+                {
+                    _expiredThrough[source] = Math.Max(_expiredThrough.GetValueOrDefault(source, long.MinValue), closeAt);
+                }
+            }
+
             _windows.Remove(text);
         }
+    }
+
+    /// <summary>True when every source whose watermark is still before <paramref name="closeAt"/> has announced idle.</summary>
+    private bool LaggingSourcesIdle(IResultBuilder builder, long closeAt)
+    {
+        foreach (var source in builder.Sources)
+        {
+            if (_watermarks.GetValueOrDefault(source, long.MinValue) < closeAt && !_idle.Contains(source))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private void Emit(MergeWindow window, ITaskOutput output, bool complete = false)
@@ -265,6 +330,7 @@ public sealed class MergeStageTask : IPartitionTask
         var builder = _builders[window.Key.Kind];
         var value = builder.Build(window.Key, window.Partials.Values.ToList(), complete);
         output.Send(builder.ResultTopic, null, Encoding.UTF8.GetBytes(window.Key.ToString()), value);
+        _settings.Metrics?.ResultEmitted(window.Key.Kind);
         window.Emitted = true;
         window.Dirty = false;
     }
@@ -284,6 +350,7 @@ public sealed class MergeStageTask : IPartitionTask
             ObservedAtMs = StreamTime == long.MinValue ? 0 : StreamTime,
         };
         output.Send(_settings.DeadLetterTopic, null, Encoding.UTF8.GetBytes($"{record.Topic}:{record.Partition.Value}:{record.Offset.Value}"), _codec.Serialize(letter));
+        _settings.Metrics?.DeadLetter(code);
     }
 
     private sealed class MergeWindow(WindowKey key)
@@ -303,4 +370,5 @@ public sealed class MergeStageTask : IPartitionTask
 /// <param name="MergeGraceMs">Extra event time the merge waits for lagging sources.</param>
 /// <param name="RetentionMs">How long an incomplete window is kept after that.</param>
 /// <param name="DeadLetterTopic">Where malformed or expired partials go.</param>
-public sealed record MergeSettings(long GraceMs, long MergeGraceMs, long RetentionMs, string DeadLetterTopic);
+/// <param name="Metrics">Where the merge reports results, duplicates, expiries and dead letters (optional).</param>
+public sealed record MergeSettings(long GraceMs, long MergeGraceMs, long RetentionMs, string DeadLetterTopic, ITaskMetrics? Metrics = null);

@@ -9,18 +9,21 @@ namespace StreamMonitor.Aggregator.Topology;
 /// <param name="Final">True when the source closed the window on its own stream time; false for an idle flush.</param>
 /// <param name="State">Encoded aggregate (empty for a watermark).</param>
 /// <param name="StreamTimeMs">The source's stream time (watermarks only).</param>
-public sealed record PartialRecord(string Source, WindowKey? Window, bool Final, byte[] State, long StreamTimeMs);
+/// <param name="Idle">Watermarks only: the source had consumed all of its input when it sent this (caught up, behind
+/// the process's watermark by the idle timeout), so nothing more is coming from it for now.</param>
+public sealed record PartialRecord(string Source, WindowKey? Window, bool Final, byte[] State, long StreamTimeMs, bool Idle = false);
 
 /// <summary>
 /// Wire format of the internal window-partials topic. Key: "{WindowKey}|{source}" for a partial (deterministic, so a
 /// re-emitted partial overwrites on the compacted topic) or "watermark|{source}". Value: version byte, type byte
-/// (1 partial, 2 watermark), source, then final flag + state bytes, or the stream time.
+/// (1 partial, 2 watermark, 3 idle watermark), source, then final flag + state bytes, or the stream time.
 /// </summary>
 public static class PartialRecords
 {
     private const byte Version = 1;
     private const byte PartialType = 1;
     private const byte WatermarkType = 2;
+    private const byte IdleWatermarkType = 3;
 
     /// <summary>Source id of an input partition.</summary>
     public static string SourceOf(string topic, int partition) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{topic}:{partition}");
@@ -53,14 +56,14 @@ public static class PartialRecords
         return buffer.ToArray();
     }
 
-    /// <summary>Value of a watermark.</summary>
-    public static byte[] WatermarkValue(string source, long streamTimeMs)
+    /// <summary>Value of a watermark; <paramref name="idle"/>: the source has consumed all of its input for now.</summary>
+    public static byte[] WatermarkValue(string source, long streamTimeMs, bool idle = false)
     {
         using var buffer = new MemoryStream(64);
         using (var writer = new BinaryWriter(buffer))
         {
             writer.Write(Version);
-            writer.Write(WatermarkType);
+            writer.Write(idle ? IdleWatermarkType : WatermarkType);
             writer.Write(source);
             writer.Write(streamTimeMs);
         }
@@ -95,8 +98,8 @@ public static class PartialRecords
                     }
 
                     return new PartialRecord(source, window, final, state, 0);
-                case WatermarkType:
-                    return new PartialRecord(source, null, false, [], reader.ReadInt64());
+                case WatermarkType or IdleWatermarkType:
+                    return new PartialRecord(source, null, false, [], reader.ReadInt64(), type == IdleWatermarkType);
                 default:
                     throw new InvalidDataException($"Unknown partial record type {type}.");
             }

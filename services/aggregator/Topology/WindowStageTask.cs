@@ -25,6 +25,19 @@ public interface IStageTopology<TAgg>
     /// dead-letter reason code and text.
     /// </summary>
     bool TryRead(byte[] value, out string key, out long eventTimeMs, out Action<TAgg> update, out string reasonCode, out string reason);
+
+    /// <summary>
+    /// False for a topology that shares its input partitions with another one that already routes malformed and late
+    /// records: it neither dead-letters nor late-routes (so a record is routed once), and skips records whose key is
+    /// empty.
+    /// </summary>
+    bool RoutesBadRecords => true;
+
+    /// <summary>
+    /// Appended to the input topic in this topology's source ids ("topic{suffix}:partition"), so two topologies on one
+    /// partition publish separate watermarks: each one's partials precede its own watermark in the merge.
+    /// </summary>
+    string SourceSuffix => "";
 }
 
 /// <summary>Stage-level settings shared by the topologies.</summary>
@@ -32,12 +45,15 @@ public interface IStageTopology<TAgg>
 /// <param name="GraceMs">Grace after a window's end.</param>
 /// <param name="IdleTimeoutMs">Idle rule (event time).</param>
 /// <param name="Topics">Topic names.</param>
-public sealed record StageSettings(IReadOnlyList<WindowSpec> Specs, long GraceMs, long IdleTimeoutMs, StreamMonitor.Kafka.TopicCatalog Topics);
+/// <param name="Metrics">Where the tasks report late records, dead letters and emitted partials (optional).</param>
+public sealed record StageSettings(IReadOnlyList<WindowSpec> Specs, long GraceMs, long IdleTimeoutMs, StreamMonitor.Kafka.TopicCatalog Topics, ITaskMetrics? Metrics = null);
 
 /// <summary>
 /// Stage A of a topology for one input partition: windows the partition's records, routes late and malformed records,
 /// and emits one partial per (key, window) when the window closes on this partition's stream time (or provisionally
 /// on an idle flush), plus its watermark (stream time) to every partials partition whenever a window boundary passes.
+/// When it is offered an idle flush (its partition is caught up) while behind the process's watermark by the idle
+/// timeout, it also announces itself idle (an idle watermark), and un-announces it before its next record.
 /// </summary>
 public sealed class WindowStageTask<TAgg> : IPartitionTask
     where TAgg : class, IMergeable<TAgg>
@@ -51,6 +67,7 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
     private readonly EventCodec _codec;
     private readonly long _boundaryUnit;
     private long _lastWatermarkBoundary = long.MinValue;
+    private bool _idleAnnounced;
 
     /// <summary>Creates or restores the task.</summary>
     public WindowStageTask(IStageTopology<TAgg> topology, StageSettings settings, TopicPartition source, byte[]? state, EventCodec codec)
@@ -60,7 +77,7 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
         _topology = topology;
         _settings = settings;
         _source = source;
-        _sourceId = PartialRecords.SourceOf(source.Topic, source.Partition.Value);
+        _sourceId = PartialRecords.SourceOf(source.Topic + topology.SourceSuffix, source.Partition.Value);
         _codec = codec;
         _table = new WindowedTable<TAgg>(settings.Specs, settings.GraceMs, topology.Create);
         _boundaryUnit = settings.Specs.Min(s => s.AdvanceMs);
@@ -90,7 +107,19 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(output);
+        if (_idleAnnounced)
+        {
+            // Before anything this record causes: the merge must not take this source for idle any longer.
+            _idleAnnounced = false;
+            SendWatermark(output, idle: false);
+        }
+
         var value = record.Message.Value;
+        if (value is null && !_topology.RoutesBadRecords)
+        {
+            return;
+        }
+
         if (value is null)
         {
             Malformed++;
@@ -105,11 +134,20 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
             return;
         }
 
+        if (key.Length == 0 && !_topology.RoutesBadRecords)
+        {
+            // A record this topology does not aggregate still advances its stream time, so its watermark keeps pace.
+            _table.AdvanceTo(eventTime, _closed);
+            EmitClosed(output);
+            return;
+        }
+
         var lateMask = _table.Add(key, eventTime, update, OnLate, _closed);
-        if (lateMask != 0)
+        if (lateMask != 0 && _topology.RoutesBadRecords)
         {
             var specs = string.Join(",", Enumerable.Range(0, _settings.Specs.Count).Where(i => (lateMask & (1 << i)) != 0).Select(i => _settings.Specs[i].Label));
             Late++;
+            _settings.Metrics?.Late(record.Topic);
             SendDeadLetter(output, _settings.Topics.LateEvents, record, "LATE", $"Event time {eventTime} is past the close (end + grace {_settings.GraceMs} ms) of its {specs} window(s); stream time {_table.StreamTime}.", eventTime);
         }
 
@@ -119,8 +157,18 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
     /// <inheritdoc />
     public void OnIdle(long watermarkMs, ITaskOutput output)
     {
-        _table.FlushIdle(watermarkMs, _settings.IdleTimeoutMs, _closed);
+        var goingIdle = !_idleAnnounced && (_table.StreamTime == long.MinValue || watermarkMs >= _table.StreamTime + _settings.IdleTimeoutMs);
+
+        // Going idle flushes every open window: once the merge takes this source for idle it may drop windows this
+        // source is behind on, so all that this source holds must be there first.
+        _table.FlushIdle(goingIdle ? long.MaxValue - _settings.IdleTimeoutMs : watermarkMs, _settings.IdleTimeoutMs, _closed);
         EmitClosed(output);
+        if (goingIdle)
+        {
+            // After the flushed partials, on the same partitions: the merge sees them before it sees this source idle.
+            _idleAnnounced = true;
+            SendWatermark(output, idle: true);
+        }
     }
 
     /// <inheritdoc />
@@ -159,6 +207,7 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
 
             var partition = Murmur2.Partition(PartialRecords.RoutingKey(key), _settings.Topics.ResultPartitions);
             output.Send(_settings.Topics.WindowPartials, partition, PartialRecords.PartialKey(key, _sourceId), PartialRecords.PartialValue(key, _sourceId, window.Final, buffer.ToArray()));
+            _settings.Metrics?.PartialEmitted(_topology.Kind, window.Final);
         }
 
         _closed.Clear();
@@ -166,12 +215,17 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
         if (boundary > _lastWatermarkBoundary)
         {
             _lastWatermarkBoundary = boundary;
-            var key = PartialRecords.WatermarkKey(_sourceId);
-            var value = PartialRecords.WatermarkValue(_sourceId, _table.StreamTime);
-            for (var p = 0; p < _settings.Topics.ResultPartitions; p++)
-            {
-                output.Send(_settings.Topics.WindowPartials, p, key, value);
-            }
+            SendWatermark(output, idle: false);
+        }
+    }
+
+    private void SendWatermark(ITaskOutput output, bool idle)
+    {
+        var key = PartialRecords.WatermarkKey(_sourceId);
+        var value = PartialRecords.WatermarkValue(_sourceId, _table.StreamTime, idle);
+        for (var p = 0; p < _settings.Topics.ResultPartitions; p++)
+        {
+            output.Send(_settings.Topics.WindowPartials, p, key, value);
         }
     }
 
@@ -193,6 +247,10 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
         };
         var key = System.Text.Encoding.UTF8.GetBytes($"{record.Topic}:{record.Partition.Value}:{record.Offset.Value}");
         output.Send(topic, null, key, _codec.Serialize(letter));
+        if (topic == _settings.Topics.DeadLetter)
+        {
+            _settings.Metrics?.DeadLetter(code);
+        }
     }
 }
 

@@ -8,7 +8,8 @@ namespace StreamMonitor.Streams.Drift;
 /// reference n ≤ 1000: KS p-value ≤ 0.05 (numeric) / chi-square p-value ≤ 0.05 (categorical); n &gt; 1000:
 /// Wasserstein distance normed by the reference std ≥ 0.1 (numeric) / Jensen-Shannon distance ≥ 0.1 (categorical);
 /// dataset drift when ≥ 50 % of columns drift. PSI is reported with the industry convention &lt; 0.1 stable,
-/// 0.1–0.25 moderate, &gt; 0.25 significant (not used for the decision by default).
+/// 0.1–0.25 moderate, &gt; 0.25 significant (not used for the decision by default). On top of that preset,
+/// <see cref="FamilyAlpha"/> bounds the false-positive rate of a whole window at its own sample size (see there).
 /// </summary>
 public sealed record DriftThresholds
 {
@@ -29,6 +30,20 @@ public sealed record DriftThresholds
 
     /// <summary>Windows with fewer values than this get statistics but never a drift decision.</summary>
     public long MinWindowCount { get; init; } = 30;
+
+    /// <summary>
+    /// Family-wise false-positive rate of one window's column decisions: the probability that a window of any size
+    /// drawn from the reference population flags at least one column. A column drifts only if, besides the preset's
+    /// rule, its p-value (two-sample KS for numeric columns, chi-square for categorical ones) is at most
+    /// FamilyAlpha / k, k = the number of columns tested in the window (Bonferroni), so the bound holds whatever the
+    /// window's size and however the columns correlate. Effect-size thresholds (normed Wasserstein, Jensen-Shannon) have
+    /// a null distribution that grows as the window shrinks (about 1/√n); the test makes a small window need a larger
+    /// effect. 0 turns the correction off (the preset alone: each column at <see cref="PValue"/>).
+    /// </summary>
+    public double FamilyAlpha { get; init; } = 0.05;
+
+    /// <summary>The p-value at or below which a column counts as significant when <paramref name="columns"/> columns are tested.</summary>
+    public double ColumnAlpha(int columns) => FamilyAlpha > 0 ? Math.Min(PValue, FamilyAlpha / Math.Max(1, columns)) : PValue;
 }
 
 /// <summary>
@@ -53,8 +68,11 @@ public static class DriftStatistics
     /// <summary>Smoothing of empty proportions in PSI.</summary>
     public const double PsiEpsilon = 1e-4;
 
-    /// <summary>Statistics of a numeric column (or the score, with <paramref name="kind"/> PREDICTION).</summary>
-    public static FeatureDrift Numeric(NumericProfile reference, NumericWindow window, DriftThresholds thresholds, FeatureKind kind = FeatureKind.NUMERIC)
+    /// <summary>
+    /// Statistics of a numeric column (or the score, with <paramref name="kind"/> PREDICTION); <paramref name="columns"/>:
+    /// how many columns the window tests (the Bonferroni family of <see cref="DriftThresholds.FamilyAlpha"/>).
+    /// </summary>
+    public static FeatureDrift Numeric(NumericProfile reference, NumericWindow window, DriftThresholds thresholds, FeatureKind kind = FeatureKind.NUMERIC, int columns = 1)
     {
         ArgumentNullException.ThrowIfNull(reference);
         ArgumentNullException.ThrowIfNull(window);
@@ -68,8 +86,9 @@ public static class DriftStatistics
             NullRate = total == 0 ? 0 : (double)window.Nulls / total,
         };
         var smallReference = reference.Count <= thresholds.SmallReferenceMax;
+        var alpha = thresholds.ColumnAlpha(columns);
         result.DriftMethod = smallReference ? "ks" : "wasserstein";
-        result.Threshold = smallReference ? thresholds.PValue : thresholds.WassersteinNormed;
+        result.Threshold = smallReference ? alpha : thresholds.WassersteinNormed;
         if (window.Count == 0)
         {
             return result;
@@ -93,13 +112,13 @@ public static class DriftStatistics
 
         result.DriftScore = smallReference ? result.KsPValue.Value : result.WassersteinNormed ?? 0;
         result.Drifted = window.Count >= thresholds.MinWindowCount && (smallReference
-            ? result.KsPValue <= thresholds.PValue
-            : result.WassersteinNormed >= thresholds.WassersteinNormed);
+            ? result.KsPValue <= alpha
+            : result.WassersteinNormed >= thresholds.WassersteinNormed && (thresholds.FamilyAlpha <= 0 || result.KsPValue <= alpha));
         return result;
     }
 
-    /// <summary>Statistics of a categorical column.</summary>
-    public static FeatureDrift Categorical(CategoricalProfile reference, CategoricalWindow window, DriftThresholds thresholds)
+    /// <summary>Statistics of a categorical column; <paramref name="columns"/> as in <see cref="Numeric"/>.</summary>
+    public static FeatureDrift Categorical(CategoricalProfile reference, CategoricalWindow window, DriftThresholds thresholds, int columns = 1)
     {
         ArgumentNullException.ThrowIfNull(reference);
         ArgumentNullException.ThrowIfNull(window);
@@ -113,7 +132,7 @@ public static class DriftStatistics
             Count = total,
             NullRate = total == 0 ? 0 : (double)window.Nulls / total,
             DriftMethod = smallReference ? "chisquare" : "jensenshannon",
-            Threshold = smallReference ? thresholds.PValue : thresholds.JsDistance,
+            Threshold = smallReference ? thresholds.ColumnAlpha(columns) : thresholds.JsDistance,
         };
         if (window.Count == 0 || reference.Count == 0)
         {
@@ -144,9 +163,10 @@ public static class DriftStatistics
         }
 
         result.DriftScore = smallReference ? result.ChiSquarePValue ?? 1 : result.JsDistance.Value;
+        var alpha = thresholds.ColumnAlpha(columns);
         result.Drifted = window.Count >= thresholds.MinWindowCount && (smallReference
-            ? result.ChiSquarePValue <= thresholds.PValue
-            : result.JsDistance >= thresholds.JsDistance);
+            ? result.ChiSquarePValue <= alpha
+            : result.JsDistance >= thresholds.JsDistance && (thresholds.FamilyAlpha <= 0 || (result.ChiSquarePValue ?? 1) <= alpha));
         return result;
     }
 
@@ -156,14 +176,15 @@ public static class DriftStatistics
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentNullException.ThrowIfNull(window);
         var features = new List<FeatureDrift>();
+        var tested = profile.Numeric.Count + profile.Categorical.Count + (profile.Score is not null && window.Score is not null ? 1 : 0);
         for (var i = 0; i < profile.Numeric.Count; i++)
         {
-            features.Add(Numeric(profile.Numeric[i], window.Numeric[i], thresholds));
+            features.Add(Numeric(profile.Numeric[i], window.Numeric[i], thresholds, FeatureKind.NUMERIC, tested));
         }
 
         for (var i = 0; i < profile.Categorical.Count; i++)
         {
-            features.Add(Categorical(profile.Categorical[i], window.Categorical[i], thresholds));
+            features.Add(Categorical(profile.Categorical[i], window.Categorical[i], thresholds, tested));
         }
 
         var columns = features.Count;
@@ -171,7 +192,7 @@ public static class DriftStatistics
         if (profile.Score is { } score && window.Score is { } scoreWindow)
         {
             // Score drift is reported, but it is an output, not a column of the dataset share.
-            features.Add(Numeric(score, scoreWindow, thresholds, FeatureKind.PREDICTION));
+            features.Add(Numeric(score, scoreWindow, thresholds, FeatureKind.PREDICTION, tested));
         }
 
         return (features, share, columns > 0 && share >= thresholds.DatasetShare);

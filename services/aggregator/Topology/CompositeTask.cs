@@ -1,0 +1,77 @@
+using Confluent.Kafka;
+using StreamMonitor.Streams;
+
+namespace StreamMonitor.Aggregator.Topology;
+
+/// <summary>
+/// Several tasks over one input partition (e.g. latency and score drift over the predictions): each record goes to
+/// each task in order; one checkpoint holds every task's state (length-prefixed, in order).
+/// </summary>
+public sealed class CompositeTask : IPartitionTask
+{
+    private readonly IReadOnlyList<IPartitionTask> _tasks;
+
+    /// <summary>Creates the tasks, each from its slice of <paramref name="state"/> (null: fresh).</summary>
+    public CompositeTask(IReadOnlyList<Func<byte[]?, IPartitionTask>> factories, byte[]? state)
+    {
+        ArgumentNullException.ThrowIfNull(factories);
+        var slices = new byte[]?[factories.Count];
+        if (state is not null)
+        {
+            using var reader = new BinaryReader(new MemoryStream(state, writable: false));
+            if (reader.ReadInt32() != factories.Count)
+            {
+                throw new InvalidDataException($"Checkpoint holds a different number of tasks than the {factories.Count} configured for this partition.");
+            }
+
+            for (var i = 0; i < slices.Length; i++)
+            {
+                slices[i] = reader.ReadBytes(reader.ReadInt32());
+            }
+        }
+
+        _tasks = factories.Select((create, i) => create(slices[i])).ToList();
+    }
+
+    /// <summary>The tasks, in order.</summary>
+    public IReadOnlyList<IPartitionTask> Tasks => _tasks;
+
+    /// <inheritdoc />
+    public long StreamTime => _tasks.Max(t => t.StreamTime);
+
+    /// <inheritdoc />
+    public void Process(ConsumeResult<byte[], byte[]> record, ITaskOutput output)
+    {
+        foreach (var task in _tasks)
+        {
+            task.Process(record, output);
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnIdle(long watermarkMs, ITaskOutput output)
+    {
+        foreach (var task in _tasks)
+        {
+            task.OnIdle(watermarkMs, output);
+        }
+    }
+
+    /// <inheritdoc />
+    public byte[] Snapshot()
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer))
+        {
+            writer.Write(_tasks.Count);
+            foreach (var task in _tasks)
+            {
+                var state = task.Snapshot();
+                writer.Write(state.Length);
+                writer.Write(state);
+            }
+        }
+
+        return buffer.ToArray();
+    }
+}

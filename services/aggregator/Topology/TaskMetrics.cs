@@ -1,0 +1,25 @@
+using StreamMonitor.Contracts;
+
+namespace StreamMonitor.Aggregator.Topology;
+
+/// <summary>What the aggregator's tasks report as they run (the service maps it to Prometheus metrics).</summary>
+public interface ITaskMetrics
+{
+    /// <summary>A record of <paramref name="topic"/> was routed to the late-events topic.</summary>
+    void Late(string topic);
+
+    /// <summary>A record was sent to the dead-letter topic with <paramref name="reasonCode"/>.</summary>
+    void DeadLetter(string reasonCode);
+
+    /// <summary>Stage A emitted a partial of a <paramref name="kind"/> window (final or an idle flush).</summary>
+    void PartialEmitted(WindowKind kind, bool final);
+
+    /// <summary>Stage B emitted (or re-emitted) a <paramref name="kind"/> window result.</summary>
+    void ResultEmitted(WindowKind kind);
+
+    /// <summary>Stage B ignored a partial of a complete window (a replayed duplicate).</summary>
+    void MergeDuplicate();
+
+    /// <summary>Stage B dead-lettered a partial of a dropped window.</summary>
+    void MergeExpired();
+}

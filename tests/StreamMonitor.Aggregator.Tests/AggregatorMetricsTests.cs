@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Confluent.Kafka;
+using StreamMonitor.Contracts;
+using StreamMonitor.Testing;
+using Xunit.Abstractions;
+
+namespace StreamMonitor.Aggregator.Tests;
+
+/// <summary>The aggregator process's own counters, scraped from its /metrics endpoint while it runs.</summary>
+public sealed class AggregatorMetricsTests(AggregatorProcessFixture fixture, ITestOutputHelper output) : IClassFixture<AggregatorProcessFixture>
+{
+    [Fact]
+    public async Task Metrics_count_the_records_dead_letters_windows_and_checkpoints_and_show_stream_time_and_watermark()
+    {
+        var options = fixture.Kafka.CreateOptions();
+        var codec = fixture.Kafka.Codec;
+        var predictions = PredictionGenerator.Generate(2_000, seed: 3, stepMs: 20);
+        var sentinelTime = predictions.Max(p => p.EventTimeMs) + 600_000;
+        using (var producer = fixture.Kafka.CreateProducer(options))
+        {
+            foreach (var prediction in predictions)
+            {
+                producer.Produce(options.Topics.Predictions, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(prediction.EventId), Value = codec.Serialize(prediction) });
+            }
+
+            producer.Produce(new TopicPartition(options.Topics.Predictions, 0), new Message<byte[], byte[]> { Key = [1], Value = [0xde, 0xad, 0xbe, 0xef] });
+            for (var partition = 0; partition < options.Topics.InputPartitions; partition++)
+            {
+                var sentinel = new Prediction { EventId = "sentinel", ModelName = "sentinel", ModelVersion = "0", EventTimeMs = sentinelTime, Status = PredictionStatus.ERROR };
+                producer.Produce(new TopicPartition(options.Topics.Predictions, partition), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes("sentinel"), Value = codec.Serialize(sentinel) });
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(30));
+        }
+
+        var port = FreePort();
+        var environment = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(options))
+        {
+            ["Aggregator__ConsumerGroup"] = "agg-metrics-" + options.Topics.Suffix.Trim('.'),
+            ["Aggregator__InfluxEnabled"] = "false",
+            ["Aggregator__CheckpointIntervalMs"] = "200",
+            ["Urls"] = $"http://127.0.0.1:{port}",
+        };
+        await using var process = ServiceProcess.Start(new ServiceProcessOptions(StreammonCli.ServiceDllPath("aggregator", "StreamMonitor.Aggregator"))
+        {
+            Environment = environment,
+            OnLine = line =>
+            {
+                try
+                {
+                    output.WriteLine(line);
+                }
+                catch (InvalidOperationException)
+                {
+                    // The test has finished while the process shuts down.
+                }
+            },
+        });
+        var metricsUrl = new Uri($"http://127.0.0.1:{port}/metrics");
+        await process.WaitForHttpOkAsync(metricsUrl, TimeSpan.FromSeconds(90));
+
+        // Every input record is counted once the process has consumed them all (generous deadline: a loaded machine).
+        var expectedRecords = predictions.Count + 1 + options.Topics.InputPartitions;
+        using var http = new HttpClient();
+        Dictionary<string, double> metrics = [];
+        var recordsSeries = $"streammon_aggregator_records_total{{processor=\"stage-a\",topic=\"{options.Topics.Predictions}\"}}";
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+        while (DateTime.UtcNow < deadline)
+        {
+            metrics = Parse(await http.GetStringAsync(metricsUrl));
+            if (metrics.GetValueOrDefault(recordsSeries) >= expectedRecords
+                && metrics.GetValueOrDefault("streammon_aggregator_checkpoints_total{processor=\"stage-a\"}") > 0
+                && metrics.Where(m => m.Key.StartsWith("streammon_aggregator_windows_emitted_total{kind=\"Latency\",output=\"result\"}", StringComparison.Ordinal)).Sum(m => m.Value) > 0)
+            {
+                break;
+            }
+
+            await Task.Delay(500);
+        }
+
+        Assert.Equal(expectedRecords, metrics[recordsSeries]);
+        Assert.Equal(1, metrics.Where(m => m.Key.StartsWith("streammon_aggregator_dead_letters_total{", StringComparison.Ordinal)).Sum(m => m.Value));
+        Assert.True(metrics["streammon_aggregator_checkpoints_total{processor=\"stage-a\"}"] > 0);
+        Assert.True(metrics["streammon_aggregator_windows_emitted_total{kind=\"Latency\",output=\"final_partial\"}"] > 0);
+        Assert.True(metrics["streammon_aggregator_windows_emitted_total{kind=\"Latency\",output=\"result\"}"] > 0);
+        Assert.True(metrics.GetValueOrDefault($"streammon_aggregator_records_total{{processor=\"stage-b\",topic=\"{options.Topics.WindowPartials}\"}}") > 0);
+        Assert.Equal(sentinelTime, metrics["streammon_aggregator_stream_time_ms{processor=\"stage-a\"}"]);
+        Assert.Equal(sentinelTime, metrics["streammon_aggregator_watermark_ms"]);
+        Assert.Equal(0, metrics["streammon_aggregator_merge_expired_total"]);
+        Assert.True(metrics.ContainsKey("streammon_aggregator_merge_duplicates_total"));
+        Assert.Equal(0, metrics.Where(m => m.Key.StartsWith("streammon_aggregator_late_records_total{", StringComparison.Ordinal)).Sum(m => m.Value));
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Prometheus text format: "series value" per line, comments skipped.</summary>
+    private static Dictionary<string, double> Parse(string text) => text.Split('\n')
+        .Where(l => l.Length > 0 && l[0] != '#')
+        .Select(l => (Series: l[..l.LastIndexOf(' ')], Value: double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)))
+        .GroupBy(x => x.Series, StringComparer.Ordinal)
+        .ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
+}
