@@ -84,6 +84,12 @@ public sealed class AlerterWorker(
         using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientConfig.Producer(_kafka, _options.EvaluatorId)).Build();
         using var deadLetters = new DeadLetterPublisher(producer, topics, "alerter", codec, logger);
         var consumerConfig = KafkaClientConfig.Consumer(_kafka, _options.EvaluatorId, _options.EvaluatorId);
+        consumerConfig.EnablePartitionEof = true;
+        foreach (var tp in offsets.Keys)
+        {
+            watermark.Expect(Lane(tp));
+        }
+
         using var consumer = new ConsumerBuilder<byte[], byte[]>(consumerConfig).Build();
         consumer.Assign(offsets.Select(o => new TopicPartitionOffset(o.Key, o.Value)));
         var influx = _options.WriteInflux ? services.GetService(typeof(InfluxWriter)) as InfluxWriter : null;
@@ -106,13 +112,17 @@ public sealed class AlerterWorker(
         {
             var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
             var transitions = false;
-            if (result?.Message is not null)
+            if (result is { IsPartitionEOF: true })
+            {
+                watermark.MarkCaughtUp(Lane(result.TopicPartition));
+            }
+            else if (result?.Message is not null)
             {
                 var decoded = Decode(result);
                 Apply(evaluator, decoded, deadLetters);
                 if (decoded.Event is not null)
                 {
-                    watermark.Observe($"{result.Topic}[{result.Partition.Value}]", decoded.WindowEndMs);
+                    watermark.Observe(Lane(result.TopicPartition), decoded.WindowEndMs);
                 }
 
                 offsets[result.TopicPartition] = result.Offset + 1;
@@ -206,6 +216,8 @@ public sealed class AlerterWorker(
 
         return new Decoded(result, null, error, long.MinValue);
     }
+
+    private static string Lane(TopicPartition tp) => $"{tp.Topic}[{tp.Partition.Value}]";
 
     private static bool IsPowerOfTwo(long n) => (n & (n - 1)) == 0;
 

@@ -58,6 +58,10 @@ public static class DemoSettings
             ["Alerter__LatencyRegressionSustain"] = "15m",
             ["Alerter__DriftWindow"] = "5m",
             ["Alerter__QualityWindow"] = "5m",
+
+            // At 60x a minute of event time is a second of wall time: results the aggregator re-emits after its merge
+            // grace (a lagging scorer partition) must still reach the alerter before their tick is evaluated.
+            ["Alerter__AllowedLateness"] = "5m",
         };
         return [("scorer", scorer), ("aggregator", aggregator), ("alerter", alerter)];
     }

@@ -3,80 +3,139 @@ namespace StreamMonitor.Slo;
 /// <summary>
 /// Cross-partition event-time watermark of the alerter's inputs. A lane is one input partition; its position is the
 /// largest window end seen on it (the order of records inside a partition does not matter: several writers share
-/// it). Watermark = the minimum position over the counting lanes, never moving back. A lane counts once it has
-/// received a record (a partition, or a whole topic, that never receives data holds nothing back) and stops counting
-/// while its position is more than <see cref="IdleSpanMs"/> behind the most advanced lane (a partition that receives
-/// no more keys, or a topic whose results trail by design, cannot stall evaluation beyond that span).
+/// it). Watermark = the minimum position over the counting lanes, never moving back. Which lanes count:
+/// <list type="bullet">
+/// <item>a lane registered with <see cref="Expect"/> holds the watermark entirely until it has reached its end once:
+/// on start (a restart, a replay) the whole backlog is applied before any tick is decided, so the order in which the
+/// partitions are fetched, and the order of the records inside each (an early emission followed much later by the
+/// full value), cannot change a decision;</item>
+/// <item>after that, a lane with a record read since it was last caught up counts however far behind it is;</item>
+/// <item>a caught-up lane (end of partition reached) counts once it has data, unless its position is more than
+/// <see cref="IdleSpanMs"/> behind the most advanced lane: a partition that receives no more keys, or a topic whose
+/// results trail by design, stalls evaluation at most that long;</item>
+/// <item>a caught-up lane that never had data (an empty partition, a topic with no data at all) does not count.</item>
+/// </list>
 /// </summary>
 public sealed class LaneWatermark
 {
-    private readonly Dictionary<string, long> _positions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
 
-    /// <summary>Creates the watermark with the span after which a lagging lane stops counting.</summary>
+    /// <summary>Creates the watermark with the span after which a lagging caught-up lane stops counting.</summary>
     public LaneWatermark(TimeSpan idleSpan)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(idleSpan, TimeSpan.Zero);
         IdleSpanMs = (long)idleSpan.TotalMilliseconds;
     }
 
-    /// <summary>A lane more than this (event time, ms) behind the most advanced lane stops counting.</summary>
+    /// <summary>A caught-up lane more than this (event time, ms) behind the most advanced lane stops counting.</summary>
     public long IdleSpanMs { get; }
 
-    /// <summary>The watermark; null before any record.</summary>
+    /// <summary>The watermark; null before it is defined.</summary>
     public long? Current { get; private set; }
 
-    /// <summary>Lanes seen.</summary>
-    public int Lanes => _positions.Count;
+    /// <summary>Registers a lane whose backlog is still to be read: it holds the watermark until it has reached its end once.</summary>
+    public void Expect(string lane)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        var state = Get(lane);
+        state.Backlog = true;
+        state.Initial = true;
+        Recompute();
+    }
 
-    /// <summary>Records a window end seen on a lane and returns the watermark.</summary>
+    /// <summary>Records a window end read from a lane and returns the watermark.</summary>
     public long? Observe(string lane, long windowEndMs)
     {
         ArgumentNullException.ThrowIfNull(lane);
-        if (!_positions.TryGetValue(lane, out var position) || windowEndMs > position)
-        {
-            _positions[lane] = windowEndMs;
-            Recompute();
-        }
-
+        var state = Get(lane);
+        state.Backlog = true;
+        state.Position = state.Position is { } p ? Math.Max(p, windowEndMs) : windowEndMs;
+        Recompute();
         return Current;
     }
 
-    /// <summary>Lane positions for a checkpoint.</summary>
-    public Dictionary<string, long> Capture() => new(_positions, StringComparer.Ordinal);
+    /// <summary>The lane reached its end (nothing more to read for now) and returns the watermark.</summary>
+    public long? MarkCaughtUp(string lane)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        var state = Get(lane);
+        state.Backlog = false;
+        state.Initial = false;
+        Recompute();
+        return Current;
+    }
 
-    /// <summary>Restores lane positions (and so the watermark) from a checkpoint.</summary>
+    /// <summary>Lane positions for a checkpoint (whether a lane is caught up is found again after a restart).</summary>
+    public Dictionary<string, long> Capture() =>
+        _lanes.Where(l => l.Value.Position is not null).ToDictionary(l => l.Key, l => l.Value.Position!.Value, StringComparer.Ordinal);
+
+    /// <summary>Restores lane positions and the watermark from a checkpoint.</summary>
     public void Restore(IReadOnlyDictionary<string, long> positions, long? current)
     {
         ArgumentNullException.ThrowIfNull(positions);
         foreach (var (lane, position) in positions)
         {
-            _positions[lane] = position;
+            Get(lane).Position = position;
         }
 
+        // Not recomputed here: the caller registers the lanes whose backlog is still to be read (Expect) next.
         Current = current;
-        Recompute();
+    }
+
+    private Lane Get(string lane)
+    {
+        if (!_lanes.TryGetValue(lane, out var state))
+        {
+            state = new Lane();
+            _lanes[lane] = state;
+        }
+
+        return state;
     }
 
     private void Recompute()
     {
         var front = long.MinValue;
-        foreach (var p in _positions.Values)
+        foreach (var lane in _lanes.Values)
         {
-            front = Math.Max(front, p);
+            if (lane.Position is { } p)
+            {
+                front = Math.Max(front, p);
+            }
         }
 
         var min = long.MaxValue;
-        foreach (var p in _positions.Values)
+        foreach (var lane in _lanes.Values)
         {
-            if (p >= front - IdleSpanMs)
+            if (lane.Backlog)
+            {
+                if (lane.Initial || lane.Position is not { } position)
+                {
+                    return;
+                }
+
+                min = Math.Min(min, position);
+            }
+            else if (lane.Position is { } p && p >= front - IdleSpanMs)
             {
                 min = Math.Min(min, p);
             }
         }
 
-        if (Current is not { } current || min > current)
+        if (min != long.MaxValue && (Current is not { } current || min > current))
         {
             Current = min;
         }
+    }
+
+    private sealed class Lane
+    {
+        public long? Position { get; set; }
+
+        /// <summary>Records may still be unread (registered and not caught up, or read since it was last caught up).</summary>
+        public bool Backlog { get; set; }
+
+        /// <summary>Registered and not caught up yet: its start-up backlog is still being read.</summary>
+        public bool Initial { get; set; }
     }
 }

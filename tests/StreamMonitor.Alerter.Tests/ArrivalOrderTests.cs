@@ -103,24 +103,61 @@ public sealed class ArrivalOrderTests
     }
 
     [Fact]
-    public void The_watermark_is_the_slowest_active_partition_and_a_far_behind_one_stops_counting()
+    public void Catching_up_partition_after_partition_gives_the_same_alerts_and_statuses()
+    {
+        // A restart or a replay reads a backlog: the consumer fetches whole chunks of one partition before the next,
+        // so partitions are hours of event time apart. Registered lanes hold the watermark until each was read to its end.
+        var records = Scenario();
+        var reference = Run(InOrder(records));
+        var random = new Random(11);
+        for (var i = 0; i < 10; i++)
+        {
+            // Inside each partition any order (a writer far ahead of the others, early emissions long before their
+            // full value), emissions of one key in order.
+            var backlog = Chunked(Scrambled(records, random), random);
+            var caughtUp = Run(backlog, catchUp: true, restartAt: i % 2 == 0 ? -1 : random.Next(backlog.Count));
+            Assert.Equal(0, caughtUp.Late);
+            Assert.Equal(reference.AlertsJson, caughtUp.AlertsJson);
+            Assert.Equal(reference.StatusesJson, caughtUp.StatusesJson);
+        }
+
+        // Without registering the lanes, the first partitions read run ahead and the others' results arrive late.
+        var unregistered = Run(Chunked(Deliver(records, random), random));
+        Assert.True(unregistered.Late > 0);
+        Assert.NotEqual(reference.StatusesJson, unregistered.StatusesJson);
+    }
+
+    [Fact]
+    public void The_watermark_is_the_slowest_counting_partition()
     {
         var watermark = new LaneWatermark(TimeSpan.FromMinutes(15));
-        Assert.Null(watermark.Current);
-        Assert.Equal(T0 + Minute, watermark.Observe("a[0]", T0 + Minute));
+        watermark.Expect("a[0]");
+        watermark.Expect("a[1]");
+        watermark.Expect("b[0]");
+        Assert.Null(watermark.Observe("a[0]", T0 + Minute)); // start-up backlogs: nothing is decided until each was read
+        Assert.Null(watermark.MarkCaughtUp("b[0]")); // b[0] is empty: it does not count
+        Assert.Null(watermark.Observe("a[1]", T0 + (5 * Minute)));
+        Assert.Null(watermark.MarkCaughtUp("a[1]"));
+        Assert.Equal(T0 + Minute, watermark.MarkCaughtUp("a[0]"));
+        Assert.Equal(T0 + Minute, watermark.Observe("a[1]", T0 + (6 * Minute)));
         Assert.Equal(T0 + Minute, watermark.Observe("a[0]", T0)); // order inside a partition does not matter
-        Assert.Equal(T0 + Minute, watermark.Observe("a[1]", T0 + (5 * Minute)));
         Assert.Equal(T0 + (3 * Minute), watermark.Observe("a[0]", T0 + (3 * Minute)));
 
-        // a[0] falls more than 15 min behind a[1]: it stops holding the watermark back, which never goes back.
+        // a[0] is caught up and more than 15 min behind a[1]: it stops counting.
+        watermark.MarkCaughtUp("a[0]");
         Assert.Equal(T0 + (20 * Minute), watermark.Observe("a[1]", T0 + (20 * Minute)));
+
+        // A lane being read counts however far behind it is; the watermark never goes back.
         Assert.Equal(T0 + (20 * Minute), watermark.Observe("b[0]", T0 + (10 * Minute)));
+        Assert.Equal(T0 + (20 * Minute), watermark.Observe("a[1]", T0 + (30 * Minute)));
+        Assert.Equal(T0 + (30 * Minute), watermark.MarkCaughtUp("b[0]"));
 
         var restored = new LaneWatermark(TimeSpan.FromMinutes(15));
         restored.Restore(watermark.Capture(), watermark.Current);
-        Assert.Equal(watermark.Current, restored.Current);
-        Assert.Equal(T0 + (20 * Minute), restored.Observe("b[0]", T0 + (25 * Minute)));
-        Assert.Equal(T0 + (21 * Minute), restored.Observe("a[1]", T0 + (21 * Minute)));
+        Assert.Equal(T0 + (30 * Minute), restored.Current);
+        restored.Expect("a[1]");
+        Assert.Equal(T0 + (30 * Minute), restored.Observe("a[1]", T0 + (31 * Minute))); // its backlog is still being read
+        Assert.Equal(T0 + (31 * Minute), restored.MarkCaughtUp("a[1]"));
     }
 
     /// <summary>One emission of a result: when it leaves the aggregator (event time), and its topic partition.</summary>
@@ -247,12 +284,51 @@ public sealed class ArrivalOrderTests
         return [.. records.OrderBy(r => arrival[r]).ThenBy(_ => random.Next())];
     }
 
+    /// <summary>Any order, except that the emissions of one key keep theirs.</summary>
+    private static List<Emission> Scrambled(List<Emission> records, Random random)
+    {
+        var slots = records.OrderBy(_ => random.Next()).ToList();
+        var byKey = records.OrderBy(r => r.Sequence).GroupBy(r => r.Key).ToDictionary(g => g.Key, g => new Queue<Emission>(g), StringComparer.Ordinal);
+        return [.. slots.Select(slot => byKey[slot.Key].Dequeue())];
+    }
+
+    /// <summary>The same per-partition order, read in chunks of up to 500 records of one partition at a time.</summary>
+    private static List<Emission> Chunked(List<Emission> delivery, Random random)
+    {
+        var lanes = delivery.GroupBy(r => r.Lane).Select(g => new Queue<Emission>(g)).ToList();
+        var chunked = new List<Emission>();
+        while (lanes.Count > 0)
+        {
+            var lane = lanes[random.Next(lanes.Count)];
+            for (var n = random.Next(1, 500); n > 0 && lane.Count > 0; n--)
+            {
+                chunked.Add(lane.Dequeue());
+            }
+
+            if (lane.Count == 0)
+            {
+                lanes.Remove(lane);
+            }
+        }
+
+        return chunked;
+    }
+
     private sealed record Outcome(List<Alert> Alerts, string AlertsJson, string StatusesJson, int Late);
 
-    private static Outcome Run(List<Emission> delivery, int restartAt = -1)
+    private static Outcome Run(List<Emission> delivery, int restartAt = -1, bool catchUp = false)
     {
         var evaluator = new AlertEvaluator(Slos(), Evaluation);
         var watermark = new LaneWatermark(IdleSpan);
+        var remaining = delivery.GroupBy(r => r.Lane).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        if (catchUp)
+        {
+            foreach (var lane in remaining.Keys)
+            {
+                watermark.Expect(lane);
+            }
+        }
+
         var alerts = new List<Alert>();
         var statuses = new List<SloStatus>();
         var late = 0;
@@ -268,6 +344,13 @@ public sealed class ArrivalOrderTests
                 evaluator.Restore(state);
                 watermark = new LaneWatermark(IdleSpan);
                 watermark.Restore(lanes, current);
+
+                // What is still to come was already in the topics: it is the restarted alerter's start-up backlog.
+                catchUp = true;
+                foreach (var lane in remaining.Where(l => l.Value > 0))
+                {
+                    watermark.Expect(lane.Key);
+                }
             }
 
             var r = delivery[i];
@@ -279,7 +362,13 @@ public sealed class ArrivalOrderTests
                 _ => throw new InvalidOperationException(),
             };
             late += outcome == InputOutcome.Late ? 1 : 0;
-            if (watermark.Observe(r.Lane, r.WindowEndMs) is { } now)
+            watermark.Observe(r.Lane, r.WindowEndMs);
+            if (--remaining[r.Lane] == 0 && catchUp)
+            {
+                watermark.MarkCaughtUp(r.Lane);
+            }
+
+            if (watermark.Current is { } now)
             {
                 var output = evaluator.AdvanceTo(now);
                 alerts.AddRange(output.Alerts);
