@@ -5,8 +5,9 @@ using StreamMonitor.Slo;
 
 // Single-threaded (the alerter is one consumer loop). N SLOs = N/2 models x (latency, availability), each on the
 // Workbook's four default tiers over 30 days; one 10 s latency result per model and window, over `hours` of event time.
-// Baseline: the arrival-order evaluator (each result evaluated as it arrives: lateness 0, watermark = its window end).
-// Measured: results delivered through 4 partitions with up to 30 s of event-time disorder, a cross-partition
+// Baseline: input in window order, each window evaluated as soon as its last result is applied (lateness 0, no
+// watermark): what evaluating in arrival order costs when arrival order happens to be window order.
+// Measured: the same results delivered through 4 partitions with up to 30 s of event-time disorder, a cross-partition
 // LaneWatermark, ticks released 1 min of event time behind it. The ratio is what watermark evaluation costs.
 var sloCount = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 20;
 var hours = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 24;
@@ -35,7 +36,7 @@ for (var w = 0; w < windows; w++)
     for (var m = 0; m < models; m++)
     {
         var count = 500L;
-        var errors = (w / 360) % 24 == 5 ? 40L : random.Next(0, 2); // an hour of errors a day: alerts fire and resolve
+        var errors = (w / 360) % 24 == 5 ? 40L : random.Next(0, 4) == 0 ? 1 : 0; // an hour of errors a day: alerts fire and resolve
         var result = new LatencyWindowResult
         {
             ModelName = $"model{m}",
@@ -45,7 +46,7 @@ for (var w = 0; w < windows; w++)
             Count = count,
             ErrorCount = errors,
             Stages = [new StageLatency { Stage = "e2e", Count = count - errors, P95Us = 20_000 + random.Next(0, 1000) }],
-            LatencySlis = [new LatencySli { ThresholdUs = 50_000, Good = count - errors - random.Next(0, 3), Total = count }],
+            LatencySlis = [new LatencySli { ThresholdUs = 50_000, Good = count - errors - (random.Next(0, 4) == 0 ? 1 : 0), Total = count }],
         };
         results.Add((result, (int)((uint)HashCode.Combine(m, w) % 4), start + WindowMs + random.Next(0, 30_000)));
     }
@@ -64,13 +65,13 @@ Run(false);
 Run(true);
 var baseline = Enumerable.Range(0, 3).Select(_ => Run(false)).MaxBy(r => r.TicksPerSecond)!;
 var measured = Enumerable.Range(0, 3).Select(_ => Run(true)).MaxBy(r => r.TicksPerSecond)!;
-Print("baseline: arrival order, no watermark", baseline);
+Print("baseline: window order, no watermark", baseline);
 Print("watermark: 4 partitions, 30 s disorder, 1 min lateness", measured);
 Console.WriteLine();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio (watermark / baseline, windows per second): {measured.TicksPerSecond / baseline.TicksPerSecond:0.00}"));
 if (baseline.Transitions != measured.Transitions)
 {
-    Console.WriteLine($"note: transitions differ ({baseline.Transitions} vs {measured.Transitions}): the last minute of event time is not evaluated with the watermark");
+    Console.WriteLine($"note: transitions differ ({baseline.Transitions} vs {measured.Transitions}): with the watermark the last minute of event time is not evaluated yet");
 }
 
 Figures Run(bool withWatermark)
@@ -94,10 +95,13 @@ Figures Run(bool withWatermark)
     }
     else
     {
-        foreach (var result in inOrder)
+        for (var i = 0; i < inOrder.Count; i++)
         {
-            evaluator.Apply(result);
-            Count(evaluator.AdvanceTo(result.WindowStartMs + result.WindowSizeMs));
+            evaluator.Apply(inOrder[i]);
+            if ((i + 1) % models == 0)
+            {
+                Count(evaluator.AdvanceTo(inOrder[i].WindowStartMs + inOrder[i].WindowSizeMs));
+            }
         }
     }
 
