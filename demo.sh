@@ -8,16 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-if ! command -v influxd >/dev/null 2>&1; then
-  if [ "$(id -u)" -eq 0 ]; then
-    echo "Installing InfluxDB (influxd, influx) from Debian..."
-    apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends influxdb influxdb-client
-  else
-    echo "influxd is not installed and this is not root: run as root or apt-get install influxdb influxdb-client." >&2
-    exit 1
-  fi
-fi
+scripts/ensure-influxdb.sh --required
 
 dotnet restore StreamMonitor.sln
 dotnet build StreamMonitor.sln -c Release --no-restore

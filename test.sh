@@ -6,15 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-if ! command -v influxd >/dev/null 2>&1; then
-  if [ "$(id -u)" -eq 0 ]; then
-    echo "Installing InfluxDB (influxd, influx) from Debian..."
-    apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends influxdb influxdb-client
-  else
-    echo "influxd is not installed and this is not root: the InfluxDB tests will fail (apt-get install influxdb influxdb-client)." >&2
-  fi
-fi
+scripts/ensure-influxdb.sh
 
 results=artifacts/test-results
 rm -rf "$results"

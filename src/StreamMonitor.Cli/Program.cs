@@ -15,4 +15,11 @@ root.Add(ScoreCommands.Create());
 root.Add(SloCommands.Create());
 root.Add(TrafficCommands.Create());
 
+// Redirected output (logs, CI, tests) has no terminal width, and Spectre.Console would wrap tables and lines at 80
+// columns; use $COLUMNS when set, else a width that keeps topic names and table rows on one line.
+if (Console.IsOutputRedirected)
+{
+    Spectre.Console.AnsiConsole.Profile.Width = int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out var columns) && columns > 0 ? columns : 160;
+}
+
 return await root.Parse(args).InvokeAsync();

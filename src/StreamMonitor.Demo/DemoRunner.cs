@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 using StreamMonitor.Contracts;
+using StreamMonitor.Models.Training;
 using StreamMonitor.Reports;
 using StreamMonitor.Stack;
 using StreamMonitor.Traffic;
@@ -44,7 +45,7 @@ public sealed class DemoRunner
         DemoSettings.WriteFile(_options, models, Path.Combine(stack.WorkDirectory, "service-settings.json"));
         await StartServicesAsync(stack, models, cancellationToken);
 
-        var heldOut = LabeledDataSet.Load(models.HeldOutCsv);
+        var heldOut = Dataset.LoadCsv(models.HeldOutCsv);
         var traffic = new TrafficOptions
         {
             ModelName = _options.ModelName,

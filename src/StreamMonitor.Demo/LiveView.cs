@@ -71,7 +71,7 @@ public static class LiveView
 
         var drifted = latest.Features.Where(f => f.Drifted).OrderByDescending(f => f.DriftScore).Take(3)
             .Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Feature} {f.DriftScore:F2}")).ToList();
-        return string.Create(CultureInfo.InvariantCulture, $"{latest.DriftedShare:P0} of features drifted") + (drifted.Count > 0 ? ": " + string.Join(", ", drifted) : "");
+        return string.Create(CultureInfo.InvariantCulture, $"{SummaryMarkdown.Percent(latest.DriftedShare)} of features drifted") + (drifted.Count > 0 ? ": " + string.Join(", ", drifted) : "");
     }
 
     private static string AccuracyLine(ResultLog log)

@@ -46,4 +46,12 @@ public static class KafkaClientConfig
         };
         return config;
     }
+
+    /// <summary>An admin client configuration (topic creation, metadata) with the pass-through settings.</summary>
+    public static AdminClientConfig Admin(KafkaOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        KafkaNative.EnsureLoaded();
+        return new AdminClientConfig(new Dictionary<string, string>(options.Client)) { BootstrapServers = options.BootstrapServers };
+    }
 }

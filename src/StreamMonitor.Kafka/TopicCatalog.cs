@@ -1,3 +1,5 @@
+using Confluent.Kafka.Admin;
+
 namespace StreamMonitor.Kafka;
 
 /// <summary>
@@ -79,6 +81,15 @@ public sealed class TopicCatalog
         new(AggregatorCheckpoints, ResultPartitions, Compacted: true),
         new(AlerterCheckpoints, ResultPartitions, Compacted: true),
     ];
+
+    /// <summary>Admin API specifications of <see cref="All"/>: compacted topics get cleanup.policy=compact.</summary>
+    public IReadOnlyList<TopicSpecification> Specifications(short replicationFactor) => All.Select(t => new TopicSpecification
+    {
+        Name = t.Name,
+        NumPartitions = t.Partitions,
+        ReplicationFactor = replicationFactor,
+        Configs = t.Compacted ? new Dictionary<string, string> { ["cleanup.policy"] = "compact" } : null,
+    }).ToList();
 
     private string Name(string topic) => Prefix + topic + Suffix;
 }

@@ -86,7 +86,7 @@ public sealed class ReplayRunner
             var dll = ServicePaths.ServiceDll(service);
             await using var child = ChildService.StartDotnet($"{service}{request.Namespace.Suffix}", dll, [], env, Path.GetDirectoryName(dll)!, logs, _logger);
             await child.WaitHealthyAsync(new Uri(url, "/healthz"), TimeSpan.FromSeconds(90), cancellationToken);
-            await WaitConsumedAsync(child, target, service == "aggregator" ? env["Aggregator__ConsumerGroup"] : null, results, cancellationToken);
+            await WaitConsumedAsync(child, target, service == "aggregator" ? AggregatorGroups(env, target) : [], results, cancellationToken);
             _logger.LogInformation("Replay {Service} done: {Outputs} settled", service, outputs);
             await child.StopAsync(TimeSpan.FromSeconds(15));
         }
@@ -134,49 +134,40 @@ public sealed class ReplayRunner
     }
 
     /// <summary>
-    /// Waits until the service has consumed its input: for the aggregator, its group's committed offsets reach the end of
-    /// every replayed input partition; for both, the result topics then stay quiet for a few seconds.
+    /// The aggregator's consumer groups in the order their input completes, with the topics each reads (see
+    /// AggregatorWorker): stage A over the inputs, the quality join ("{group}-quality", unless
+    /// Aggregator__Quality__Enabled is false) over predictions and labels, then the merge ("{group}-merge") over the
+    /// window partials the other two write.
     /// </summary>
-    private async Task WaitConsumedAsync(ChildService child, KafkaOptions target, string? group, ResultTopicReader results, CancellationToken cancellationToken)
+    private static List<(string Group, List<TopicPartition> Partitions)> AggregatorGroups(Dictionary<string, string> env, KafkaOptions target)
+    {
+        List<TopicPartition> Partitions(int count, params string[] topics) =>
+            topics.SelectMany(t => Enumerable.Range(0, count).Select(p => new TopicPartition(t, p))).ToList();
+        var topics = target.Topics;
+        var group = env["Aggregator__ConsumerGroup"];
+        var groups = new List<(string Group, List<TopicPartition> Partitions)> { (group, Partitions(topics.InputPartitions, topics.Predictions, topics.Labels, topics.Features)) };
+        var quality = env.GetValueOrDefault("Aggregator__Quality__Enabled") ?? System.Environment.GetEnvironmentVariable("Aggregator__Quality__Enabled");
+        if (!string.Equals(quality, "false", StringComparison.OrdinalIgnoreCase))
+        {
+            groups.Add((group + "-quality", Partitions(topics.InputPartitions, topics.Predictions, topics.Labels)));
+        }
+
+        groups.Add((group + "-merge", Partitions(topics.ResultPartitions, topics.WindowPartials)));
+        return groups;
+    }
+
+    /// <summary>
+    /// Waits until the service has consumed its input: for the aggregator, each of its groups' committed offsets reach
+    /// the end of the partitions it reads (the inputs first, then the window partials the inputs produced); for both
+    /// services, the result topics then stay quiet for a few seconds. (Quiet alone is not enough: on a busy machine the
+    /// merge stage can lag behind stage A by more than the quiet period.)
+    /// </summary>
+    private async Task WaitConsumedAsync(ChildService child, KafkaOptions target, List<(string Group, List<TopicPartition> Partitions)> groups, ResultTopicReader results, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(10);
-        if (group is not null)
+        for (var i = 0; i < groups.Count; i++)
         {
-            var config = KafkaClientConfig.Consumer(target, group, "streammon-replay-lag");
-            using var probe = new ConsumerBuilder<byte[], byte[]>(config).Build();
-            var partitions = new[] { target.Topics.Predictions, target.Topics.Labels, target.Topics.Features }
-                .SelectMany(t => Enumerable.Range(0, target.Topics.InputPartitions).Select(p => new TopicPartition(t, p))).ToList();
-            while (true)
-            {
-                Fail(child);
-                cancellationToken.ThrowIfCancellationRequested();
-                var committed = probe.Committed(partitions, TimeSpan.FromSeconds(10));
-                long lag = 0;
-                var any = false;
-                foreach (var c in committed)
-                {
-                    var high = probe.QueryWatermarkOffsets(c.TopicPartition, TimeSpan.FromSeconds(10)).High.Value;
-                    if (c.Offset.IsSpecial)
-                    {
-                        continue;
-                    }
-
-                    any = true;
-                    lag += Math.Max(0, high - c.Offset.Value);
-                }
-
-                if (any && lag == 0)
-                {
-                    break;
-                }
-
-                if (DateTime.UtcNow > deadline)
-                {
-                    throw new TimeoutException($"{child.Name} still had {lag} records to consume after 10 minutes; see {child.LogPath}.");
-                }
-
-                await Task.Delay(500, cancellationToken);
-            }
+            await WaitCommittedAsync(child, target, groups[i].Group, groups[i].Partitions, first: i == 0, deadline, cancellationToken);
         }
 
         // Quiet only counts once output has started (or a service with nothing to say had time to say it).
@@ -197,6 +188,49 @@ public sealed class ReplayRunner
             {
                 throw new TimeoutException($"{child.Name} kept producing results for 10 minutes; see {child.LogPath}.");
             }
+        }
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="group"/> has committed at least one partition and every committed partition is at its
+    /// end. Partitions the group never commits are not waited for: they are topics the service does not read with its
+    /// settings (stage A reads labels only for some topologies). A group other than the first that commits nothing
+    /// within <see cref="NothingToSay"/> is taken as not running (its topology disabled).
+    /// </summary>
+    private async Task WaitCommittedAsync(ChildService child, KafkaOptions target, string group, List<TopicPartition> partitions, bool first, DateTime deadline, CancellationToken cancellationToken)
+    {
+        var config = KafkaClientConfig.Consumer(target, group, "streammon-replay-lag");
+        using var probe = new ConsumerBuilder<byte[], byte[]>(config).Build();
+        var started = DateTime.UtcNow;
+        while (true)
+        {
+            Fail(child);
+            cancellationToken.ThrowIfCancellationRequested();
+            long lag = 0;
+            var any = false;
+            foreach (var c in probe.Committed(partitions, TimeSpan.FromSeconds(10)).Where(c => !c.Offset.IsSpecial))
+            {
+                any = true;
+                lag += Math.Max(0, probe.QueryWatermarkOffsets(c.TopicPartition, TimeSpan.FromSeconds(10)).High.Value - c.Offset.Value);
+            }
+
+            if (any && lag == 0)
+            {
+                return;
+            }
+
+            if (!any && !first && DateTime.UtcNow - started >= NothingToSay)
+            {
+                _logger.LogInformation("Replay: group {Group} committed nothing in {Seconds} s; not waiting for it", group, NothingToSay.TotalSeconds);
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{child.Name} (group {group}) still had {lag} records to consume after 10 minutes; see {child.LogPath}.");
+            }
+
+            await Task.Delay(500, cancellationToken);
         }
     }
 

@@ -1,4 +1,5 @@
 using StreamMonitor.Contracts;
+using StreamMonitor.Models.Training;
 
 namespace StreamMonitor.Traffic;
 
@@ -36,11 +37,11 @@ public sealed record TrafficRecord(double WallOffsetMs, int PhaseIndex, FeatureE
 public sealed class TrafficPlan
 {
     private readonly TrafficOptions _options;
-    private readonly LabeledDataSet _rows;
+    private readonly Dataset _rows;
     private readonly int[] _driftFeatureIndexes;
 
     /// <summary>Lays out a run; the start time must be set (non-zero).</summary>
-    public TrafficPlan(TrafficOptions options, LabeledDataSet rows)
+    public TrafficPlan(TrafficOptions options, Dataset rows)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(rows);
@@ -50,7 +51,7 @@ public sealed class TrafficPlan
             throw new ArgumentException($"{TrafficOptions.SectionName}:{nameof(TrafficOptions.StartTimeMs)} must be set.", nameof(options));
         }
 
-        if (rows.Rows.Count == 0)
+        if (rows.Count == 0)
         {
             throw new ArgumentException("The data set has no rows.", nameof(rows));
         }
@@ -121,20 +122,21 @@ public sealed class TrafficPlan
                 yield return new TrafficRecord(wallMs, phaseIndex, null, due);
             }
 
-            var row = _rows.Rows[rng.Next(_rows.Rows.Count)];
+            var rowIndex = rng.Next(_rows.Count);
+            var row = _rows.Rows[rowIndex];
             var arrivalDelay = _options.ArrivalJitterMs <= 0 ? 0 : -_options.ArrivalJitterMs * Math.Log(1 - rng.NextDouble());
             var eventTime = baseTime - (long)Math.Round(arrivalDelay);
             var features = new Dictionary<string, double?>(_rows.FeatureNames.Count, StringComparer.Ordinal);
             for (var f = 0; f < _rows.FeatureNames.Count; f++)
             {
-                features[_rows.FeatureNames[f]] = row.Features[f];
+                features[_rows.FeatureNames[f]] = row[f];
             }
 
             var strength = DriftStrength(phase, i);
             foreach (var f in _driftFeatureIndexes)
             {
                 var noise = Gaussian(rng);
-                var value = row.Features[f];
+                var value = row[f];
                 if (strength > 0)
                 {
                     var shifted = value * (1 + ((_options.Drift.Factor - 1) * strength));
@@ -148,7 +150,7 @@ public sealed class TrafficPlan
             if (labeled)
             {
                 var labelTime = eventTime + Math.Max(1, (long)Math.Round(delayMs));
-                pending.Enqueue(new Label { EventId = eventId, ModelName = _options.ModelName, Value = row.Label, LabelTimeMs = labelTime }, (labelTime, i));
+                pending.Enqueue(new Label { EventId = eventId, ModelName = _options.ModelName, Value = _rows.Labels[rowIndex], LabelTimeMs = labelTime }, (labelTime, i));
             }
             else if (totals is not null)
             {
@@ -167,7 +169,7 @@ public sealed class TrafficPlan
                 {
                     EventId = eventId,
                     ModelName = _options.ModelName,
-                    EntityId = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"patient-{row.Index}"),
+                    EntityId = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"patient-{rowIndex}"),
                     EventTimeMs = eventTime,
                     Features = features,
                 },

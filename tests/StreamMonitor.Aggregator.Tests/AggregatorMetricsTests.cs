@@ -10,7 +10,8 @@ using Xunit.Abstractions;
 namespace StreamMonitor.Aggregator.Tests;
 
 /// <summary>The aggregator process's own counters, scraped from its /metrics endpoint while it runs.</summary>
-public sealed class AggregatorMetricsTests(AggregatorProcessFixture fixture, ITestOutputHelper output) : IClassFixture<AggregatorProcessFixture>
+[Collection(AggregatorProcessCollection.Name)]
+public sealed class AggregatorMetricsTests(AggregatorProcessFixture fixture, ITestOutputHelper output)
 {
     [Fact]
     public async Task Metrics_count_the_records_dead_letters_windows_and_checkpoints_and_show_stream_time_and_watermark()

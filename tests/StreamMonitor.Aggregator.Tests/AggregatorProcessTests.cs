@@ -30,12 +30,20 @@ public sealed class AggregatorProcessFixture : IAsyncLifetime
     }
 }
 
+/// <summary>The process-level test classes share one cluster and influxd and run one after another (2-core machines).</summary>
+[CollectionDefinition(Name)]
+public sealed class AggregatorProcessCollection : ICollectionFixture<AggregatorProcessFixture>
+{
+    public const string Name = "aggregator processes";
+}
+
 /// <summary>
 /// The aggregator as a separate process against the embedded cluster and a real influxd: SIGKILL several times during
 /// a run must end with exactly the results of an uninterrupted run, on the result topic and in InfluxDB; two instances
 /// in one group must produce the same results as one.
 /// </summary>
-public sealed class AggregatorProcessTests(AggregatorProcessFixture fixture, ITestOutputHelper output) : IClassFixture<AggregatorProcessFixture>
+[Collection(AggregatorProcessCollection.Name)]
+public sealed class AggregatorProcessTests(AggregatorProcessFixture fixture, ITestOutputHelper output)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(300);
     private static readonly string[] Measurements = ["latency_window", "latency_stage", "latency_sli"];

@@ -8,7 +8,8 @@ using StreamMonitor.Testing;
 namespace StreamMonitor.Aggregator.Tests;
 
 /// <summary>`streammon profile build` from an event-time range of the features topic against the same rows in a CSV file.</summary>
-public sealed class ProfileFromTopicTests(AggregatorProcessFixture fixture) : IClassFixture<AggregatorProcessFixture>
+[Collection(AggregatorProcessCollection.Name)]
+public sealed class ProfileFromTopicTests(AggregatorProcessFixture fixture)
 {
     [Fact]
     public async Task A_profile_built_from_a_topic_range_equals_the_profile_of_the_same_rows_in_a_file()

@@ -49,7 +49,7 @@ public sealed class DemoDriftDecisionTests(ITestOutputHelper output)
                 built.Train.WriteCsv(trainCsv);
                 built.HeldOut.WriteCsv(heldOutCsv);
                 var profile = DemoModels.WithScoreReference(ProfileBuilder.FromCsv(trainCsv, "cancer", ["label"]), built.Manifest, built.Network, built.Train);
-                var rows = LabeledDataSet.Load(heldOutCsv);
+                var rows = Dataset.LoadCsv(heldOutCsv);
                 double Score(IReadOnlyDictionary<string, double?> features)
                 {
                     var input = built.Manifest.Features.Select(f => (float)(features[f] ?? 0)).ToArray();

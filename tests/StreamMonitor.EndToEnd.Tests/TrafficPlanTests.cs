@@ -1,3 +1,4 @@
+using StreamMonitor.Models.Training;
 using StreamMonitor.Traffic;
 
 namespace StreamMonitor.EndToEnd.Tests;
@@ -6,7 +7,7 @@ public sealed class TrafficPlanTests
 {
     private static readonly long Start = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
 
-    private static LabeledDataSet HeldOut() => LabeledDataSet.Load(RepoPaths.DataSet).Split(seed: 7, heldOutShare: 0.2).HeldOut;
+    private static Dataset HeldOut() => Dataset.LoadCsv(RepoPaths.DataSet).Split(heldOutFraction: 0.2, seed: 7).HeldOut;
 
     private static TrafficOptions Options(int seed = 42) => new()
     {

@@ -18,16 +18,18 @@ public sealed class CompositeTask : IPartitionTask
         var slices = new byte[]?[factories.Count];
         if (state is not null)
         {
-            using var reader = new BinaryReader(new MemoryStream(state, writable: false));
-            if (reader.ReadInt32() != factories.Count)
+            TaskState.Decode(state, reader =>
             {
-                throw new InvalidDataException($"Checkpoint holds a different number of tasks than the {factories.Count} configured for this partition.");
-            }
+                if (reader.ReadInt32() != factories.Count)
+                {
+                    throw new InvalidDataException($"Checkpoint holds a different number of tasks than the {factories.Count} configured for this partition.");
+                }
 
-            for (var i = 0; i < slices.Length; i++)
-            {
-                slices[i] = reader.ReadBytes(reader.ReadInt32());
-            }
+                for (var i = 0; i < slices.Length; i++)
+                {
+                    slices[i] = reader.ReadBytes(reader.ReadInt32());
+                }
+            });
         }
 
         _tasks = factories.Select((create, i) => create(slices[i])).ToList();
@@ -58,20 +60,14 @@ public sealed class CompositeTask : IPartitionTask
     }
 
     /// <inheritdoc />
-    public byte[] Snapshot()
+    public byte[] Snapshot() => TaskState.Encode(writer =>
     {
-        using var buffer = new MemoryStream();
-        using (var writer = new BinaryWriter(buffer))
+        writer.Write(_tasks.Count);
+        foreach (var task in _tasks)
         {
-            writer.Write(_tasks.Count);
-            foreach (var task in _tasks)
-            {
-                var state = task.Snapshot();
-                writer.Write(state.Length);
-                writer.Write(state);
-            }
+            var state = task.Snapshot();
+            writer.Write(state.Length);
+            writer.Write(state);
         }
-
-        return buffer.ToArray();
-    }
+    });
 }

@@ -167,55 +167,48 @@ public sealed class MergeStageTask : IPartitionTask
     }
 
     /// <inheritdoc />
-    public byte[] Snapshot()
+    public byte[] Snapshot() => TaskState.Encode(writer =>
     {
-        using var buffer = new MemoryStream();
-        using (var writer = new BinaryWriter(buffer))
+        writer.Write(Duplicates);
+        writer.Write(Expired);
+        writer.Write(_watermarks.Count);
+        foreach (var (source, watermark) in _watermarks.OrderBy(w => w.Key, StringComparer.Ordinal))
         {
-            writer.Write(Duplicates);
-            writer.Write(Expired);
-            writer.Write(_watermarks.Count);
-            foreach (var (source, watermark) in _watermarks.OrderBy(w => w.Key, StringComparer.Ordinal))
+            writer.Write(source);
+            writer.Write(watermark);
+        }
+
+        writer.Write(_windows.Count);
+        foreach (var window in _windows.Values)
+        {
+            writer.Write(window.Key.ToString());
+            writer.Write(window.Emitted);
+            writer.Write(window.Dirty);
+            writer.Write(window.Partials.Count);
+            foreach (var (source, partial) in window.Partials)
             {
                 writer.Write(source);
-                writer.Write(watermark);
-            }
-
-            writer.Write(_windows.Count);
-            foreach (var window in _windows.Values)
-            {
-                writer.Write(window.Key.ToString());
-                writer.Write(window.Emitted);
-                writer.Write(window.Dirty);
-                writer.Write(window.Partials.Count);
-                foreach (var (source, partial) in window.Partials)
-                {
-                    writer.Write(source);
-                    writer.Write(partial.Length);
-                    writer.Write(partial);
-                }
-            }
-
-            writer.Write(_idle.Count);
-            foreach (var source in _idle)
-            {
-                writer.Write(source);
-            }
-
-            writer.Write(_expiredThrough.Count);
-            foreach (var (source, closeAt) in _expiredThrough.OrderBy(e => e.Key, StringComparer.Ordinal))
-            {
-                writer.Write(source);
-                writer.Write(closeAt);
+                writer.Write(partial.Length);
+                writer.Write(partial);
             }
         }
 
-        return buffer.ToArray();
-    }
+        writer.Write(_idle.Count);
+        foreach (var source in _idle)
+        {
+            writer.Write(source);
+        }
 
-    private void Restore(byte[] state)
+        writer.Write(_expiredThrough.Count);
+        foreach (var (source, closeAt) in _expiredThrough.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            writer.Write(source);
+            writer.Write(closeAt);
+        }
+    });
+
+    private void Restore(byte[] state) => TaskState.Decode(state, reader =>
     {
-        using var reader = new BinaryReader(new MemoryStream(state, writable: false));
         Duplicates = reader.ReadInt64();
         Expired = reader.ReadInt64();
         var sources = reader.ReadInt32();
@@ -255,7 +248,7 @@ public sealed class MergeStageTask : IPartitionTask
         }
 
         _progress.Observe(StreamTime);
-    }
+    });
 
     private long CloseAt(WindowKey window) => window.WindowStartMs + window.WindowSizeMs + (_builders[window.Kind].GraceMs ?? _settings.GraceMs);
 
@@ -337,19 +330,8 @@ public sealed class MergeStageTask : IPartitionTask
 
     private void SendDeadLetter(ITaskOutput output, ConsumeResult<byte[], byte[]> record, string code, string reason)
     {
-        var letter = new DeadLetter
-        {
-            Service = "aggregator",
-            SourceTopic = record.Topic,
-            SourcePartition = record.Partition.Value,
-            SourceOffset = record.Offset.Value,
-            Key = record.Message.Key,
-            Payload = record.Message.Value,
-            ReasonCode = code,
-            Reason = reason,
-            ObservedAtMs = StreamTime == long.MinValue ? 0 : StreamTime,
-        };
-        output.Send(_settings.DeadLetterTopic, null, Encoding.UTF8.GetBytes($"{record.Topic}:{record.Partition.Value}:{record.Offset.Value}"), _codec.Serialize(letter));
+        var (key, value) = TaskState.DeadLetter(_codec, record, code, reason, null, StreamTime);
+        output.Send(_settings.DeadLetterTopic, null, key, value);
         _settings.Metrics?.DeadLetter(code);
     }
 

@@ -83,10 +83,12 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
         _boundaryUnit = settings.Specs.Min(s => s.AdvanceMs);
         if (state is not null)
         {
-            using var reader = new BinaryReader(new MemoryStream(state, writable: false));
-            _table.ReadFrom(reader, topology.Read);
-            Late = reader.ReadInt64();
-            Malformed = reader.ReadInt64();
+            TaskState.Decode(state, reader =>
+            {
+                _table.ReadFrom(reader, topology.Read);
+                Late = reader.ReadInt64();
+                Malformed = reader.ReadInt64();
+            });
         }
     }
 
@@ -172,18 +174,12 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
     }
 
     /// <inheritdoc />
-    public byte[] Snapshot()
+    public byte[] Snapshot() => TaskState.Encode(writer =>
     {
-        using var buffer = new MemoryStream();
-        using (var writer = new BinaryWriter(buffer))
-        {
-            _table.WriteTo(writer, _topology.Write);
-            writer.Write(Late);
-            writer.Write(Malformed);
-        }
-
-        return buffer.ToArray();
-    }
+        _table.WriteTo(writer, _topology.Write);
+        writer.Write(Late);
+        writer.Write(Malformed);
+    });
 
     private static void OnLate(TAgg aggregate)
     {
@@ -231,22 +227,8 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
 
     private void SendDeadLetter(ITaskOutput output, string topic, ConsumeResult<byte[], byte[]> record, string code, string reason, long? eventTime)
     {
-        var letter = new DeadLetter
-        {
-            Service = "aggregator",
-            SourceTopic = record.Topic,
-            SourcePartition = record.Partition.Value,
-            SourceOffset = record.Offset.Value,
-            Key = record.Message.Key,
-            Payload = record.Message.Value,
-            ReasonCode = code,
-            Reason = reason,
-            EventTimeMs = eventTime,
-            // Stream time, not the wall clock: a replay writes the same envelope.
-            ObservedAtMs = _table.StreamTime == long.MinValue ? 0 : _table.StreamTime,
-        };
-        var key = System.Text.Encoding.UTF8.GetBytes($"{record.Topic}:{record.Partition.Value}:{record.Offset.Value}");
-        output.Send(topic, null, key, _codec.Serialize(letter));
+        var (key, value) = TaskState.DeadLetter(_codec, record, code, reason, eventTime, _table.StreamTime);
+        output.Send(topic, null, key, value);
         if (topic == _settings.Topics.DeadLetter)
         {
             _settings.Metrics?.DeadLetter(code);

@@ -143,16 +143,8 @@ public static class KafkaCommand
                 return 2;
             }
 
-            KafkaNative.EnsureLoaded();
-            var config = new AdminClientConfig(new Dictionary<string, string>(options.Client)) { BootstrapServers = options.BootstrapServers };
-            using var admin = new AdminClientBuilder(config).Build();
-            var specs = options.Topics.All.Select(t => new TopicSpecification
-            {
-                Name = t.Name,
-                NumPartitions = t.Partitions,
-                ReplicationFactor = parse.GetValue(replication),
-                Configs = t.Compacted ? new Dictionary<string, string> { ["cleanup.policy"] = "compact" } : null,
-            }).ToList();
+            using var admin = new AdminClientBuilder(KafkaClientConfig.Admin(options)).Build();
+            var specs = options.Topics.Specifications(parse.GetValue(replication));
             try
             {
                 await admin.CreateTopicsAsync(specs, new CreateTopicsOptions { RequestTimeout = TimeSpan.FromSeconds(30) }).WaitAsync(cancellationToken);
@@ -204,7 +196,7 @@ public static class KafkaCommand
             }
 
             KafkaNative.EnsureLoaded();
-            using var admin = new AdminClientBuilder(new AdminClientConfig(new Dictionary<string, string>(options.Client)) { BootstrapServers = options.BootstrapServers }).Build();
+            using var admin = new AdminClientBuilder(KafkaClientConfig.Admin(options)).Build();
             var metadata = await Task.Run(() => admin.GetMetadata(TimeSpan.FromSeconds(20)), cancellationToken);
             Console.WriteLine($"Brokers: {string.Join(", ", metadata.Brokers.Select(b => $"{b.BrokerId}@{b.Host}:{b.Port}"))}");
             var byName = metadata.Topics.ToDictionary(t => t.Topic, StringComparer.Ordinal);

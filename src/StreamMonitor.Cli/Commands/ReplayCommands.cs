@@ -88,30 +88,17 @@ public static class ReplayCommands
 
             var runner = new ReplayRunner(live, url, logger);
             var request = new ReplayRequest(fromMs, toMs, ns, slackSpan, serviceSettings, work);
-            ReplayOutcome outcome = null!;
-            await AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                .StartAsync(async ctx =>
-                {
-                    var copy = ctx.AddTask("copy range", maxValue: 1);
-                    var stage = ctx.AddTask("replay", maxValue: 3);
-                    outcome = await runner.RunAsync(
-                        request,
-                        new Progress<CopyProgress>(p =>
-                        {
-                            copy.MaxValue = Math.Max(1, p.ToScan);
-                            copy.Value = p.Scanned;
-                        }),
-                        new Progress<string>(s =>
-                        {
-                            stage.Description = s;
-                            stage.Increment(1);
-                        }),
-                        rescoreStep,
-                        cancellationToken);
-                    copy.Value = copy.MaxValue;
-                    stage.Value = stage.MaxValue;
-                });
+            ReplayOutcome outcome;
+            try
+            {
+                outcome = await RunWithProgressAsync(runner, request, rescoreStep, cancellationToken);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or Confluent.Kafka.KafkaException)
+            {
+                // A service that failed, a range that never settled, a cluster that refused: the message says where to look.
+                await Console.Error.WriteLineAsync("Replay failed: " + ex.Message);
+                return 1;
+            }
 
             var table = new Table().AddColumns("topic", "partitions", "records copied", "skipped (outside range)", "undecodable copied", "offsets found by");
             foreach (var group in outcome.Copies.GroupBy(c => c.TargetTopic))
@@ -125,10 +112,43 @@ public static class ReplayCommands
             var log = outcome.Results;
             AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
                 $"Replay done in {outcome.Elapsed.TotalSeconds:F0} s: {log.Latency.Count} latency, {log.Drift.Count} drift, {log.Quality.Count} quality windows, {log.Incidents().Count} alert incidents in {target.Topics.Alerts} and InfluxDB database {ns.InfluxDatabase}.")));
-            AnsiConsole.MarkupLine(Markup.Escape($"Postmortem: streammon report postmortem --from {parse.GetValue(from)} --to {parse.GetValue(to)} --suffix {ns.Suffix} --out postmortem{ns.Suffix}"));
+            AnsiConsole.MarkupLine(Markup.Escape($"Postmortem: streammon report postmortem --from {parse.GetValue(from)} --to {parse.GetValue(to)} --suffix {ns.Suffix} --bootstrap-servers {live.BootstrapServers} --out postmortem{ns.Suffix}"));
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Runs the replay under a progress display: the copy by records scanned, then one step per stage.</summary>
+    private static async Task<ReplayOutcome> RunWithProgressAsync(ReplayRunner runner, ReplayRequest request, Func<KafkaOptions, CancellationToken, Task>? rescoreStep, CancellationToken cancellationToken)
+    {
+        ReplayOutcome outcome = null!;
+        await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .StartAsync(async ctx =>
+            {
+                var copy = ctx.AddTask("copy range", maxValue: 1);
+
+                // Stages: copy, (re-score,) aggregator, alerter; a stage counts as done when the next one starts.
+                var stage = ctx.AddTask("replay", maxValue: rescoreStep is null ? 3 : 4);
+                var started = 0;
+                outcome = await runner.RunAsync(
+                    request,
+                    new Progress<CopyProgress>(p =>
+                    {
+                        copy.MaxValue = Math.Max(1, p.ToScan);
+                        copy.Value = p.Scanned;
+                    }),
+                    new Progress<string>(s =>
+                    {
+                        stage.Description = s;
+                        stage.Value = started++;
+                    }),
+                    rescoreStep,
+                    cancellationToken);
+                copy.Value = copy.MaxValue;
+                stage.Value = stage.MaxValue;
+            });
+        return outcome;
     }
 
     private static async Task RescoreAsync(KafkaOptions target, string model, string version, string store, string work, ILogger logger, CancellationToken cancellationToken)

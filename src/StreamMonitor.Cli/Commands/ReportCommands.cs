@@ -10,7 +10,7 @@ public static class ReportCommands
     /// <summary>The `report` verb with its sub-verbs.</summary>
     public static Command Create()
     {
-        var report = new Command("report", "Reports over the result topics.");
+        var report = new Command("report", "Reports over the compacted result topics in Kafka (they hold every result; InfluxDB is only their projection and is not read).");
         report.Add(CreatePostmortem());
         return report;
     }
@@ -19,12 +19,12 @@ public static class ReportCommands
     {
         var from = new Option<string>("--from") { Description = "Start of the event-time range (ISO-8601 or epoch ms).", Required = true };
         var to = new Option<string>("--to") { Description = "End of the event-time range (ISO-8601 or epoch ms), exclusive.", Required = true };
-        var suffix = new Option<string>("--suffix") { Description = "Namespace to report on: empty for live, or a replay suffix.", DefaultValueFactory = _ => "" };
+        var suffix = new Option<string>("--suffix") { Description = "Namespace to report on: empty for live, or the --suffix given to `streammon replay`. The report reads that namespace's result topics in Kafka; it needs no InfluxDB (no --influx-db/--influx-url).", DefaultValueFactory = _ => "" };
         var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Bootstrap servers (default: Kafka__BootstrapServers)." };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for report.md and the PNG charts.", Required = true };
         var title = new Option<string>("--title") { Description = "Report title.", DefaultValueFactory = _ => "StreamMonitor postmortem" };
         var phases = new Option<string[]>("--phase") { Description = "Named sub-range for the tables, name=from..to (repeatable), e.g. regression=2026-11-22T10:00Z..2026-11-22T11:00Z." };
-        var command = new Command("postmortem", "Write a postmortem for an event-time range: latency percentiles over time, burn rates with alert spans, drift per feature, accuracy with label coverage (PNG), the alert timeline and per-range tables (Markdown). Reads the compacted result topics of the namespace.")
+        var command = new Command("postmortem", "Write a postmortem for an event-time range: latency percentiles over time, burn rates with alert spans, drift per feature, accuracy with label coverage (PNG), the alert timeline and per-range tables (Markdown). Reads the compacted result topics of the namespace from Kafka, not InfluxDB.")
         {
             from, to, suffix, bootstrap, output, title, phases,
         };

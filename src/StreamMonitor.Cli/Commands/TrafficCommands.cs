@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using StreamMonitor.Models.Training;
 using StreamMonitor.Traffic;
 
 namespace StreamMonitor.Cli.Commands;
@@ -71,8 +72,8 @@ public static class TrafficCommands
             TrafficPlan plan;
             try
             {
-                var rows = LabeledDataSet.Load(parse.GetValue(data)!.FullName);
-                plan = new TrafficPlan(options, parse.GetValue(split) ? rows.Split(options.Seed, 0.2).HeldOut : rows);
+                var rows = Dataset.LoadCsv(parse.GetValue(data)!.FullName);
+                plan = new TrafficPlan(options, parse.GetValue(split) ? rows.Split(0.2, options.Seed).HeldOut : rows);
             }
             catch (Exception ex) when (ex is IOException or InvalidDataException or ArgumentException or System.ComponentModel.DataAnnotations.ValidationException)
             {
