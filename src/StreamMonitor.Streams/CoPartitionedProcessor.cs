@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using StreamMonitor.Kafka;
@@ -302,21 +301,11 @@ public sealed class CoPartitionedProcessor
             return;
         }
 
-        // Outputs first: a checkpoint must never claim records whose outputs could still be lost.
-        _output.FlushOrThrow();
-        var written = new List<(TaskGroup Group, Checkpoint Checkpoint)>();
+        var written = dirty.Select(group => (group.Key, EncodeCheckpoint(group.NextOffsets, group.Task.Snapshot()))).ToList();
+        _output.WriteCheckpoints(_store, written);
+        var offsets = new List<TopicPartitionOffset>();
         foreach (var group in dirty)
         {
-            var checkpoint = EncodeCheckpoint(group.NextOffsets, group.Task.Snapshot());
-            _output.Send(_store.Topic, _store.PartitionOf(group.Key), Encoding.UTF8.GetBytes(group.Key), CheckpointStore.Encode(checkpoint));
-            written.Add((group, checkpoint));
-        }
-
-        _output.FlushOrThrow();
-        var offsets = new List<TopicPartitionOffset>();
-        foreach (var (group, checkpoint) in written)
-        {
-            _store.Remember(group.Key, checkpoint);
             group.Dirty = false;
             for (var lane = 0; lane < _settings.Topics.Count; lane++)
             {

@@ -1,4 +1,3 @@
-using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using StreamMonitor.Kafka;
@@ -168,24 +167,14 @@ public sealed class PartitionedProcessor
             return;
         }
 
-        // Outputs first: a checkpoint must never claim records whose outputs could still be lost.
-        _output.FlushOrThrow();
-        var written = new List<(TaskEntry Entry, Checkpoint Checkpoint)>();
-        foreach (var entry in dirty)
-        {
-            var checkpoint = new Checkpoint(entry.NextOffset, entry.Task.Snapshot());
-            _output.Send(_store.Topic, _store.PartitionOf(entry.Key), Encoding.UTF8.GetBytes(entry.Key), CheckpointStore.Encode(checkpoint));
-            written.Add((entry, checkpoint));
-        }
-
-        _output.FlushOrThrow();
+        var written = dirty.Select(entry => (entry.Key, new Checkpoint(entry.NextOffset, entry.Task.Snapshot()))).ToList();
+        _output.WriteCheckpoints(_store, written);
         _metrics?.Checkpointed(written.Count);
         var offsets = new List<TopicPartitionOffset>();
-        foreach (var (entry, checkpoint) in written)
+        foreach (var entry in dirty)
         {
-            _store.Remember(entry.Key, checkpoint);
             entry.Dirty = false;
-            offsets.Add(new TopicPartitionOffset(entry.Partition, checkpoint.NextOffset));
+            offsets.Add(new TopicPartitionOffset(entry.Partition, entry.NextOffset));
         }
 
         try

@@ -1,3 +1,4 @@
+using System.Text;
 using Confluent.Kafka;
 
 namespace StreamMonitor.Streams;
@@ -42,6 +43,25 @@ internal sealed class ProducerOutput(IProducer<byte[], byte[]> producer) : ITask
         }
 
         ThrowIfFailed();
+    }
+
+    /// <summary>
+    /// Writes checkpoints after every output produced before them is acknowledged (a checkpoint must never claim records
+    /// whose outputs could still be lost), waits for the checkpoints themselves, then remembers them in the store.
+    /// </summary>
+    public void WriteCheckpoints(CheckpointStore store, IReadOnlyList<(string Key, Checkpoint Checkpoint)> checkpoints)
+    {
+        FlushOrThrow();
+        foreach (var (key, checkpoint) in checkpoints)
+        {
+            Send(store.Topic, store.PartitionOf(key), Encoding.UTF8.GetBytes(key), CheckpointStore.Encode(checkpoint));
+        }
+
+        FlushOrThrow();
+        foreach (var (key, checkpoint) in checkpoints)
+        {
+            store.Remember(key, checkpoint);
+        }
     }
 
     private void OnDelivery(DeliveryReport<byte[], byte[]> report)
