@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using StreamMonitor.Models;
 using StreamMonitor.Models.Store;
+using StreamMonitor.Models.Inference;
 using StreamMonitor.Models.Onnx;
 using StreamMonitor.Models.Training;
 using StreamMonitor.Streams.Drift;
@@ -9,9 +11,10 @@ using StreamMonitor.Streams.Drift;
 namespace StreamMonitor.Demo;
 
 /// <summary>
-/// The demo's models and drift reference: a small MLP served from the start (version 1); version 2, the same network
-/// widened with zero-weight hidden units (identical predictions, hundreds of times the multiply-adds: a model shipped
-/// without its pruning step), hot-loaded for the latency regression; and version 3 (version 1 again) rolled in for the
+/// The demo's models and drift reference: a small MLP served from the start (version 1); version 2, the same function
+/// widened with zero-weight hidden units and deepened with identity blocks (identical predictions, a batch-1 cost sized to
+/// a multiple of the latency SLO threshold on this machine: a model shipped without its pruning step), hot-loaded for the
+/// latency regression; and version 3 (version 1 again) rolled in for the
 /// drift phase. Keeping the predictions identical isolates the latency regression from quality. The drift reference profile comes from version 1's training split; the traffic uses its held-out
 /// split. Every version appears in the live store by one atomic folder rename (what the scorer's watcher expects).
 /// </summary>
@@ -90,17 +93,10 @@ public static class DemoModels
         });
         logger.LogInformation("Built {Model} v1 (MLP {Hidden}): held-out accuracy {Accuracy:P1} in {Seconds:F1} s", options.ModelName, string.Join('x', LightHidden), light.Manifest.Training?.HeldOutAccuracy, clock.Elapsed.TotalSeconds);
 
-        var heavyNetwork = Widen(light.Network, options.HeavyWidth);
-        var heavyManifest = light.Manifest with
-        {
-            Version = "2",
-            Training = light.Manifest.Training! with { Hidden = heavyNetwork.Layers.Take(heavyNetwork.Layers.Count - 1).Select(l => l.Outputs).ToArray() },
-        };
-        var onnx = heavyNetwork.ToOnnx(heavyManifest.InputName, heavyManifest.OutputName, 2, $"{options.ModelName} 2: version 1 widened to {options.HeavyWidth} hidden units with zero weights");
-        onnx.Metadata["streammonitor.name"] = options.ModelName;
-        onnx.Metadata["streammonitor.version"] = "2";
-        new ModelStore(stagingRoot).Save(heavyManifest, OnnxProtoWriter.ToBytes(onnx), overwrite: true);
-        logger.LogInformation("Prepared {Model} v2 ({Width}-wide hidden layers, same predictions) for the latency regression", options.ModelName, options.HeavyWidth);
+        clock.Restart();
+        var heavy = PrepareHeavy(options, light.Manifest, light.Network, new ModelStore(stagingRoot), logger);
+        logger.LogInformation("Prepared {Model} v2 for the latency regression: {Blocks} identity blocks {Width} wide, batch-1 inference {CostMs:F1} ms (target {TargetMs:F1} ms), sized in {Seconds:F1} s",
+            options.ModelName, heavy.Blocks, HeavyWidth, heavy.BatchOneCost.TotalMilliseconds, heavy.Target.TotalMilliseconds, clock.Elapsed.TotalSeconds);
 
         var trainCsv = Path.Combine(light.Directory, ModelBuilder.TrainCsvName);
         var heldOutCsv = Path.Combine(light.Directory, ModelBuilder.HeldOutCsvName);
@@ -135,6 +131,112 @@ public static class DemoModels
         profile.Score = NumericProfile.Build(ScoreFeature, scores);
         profile.Seal();
         return profile;
+    }
+
+    /// <summary>Hidden width of the heavy version (its identity blocks are square at this width: 4 MiB of weights).</summary>
+    public const int HeavyWidth = 1024;
+
+    /// <summary>Blocks of the probe model whose cost is extrapolated.</summary>
+    private const int ProbeBlocks = 16;
+
+    /// <summary>Most identity blocks the heavy version gets, however fast the machine.</summary>
+    private const int MaxBlocks = 4096;
+
+    /// <summary>How the heavy version came out: its identity blocks, its measured batch-1 inference time and the target.</summary>
+    public sealed record HeavyVersion(int Blocks, TimeSpan BatchOneCost, TimeSpan Target);
+
+    /// <summary>
+    /// Saves version 2 to <paramref name="staging"/>: version 1 widened to <see cref="HeavyWidth"/> and deepened with
+    /// identity blocks until one row takes <see cref="DemoOptions.HeavyCostFactor"/> times the latency SLO threshold
+    /// on this machine's CPU, at the scorer's thread count. Every heavy prediction then spends at least that long in
+    /// inference (a batch never runs faster than one row), so the regression misses the threshold on a fast machine
+    /// as on a slow one; a fixed size did not (on a quiet machine a fixed widening gave p95 9.5 ms against 10 ms).
+    /// The cost is measured on a probe of <see cref="ProbeBlocks"/> blocks and extrapolated linearly, then re-measured.
+    /// </summary>
+    public static HeavyVersion PrepareHeavy(DemoOptions options, ModelManifest light, DenseNetwork network, ModelStore staging, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(light);
+        ArgumentNullException.ThrowIfNull(staging);
+        var target = TimeSpan.FromMicroseconds(options.HeavyCostFactor * DemoSettings.LatencySloThresholdUs);
+        var widened = Widen(network, HeavyWidth);
+        var probe = BatchOneCost(SaveHeavy(options.ModelName, light, widened, ProbeBlocks, staging), logger);
+        var blocks = (int)Math.Clamp(Math.Ceiling(ProbeBlocks * target / probe), 1, MaxBlocks);
+        var cost = BatchOneCost(SaveHeavy(options.ModelName, light, widened, blocks, staging), logger);
+        return new HeavyVersion(blocks, cost, target);
+    }
+
+    private static StoredModel SaveHeavy(string name, ModelManifest light, DenseNetwork widened, int blocks, ModelStore staging)
+    {
+        var manifest = light with
+        {
+            Version = "2",
+            Training = light.Training! with { Hidden = Enumerable.Repeat(HeavyWidth, blocks + 2).ToArray() },
+        };
+        var onnx = widened.ToOnnx(manifest.InputName, manifest.OutputName, 2,
+            $"{name} 2: version 1 widened to {HeavyWidth} hidden units with zero weights and deepened by {blocks} identity blocks");
+        AddIdentityBlocks(onnx, "h0", HeavyWidth, blocks);
+        onnx.Metadata["streammonitor.name"] = name;
+        onnx.Metadata["streammonitor.version"] = "2";
+        staging.Save(manifest, OnnxProtoWriter.ToBytes(onnx), overwrite: true);
+        return staging.Load(name, "2");
+    }
+
+    /// <summary>
+    /// Inserts <paramref name="blocks"/> MatMul + Relu blocks after the activation <paramref name="hidden"/>, all over one
+    /// shared identity initializer (so the weights take 4 MiB however deep). The input is a ReLU output, so every block
+    /// returns it exactly (adding zeros is exact in float): the predictions stay version 1's.
+    /// </summary>
+    public static void AddIdentityBlocks(OnnxModel model, string hidden, int width, int blocks)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var producer = model.Nodes.FindIndex(n => n.Outputs.Contains(hidden));
+        if (producer < 0)
+        {
+            throw new ArgumentException($"No node produces {hidden}.", nameof(hidden));
+        }
+
+        var identity = new float[width * width];
+        for (var i = 0; i < width; i++)
+        {
+            identity[(i * width) + i] = 1;
+        }
+
+        model.Initializers.Add(new OnnxInitializer("identity_block", [width, width], identity));
+        var inserted = new List<OnnxNode>(2 * blocks);
+        var current = hidden;
+        for (var b = 0; b < blocks; b++)
+        {
+            var id = b.ToString(CultureInfo.InvariantCulture);
+            inserted.Add(new OnnxNode("MatMul", [current, "identity_block"], [$"block_mm{id}"], $"block_matmul{id}"));
+            inserted.Add(new OnnxNode("Relu", [$"block_mm{id}"], [$"block_h{id}"], $"block_act{id}"));
+            current = $"block_h{id}";
+        }
+
+        for (var i = producer + 1; i < model.Nodes.Count; i++)
+        {
+            var node = model.Nodes[i];
+            model.Nodes[i] = node with { Inputs = node.Inputs.Select(input => input == hidden ? current : input).ToArray() };
+        }
+
+        model.Nodes.InsertRange(producer + 1, inserted);
+    }
+
+    /// <summary>Fastest of several batch-1 runs (the least load-dependent estimate) at the demo scorer's thread count.</summary>
+    private static TimeSpan BatchOneCost(StoredModel model, ILogger logger)
+    {
+        using var session = ModelSession.Create(model, new SessionSettings { MaxBatchRows = 1, Provider = ExecutionProviderChoice.Cpu, IntraOpThreads = DemoSettings.ScorerIntraOpThreads }, logger);
+        session.WarmUp();
+        var fastest = TimeSpan.MaxValue;
+        for (var run = 0; run < 7; run++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            session.Run(1);
+            var elapsed = Stopwatch.GetElapsedTime(start);
+            fastest = elapsed < fastest ? elapsed : fastest;
+        }
+
+        return fastest;
     }
 
     /// <summary>Feature name of the prediction score in drift results.</summary>

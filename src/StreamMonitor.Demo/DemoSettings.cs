@@ -13,6 +13,9 @@ public static class DemoSettings
     /// <summary>End-to-end latency threshold of the demo's latency SLO (config/demo-slos.yaml); the aggregator counts good/total at it.</summary>
     public const long LatencySloThresholdUs = 10_000;
 
+    /// <summary>ONNX Runtime intra-op threads of the demo's scorer (one: the demo shares two cores with the whole stack).</summary>
+    public const int ScorerIntraOpThreads = 1;
+
     /// <summary>
     /// The demo's drift decision. The reference is 455 training rows and the traffic resamples 114 held-out rows: two
     /// small samples of one population, whose normed Wasserstein distance per feature is already up to 0.40 however
@@ -34,7 +37,7 @@ public static class DemoSettings
             ["Scorer__ModelStorePath"] = models.StoreRoot,
             ["Scorer__Models__0"] = options.ModelName,
             ["Scorer__QueueDelayMs"] = "1",
-            ["Scorer__IntraOpThreads"] = "1",
+            ["Scorer__IntraOpThreads"] = ScorerIntraOpThreads.ToString(CultureInfo.InvariantCulture),
         };
         var aggregator = new Dictionary<string, string>(StringComparer.Ordinal)
         {
