@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
+using StreamMonitor.Aggregator;
 using StreamMonitor.Aggregator.Drift;
 using StreamMonitor.Aggregator.Latency;
 using StreamMonitor.Aggregator.Quality;
@@ -93,11 +94,10 @@ var labels = Enumerable.Range(0, events).Where(i => i % 10 != 0).Select(i =>
     return new Label { EventId = prediction.EventId, ModelName = "fraud", Value = random.Next(2), LabelTimeMs = prediction.EventTimeMs + random.Next(1_000, 120_000) };
 }).OrderBy(l => l.LabelTimeMs).Select(l => codec.Serialize(l)).ToArray();
 var qualityRecords = predictions.Length + labels.Length;
-IPartitionTask? qualityTask = null;
-var qualityRate = Measure("quality stage A (2-lane event-time merge + decode + join)", qualityRecords, () =>
+var noChangelog = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+EventTimeMerge QualityMerge()
 {
     var merge = new EventTimeMerge(2, qualityRecords);
-    var task = qualityTask = qualityFactory.Create(0, null);
     foreach (var (lane, topic, records) in new[] { (0, topics.Predictions, predictions), (1, topics.Labels, labels) })
     {
         for (var i = 0; i < records.Length; i++)
@@ -109,14 +109,62 @@ var qualityRate = Measure("quality stage A (2-lane event-time merge + decode + j
         merge.MarkEnd(lane);
     }
 
+    return merge;
+}
+
+var qualityRate = Measure("quality stage A (2-lane event-time merge + decode + join)", qualityRecords, () =>
+{
+    var merge = QualityMerge();
+    var task = qualityFactory.Create(0, null, noChangelog);
     while (merge.TryNext(out _, out var next))
     {
         task.Process(next, output);
     }
 });
 Console.WriteLine($"    ratio to decode baseline: {qualityRate / decodeRate:F2} ({predictions.Length} predictions + {labels.Length} labels; each record is decoded twice: once for its merge time)");
-var qualityCheckpoint = qualityTask!.Snapshot().Length;
-Console.WriteLine($"    checkpoint of the quality task: {qualityCheckpoint / 1048576.0:F1} MiB = {qualityCheckpoint / (double)predictions.Length:F0} B per prediction within the horizon");
+
+// The same run checkpointing every CheckpointEveryRecords records (the service default), as the processor does: the
+// changelog records each checkpoint writes (changed entries, then tombstones of superseded ones) and what stays live.
+var checkpointEvery = new AggregatorOptions().CheckpointEveryRecords;
+var changelog = ChangelogPartition.Empty();
+var stateful = (IChangelogTask)qualityFactory.Create(0, null, noChangelog);
+var liveBytes = new Dictionary<string, int>(StringComparer.Ordinal);
+long changelogBytes = 0, changelogRecords = 0, checkpoints = 0, handed = 0, largestCheckpoint = 0;
+void Checkpoint()
+{
+    var (_, written) = changelog.Stage(stateful.TakeChanges());
+    foreach (var record in written.Concat(changelog.Commit()))
+    {
+        changelogBytes += record.Key.Length + (record.Value?.Length ?? 0);
+        changelogRecords++;
+        var (key, _) = ChangelogPartition.DecodeKey(record.Key);
+        if (record.Value is { Length: > 1 } value)
+        {
+            liveBytes[key] = record.Key.Length + value.Length;
+        }
+        else if (record.Value is not null)
+        {
+            liveBytes.Remove(key);
+        }
+    }
+
+    largestCheckpoint = Math.Max(largestCheckpoint, stateful.Snapshot().Length);
+    checkpoints++;
+}
+
+var changelogMerge = QualityMerge();
+while (changelogMerge.TryNext(out _, out var next))
+{
+    stateful.Process(next, output);
+    if (++handed % checkpointEvery == 0)
+    {
+        Checkpoint();
+    }
+}
+
+Checkpoint();
+Console.WriteLine($"    checkpoint every {checkpointEvery} records: the checkpoint record is at most {largestCheckpoint} B (state size does not matter); the changelog got {changelogRecords:N0} records, {changelogBytes / 1048576.0:F1} MiB = {changelogBytes / (double)qualityRecords:F0} B per input record over {checkpoints:N0} checkpoints");
+Console.WriteLine($"    live at the end (7 d horizon: every prediction still remembered): {changelog.LiveEntries:N0} entries, {liveBytes.Values.Sum() / 1048576.0:F1} MiB = {liveBytes.Values.Sum() / (double)predictions.Length:F0} B per prediction within the horizon");
 
 // Merge: 4 source partitions' partials per latency window, with the exact percentile computation of the result.
 var partialState = latencyTask!.Snapshot();

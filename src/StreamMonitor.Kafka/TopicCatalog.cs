@@ -60,6 +60,12 @@ public sealed class TopicCatalog
     /// <summary>Compacted: the aggregator's checkpoints (state + input offsets) keyed by task.</summary>
     public string AggregatorCheckpoints => Name("checkpoints.aggregator");
 
+    /// <summary>
+    /// Compacted: the quality join's state (pending predictions, waiting labels, windows) as changelog entries keyed by
+    /// (generation, entry); partitioned like predictions and labels (partition p holds task p's state).
+    /// </summary>
+    public string QualityChangelog => Name("changelog.aggregator-quality");
+
     /// <summary>Compacted: the alerter's checkpoints keyed by evaluator.</summary>
     public string AlerterCheckpoints => Name("checkpoints.alerter");
 
@@ -79,6 +85,7 @@ public sealed class TopicCatalog
         new(SloStatus, ResultPartitions, Compacted: true),
         new(Alerts, ResultPartitions, Compacted: true),
         new(AggregatorCheckpoints, ResultPartitions, Compacted: true),
+        new(QualityChangelog, InputPartitions, Compacted: true),
         new(AlerterCheckpoints, ResultPartitions, Compacted: true),
     ];
 

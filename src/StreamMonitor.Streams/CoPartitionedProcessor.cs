@@ -10,8 +10,9 @@ namespace StreamMonitor.Streams;
 public interface ICoPartitionedTaskFactory
 {
     /// <summary>A task for partition <paramref name="partition"/> of every lane topic; <paramref name="state"/> is the
-    /// checkpointed state or null.</summary>
-    IPartitionTask Create(int partition, byte[]? state);
+    /// checkpointed state or null, <paramref name="changelog"/> the changelog entries live at that checkpoint (empty
+    /// without a changelog; the task must then be an <see cref="IChangelogTask"/> to keep any).</summary>
+    IPartitionTask Create(int partition, byte[]? state, IReadOnlyDictionary<string, byte[]> changelog);
 
     /// <summary>Event time of a record of lane <paramref name="lane"/>, used to order the lanes. Must not throw: a
     /// record without a readable time returns long.MinValue (released at once; the task dead-letters it).</summary>
@@ -25,22 +26,25 @@ public interface ICoPartitionedTaskFactory
 /// <param name="CheckpointInterval">Checkpoint at least this often while records flow (bounds replay only).</param>
 /// <param name="IdleCheckInterval">How often tasks are offered an idle flush.</param>
 /// <param name="LaneCapacity">Records buffered per lane before it is paused (resumed at half).</param>
-public sealed record CoPartitionedSettings(string GroupId, IReadOnlyList<string> Topics, int CheckpointEveryRecords, TimeSpan CheckpointInterval, TimeSpan IdleCheckInterval, int LaneCapacity);
+/// <param name="ChangelogTopic">Compacted topic, partitioned like the lanes, holding the state of
+/// <see cref="IChangelogTask"/>s (partition p for task p); null: the whole state is in the checkpoint record.</param>
+public sealed record CoPartitionedSettings(string GroupId, IReadOnlyList<string> Topics, int CheckpointEveryRecords, TimeSpan CheckpointInterval, TimeSpan IdleCheckInterval, int LaneCapacity, string? ChangelogTopic = null);
 
 /// <summary>
 /// Runs one <see cref="IPartitionTask"/> per partition number p over partition p of every lane topic (co-partitioned:
 /// same key, same partition count, same partitioner). The group uses the range assignor, which hands one member the
 /// same partition numbers of topics with equal partition counts; an assignment that splits a pair fails the processor.
 /// The lanes are merged in event time (<see cref="EventTimeMerge"/>) with bounded buffers (pause/resume). One
-/// checkpoint record holds the task state and the next offset of every lane, counting only records handed to the task
-/// (buffered ones are re-fetched after a restart). Outputs are flushed before each checkpoint, as in
+/// checkpoint record holds the task state, the next offset of every lane, counting only records handed to the task
+/// (buffered ones are re-fetched after a restart), and the changelog generation of an <see cref="IChangelogTask"/>
+/// (its changed entries are written to the changelog before the checkpoint; see <see cref="ChangelogPartition"/>). Outputs are flushed before each checkpoint, as in
 /// <see cref="PartitionedProcessor"/>. Idle flushes (<see cref="IPartitionTask.OnIdle"/>) are offered only to tasks
 /// that are caught up (every lane at partition end, nothing buffered): a task that is merely behind in fetching, as in a
 /// catch-up after a restart, must not be moved by the progress of the others.
 /// </summary>
 public sealed class CoPartitionedProcessor
 {
-    private const int StateVersion = 1;
+    private const int StateVersion = 2;
     private readonly CoPartitionedSettings _settings;
     private readonly KafkaOptions _kafka;
     private readonly ICoPartitionedTaskFactory _factory;
@@ -51,6 +55,7 @@ public sealed class CoPartitionedProcessor
     private readonly Dictionary<string, int> _lanes;
     private readonly ProducerOutput _output;
     private IConsumer<byte[], byte[]>? _consumer;
+    private ChangelogReader? _changelogReader;
 
     /// <summary>Creates a processor; <see cref="Run"/> drives it.</summary>
     public CoPartitionedProcessor(CoPartitionedSettings settings, KafkaOptions kafka, ICoPartitionedTaskFactory factory, IProducer<byte[], byte[]> producer, CheckpointStore store, ProgressBoard progress, ILogger logger)
@@ -81,12 +86,16 @@ public sealed class CoPartitionedProcessor
         return string.Create(CultureInfo.InvariantCulture, $"{group}|{string.Join('+', topics)}|{partition}");
     }
 
-    /// <summary>Encodes a checkpoint of several lanes: the first lane's offset in the record, the rest before the state.</summary>
-    public static Checkpoint EncodeCheckpoint(IReadOnlyList<long> nextOffsets, byte[] taskState)
+    /// <summary>
+    /// Encodes a checkpoint of several lanes: the first lane's offset in the record; the rest, then the changelog
+    /// generation, before the task state.
+    /// </summary>
+    public static Checkpoint EncodeCheckpoint(IReadOnlyList<long> nextOffsets, long changelogGeneration, byte[] taskState)
     {
         ArgumentNullException.ThrowIfNull(nextOffsets);
         ArgumentNullException.ThrowIfNull(taskState);
-        var state = new byte[8 + (8 * nextOffsets.Count) + taskState.Length];
+        var header = 16 + (8 * nextOffsets.Count);
+        var state = new byte[header + taskState.Length];
         BinaryPrimitives.WriteInt32LittleEndian(state, StateVersion);
         BinaryPrimitives.WriteInt32LittleEndian(state.AsSpan(4), nextOffsets.Count);
         for (var i = 0; i < nextOffsets.Count; i++)
@@ -94,16 +103,18 @@ public sealed class CoPartitionedProcessor
             BinaryPrimitives.WriteInt64LittleEndian(state.AsSpan(8 + (8 * i)), nextOffsets[i]);
         }
 
-        taskState.CopyTo(state.AsSpan(8 + (8 * nextOffsets.Count)));
+        BinaryPrimitives.WriteInt64LittleEndian(state.AsSpan(header - 8), changelogGeneration);
+        taskState.CopyTo(state.AsSpan(header));
         return new Checkpoint(nextOffsets[0], state);
     }
 
-    /// <summary>Decodes <see cref="EncodeCheckpoint"/>: the next offset per lane and the task state.</summary>
-    public static (long[] NextOffsets, byte[] TaskState) DecodeCheckpoint(Checkpoint checkpoint, int lanes)
+    /// <summary>Decodes <see cref="EncodeCheckpoint"/>: the next offset per lane, the changelog generation and the task state.</summary>
+    public static (long[] NextOffsets, long ChangelogGeneration, byte[] TaskState) DecodeCheckpoint(Checkpoint checkpoint, int lanes)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         var state = checkpoint.State;
-        if (state.Length < 8 || BinaryPrimitives.ReadInt32LittleEndian(state) != StateVersion || BinaryPrimitives.ReadInt32LittleEndian(state.AsSpan(4)) != lanes || state.Length < 8 + (8 * lanes))
+        var header = 16 + (8 * lanes);
+        if (state.Length < header || BinaryPrimitives.ReadInt32LittleEndian(state) != StateVersion || BinaryPrimitives.ReadInt32LittleEndian(state.AsSpan(4)) != lanes)
         {
             throw new InvalidDataException($"Not a version-{StateVersion} checkpoint of {lanes} lanes.");
         }
@@ -114,7 +125,7 @@ public sealed class CoPartitionedProcessor
             offsets[i] = BinaryPrimitives.ReadInt64LittleEndian(state.AsSpan(8 + (8 * i)));
         }
 
-        return (offsets, state[(8 + (8 * lanes))..]);
+        return (offsets, BinaryPrimitives.ReadInt64LittleEndian(state.AsSpan(header - 8)), state[header..]);
     }
 
     /// <summary>Consumes until cancelled, then checkpoints every task and leaves the group.</summary>
@@ -129,6 +140,8 @@ public sealed class CoPartitionedProcessor
             .SetPartitionsLostHandler((_, partitions) => OnLost(partitions.Select(p => p.TopicPartition)))
             .Build();
         _consumer = consumer;
+        using var changelogReader = _settings.ChangelogTopic is null ? null : new ChangelogReader(_kafka, $"{_settings.GroupId}-{Environment.ProcessId}");
+        _changelogReader = changelogReader;
         consumer.Subscribe(_settings.Topics);
         var sinceCheckpoint = 0;
         var lastCheckpoint = DateTime.UtcNow;
@@ -178,6 +191,7 @@ public sealed class CoPartitionedProcessor
         finally
         {
             _consumer = null;
+            _changelogReader = null;
         }
     }
 
@@ -225,17 +239,19 @@ public sealed class CoPartitionedProcessor
             var checkpoint = _store.Load(key, TimeSpan.FromSeconds(30));
             long[] offsets;
             byte[]? state = null;
+            long generation = 0;
             if (checkpoint is null)
             {
                 offsets = new long[_settings.Topics.Count];
             }
             else
             {
-                (offsets, state) = DecodeCheckpoint(checkpoint, _settings.Topics.Count);
+                (offsets, generation, state) = DecodeCheckpoint(checkpoint, _settings.Topics.Count);
             }
 
-            var task = _factory.Create(pair.Key, state);
-            _groups[pair.Key] = new TaskGroup(task, key, pair.Key, offsets, new EventTimeMerge(_settings.Topics.Count, _settings.LaneCapacity));
+            var (changelog, entries) = RestoreChangelog(pair.Key, generation);
+            var task = _factory.Create(pair.Key, state, entries);
+            _groups[pair.Key] = new TaskGroup(task, key, pair.Key, offsets, new EventTimeMerge(_settings.Topics.Count, _settings.LaneCapacity), changelog);
             _progress.Observe(task.StreamTime);
             for (var lane = 0; lane < _settings.Topics.Count; lane++)
             {
@@ -247,6 +263,25 @@ public sealed class CoPartitionedProcessor
         }
 
         return result;
+    }
+
+    private (ChangelogPartition Changelog, IReadOnlyDictionary<string, byte[]> Entries) RestoreChangelog(int partition, long generation)
+    {
+        if (_settings.ChangelogTopic is not { } topic || _changelogReader is null)
+        {
+            return (ChangelogPartition.Empty(), new Dictionary<string, byte[]>(StringComparer.Ordinal));
+        }
+
+        var records = _changelogReader.ReadAll(new TopicPartition(topic, partition), TimeSpan.FromMinutes(2));
+        var changelog = ChangelogPartition.Restore(records, generation, out var entries, out var cleanup);
+        foreach (var tombstone in cleanup)
+        {
+            _output.Send(topic, partition, tombstone.Key, null);
+        }
+
+        _logger.LogInformation("Restored {Entries} changelog entries of partition {Partition} at generation {Generation} from {Records} records of {Topic}; tombstoning {Garbage} records no restore needs",
+            entries.Count, partition, generation, records.Count, topic, cleanup.Count);
+        return (changelog, entries);
     }
 
     private void OnRevoked(IEnumerable<TopicPartition> partitions)
@@ -301,12 +336,38 @@ public sealed class CoPartitionedProcessor
             return;
         }
 
-        var written = dirty.Select(group => (group.Key, EncodeCheckpoint(group.NextOffsets, group.Task.Snapshot()))).ToList();
+        var written = new List<(string Key, Checkpoint Checkpoint)>(dirty.Count);
+        foreach (var group in dirty)
+        {
+            var generation = group.Changelog.Generation;
+            if (_settings.ChangelogTopic is { } topic && group.Task is IChangelogTask stateful)
+            {
+                // Durable before the checkpoint (WriteCheckpoints flushes every output first).
+                (generation, var records) = group.Changelog.Stage(stateful.TakeChanges());
+                foreach (var record in records)
+                {
+                    _output.Send(topic, group.Partition, record.Key, record.Value);
+                }
+            }
+
+            written.Add((group.Key, EncodeCheckpoint(group.NextOffsets, generation, group.Task.Snapshot())));
+        }
+
         _output.WriteCheckpoints(_store, written);
         var offsets = new List<TopicPartitionOffset>();
         foreach (var group in dirty)
         {
             group.Dirty = false;
+            if (_settings.ChangelogTopic is { } topic && group.Task is IChangelogTask)
+            {
+                // Superseded records are garbage once the checkpoint is durable; a tombstone lost to a crash is found
+                // again by the next restore.
+                foreach (var tombstone in group.Changelog.Commit())
+                {
+                    _output.Send(topic, group.Partition, tombstone.Key, null);
+                }
+            }
+
             for (var lane = 0; lane < _settings.Topics.Count; lane++)
             {
                 offsets.Add(new TopicPartitionOffset(_settings.Topics[lane], group.Partition, group.NextOffsets[lane]));
@@ -323,8 +384,10 @@ public sealed class CoPartitionedProcessor
         }
     }
 
-    private sealed class TaskGroup(IPartitionTask task, string key, int partition, long[] nextOffsets, EventTimeMerge merge)
+    private sealed class TaskGroup(IPartitionTask task, string key, int partition, long[] nextOffsets, EventTimeMerge merge, ChangelogPartition changelog)
     {
+        public ChangelogPartition Changelog { get; } = changelog;
+
         public IPartitionTask Task { get; } = task;
 
         public string Key { get; } = key;

@@ -9,9 +9,10 @@ internal sealed class ProducerOutput(IProducer<byte[], byte[]> producer) : ITask
     // Written by librdkafka's delivery thread, read by the processing thread.
     private volatile Error? _failure;
 
-    public void Send(string topic, int? partition, byte[] key, byte[] value)
+    /// <summary>Produces a record; a null <paramref name="value"/> is a tombstone (changelog clean-up).</summary>
+    public void Send(string topic, int? partition, byte[] key, byte[]? value)
     {
-        var message = new Message<byte[], byte[]> { Key = key, Value = value };
+        var message = new Message<byte[], byte[]> { Key = key, Value = value! };
         while (true)
         {
             try

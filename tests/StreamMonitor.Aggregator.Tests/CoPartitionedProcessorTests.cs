@@ -115,7 +115,7 @@ public sealed class CoPartitionedProcessorTests(EmbeddedKafkaFixture kafka) : IC
     /// <summary>Tasks that record what they are given; event time = the produced sequence number.</summary>
     private sealed class RecordingFactory(string member, ConcurrentQueue<(string, int, string, int, long)> seen) : ICoPartitionedTaskFactory
     {
-        public IPartitionTask Create(int partition, byte[]? state) => new RecordingTask(member, partition, seen, state);
+        public IPartitionTask Create(int partition, byte[]? state, IReadOnlyDictionary<string, byte[]> changelog) => new RecordingTask(member, partition, seen, state);
 
         public long EventTimeOf(int lane, ConsumeResult<byte[], byte[]> record) => BitConverter.ToInt64(record.Message.Value);
     }

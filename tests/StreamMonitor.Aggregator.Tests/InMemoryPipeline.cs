@@ -84,32 +84,86 @@ public sealed class InMemoryPipeline
             .GroupBy(o => System.Text.Encoding.UTF8.GetString(o.Key))
             .ToDictionary(g => g.Key, g => _codec.Deserialize<LatencyWindowResult>(g.Last().Value));
 
-    public static List<(string Topic, int? Partition, byte[] Key, byte[] Value)> RunTask(Func<byte[]?, IPartitionTask> create, List<ConsumeResult<byte[], byte[]>> records, Random? crashes)
+    public static List<(string Topic, int? Partition, byte[] Key, byte[] Value)> RunTask(Func<byte[]?, IPartitionTask> create, List<ConsumeResult<byte[], byte[]>> records, Random? crashes) =>
+        RunTask((state, _) => create(state), records, crashes);
+
+    /// <summary>
+    /// Runs a task over its records; with <paramref name="crashes"/>, checkpoints at random points and "kills" it up to
+    /// three times, restarting from the last checkpoint. An <see cref="IChangelogTask"/> writes its changes to a
+    /// simulated changelog partition as the processor does (<see cref="ChangelogPartition"/>); some kills land between
+    /// the changelog write and the checkpoint, and a restart sees the changelog compacted or not, as Kafka may.
+    /// </summary>
+    public static List<(string Topic, int? Partition, byte[] Key, byte[] Value)> RunTask(Func<byte[]?, IReadOnlyDictionary<string, byte[]>, IPartitionTask> create, List<ConsumeResult<byte[], byte[]>> records, Random? crashes)
     {
         var output = new RecordingOutput();
-        var task = create(null);
+        var changelogTopic = new List<ChangelogRecord>();
+        var changelog = ChangelogPartition.Empty();
+        var task = create(null, new Dictionary<string, byte[]>(StringComparer.Ordinal));
         byte[]? checkpointState = null;
+        long committed = 0;
         var checkpointOffset = 0;
         var crashesLeft = crashes is null ? 0 : 3;
+
+        void Restart()
+        {
+            crashesLeft--;
+            if (crashes!.Next(2) == 0)
+            {
+                changelogTopic = Compact(changelogTopic);
+            }
+
+            changelog = ChangelogPartition.Restore(changelogTopic, committed, out var entries, out var cleanup);
+            changelogTopic.AddRange(cleanup);
+            task = create(checkpointState, entries);
+        }
+
         for (var i = 0; i < records.Count; i++)
         {
             task.Process(records[i], output);
             if (crashes is not null && crashes.NextDouble() < 0.01)
             {
+                var generation = changelog.Generation;
+                if (task is IChangelogTask stateful)
+                {
+                    (generation, var written) = changelog.Stage(stateful.TakeChanges());
+                    changelogTopic.AddRange(written);
+                    if (crashesLeft > 0 && crashes.NextDouble() < 0.2)
+                    {
+                        // kill -9 after the changelog write, before the checkpoint: that generation never commits.
+                        Restart();
+                        i = checkpointOffset - 1;
+                        continue;
+                    }
+                }
+
                 checkpointState = task.Snapshot();
+                committed = generation;
                 checkpointOffset = i + 1;
+                changelogTopic.AddRange(changelog.Commit());
             }
 
             if (crashesLeft > 0 && crashes!.NextDouble() < 0.003)
             {
                 // kill -9: outputs after the checkpoint stay on the topics (they were produced), state is lost.
-                crashesLeft--;
-                task = create(checkpointState);
+                Restart();
                 i = checkpointOffset - 1;
             }
         }
 
         return output.Records;
+    }
+
+    /// <summary>What log compaction leaves of a partition: the last record per key, without keys whose last is a tombstone.</summary>
+    public static List<ChangelogRecord> Compact(IEnumerable<ChangelogRecord> records)
+    {
+        var last = new Dictionary<string, (int Order, ChangelogRecord Record)>(StringComparer.Ordinal);
+        var order = 0;
+        foreach (var record in records)
+        {
+            last[Convert.ToHexString(record.Key)] = (order++, record);
+        }
+
+        return last.Values.Where(r => r.Record.Value is not null).OrderBy(r => r.Order).Select(r => r.Record).ToList();
     }
 
     public static ConsumeResult<byte[], byte[]> Record(string topic, int partition, long offset, byte[] value, byte[]? key = null) => new()

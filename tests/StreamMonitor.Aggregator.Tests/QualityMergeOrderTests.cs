@@ -16,6 +16,7 @@ public class QualityMergeOrderTests
 {
     private static readonly TopicCatalog Topics = new();
     private static readonly EventCodec Codec = new();
+    private static readonly Dictionary<string, byte[]> NoChangelog = new(StringComparer.Ordinal);
     private static readonly QualitySettings Settings = new(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)), 60_000, LabelScenario.HorizonMs, 60_000, Topics);
 
     [Fact]
@@ -38,7 +39,7 @@ public class QualityMergeOrderTests
     {
         const long now = 1_763_800_000_000;
         var settings = Settings with { GraceMs = 5_000, IdleTimeoutMs = 120_000 };
-        var quiet = new QualityJoinTask(settings, 0, null, Codec);
+        var quiet = new QualityJoinTask(settings, 0, null, NoChangelog, Codec);
         var output = new RecordingOutput();
         quiet.OnIdle(long.MinValue, output);
         Assert.Empty(output.Records);
@@ -56,7 +57,7 @@ public class QualityMergeOrderTests
         Assert.Equal(1, quiet.Late);
 
         // A task with an open window never moves on others' time.
-        var busy = new QualityJoinTask(settings, 1, null, Codec);
+        var busy = new QualityJoinTask(settings, 1, null, NoChangelog, Codec);
         var busyOutput = new RecordingOutput();
         busy.Process(InMemoryPipeline.Record(Topics.Predictions, 1, 0, Codec.Serialize(new Prediction { EventId = "p", ModelName = "fraud", ModelVersion = "1", EventTimeMs = now, Status = PredictionStatus.OK, Score = 0.2 })), busyOutput);
         var before = busyOutput.Records.Count;
@@ -78,7 +79,7 @@ public class QualityMergeOrderTests
                 scenario.Labels.OrderBy(x => x.Arrival).Where(x => PartitionOf(x.Label.EventId) == p).Select(x => Codec.Serialize(x.Label)).ToList(),
             };
             var merge = new EventTimeMerge(2, 64);
-            var task = processor.Create(p, null);
+            var task = processor.Create(p, null, NoChangelog);
             var output = new RecordingOutput();
             var next = new int[2];
             while (next[0] < lanes[0].Count || next[1] < lanes[1].Count)

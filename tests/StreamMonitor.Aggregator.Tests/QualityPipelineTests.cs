@@ -218,7 +218,7 @@ public class QualityPipelineTests
             var offsets = new Dictionary<string, long>(StringComparer.Ordinal) { [Topics.Predictions] = 0, [Topics.Labels] = 0 };
             var records = stream.Select(x => InMemoryPipeline.Record(x.Topic, p, offsets[x.Topic]++, x.Value)).ToList();
             var partition = p;
-            foreach (var output in InMemoryPipeline.RunTask(state => new QualityJoinTask(Settings, partition, state, Codec), records, random))
+            foreach (var output in InMemoryPipeline.RunTask((state, changelog) => new QualityJoinTask(Settings, partition, state, changelog, Codec), records, random))
             {
                 if (output.Topic == Topics.WindowPartials)
                 {

@@ -42,7 +42,9 @@ public sealed class QualityProcessTests(AggregatorProcessFixture fixture, ITestO
         var resumed = 0;
         for (var kill = 0; kill < 3; kill++)
         {
-            await crashing.WaitForLineAsync("-quality: resuming at offsets", TimeSpan.FromSeconds(60));
+            // Once every partition is assigned (each restore reads its changelog partition first), processing runs.
+            var last = string.Create(CultureInfo.InvariantCulture, $"Assigned partition {crashOptions.Topics.InputPartitions - 1} of");
+            await crashing.WaitForLineAsync(l => l.Contains(last, StringComparison.Ordinal) && l.Contains("-quality: resuming at offsets", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
             await Task.Delay(random.Next(400, 1_500));
             crashing.Kill();
             output.WriteLine($"kill -9 #{kill + 1}");

@@ -125,12 +125,13 @@ public class EventTimeMergeTests
     }
 
     [Fact]
-    public void Multi_lane_checkpoint_round_trips_offsets_and_state()
+    public void Multi_lane_checkpoint_round_trips_offsets_changelog_generation_and_state()
     {
-        var checkpoint = CoPartitionedProcessor.EncodeCheckpoint([17, 42], [1, 2, 3]);
+        var checkpoint = CoPartitionedProcessor.EncodeCheckpoint([17, 42], 9, [1, 2, 3]);
         var decoded = CheckpointStore.Decode(CheckpointStore.Encode(checkpoint));
-        var (offsets, state) = CoPartitionedProcessor.DecodeCheckpoint(decoded, 2);
+        var (offsets, generation, state) = CoPartitionedProcessor.DecodeCheckpoint(decoded, 2);
         Assert.Equal([17L, 42L], offsets);
+        Assert.Equal(9, generation);
         Assert.Equal([(byte)1, 2, 3], state);
         Assert.Throws<InvalidDataException>(() => CoPartitionedProcessor.DecodeCheckpoint(decoded, 3));
     }

@@ -209,6 +209,21 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
     /// <summary>Encodes the state.</summary>
     public void WriteTo(BinaryWriter writer)
     {
+        WriteCountsTo(writer);
+        WriteLists(writer, DelaysMs, Scores);
+    }
+
+    /// <summary>Decodes a state written by <see cref="WriteTo"/>.</summary>
+    public static QualityAggregate ReadFrom(BinaryReader reader)
+    {
+        var aggregate = ReadCountsFrom(reader);
+        aggregate.ReadListsFrom(reader);
+        return aggregate;
+    }
+
+    /// <summary>Encodes the counts and sums only (fixed size; the lists travel apart, see <see cref="WriteLists"/>).</summary>
+    public void WriteCountsTo(BinaryWriter writer)
+    {
         ArgumentNullException.ThrowIfNull(writer);
         foreach (var value in (long[])[Predictions, Labeled, ExpiredUnlabeled, Revision, Classified, Correct, Binary, TruePositives, FalsePositives, FalseNegatives, Regression])
         {
@@ -219,25 +234,13 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
         writer.Write(BrierSum);
         writer.Write(AbsErrorSum);
         writer.Write(SquaredErrorSum);
-        writer.Write(DelaysMs.Count);
-        foreach (var delay in DelaysMs)
-        {
-            writer.Write(delay);
-        }
-
-        writer.Write(Scores.Count);
-        foreach (var (score, positive) in Scores)
-        {
-            writer.Write(score);
-            writer.Write(positive);
-        }
     }
 
-    /// <summary>Decodes a state written by <see cref="WriteTo"/>.</summary>
-    public static QualityAggregate ReadFrom(BinaryReader reader)
+    /// <summary>Decodes <see cref="WriteCountsTo"/>: an aggregate with empty lists.</summary>
+    public static QualityAggregate ReadCountsFrom(BinaryReader reader)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        var aggregate = new QualityAggregate
+        return new QualityAggregate
         {
             Predictions = reader.ReadInt64(),
             Labeled = reader.ReadInt64(),
@@ -255,18 +258,42 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
             AbsErrorSum = reader.ReadDouble(),
             SquaredErrorSum = reader.ReadDouble(),
         };
+    }
+
+    /// <summary>Encodes label delays and (score, label) pairs (all of them, or a run of new ones).</summary>
+    public static void WriteLists(BinaryWriter writer, IReadOnlyList<long> delaysMs, IReadOnlyList<(double Score, bool Positive)> scores)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(delaysMs);
+        ArgumentNullException.ThrowIfNull(scores);
+        writer.Write(delaysMs.Count);
+        foreach (var delay in delaysMs)
+        {
+            writer.Write(delay);
+        }
+
+        writer.Write(scores.Count);
+        foreach (var (score, positive) in scores)
+        {
+            writer.Write(score);
+            writer.Write(positive);
+        }
+    }
+
+    /// <summary>Appends lists written by <see cref="WriteLists"/>.</summary>
+    public void ReadListsFrom(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
         var delays = reader.ReadInt32();
         for (var i = 0; i < delays; i++)
         {
-            aggregate.DelaysMs.Add(reader.ReadInt64());
+            DelaysMs.Add(reader.ReadInt64());
         }
 
         var scores = reader.ReadInt32();
         for (var i = 0; i < scores; i++)
         {
-            aggregate.Scores.Add((reader.ReadDouble(), reader.ReadBoolean()));
+            Scores.Add((reader.ReadDouble(), reader.ReadBoolean()));
         }
-
-        return aggregate;
     }
 }

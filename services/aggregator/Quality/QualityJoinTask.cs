@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 using StreamMonitor.Aggregator.Topology;
@@ -27,9 +28,18 @@ public sealed record QualitySettings(WindowSpec Window, long GraceMs, long Label
 /// final = true once all its predictions are labeled or expired (then its state is dropped). The published watermark
 /// is the finalisation frontier min(prediction stream time, earliest unfinished window's close − 1), so the merge
 /// treats a window as complete only when every partition has finalised it. Deterministic given the record order.
+/// State that grows with traffic (pending predictions, waiting labels, resolved ids, windows and their label delays and
+/// scores) is kept as changelog entries (<see cref="IChangelogTask"/>): a checkpoint writes only what changed, in
+/// append-only chunks for a window's lists, and the checkpoint record holds only counters and stream times.
 /// </summary>
-public sealed class QualityJoinTask : IPartitionTask
+public sealed class QualityJoinTask : IChangelogTask
 {
+    private const char PendingPrefix = 'P';
+    private const char LabelPrefix = 'L';
+    private const char ResolvedPrefix = 'R';
+    private const char WindowPrefix = 'W';
+    private const char ChunkPrefix = 'C';
+
     private static readonly Comparer<(long Time, string Id)> ByTime = Comparer<(long Time, string Id)>.Create(
         (a, b) => a.Time != b.Time ? a.Time.CompareTo(b.Time) : string.CompareOrdinal(a.Id, b.Id));
 
@@ -43,14 +53,20 @@ public sealed class QualityJoinTask : IPartitionTask
     private readonly Dictionary<string, (Resolution Status, long ForgetAt)> _resolved = new(StringComparer.Ordinal);
     private readonly SortedSet<(long Time, string Id)> _resolvedByTime = new(ByTime);
     private readonly SortedDictionary<(long Time, string Id), WindowState> _windows = new(ByTime);
+    private readonly Dictionary<string, byte[]?> _changes = new(StringComparer.Ordinal);
+    private readonly HashSet<(long Time, string Id)> _changedWindows = [];
     private long _predictionTime = long.MinValue;
     private long _lastTick = long.MinValue;
     private long _lastFrontier = long.MinValue;
 
-    /// <summary>Creates or restores the task for partition <paramref name="partition"/> of both topics.</summary>
-    public QualityJoinTask(QualitySettings settings, int partition, byte[]? state, EventCodec codec)
+    /// <summary>
+    /// Creates or restores the task for partition <paramref name="partition"/> of both topics from its checkpointed
+    /// <paramref name="state"/> and the <paramref name="changelog"/> entries live at that checkpoint.
+    /// </summary>
+    public QualityJoinTask(QualitySettings settings, int partition, byte[]? state, IReadOnlyDictionary<string, byte[]> changelog, EventCodec codec)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(changelog);
         _settings = settings;
         _codec = codec;
         _sourceId = SourceOf(settings.Topics, partition);
@@ -58,6 +74,8 @@ public sealed class QualityJoinTask : IPartitionTask
         {
             Restore(state);
         }
+
+        RestoreEntries(changelog);
     }
 
     private enum Resolution : byte
@@ -170,51 +188,52 @@ public sealed class QualityJoinTask : IPartitionTask
             {
                 writer.Write(counter);
             }
-
-            writer.Write(_pending.Count);
-            foreach (var (id, p) in _pending)
-            {
-                writer.Write(id);
-                writer.Write(p.Window.Time);
-                writer.Write(p.Window.Id);
-                writer.Write(p.EventTimeMs);
-                writer.Write((int)p.Kind);
-                writer.Write(p.Score);
-                writer.Write(p.PredictedClass ?? int.MinValue);
-            }
-
-            writer.Write(_waiting.Count);
-            foreach (var (id, l) in _waiting)
-            {
-                writer.Write(id);
-                writer.Write(l.LabelTimeMs);
-                writer.Write(l.Value);
-                writer.Write(l.Partition);
-                writer.Write(l.Offset);
-                writer.Write(l.Payload.Length);
-                writer.Write(l.Payload);
-            }
-
-            writer.Write(_resolved.Count);
-            foreach (var (id, (status, forgetAt)) in _resolved)
-            {
-                writer.Write(id);
-                writer.Write((byte)status);
-                writer.Write(forgetAt);
-            }
-
-            writer.Write(_windows.Count);
-            foreach (var window in _windows.Values)
-            {
-                writer.Write(window.Slot.Time);
-                writer.Write(window.Slot.Id);
-                writer.Write(window.Pending);
-                writer.Write(window.Dirty);
-                window.Aggregate.WriteTo(writer);
-            }
         }
 
         return buffer.ToArray();
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyCollection<KeyValuePair<string, byte[]?>> TakeChanges()
+    {
+        foreach (var slot in _changedWindows)
+        {
+            // A finished window recorded its deletions when it was dropped.
+            if (_windows.TryGetValue(slot, out var window))
+            {
+                var delays = window.Aggregate.DelaysMs;
+                var scores = window.Aggregate.Scores;
+                if (delays.Count > window.WrittenDelays || scores.Count > window.WrittenScores)
+                {
+                    // Only what was appended since the last checkpoint: a window's lists are written once, in chunks.
+                    _changes[ChunkKey(slot, window.Chunks)] = Encode(writer =>
+                    {
+                        writer.Write(slot.Time);
+                        writer.Write(slot.Id);
+                        writer.Write(window.Chunks);
+                        QualityAggregate.WriteLists(writer, delays.GetRange(window.WrittenDelays, delays.Count - window.WrittenDelays), scores.GetRange(window.WrittenScores, scores.Count - window.WrittenScores));
+                    });
+                    window.Chunks++;
+                    window.WrittenDelays = delays.Count;
+                    window.WrittenScores = scores.Count;
+                }
+
+                _changes[WindowKey(slot)] = Encode(writer =>
+                {
+                    writer.Write(slot.Time);
+                    writer.Write(slot.Id);
+                    writer.Write(window.Pending);
+                    writer.Write(window.Dirty);
+                    writer.Write(window.Chunks);
+                    window.Aggregate.WriteCountsTo(writer);
+                });
+            }
+        }
+
+        _changedWindows.Clear();
+        var changes = _changes.ToList();
+        _changes.Clear();
+        return changes;
     }
 
     private void Restore(byte[] state)
@@ -230,45 +249,70 @@ public sealed class QualityJoinTask : IPartitionTask
         Duplicates = reader.ReadInt64();
         LabelsUnknown = reader.ReadInt64();
         LabelsExpired = reader.ReadInt64();
-        var pending = reader.ReadInt32();
-        for (var i = 0; i < pending; i++)
+    }
+
+    private void RestoreEntries(IReadOnlyDictionary<string, byte[]> entries)
+    {
+        var chunks = new List<((long Time, string Id) Slot, int Index, byte[] Value)>();
+        foreach (var (key, value) in entries)
         {
-            var id = reader.ReadString();
-            var slot = (reader.ReadInt64(), reader.ReadString());
-            var eventTime = reader.ReadInt64();
-            var kind = (OutputKind)reader.ReadInt32();
-            var score = reader.ReadDouble();
-            var predictedClass = reader.ReadInt32();
-            _pending[id] = new PendingPrediction(slot, eventTime, kind, score, predictedClass == int.MinValue ? null : predictedClass);
-            _pendingByTime.Add((eventTime, id));
+            using var reader = new BinaryReader(new MemoryStream(value, writable: false));
+            var id = key[1..];
+            switch (key[0])
+            {
+                case PendingPrefix:
+                    var slot = (reader.ReadInt64(), reader.ReadString());
+                    var eventTime = reader.ReadInt64();
+                    var kind = (OutputKind)reader.ReadInt32();
+                    var score = reader.ReadDouble();
+                    var predictedClass = reader.ReadInt32();
+                    _pending[id] = new PendingPrediction(slot, eventTime, kind, score, predictedClass == int.MinValue ? null : predictedClass);
+                    _pendingByTime.Add((eventTime, id));
+                    break;
+                case LabelPrefix:
+                    var label = new WaitingLabel(reader.ReadInt64(), reader.ReadDouble(), reader.ReadInt32(), reader.ReadInt64(), reader.ReadBytes(reader.ReadInt32()));
+                    _waiting[id] = label;
+                    _waitingByTime.Add((label.LabelTimeMs, id));
+                    break;
+                case ResolvedPrefix:
+                    var status = (Resolution)reader.ReadByte();
+                    var forgetAt = reader.ReadInt64();
+                    _resolved[id] = (status, forgetAt);
+                    _resolvedByTime.Add((forgetAt, id));
+                    break;
+                case WindowPrefix:
+                    var windowSlot = (reader.ReadInt64(), reader.ReadString());
+                    var window = new WindowState(windowSlot) { Pending = reader.ReadInt64(), Dirty = reader.ReadBoolean(), Chunks = reader.ReadInt32() };
+                    window.Aggregate.MergeFrom(QualityAggregate.ReadCountsFrom(reader));
+                    _windows[windowSlot] = window;
+                    break;
+                case ChunkPrefix:
+                    chunks.Add(((reader.ReadInt64(), reader.ReadString()), reader.ReadInt32(), value));
+                    break;
+                default:
+                    throw new InvalidDataException($"Unknown quality changelog entry '{key}'.");
+            }
         }
 
-        var waiting = reader.ReadInt32();
-        for (var i = 0; i < waiting; i++)
+        // Lists in the order they grew: chunk by chunk.
+        foreach (var chunk in chunks.OrderBy(c => c.Slot, ByTime).ThenBy(c => c.Index))
         {
-            var id = reader.ReadString();
-            var label = new WaitingLabel(reader.ReadInt64(), reader.ReadDouble(), reader.ReadInt32(), reader.ReadInt64(), reader.ReadBytes(reader.ReadInt32()));
-            _waiting[id] = label;
-            _waitingByTime.Add((label.LabelTimeMs, id));
+            if (!_windows.TryGetValue(chunk.Slot, out var window) || chunk.Index >= window.Chunks)
+            {
+                throw new InvalidDataException($"Quality changelog chunk {chunk.Index} of window {chunk.Slot} has no window entry.");
+            }
+
+            using var reader = new BinaryReader(new MemoryStream(chunk.Value, writable: false));
+            reader.ReadInt64();
+            reader.ReadString();
+            reader.ReadInt32();
+            window.Aggregate.ReadListsFrom(reader);
         }
 
-        var resolved = reader.ReadInt32();
-        for (var i = 0; i < resolved; i++)
+        foreach (var window in _windows.Values)
         {
-            var id = reader.ReadString();
-            var status = (Resolution)reader.ReadByte();
-            var forgetAt = reader.ReadInt64();
-            _resolved[id] = (status, forgetAt);
-            _resolvedByTime.Add((forgetAt, id));
-        }
-
-        var windows = reader.ReadInt32();
-        for (var i = 0; i < windows; i++)
-        {
-            var slot = (reader.ReadInt64(), reader.ReadString());
-            var window = new WindowState(slot) { Pending = reader.ReadInt64(), Dirty = reader.ReadBoolean() };
-            window.Aggregate.MergeFrom(QualityAggregate.ReadFrom(reader));
-            _windows[slot] = window;
+            window.WrittenDelays = window.Aggregate.DelaysMs.Count;
+            window.WrittenScores = window.Aggregate.Scores.Count;
         }
     }
 
@@ -306,9 +350,8 @@ public sealed class QualityJoinTask : IPartitionTask
             // counts them); their labels are dead-lettered.
             ErrorPredictions++;
             Resolve(id, Resolution.Error, eventTime);
-            if (_waiting.Remove(id, out var early))
+            if (RemoveWaiting(id) is { } early)
             {
-                _waitingByTime.Remove((early.LabelTimeMs, id));
                 SendLabelDeadLetter(output, id, early, "LABEL_ERROR_PREDICTION", "The prediction failed (status ERROR); it has no output to judge.");
             }
 
@@ -333,16 +376,15 @@ public sealed class QualityJoinTask : IPartitionTask
         window.Aggregate.Predictions++;
         window.Pending++;
         window.Dirty = true;
+        _changedWindows.Add(slot);
         var pending = new PendingPrediction(slot, eventTime, prediction.OutputKind, prediction.Score ?? double.NaN, prediction.PredictedClass);
-        if (_waiting.Remove(id, out var label))
+        if (RemoveWaiting(id) is { } label)
         {
-            _waitingByTime.Remove((label.LabelTimeMs, id));
             Join(id, pending, label, output);
         }
         else
         {
-            _pending[id] = pending;
-            _pendingByTime.Add((eventTime, id));
+            AddPending(id, pending);
         }
     }
 
@@ -366,9 +408,8 @@ public sealed class QualityJoinTask : IPartitionTask
         Expire(output);
         var id = label.EventId;
         var waiting = new WaitingLabel(label.LabelTimeMs, label.Value, record.Partition.Value, record.Offset.Value, value);
-        if (_pending.Remove(id, out var prediction))
+        if (RemovePending(id) is { } prediction)
         {
-            _pendingByTime.Remove((prediction.EventTimeMs, id));
             Join(id, prediction, waiting, output);
         }
         else if (_resolved.TryGetValue(id, out var resolved))
@@ -391,6 +432,15 @@ public sealed class QualityJoinTask : IPartitionTask
         {
             _waiting[id] = waiting;
             _waitingByTime.Add((label.LabelTimeMs, id));
+            _changes[LabelPrefix + id] = Encode(writer =>
+            {
+                writer.Write(waiting.LabelTimeMs);
+                writer.Write(waiting.Value);
+                writer.Write(waiting.Partition);
+                writer.Write(waiting.Offset);
+                writer.Write(waiting.Payload.Length);
+                writer.Write(waiting.Payload);
+            });
         }
     }
 
@@ -420,12 +470,12 @@ public sealed class QualityJoinTask : IPartitionTask
             // Counted like an unknown label; the prediction stays joinable for a valid one.
             Malformed++;
             SendLabelDeadLetter(output, id, label, "LABEL_INVALID", $"Binary model: label {label.Value} is neither 0 nor 1.");
-            _pending[id] = prediction;
-            _pendingByTime.Add((prediction.EventTimeMs, id));
+            AddPending(id, prediction);
             return;
         }
 
         window.Aggregate.AddLabeled(prediction.Kind, prediction.Score, prediction.PredictedClass, label.Value, label.LabelTimeMs - prediction.EventTimeMs);
+        _changedWindows.Add(window.Slot);
         Resolve(id, Resolution.Joined, prediction.EventTimeMs);
         Settle(window, output);
     }
@@ -434,6 +484,7 @@ public sealed class QualityJoinTask : IPartitionTask
     {
         window.Pending--;
         window.Dirty = true;
+        _changedWindows.Add(window.Slot);
         if (window.Pending == 0 && IsClosed(window))
         {
             Finish(window, output);
@@ -447,16 +498,73 @@ public sealed class QualityJoinTask : IPartitionTask
         var forgetAt = predictionTimeMs + (2 * _settings.LabelHorizonMs);
         _resolved[id] = (status, forgetAt);
         _resolvedByTime.Add((forgetAt, id));
+        _changes[ResolvedPrefix + id] = Encode(writer =>
+        {
+            writer.Write((byte)status);
+            writer.Write(forgetAt);
+        });
     }
+
+    private void AddPending(string id, PendingPrediction prediction)
+    {
+        _pending[id] = prediction;
+        _pendingByTime.Add((prediction.EventTimeMs, id));
+        _changes[PendingPrefix + id] = Encode(writer =>
+        {
+            writer.Write(prediction.Window.Time);
+            writer.Write(prediction.Window.Id);
+            writer.Write(prediction.EventTimeMs);
+            writer.Write((int)prediction.Kind);
+            writer.Write(prediction.Score);
+            writer.Write(prediction.PredictedClass ?? int.MinValue);
+        });
+    }
+
+    private PendingPrediction? RemovePending(string id)
+    {
+        if (!_pending.Remove(id, out var prediction))
+        {
+            return null;
+        }
+
+        _pendingByTime.Remove((prediction.EventTimeMs, id));
+        _changes[PendingPrefix + id] = null;
+        return prediction;
+    }
+
+    private WaitingLabel? RemoveWaiting(string id)
+    {
+        if (!_waiting.Remove(id, out var label))
+        {
+            return null;
+        }
+
+        _waitingByTime.Remove((label.LabelTimeMs, id));
+        _changes[LabelPrefix + id] = null;
+        return label;
+    }
+
+    private static byte[] Encode(Action<BinaryWriter> write)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer))
+        {
+            write(writer);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static string WindowKey((long Time, string Id) slot) => string.Create(CultureInfo.InvariantCulture, $"{WindowPrefix}{slot.Time}|{slot.Id}");
+
+    private static string ChunkKey((long Time, string Id) slot, int chunk) => string.Create(CultureInfo.InvariantCulture, $"{ChunkPrefix}{slot.Time}|{slot.Id}#{chunk}");
 
     private void Expire(ITaskOutput output)
     {
         while (_pendingByTime.Count > 0 && _pendingByTime.Min.Time + _settings.LabelHorizonMs < StreamTime)
         {
             var (time, id) = _pendingByTime.Min;
-            _pendingByTime.Remove((time, id));
-            var prediction = _pending[id];
-            _pending.Remove(id);
+            var prediction = RemovePending(id)!;
             var window = _windows[prediction.Window];
             window.Aggregate.AddExpired();
             Resolve(id, Resolution.Expired, time);
@@ -465,9 +573,8 @@ public sealed class QualityJoinTask : IPartitionTask
 
         while (_waitingByTime.Count > 0 && _waitingByTime.Min.Time + _settings.LabelHorizonMs < StreamTime)
         {
-            var (time, id) = _waitingByTime.Min;
-            _waitingByTime.Remove((time, id));
-            _waiting.Remove(id, out var label);
+            var id = _waitingByTime.Min.Id;
+            var label = RemoveWaiting(id);
             Count("LABEL_UNKNOWN_PREDICTION");
             SendLabelDeadLetter(output, id, label!, "LABEL_UNKNOWN_PREDICTION", $"No prediction for this event id within the label horizon ({_settings.LabelHorizonMs} ms).");
         }
@@ -477,6 +584,7 @@ public sealed class QualityJoinTask : IPartitionTask
             var entry = _resolvedByTime.Min;
             _resolvedByTime.Remove(entry);
             _resolved.Remove(entry.Id);
+            _changes[ResolvedPrefix + entry.Id] = null;
         }
     }
 
@@ -486,6 +594,11 @@ public sealed class QualityJoinTask : IPartitionTask
     {
         EmitPartial(window, final: true, output);
         _windows.Remove(window.Slot);
+        _changes[WindowKey(window.Slot)] = null;
+        for (var chunk = 0; chunk < window.Chunks; chunk++)
+        {
+            _changes[ChunkKey(window.Slot, chunk)] = null;
+        }
     }
 
     private void EmitPartial(WindowState window, bool final, ITaskOutput output)
@@ -501,6 +614,7 @@ public sealed class QualityJoinTask : IPartitionTask
         var partition = Murmur2.Partition(PartialRecords.RoutingKey(key), _settings.Topics.ResultPartitions);
         output.Send(_settings.Topics.WindowPartials, partition, PartialRecords.PartialKey(key, _sourceId), PartialRecords.PartialValue(key, _sourceId, final, buffer.ToArray()));
         window.Dirty = false;
+        _changedWindows.Add(window.Slot);
     }
 
     private void PublishFrontier(ITaskOutput output)
@@ -564,5 +678,14 @@ public sealed class QualityJoinTask : IPartitionTask
         public long Pending { get; set; }
 
         public bool Dirty { get; set; }
+
+        /// <summary>List chunks written to the changelog.</summary>
+        public int Chunks { get; set; }
+
+        /// <summary>Label delays already in written chunks.</summary>
+        public int WrittenDelays { get; set; }
+
+        /// <summary>Scores already in written chunks.</summary>
+        public int WrittenScores { get; set; }
     }
 }

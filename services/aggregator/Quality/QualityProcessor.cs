@@ -25,14 +25,15 @@ public sealed class QualityProcessor(QualitySettings settings, EventCodec codec)
             options.CheckpointEveryRecords,
             TimeSpan.FromMilliseconds(options.CheckpointIntervalMs),
             TimeSpan.FromSeconds(1),
-            options.Quality.LaneCapacity);
+            options.Quality.LaneCapacity,
+            settings.Topics.QualityChangelog);
 
         // Its own progress board: label times run ahead of prediction times and must not drive latency idle flushes.
         return new CoPartitionedProcessor(processor, kafka, new QualityProcessor(settings, codec), producer, store, new ProgressBoard(), loggerFactory.CreateLogger("StreamMonitor.Aggregator.quality"));
     }
 
     /// <inheritdoc />
-    public IPartitionTask Create(int partition, byte[]? state) => new QualityJoinTask(settings, partition, state, codec);
+    public IPartitionTask Create(int partition, byte[]? state, IReadOnlyDictionary<string, byte[]> changelog) => new QualityJoinTask(settings, partition, state, changelog, codec);
 
     /// <inheritdoc />
     public long EventTimeOf(int lane, ConsumeResult<byte[], byte[]> record)

@@ -1,0 +1,75 @@
+using Confluent.Kafka;
+using StreamMonitor.Kafka;
+
+namespace StreamMonitor.Streams;
+
+/// <summary>Reads a changelog topic partition from its beginning to its high watermark (plain assignment, no group).</summary>
+public sealed class ChangelogReader : IDisposable
+{
+    private readonly IConsumer<byte[], byte[]> _consumer;
+
+    /// <summary>Creates a reader.</summary>
+    public ChangelogReader(KafkaOptions options, string clientId)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var config = KafkaClientConfig.Consumer(options, groupId: clientId + "-changelog-reader", clientId);
+        // The end is known by an EOF event too: compaction may have removed the records just below the high watermark.
+        config.EnablePartitionEof = true;
+        _consumer = new ConsumerBuilder<byte[], byte[]>(config).Build();
+    }
+
+    /// <summary>Every record of <paramref name="partition"/> present now, in offset order.</summary>
+    public List<ChangelogRecord> ReadAll(TopicPartition partition, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(partition);
+        var deadline = DateTime.UtcNow + timeout;
+        var watermarks = _consumer.QueryWatermarkOffsets(partition, timeout);
+        var (low, high) = (watermarks.Low.Value, watermarks.High.Value);
+        var records = new List<ChangelogRecord>();
+        if (high <= low)
+        {
+            return records;
+        }
+
+        _consumer.Assign(new TopicPartitionOffset(partition, Offset.Beginning));
+        try
+        {
+            var position = low;
+            while (position < high)
+            {
+                var remaining = deadline - DateTime.UtcNow;
+                if (remaining <= TimeSpan.Zero)
+                {
+                    throw new TimeoutException($"Reading changelog {partition} timed out at offset {position} of {high}.");
+                }
+
+                var record = _consumer.Consume(remaining);
+                if (record is null)
+                {
+                    continue;
+                }
+
+                if (record.IsPartitionEOF)
+                {
+                    position = Math.Max(position, record.Offset.Value);
+                    continue;
+                }
+
+                position = record.Offset.Value + 1;
+                if (record.Message.Key is { } key)
+                {
+                    records.Add(new ChangelogRecord(key, record.Message.Value));
+                }
+            }
+        }
+        finally
+        {
+            _consumer.Unassign();
+        }
+
+        return records;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _consumer.Dispose();
+}
