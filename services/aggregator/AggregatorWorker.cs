@@ -67,7 +67,7 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
             throw new InvalidOperationException("No topology is enabled (Aggregator:Latency, or Aggregator:Drift with Aggregator:Profiles).");
         }
 
-        var quality = options.Quality.Enabled ? options.Quality.ToSettings(topics) : null;
+        var quality = options.Quality.Enabled ? options.Quality.ToSettings(topics, metrics) : null;
         if (quality is not null)
         {
             builders.Add(new QualityTopology(codec, quality));
@@ -81,7 +81,7 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
         return Task.WhenAll(
             RunProcessor("stage-a", new ProcessorSettings(options.ConsumerGroup, inputs, options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromMilliseconds(200)), stageA, kafka, progress, metrics, stoppingToken),
             RunProcessor("stage-b", new ProcessorSettings(options.ConsumerGroup + "-merge", [topics.WindowPartials], options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromSeconds(1)), stageB, kafka, progress, metrics, stoppingToken),
-            quality is null ? Task.CompletedTask : RunProcessor("quality", kafka, (producer, store) => QualityProcessor.Create(quality, options, kafka, codec, producer, store, loggerFactory).Run, stoppingToken));
+            quality is null ? Task.CompletedTask : RunProcessor("quality", kafka, (producer, store) => QualityProcessor.Create(quality, options, kafka, codec, producer, store, loggerFactory, metrics.ForProcessor("quality")).Run, stoppingToken));
     }
 
     private Task RunProcessor(string name, ProcessorSettings settings, IPartitionTaskFactory factory, KafkaOptions kafka, ProgressBoard progress, AggregatorMetrics metrics, CancellationToken stoppingToken) =>

@@ -54,11 +54,12 @@ public sealed class CoPartitionedProcessor
     private readonly SortedDictionary<int, TaskGroup> _groups = [];
     private readonly Dictionary<string, int> _lanes;
     private readonly ProducerOutput _output;
+    private readonly IProcessorMetrics? _metrics;
     private IConsumer<byte[], byte[]>? _consumer;
     private ChangelogReader? _changelogReader;
 
-    /// <summary>Creates a processor; <see cref="Run"/> drives it.</summary>
-    public CoPartitionedProcessor(CoPartitionedSettings settings, KafkaOptions kafka, ICoPartitionedTaskFactory factory, IProducer<byte[], byte[]> producer, CheckpointStore store, ProgressBoard progress, ILogger logger)
+    /// <summary>Creates a processor; <see cref="Run"/> drives it; <paramref name="metrics"/> (optional) sees its progress.</summary>
+    public CoPartitionedProcessor(CoPartitionedSettings settings, KafkaOptions kafka, ICoPartitionedTaskFactory factory, IProducer<byte[], byte[]> producer, CheckpointStore store, ProgressBoard progress, ILogger logger, IProcessorMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (settings.Topics.Count < 2 || settings.Topics.Distinct(StringComparer.Ordinal).Count() != settings.Topics.Count)
@@ -73,6 +74,7 @@ public sealed class CoPartitionedProcessor
         _progress = progress;
         _logger = logger;
         _output = new ProducerOutput(producer);
+        _metrics = metrics;
         _lanes = settings.Topics.Select((topic, lane) => (topic, lane)).ToDictionary(t => t.topic, t => t.lane, StringComparer.Ordinal);
     }
 
@@ -201,6 +203,7 @@ public sealed class CoPartitionedProcessor
         while (group.Merge.TryNext(out var lane, out var record))
         {
             group.Task.Process(record, _output);
+            _metrics?.Processed(record.TopicPartition, group.Task.StreamTime);
             group.NextOffsets[lane] = record.Offset.Value + 1;
             group.Dirty = true;
             handed++;
@@ -354,6 +357,7 @@ public sealed class CoPartitionedProcessor
         }
 
         _output.WriteCheckpoints(_store, written);
+        _metrics?.Checkpointed(written.Count);
         var offsets = new List<TopicPartitionOffset>();
         foreach (var group in dirty)
         {

@@ -68,11 +68,14 @@ public sealed class AggregatorMetricsTests(AggregatorProcessFixture fixture, ITe
         using var http = new HttpClient();
         Dictionary<string, double> metrics = [];
         var recordsSeries = $"streammon_aggregator_records_total{{processor=\"stage-a\",topic=\"{options.Topics.Predictions}\"}}";
+        var qualitySeries = $"streammon_aggregator_records_total{{processor=\"quality\",topic=\"{options.Topics.Predictions}\"}}";
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
         while (DateTime.UtcNow < deadline)
         {
             metrics = Parse(await http.GetStringAsync(metricsUrl));
             if (metrics.GetValueOrDefault(recordsSeries) >= expectedRecords
+                && metrics.GetValueOrDefault(qualitySeries) >= expectedRecords
+                && metrics.GetValueOrDefault("streammon_aggregator_checkpoints_total{processor=\"quality\"}") > 0
                 && metrics.GetValueOrDefault("streammon_aggregator_checkpoints_total{processor=\"stage-a\"}") > 0
                 && metrics.Where(m => m.Key.StartsWith("streammon_aggregator_windows_emitted_total{kind=\"Latency\",output=\"result\"}", StringComparison.Ordinal)).Sum(m => m.Value) > 0)
             {
@@ -83,7 +86,11 @@ public sealed class AggregatorMetricsTests(AggregatorProcessFixture fixture, ITe
         }
 
         Assert.Equal(expectedRecords, metrics[recordsSeries]);
-        Assert.Equal(1, metrics.Where(m => m.Key.StartsWith("streammon_aggregator_dead_letters_total{", StringComparison.Ordinal)).Sum(m => m.Value));
+        // The undecodable prediction is dead-lettered by both topologies that read the predictions topic: stage A and
+        // the quality join.
+        Assert.Equal(expectedRecords, metrics[qualitySeries]);
+        Assert.Equal(2, metrics.Where(m => m.Key.StartsWith("streammon_aggregator_dead_letters_total{", StringComparison.Ordinal)).Sum(m => m.Value));
+        Assert.True(metrics["streammon_aggregator_checkpoints_total{processor=\"quality\"}"] > 0);
         Assert.True(metrics["streammon_aggregator_checkpoints_total{processor=\"stage-a\"}"] > 0);
         Assert.True(metrics["streammon_aggregator_windows_emitted_total{kind=\"Latency\",output=\"final_partial\"}"] > 0);
         Assert.True(metrics["streammon_aggregator_windows_emitted_total{kind=\"Latency\",output=\"result\"}"] > 0);

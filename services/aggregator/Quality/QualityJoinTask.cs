@@ -17,7 +17,8 @@ namespace StreamMonitor.Aggregator.Quality;
 /// <param name="IdleTimeoutMs">Idle rule: a task holding no unfinished window raises its prediction stream time to the
 /// process watermark (largest quality stream time of the process, event time) minus this, so a quiet partition does not
 /// hold the merge's windows incomplete forever.</param>
-public sealed record QualitySettings(WindowSpec Window, long GraceMs, long LabelHorizonMs, long UpdateIntervalMs, TopicCatalog Topics, long IdleTimeoutMs = 600_000);
+/// <param name="Metrics">Where the task reports late predictions, dead letters and emitted partials (optional).</param>
+public sealed record QualitySettings(WindowSpec Window, long GraceMs, long LabelHorizonMs, long UpdateIntervalMs, TopicCatalog Topics, long IdleTimeoutMs = 600_000, ITaskMetrics? Metrics = null);
 
 /// <summary>
 /// Stage A of the quality topology for one co-partitioned pair (predictions p, labels p): joins labels to OK predictions
@@ -362,6 +363,7 @@ public sealed class QualityJoinTask : IChangelogTask
         if (_predictionTime >= start + _settings.Window.SizeMs + _settings.GraceMs)
         {
             Late++;
+            _settings.Metrics?.Late(record.Topic);
             SendDeadLetter(output, _settings.Topics.LateEvents, record, "LATE", $"Event time {eventTime} is past the close (end + grace {_settings.GraceMs} ms) of its {_settings.Window.Label} quality window; prediction stream time {_predictionTime}.", eventTime);
             return;
         }
@@ -615,6 +617,7 @@ public sealed class QualityJoinTask : IChangelogTask
         output.Send(_settings.Topics.WindowPartials, partition, PartialRecords.PartialKey(key, _sourceId), PartialRecords.PartialValue(key, _sourceId, final, buffer.ToArray()));
         window.Dirty = false;
         _changedWindows.Add(window.Slot);
+        _settings.Metrics?.PartialEmitted(WindowKind.Quality, final);
     }
 
     private void PublishFrontier(ITaskOutput output)
@@ -648,6 +651,11 @@ public sealed class QualityJoinTask : IChangelogTask
 
     private void SendDeadLetter(ITaskOutput output, string topic, string sourceTopic, int partition, long offset, byte[]? key, byte[]? payload, string code, string reason, long? eventTime)
     {
+        if (topic == _settings.Topics.DeadLetter)
+        {
+            _settings.Metrics?.DeadLetter(code);
+        }
+
         var letter = new DeadLetter
         {
             Service = "aggregator",

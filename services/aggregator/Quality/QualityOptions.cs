@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
 
@@ -30,10 +31,10 @@ public sealed class QualityOptions
     public int LaneCapacity { get; set; } = 5_000;
 
     /// <summary>The settings in effect (call after validation).</summary>
-    public QualitySettings ToSettings(TopicCatalog topics)
+    public QualitySettings ToSettings(TopicCatalog topics, ITaskMetrics? metrics = null)
     {
         var window = AggregatorOptions.ParseDuration(Window);
-        return new QualitySettings(new WindowSpec(window, window), AggregatorOptions.ParseDuration(Grace), AggregatorOptions.ParseDuration(LabelHorizon), AggregatorOptions.ParseDuration(UpdateInterval), topics, AggregatorOptions.ParseDuration(IdleTimeout));
+        return new QualitySettings(new WindowSpec(window, window), AggregatorOptions.ParseDuration(Grace), AggregatorOptions.ParseDuration(LabelHorizon), AggregatorOptions.ParseDuration(UpdateInterval), topics, AggregatorOptions.ParseDuration(IdleTimeout), metrics);
     }
 
     /// <summary>Validation errors (empty when valid).</summary>

@@ -14,7 +14,7 @@ namespace StreamMonitor.Aggregator.Quality;
 public sealed class QualityProcessor(QualitySettings settings, EventCodec codec) : ICoPartitionedTaskFactory
 {
     /// <summary>The processor of the service.</summary>
-    public static CoPartitionedProcessor Create(QualitySettings settings, AggregatorOptions options, KafkaOptions kafka, EventCodec codec, IProducer<byte[], byte[]> producer, CheckpointStore store, ILoggerFactory loggerFactory)
+    public static CoPartitionedProcessor Create(QualitySettings settings, AggregatorOptions options, KafkaOptions kafka, EventCodec codec, IProducer<byte[], byte[]> producer, CheckpointStore store, ILoggerFactory loggerFactory, IProcessorMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(options);
@@ -29,7 +29,7 @@ public sealed class QualityProcessor(QualitySettings settings, EventCodec codec)
             settings.Topics.QualityChangelog);
 
         // Its own progress board: label times run ahead of prediction times and must not drive latency idle flushes.
-        return new CoPartitionedProcessor(processor, kafka, new QualityProcessor(settings, codec), producer, store, new ProgressBoard(), loggerFactory.CreateLogger("StreamMonitor.Aggregator.quality"));
+        return new CoPartitionedProcessor(processor, kafka, new QualityProcessor(settings, codec), producer, store, new ProgressBoard(), loggerFactory.CreateLogger("StreamMonitor.Aggregator.quality"), metrics);
     }
 
     /// <inheritdoc />
