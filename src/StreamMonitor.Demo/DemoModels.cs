@@ -109,7 +109,7 @@ public static class DemoModels
 
     /// <summary>
     /// Adds the score reference (<see cref="ReferenceProfile.Score"/>, named <see cref="ScoreFeature"/>) to a profile:
-    /// the model's scores of the reference rows, read as the scorer reads them (<see cref="Models.Inference.OutputReader"/>),
+    /// the model's scores of the reference rows, read as the scorer reads them (<see cref="ReferenceScorer.ReadScores"/>),
     /// so the aggregator can compare each window's prediction scores with the training split's.
     /// </summary>
     public static ReferenceProfile WithScoreReference(ReferenceProfile profile, ModelManifest manifest, DenseNetwork network, Dataset reference)
@@ -119,14 +119,8 @@ public static class DemoModels
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(reference);
         var input = reference.Rows.SelectMany(r => r.Select(v => (float)v)).ToArray();
-        var output = network.Forward(input, reference.Count);
         var scores = new List<double>(reference.Count);
-        for (var r = 0; r < reference.Count; r++)
-        {
-            var prediction = new Contracts.Prediction();
-            Models.Inference.OutputReader.Apply(manifest, output.AsSpan(r * network.OutputWidth, network.OutputWidth), prediction);
-            scores.Add(prediction.Score ?? double.NaN);
-        }
+        ReferenceScorer.ReadScores(manifest, network.Forward(input, reference.Count), reference.Count, scores);
 
         profile.Score = NumericProfile.Build(ScoreFeature, scores);
         profile.Seal();
@@ -240,7 +234,7 @@ public static class DemoModels
     }
 
     /// <summary>Feature name of the prediction score in drift results.</summary>
-    public const string ScoreFeature = "prediction_score";
+    public const string ScoreFeature = ReferenceScorer.ScoreFeature;
 
     /// <summary>
     /// The same function with every hidden layer <paramref name="width"/> units wide: the trained weights fill the
