@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 using StreamMonitor.Contracts;
+using StreamMonitor.Stack;
 using StreamMonitor.Testing;
 using Xunit.Abstractions;
 
@@ -31,7 +32,7 @@ public sealed class AggregatorMetricsTests(AggregatorProcessFixture fixture, ITe
             producer.Flush(TimeSpan.FromSeconds(30));
         }
 
-        var port = LoopbackPort.Free();
+        var port = LocalPorts.Free();
         await using var process = AggregatorProcess.Start(
             options,
             new Dictionary<string, string?>

@@ -2,6 +2,7 @@ using System.Globalization;
 using Confluent.Kafka;
 using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
+using StreamMonitor.Stack;
 using StreamMonitor.Testing;
 using Xunit.Abstractions;
 using static StreamMonitor.Alerter.Tests.Generated;
@@ -77,7 +78,7 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
         await File.WriteAllTextAsync(sloFile, SloYaml);
         using var receiver = new WebhookReceiver();
         receiver.Start();
-        var port = LoopbackPort.Free();
+        var port = LocalPorts.Free();
         using var producer = kafka.CreateProducer(options);
         var codec = kafka.Codec;
         var t = T0 + Day;
@@ -163,7 +164,7 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
                 timeWindow: { duration: 30d }
             """);
         using var receiver = new WebhookReceiver();
-        await using var alerter = ServiceProcess.Start(AlerterOptions(options, sloFile, receiver.Url, LoopbackPort.Free()));
+        await using var alerter = ServiceProcess.Start(AlerterOptions(options, sloFile, receiver.Url, LocalPorts.Free()));
         Assert.Equal(2, await alerter.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains(alerter.Lines, l => l.Contains("unknown SLI 'throughput'", StringComparison.Ordinal));
         Assert.Contains(alerter.Lines, l => l.Contains("duplicate SLO name", StringComparison.Ordinal));
