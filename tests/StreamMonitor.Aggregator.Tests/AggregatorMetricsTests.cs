@@ -1,9 +1,8 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Confluent.Kafka;
 using StreamMonitor.Contracts;
+using StreamMonitor.Stack;
 using StreamMonitor.Testing;
 using Xunit.Abstractions;
 
@@ -28,38 +27,22 @@ public sealed class AggregatorMetricsTests(AggregatorProcessFixture fixture, ITe
             }
 
             producer.Produce(new TopicPartition(options.Topics.Predictions, 0), new Message<byte[], byte[]> { Key = [1], Value = [0xde, 0xad, 0xbe, 0xef] });
-            for (var partition = 0; partition < options.Topics.InputPartitions; partition++)
-            {
-                var sentinel = new Prediction { EventId = "sentinel", ModelName = "sentinel", ModelVersion = "0", EventTimeMs = sentinelTime, Status = PredictionStatus.ERROR };
-                producer.Produce(new TopicPartition(options.Topics.Predictions, partition), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes("sentinel"), Value = codec.Serialize(sentinel) });
-            }
+            PredictionGenerator.ProduceSentinels(producer, codec, options.Topics, sentinelTime);
 
             producer.Flush(TimeSpan.FromSeconds(30));
         }
 
-        var port = FreePort();
-        var environment = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(options))
-        {
-            ["Aggregator__ConsumerGroup"] = "agg-metrics-" + options.Topics.Suffix.Trim('.'),
-            ["Aggregator__InfluxEnabled"] = "false",
-            ["Aggregator__CheckpointIntervalMs"] = "200",
-            ["Urls"] = $"http://127.0.0.1:{port}",
-        };
-        await using var process = ServiceProcess.Start(new ServiceProcessOptions(StreammonCli.ServiceDllPath("aggregator", "StreamMonitor.Aggregator"))
-        {
-            Environment = environment,
-            OnLine = line =>
+        var port = LocalPorts.Free();
+        await using var process = AggregatorProcess.Start(
+            options,
+            new Dictionary<string, string?>
             {
-                try
-                {
-                    output.WriteLine(line);
-                }
-                catch (InvalidOperationException)
-                {
-                    // The test has finished while the process shuts down.
-                }
+                ["Aggregator__ConsumerGroup"] = "agg-metrics-" + options.Topics.Suffix.Trim('.'),
+                ["Aggregator__InfluxEnabled"] = "false",
+                ["Aggregator__CheckpointIntervalMs"] = "200",
+                ["Urls"] = $"http://127.0.0.1:{port}",
             },
-        });
+            TestOutput.Forward(output));
         var metricsUrl = new Uri($"http://127.0.0.1:{port}/metrics");
         await process.WaitForHttpOkAsync(metricsUrl, TimeSpan.FromSeconds(90));
 
@@ -100,13 +83,6 @@ public sealed class AggregatorMetricsTests(AggregatorProcessFixture fixture, ITe
         Assert.Equal(0, metrics["streammon_aggregator_merge_expired_total"]);
         Assert.True(metrics.ContainsKey("streammon_aggregator_merge_duplicates_total"));
         Assert.Equal(0, metrics.Where(m => m.Key.StartsWith("streammon_aggregator_late_records_total{", StringComparison.Ordinal)).Sum(m => m.Value));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Prometheus text format: "series value" per line, comments skipped.</summary>

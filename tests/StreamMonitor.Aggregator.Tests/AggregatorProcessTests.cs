@@ -70,20 +70,7 @@ public sealed class AggregatorProcessTests(AggregatorProcessFixture fixture, ITe
 
         var (crashOptions, crashInflux) = await PrepareAsync();
         var crashing = Start(crashOptions, crashInflux, "crash");
-        var random = new Random(7);
-        var resumedFromCheckpoint = 0;
-        for (var kill = 0; kill < 3; kill++)
-        {
-            await crashing.WaitForLineAsync("resuming at offset", TimeSpan.FromSeconds(60));
-            await Task.Delay(random.Next(300, 1_500));
-            crashing.Kill();
-            output.WriteLine($"kill -9 #{kill + 1}");
-            resumedFromCheckpoint += crashing.Lines.Count(l => l.Contains("(checkpoint True)", StringComparison.Ordinal));
-            var options = crashing.Options;
-            await crashing.DisposeAsync();
-            crashing = ServiceProcess.Start(options);
-        }
-
+        (crashing, var resumedFromCheckpoint) = await AggregatorProcess.KillRepeatedlyAsync(crashing, "resuming at offset", kills: 3, new Random(7), 300, 1_500, output.WriteLine);
         var crashResults = await WaitForCompleteResultsAsync(crashOptions, crashing);
         Assert.True(resumedFromCheckpoint > 0, "the kills came before any checkpoint: the test proved nothing");
         AssertSameResults(cleanResults, crashResults);
@@ -129,44 +116,14 @@ public sealed class AggregatorProcessTests(AggregatorProcessFixture fixture, ITe
         }
 
         // One sentinel per partition, far in the future, closes every real window on every partition.
-        var sentinelTime = _input.Max(p => p.EventTimeMs) + 600_000;
-        for (var partition = 0; partition < options.Topics.InputPartitions; partition++)
-        {
-            var sentinel = new Prediction { EventId = "sentinel", ModelName = "sentinel", ModelVersion = "0", EventTimeMs = sentinelTime, Status = PredictionStatus.ERROR };
-            producer.Produce(new TopicPartition(options.Topics.Predictions, partition), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes("sentinel"), Value = codec.Serialize(sentinel) });
-        }
+        PredictionGenerator.ProduceSentinels(producer, codec, options.Topics, _input.Max(p => p.EventTimeMs) + 600_000);
 
         producer.Flush(TimeSpan.FromSeconds(30));
         return (options, influx);
     }
 
-    private ServiceProcess Start(KafkaOptions kafka, InfluxOptions influx, string name)
-    {
-        var environment = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(kafka))
-        {
-            ["Influx__Url"] = influx.Url,
-            ["Influx__Database"] = influx.Database,
-            ["Aggregator__ConsumerGroup"] = "agg-" + kafka.Topics.Suffix.Trim('.'),
-            ["Aggregator__CheckpointEveryRecords"] = "3000",
-            ["Aggregator__CheckpointIntervalMs"] = "200",
-            ["Urls"] = "http://127.0.0.1:0",
-        };
-        return ServiceProcess.Start(new ServiceProcessOptions(StreammonCli.ServiceDllPath("aggregator", "StreamMonitor.Aggregator"))
-        {
-            Environment = environment,
-            OnLine = line =>
-            {
-                try
-                {
-                    output.WriteLine($"[{name}] {line}");
-                }
-                catch (InvalidOperationException)
-                {
-                    // The test has finished; a process still shutting down has no test to write to.
-                }
-            },
-        });
-    }
+    private ServiceProcess Start(KafkaOptions kafka, InfluxOptions influx, string name) =>
+        AggregatorProcess.Start(kafka, influx, checkpointEveryRecords: 3000, TestOutput.Forward(output, name));
 
     /// <summary>Expected count per window key, from the input alone.</summary>
     private Dictionary<string, long> ExpectedCounts()
@@ -186,26 +143,14 @@ public sealed class AggregatorProcessTests(AggregatorProcessFixture fixture, ITe
     private async Task<Dictionary<string, byte[]>> WaitForCompleteResultsAsync(KafkaOptions options, ServiceProcess process)
     {
         var expected = ExpectedCounts();
-        var deadline = DateTime.UtcNow + Deadline;
-        while (true)
-        {
-            var records = await fixture.Kafka.ConsumeRawAllAsync(options.Topics.LatencyResults, TimeSpan.FromSeconds(30));
-            var latest = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            foreach (var record in records)
-            {
-                latest[Encoding.UTF8.GetString(record.Message.Key)] = record.Message.Value;
-            }
-
-            var complete = expected.All(e => latest.TryGetValue(e.Key, out var value) && fixture.Kafka.Codec.Deserialize<LatencyWindowResult>(value) is { Partitions: 4 } r && r.Count == e.Value);
-            if (complete)
-            {
-                return latest.Where(l => expected.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal);
-            }
-
-            Assert.False(process.HasExited, $"the aggregator exited with {(process.HasExited ? process.ExitCode : 0)}");
-            Assert.True(DateTime.UtcNow < deadline, $"results incomplete: {expected.Count(e => latest.ContainsKey(e.Key))}/{expected.Count} windows present");
-            await Task.Delay(500);
-        }
+        var results = await AggregatorProcess.WaitForResultsAsync(
+            fixture.Kafka,
+            options.Topics.LatencyResults,
+            process,
+            Deadline,
+            latest => expected.All(e => latest.TryGetValue(e.Key, out var value) && fixture.Kafka.Codec.Deserialize<LatencyWindowResult>(value) is { Partitions: 4 } r && r.Count == e.Value),
+            latest => $"results incomplete: {expected.Count(e => latest.ContainsKey(e.Key))}/{expected.Count} windows present");
+        return results.Where(l => expected.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal);
     }
 
     private static void AssertSameResults(Dictionary<string, byte[]> expected, Dictionary<string, byte[]> actual)

@@ -15,7 +15,7 @@ public class LatencyPipelineTests
 
     /// <summary>A sentinel per partition far in the future so every real window closes on every partition.</summary>
     private static List<IReadOnlyList<Prediction>> WithSentinels(List<IReadOnlyList<Prediction>> partitions, long atMs) =>
-        partitions.Select(p => (IReadOnlyList<Prediction>)[.. p, new Prediction { EventId = "sentinel", ModelName = "sentinel", ModelVersion = "0", EventTimeMs = atMs, Status = PredictionStatus.ERROR }]).ToList();
+        partitions.Select(p => (IReadOnlyList<Prediction>)[.. p, PredictionGenerator.Sentinel(atMs)]).ToList();
 
     [Fact]
     public void Every_window_result_equals_the_exact_computation_over_its_predictions()

@@ -179,7 +179,7 @@ public class MergeDeterminismTests
 
             // A sentinel of another model far ahead closes every real window on this partition; then the partition is
             // caught up, and idle once the process watermark is past the idle timeout.
-            var sentinel = new Prediction { EventId = "sentinel", ModelName = "sentinel", ModelVersion = "0", EventTimeMs = SentinelMs, Status = PredictionStatus.ERROR };
+            var sentinel = PredictionGenerator.Sentinel(SentinelMs);
             task.Process(InMemoryPipeline.Record(pipeline.Topics.Predictions, p, offset++, pipeline.Codec.Serialize(sentinel)), output);
             task.OnIdle(SentinelMs + 60_000, output);
             streams.Add(output.Records.Where(r => r.Topic == pipeline.Topics.WindowPartials).Select(r => (r.Partition!.Value, r.Key, r.Value)).ToList());

@@ -1,5 +1,7 @@
 using System.Text;
+using Confluent.Kafka;
 using StreamMonitor.Contracts;
+using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
 
 namespace StreamMonitor.Aggregator.Tests;
@@ -47,6 +49,29 @@ public static class PredictionGenerator
         }
 
         return list;
+    }
+
+    /// <summary>
+    /// An error prediction of model "sentinel": placed far ahead of the real ones on a partition, it closes every real
+    /// window there and, being an error, opens no window of its own.
+    /// </summary>
+    public static Prediction Sentinel(long eventTimeMs, string eventId = "sentinel") =>
+        new() { EventId = eventId, ModelName = "sentinel", ModelVersion = "0", EventTimeMs = eventTimeMs, Status = PredictionStatus.ERROR };
+
+    /// <summary>
+    /// Produces a <see cref="Sentinel"/> (event id <paramref name="eventId"/> of the partition, "sentinel" by default;
+    /// the record key is the event id) to every input partition of the predictions topic.
+    /// </summary>
+    public static void ProduceSentinels(IProducer<byte[], byte[]> producer, EventCodec codec, TopicCatalog topics, long eventTimeMs, Func<int, string>? eventId = null)
+    {
+        ArgumentNullException.ThrowIfNull(producer);
+        ArgumentNullException.ThrowIfNull(codec);
+        ArgumentNullException.ThrowIfNull(topics);
+        for (var partition = 0; partition < topics.InputPartitions; partition++)
+        {
+            var sentinel = Sentinel(eventTimeMs, eventId?.Invoke(partition) ?? "sentinel");
+            producer.Produce(new TopicPartition(topics.Predictions, partition), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(sentinel.EventId), Value = codec.Serialize(sentinel) });
+        }
     }
 
     public static List<IReadOnlyList<Prediction>> Partition(IEnumerable<Prediction> predictions, int partitions)

@@ -1,7 +1,4 @@
 using System.Globalization;
-using System.Text;
-using Confluent.Kafka;
-using StreamMonitor.Contracts;
 using StreamMonitor.Streams.Drift;
 using StreamMonitor.Testing;
 
@@ -30,21 +27,8 @@ public sealed class ProfileFromTopicTests(AggregatorProcessFixture fixture)
             const long from = 1_763_800_000_000;
             using (var producer = fixture.Kafka.CreateProducer(options))
             {
-                void Produce(string model, long eventTime, string row, int i)
-                {
-                    var values = row.Split(',');
-                    var features = new Dictionary<string, double?>(StringComparer.Ordinal);
-                    for (var c = 0; c < header.Length; c++)
-                    {
-                        if (header[c] != "label")
-                        {
-                            features[header[c]] = double.Parse(values[c], CultureInfo.InvariantCulture);
-                        }
-                    }
-
-                    var feature = new FeatureEvent { EventId = $"{model}-{i}", ModelName = model, EventTimeMs = eventTime, Features = features };
-                    producer.Produce(options.Topics.Features, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(feature.EventId), Value = codec.Serialize(feature) });
-                }
+                void Produce(string model, long eventTime, string row, int i) =>
+                    CsvFeatureEvents.Produce(producer, codec, options.Topics, header, row, model, eventTime, $"{model}-{i}");
 
                 for (var i = 0; i < rows.Count; i++)
                 {
@@ -97,8 +81,7 @@ public sealed class ProfileFromTopicTests(AggregatorProcessFixture fixture)
 
     private static async Task RunAsync(params string[] arguments)
     {
-        await using var cli = ServiceProcess.Start(new ServiceProcessOptions(StreammonCli.DllPath) { Arguments = arguments });
-        var exit = await cli.WaitForExitAsync(TimeSpan.FromSeconds(120));
-        Assert.True(exit == 0, $"streammon {string.Join(' ', arguments)} exited {exit}:\n{string.Join('\n', cli.Lines)}");
+        var (exit, output) = await StreammonCli.RunAsync(arguments);
+        Assert.True(exit == 0, $"streammon {string.Join(' ', arguments)} exited {exit}:\n{output}");
     }
 }

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text;
-using Confluent.Kafka;
 using StreamMonitor.Contracts;
 using StreamMonitor.Models;
 using StreamMonitor.Models.Inference;
@@ -110,14 +108,6 @@ public sealed class ScoredModelStore : IDisposable
         }
     }
 
-    /// <summary>Runs the CLI; returns its exit code and output.</summary>
-    public static async Task<(int Exit, string Output)> RunCliAsync(params string[] arguments)
-    {
-        await using var cli = ServiceProcess.Start(new ServiceProcessOptions(StreammonCli.DllPath) { Arguments = arguments });
-        var exit = await cli.WaitForExitAsync(TimeSpan.FromSeconds(120));
-        return (exit, string.Join('\n', cli.Lines));
-    }
-
     private ModelBuildResult Build(string version, string kind) => ModelBuilder.Build(new ModelBuildRequest
     {
         DataPath = DataSet,
@@ -143,12 +133,12 @@ public sealed class ProfileScoreReferenceTests(ScoredModelStore store) : IClassF
         var first = Path.Combine(store.Scratch.FullName, "v1.json");
         var plain = Path.Combine(store.Scratch.FullName, "plain.json");
 
-        var (exit, output) = await ScoredModelStore.RunCliAsync("profile", "build", "--data", csv, "--model", "cancer", "--out", latest, "--score-with-store", store.StoreRoot);
+        var (exit, output) = await StreammonCli.RunAsync("profile", "build", "--data", csv, "--model", "cancer", "--out", latest, "--score-with-store", store.StoreRoot);
         Assert.True(exit == 0, output);
         Assert.Contains($"all {lines.Count - 1} rows scored", output, StringComparison.Ordinal);
-        (exit, output) = await ScoredModelStore.RunCliAsync("profile", "build", "--data", csv, "--model", "cancer", "--out", first, "--score-with-store", store.StoreRoot, "--score-version", "1");
+        (exit, output) = await StreammonCli.RunAsync("profile", "build", "--data", csv, "--model", "cancer", "--out", first, "--score-with-store", store.StoreRoot, "--score-version", "1");
         Assert.True(exit == 0, output);
-        (exit, output) = await ScoredModelStore.RunCliAsync("profile", "build", "--data", csv, "--model", "cancer", "--out", plain);
+        (exit, output) = await StreammonCli.RunAsync("profile", "build", "--data", csv, "--model", "cancer", "--out", plain);
         Assert.True(exit == 0, output);
 
         var latestProfile = ReferenceProfile.Load(latest);
@@ -197,13 +187,13 @@ public sealed class ProfileScoreReferenceTests(ScoredModelStore store) : IClassF
         var rejected = Path.Combine(store.Scratch.FullName, "rejected.json");
         var imputed = Path.Combine(store.Scratch.FullName, "imputed.json");
 
-        var (exit, output) = await ScoredModelStore.RunCliAsync("profile", "build", "--data", csv, "--model", "cancer", "--out", rejected, "--score-with-store", store.StoreRoot);
+        var (exit, output) = await StreammonCli.RunAsync("profile", "build", "--data", csv, "--model", "cancer", "--out", rejected, "--score-with-store", store.StoreRoot);
         Assert.True(exit == 0, output);
         Assert.Contains($"{lines.Count - 7} of {lines.Count - 1} rows scored; 6 rejected", output, StringComparison.Ordinal);
         Assert.Contains("VALIDATION_NULL_VALUE: 6", output, StringComparison.Ordinal);
         ScoredModelStore.AssertScoreReference(ReferenceProfile.Load(rejected).Score, store.ExpectedScores("2", csv));
 
-        (exit, output) = await ScoredModelStore.RunCliAsync("profile", "build", "--data", csv, "--model", "cancer", "--out", imputed, "--score-with-store", store.StoreRoot, "--score-non-finite", "ImputeMean");
+        (exit, output) = await StreammonCli.RunAsync("profile", "build", "--data", csv, "--model", "cancer", "--out", imputed, "--score-with-store", store.StoreRoot, "--score-non-finite", "ImputeMean");
         Assert.True(exit == 0, output);
         ScoredModelStore.AssertScoreReference(ReferenceProfile.Load(imputed).Score, store.ExpectedScores("2", csv, impute: true));
     }
@@ -212,11 +202,11 @@ public sealed class ProfileScoreReferenceTests(ScoredModelStore store) : IClassF
     public async Task Conflicting_options_missing_feature_columns_and_unknown_models_or_versions_fail_with_a_clear_message()
     {
         var profile = Path.Combine(store.Scratch.FullName, "never.json");
-        var (exit, output) = await ScoredModelStore.RunCliAsync("profile", "build", "--data", ScoredModelStore.DataSet, "--model", "cancer", "--out", profile, "--score-with-store", store.StoreRoot, "--score-column", "label");
+        var (exit, output) = await StreammonCli.RunAsync("profile", "build", "--data", ScoredModelStore.DataSet, "--model", "cancer", "--out", profile, "--score-with-store", store.StoreRoot, "--score-column", "label");
         Assert.Equal(2, exit);
         Assert.Contains("either --score-column", output, StringComparison.Ordinal);
 
-        (exit, output) = await ScoredModelStore.RunCliAsync("profile", "build", "--data", ScoredModelStore.DataSet, "--model", "cancer", "--out", profile, "--score-version", "1");
+        (exit, output) = await StreammonCli.RunAsync("profile", "build", "--data", ScoredModelStore.DataSet, "--model", "cancer", "--out", profile, "--score-version", "1");
         Assert.Equal(2, exit);
         Assert.Contains("--score-version needs --score-with-store", output, StringComparison.Ordinal);
 
@@ -226,15 +216,15 @@ public sealed class ProfileScoreReferenceTests(ScoredModelStore store) : IClassF
         var column = Array.IndexOf(lines[0].Split(','), dropped);
         var csv = Path.Combine(store.Scratch.FullName, "dropped.csv");
         await File.WriteAllLinesAsync(csv, lines.Select(l => string.Join(',', l.Split(',').Where((_, i) => i != column))));
-        (exit, output) = await ScoredModelStore.RunCliAsync("profile", "build", "--data", csv, "--model", "cancer", "--out", profile, "--score-with-store", store.StoreRoot);
+        (exit, output) = await StreammonCli.RunAsync("profile", "build", "--data", csv, "--model", "cancer", "--out", profile, "--score-with-store", store.StoreRoot);
         Assert.Equal(1, exit);
         Assert.Contains($"no column for 1 of the 30 features of cancer 2: {dropped}", output, StringComparison.Ordinal);
 
-        (exit, output) = await ScoredModelStore.RunCliAsync("profile", "build", "--data", ScoredModelStore.DataSet, "--model", "cancer", "--out", profile, "--score-with-store", store.StoreRoot, "--score-version", "9");
+        (exit, output) = await StreammonCli.RunAsync("profile", "build", "--data", ScoredModelStore.DataSet, "--model", "cancer", "--out", profile, "--score-with-store", store.StoreRoot, "--score-version", "9");
         Assert.Equal(1, exit);
         Assert.Contains("has no version '9'", output, StringComparison.Ordinal);
 
-        (exit, output) = await ScoredModelStore.RunCliAsync("profile", "build", "--data", ScoredModelStore.DataSet, "--model", "other", "--out", profile, "--score-with-store", store.StoreRoot);
+        (exit, output) = await StreammonCli.RunAsync("profile", "build", "--data", ScoredModelStore.DataSet, "--model", "other", "--out", profile, "--score-with-store", store.StoreRoot);
         Assert.Equal(1, exit);
         Assert.Contains("No version of model 'other'", output, StringComparison.Ordinal);
         Assert.False(File.Exists(profile));
@@ -259,21 +249,8 @@ public sealed class ProfileScoreReferenceFromTopicTests(AggregatorProcessFixture
         const long from = 1_763_900_000_000;
         using (var producer = fixture.Kafka.CreateProducer(options))
         {
-            void Produce(string model, long eventTime, string row, string id)
-            {
-                var values = row.Split(',');
-                var features = new Dictionary<string, double?>(StringComparer.Ordinal);
-                for (var c = 0; c < header.Length; c++)
-                {
-                    if (header[c] != "label")
-                    {
-                        features[header[c]] = double.Parse(values[c], CultureInfo.InvariantCulture);
-                    }
-                }
-
-                var feature = new FeatureEvent { EventId = id, ModelName = model, EventTimeMs = eventTime, Features = features };
-                producer.Produce(options.Topics.Features, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(id), Value = fixture.Kafka.Codec.Serialize(feature) });
-            }
+            void Produce(string model, long eventTime, string row, string id) =>
+                CsvFeatureEvents.Produce(producer, fixture.Kafka.Codec, options.Topics, header, row, model, eventTime, id);
 
             for (var i = 0; i < rows.Count; i++)
             {
@@ -291,7 +268,7 @@ public sealed class ProfileScoreReferenceFromTopicTests(AggregatorProcessFixture
         }
 
         var profile = Path.Combine(store.Scratch.FullName, "topic.json");
-        var (exit, output) = await ScoredModelStore.RunCliAsync("profile", "build", "--model", "cancer", "--out", profile, "--score-with-store", store.StoreRoot, "--score-version", "1",
+        var (exit, output) = await StreammonCli.RunAsync("profile", "build", "--model", "cancer", "--out", profile, "--score-with-store", store.StoreRoot, "--score-version", "1",
             "--bootstrap-servers", fixture.Kafka.BootstrapServers, "--suffix", options.Topics.Suffix,
             "--from-ms", from.ToString(CultureInfo.InvariantCulture), "--to-ms", (from + (rows.Count * 1_000)).ToString(CultureInfo.InvariantCulture));
         Assert.True(exit == 0, output);

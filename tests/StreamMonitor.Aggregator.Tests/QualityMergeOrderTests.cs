@@ -72,7 +72,7 @@ public class QualityMergeOrderTests
         var partials = new List<(int Partition, byte[] Key, byte[] Value)>();
         for (var p = 0; p < Topics.InputPartitions; p++)
         {
-            var sentinel = new Prediction { EventId = "sentinel-" + p.ToString(CultureInfo.InvariantCulture), ModelName = "sentinel", ModelVersion = "0", EventTimeMs = sentinelTime, Status = PredictionStatus.ERROR };
+            var sentinel = PredictionGenerator.Sentinel(sentinelTime, "sentinel-" + p.ToString(CultureInfo.InvariantCulture));
             var lanes = new[]
             {
                 scenario.Predictions.OrderBy(x => x.Arrival).Where(x => PartitionOf(x.Prediction.EventId) == p).Select(x => Codec.Serialize(x.Prediction)).Append(Codec.Serialize(sentinel)).ToList(),

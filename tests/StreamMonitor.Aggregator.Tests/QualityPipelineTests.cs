@@ -9,7 +9,7 @@ namespace StreamMonitor.Aggregator.Tests;
 
 public class QualityPipelineTests
 {
-    private const long HorizonMs = 600_000;
+    private const long HorizonMs = LabelScenario.HorizonMs;
     private const long StartMs = 1_763_800_000_000;
 
     private static readonly TopicCatalog Topics = new();
@@ -17,62 +17,11 @@ public class QualityPipelineTests
     private static readonly QualitySettings Settings = new(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)), 60_000, HorizonMs, 60_000, Topics);
 
     /// <summary>
-    /// Predictions over 30 minutes with out-of-order arrival (some 30 s behind, so their labels arrive first), and labels:
-    /// 75 % one label (delay 1 s..5 min, arrival order shuffled by up to 20 s), 7 % two labels (the second, with a
-    /// different value, arrives 10 s later: first wins), 8 % a label 20 min after the prediction (past the horizon),
-    /// 10 % none; labels for error predictions; labels for unknown ids. Unambiguous against the horizon by construction.
+    /// The label scenario over 30 minutes from a minute boundary, its labels past the horizon 20 min after their
+    /// predictions.
     /// </summary>
-    private static Scenario Generate(int count, int seed)
-    {
-        var random = new Random(seed);
-        var scenario = new Scenario();
-        for (var i = 0; i < count; i++)
-        {
-            var id = $"q-{i}";
-            var eventTime = StartMs + (i * 1_800_000L / count);
-            var lag = random.NextDouble() < 0.05 ? 30_000 : random.Next(0, 5_000);
-            var error = random.NextDouble() < 0.03;
-            // Quantised scores produce ties, which the AUC must handle.
-            var score = Math.Round(random.NextDouble(), 2);
-            var prediction = new Prediction
-            {
-                EventId = id,
-                ModelName = "fraud",
-                ModelVersion = random.NextDouble() < 0.7 ? "1" : "2",
-                EventTimeMs = eventTime,
-                Status = error ? PredictionStatus.ERROR : PredictionStatus.OK,
-                OutputKind = OutputKind.BINARY_PROBABILITY,
-                Score = error ? null : score,
-            };
-            scenario.Predictions.Add((prediction, eventTime + lag));
-            var y = random.NextDouble() < (0.2 + (0.6 * score)) ? 1.0 : 0.0;
-            var kind = random.NextDouble();
-            if (kind < 0.75 || error)
-            {
-                var labelTime = eventTime + random.Next(1_000, 300_000);
-                scenario.Labels.Add((new Label { EventId = id, ModelName = "fraud", Value = y, LabelTimeMs = labelTime }, labelTime + random.Next(0, 20_000)));
-            }
-            else if (kind < 0.82)
-            {
-                var labelTime = eventTime + random.Next(1_000, 300_000);
-                scenario.Labels.Add((new Label { EventId = id, Value = y, LabelTimeMs = labelTime }, labelTime));
-                scenario.Labels.Add((new Label { EventId = id, Value = 1 - y, LabelTimeMs = labelTime + 10_000 }, labelTime + 10_000));
-            }
-            else if (kind < 0.90)
-            {
-                var labelTime = eventTime + (2 * HorizonMs);
-                scenario.Labels.Add((new Label { EventId = id, Value = y, LabelTimeMs = labelTime }, labelTime));
-            }
-
-            if (random.NextDouble() < 0.02)
-            {
-                var labelTime = eventTime + random.Next(1_000, 300_000);
-                scenario.Labels.Add((new Label { EventId = "ghost-" + i, Value = 1, LabelTimeMs = labelTime }, labelTime));
-            }
-        }
-
-        return scenario;
-    }
+    private static LabelScenario Generate(int count, int seed) =>
+        LabelScenario.Generate(count, seed, StartMs, spanMs: 1_800_000, expiredDelayMs: 2 * HorizonMs);
 
     [Fact]
     public void Every_final_quality_result_equals_the_exact_computation_over_the_joined_pairs()
@@ -85,67 +34,17 @@ public class QualityPipelineTests
         var outputs = Run(scenario, crashSeed: null);
         var results = Latest(outputs);
 
-        // Exact join, computed directly: the first-arriving label of an OK prediction joins when it lies within the
-        // horizon (generated delays are ≤ 5 min or 20 min, horizon 10 min: no ambiguity).
-        var firstLabel = scenario.Labels.OrderBy(l => l.Arrival).GroupBy(l => l.Label.EventId).ToDictionary(g => g.Key, g => g.First().Label);
-        var windows = scenario.Predictions.Select(p => p.Prediction).Where(p => p.Status == PredictionStatus.OK)
-            .GroupBy(p => (p.ModelVersion, Start: p.EventTimeMs - (p.EventTimeMs % 60_000)));
-        var checkedWindows = 0;
-        foreach (var window in windows)
-        {
-            var key = new WindowKey(WindowKind.Quality, "fraud", window.Key.ModelVersion, window.Key.Start, 60_000).ToString();
-            Assert.True(results.TryGetValue(key, out var result), key);
-            var joined = window.Select(p => (Prediction: p, Label: firstLabel.GetValueOrDefault(p.EventId)))
-                .Where(j => j.Label is not null && j.Label.LabelTimeMs - j.Prediction.EventTimeMs <= HorizonMs)
-                .Select(j => (Score: j.Prediction.Score!.Value, Y: j.Label!.Value, Delay: j.Label.LabelTimeMs - j.Prediction.EventTimeMs))
-                .ToList();
-            var n = window.Count();
-            Assert.True(result.Final, key);
-            Assert.Equal(n, result.Predictions);
-            Assert.Equal(joined.Count, result.Labeled);
-            Assert.Equal(n - joined.Count, result.ExpiredUnlabeled);
-            Assert.Equal(n, result.Revision);
-            Assert.Equal((double)joined.Count / n, result.LabelCoverage, 12);
-            long tp = joined.Count(j => j.Score >= 0.5 && j.Y == 1), fp = joined.Count(j => j.Score >= 0.5 && j.Y == 0), fn = joined.Count(j => j.Score < 0.5 && j.Y == 1);
-            var correct = joined.Count(j => (j.Score >= 0.5) == (j.Y == 1));
-            Assert.Equal(correct, result.Correct);
-            Assert.Equal((double)correct / joined.Count, result.Accuracy!.Value, 12);
-            Assert.Equal((double)tp / (tp + fp), result.Precision!.Value, 12);
-            Assert.Equal((double)tp / (tp + fn), result.Recall!.Value, 12);
-            Assert.Equal(2.0 * tp / ((2 * tp) + fp + fn), result.F1!.Value, 12);
-            var logLoss = joined.Average(j =>
-            {
-                var p = Math.Min(Math.Max(j.Score, 1e-15), 1 - 1e-15);
-                return j.Y == 1 ? -Math.Log(p) : -Math.Log(1 - p);
-            });
-            Assert.Equal(logLoss, result.LogLoss!.Value, 9);
-            Assert.Equal(joined.Average(j => (j.Score - j.Y) * (j.Score - j.Y)), result.Brier!.Value, 12);
-
-            // AUC by brute force over every (positive, negative) pair, ties counting one half.
-            var positives = joined.Where(j => j.Y == 1).Select(j => j.Score).ToList();
-            var negatives = joined.Where(j => j.Y == 0).Select(j => j.Score).ToList();
-            var wins = positives.Sum(p => negatives.Sum(q => p > q ? 1.0 : p == q ? 0.5 : 0.0));
-            Assert.Equal(wins / (positives.Count * (double)negatives.Count), result.RocAuc!.Value, 12);
-
-            var delays = joined.Select(j => j.Delay).Order().ToArray();
-            Assert.Equal(delays[(int)Math.Ceiling(0.50 * delays.Length) - 1], result.LabelDelayP50Ms);
-            Assert.Equal(delays[(int)Math.Ceiling(0.90 * delays.Length) - 1], result.LabelDelayP90Ms);
-            Assert.Equal(delays[(int)Math.Ceiling(0.99 * delays.Length) - 1], result.LabelDelayP99Ms);
-            Assert.Null(result.Mae);
-            checkedWindows++;
-        }
-
+        // Exact join, computed directly (generated delays are ≤ 5 min or 20 min, horizon 10 min: no ambiguity).
+        var checkedWindows = scenario.AssertExact(results);
         Assert.True(checkedWindows >= 50, $"only {checkedWindows} windows");
 
         // Every label that did not join is dead-lettered with its reason.
         var reasons = outputs.Where(o => o.Topic == Topics.DeadLetter).Select(o => Codec.Deserialize<DeadLetter>(o.Value).ReasonCode).GroupBy(r => r).ToDictionary(g => g.Key, g => g.Count());
-        var okIds = scenario.Predictions.Where(p => p.Prediction.Status == PredictionStatus.OK).Select(p => p.Prediction.EventId).ToHashSet();
-        var errorIds = scenario.Predictions.Where(p => p.Prediction.Status != PredictionStatus.OK).Select(p => p.Prediction.EventId).ToHashSet();
-        var realLabels = scenario.Labels.Where(l => !l.Label.EventId.StartsWith("sentinel", StringComparison.Ordinal)).ToList();
-        Assert.Equal(realLabels.Count(l => l.Label.EventId.StartsWith("ghost", StringComparison.Ordinal)), reasons.GetValueOrDefault("LABEL_UNKNOWN_PREDICTION"));
-        Assert.Equal(realLabels.Count(l => errorIds.Contains(l.Label.EventId)), reasons.GetValueOrDefault("LABEL_ERROR_PREDICTION"));
-        Assert.Equal(realLabels.Count(l => okIds.Contains(l.Label.EventId)) - firstLabel.Count(f => okIds.Contains(f.Key)), reasons.GetValueOrDefault("LABEL_DUPLICATE"));
-        Assert.Equal(firstLabel.Count(f => okIds.Contains(f.Key) && f.Value.LabelTimeMs - scenario.Predictions.First(p => p.Prediction.EventId == f.Key).Prediction.EventTimeMs > HorizonMs), reasons.GetValueOrDefault("LABEL_EXPIRED"));
+        foreach (var (reason, count) in scenario.ExpectedLabelDeadLetters())
+        {
+            Assert.Equal((reason, count), (reason, reasons.GetValueOrDefault(reason)));
+        }
+
         Assert.DoesNotContain(outputs, o => o.Topic == Topics.LateEvents);
     }
 
@@ -199,7 +98,7 @@ public class QualityPipelineTests
     }
 
     /// <summary>Stage A per partition (both topics, in arrival order), then stage B; all outputs in order.</summary>
-    private static List<(string Topic, byte[] Key, byte[] Value)> Run(Scenario scenario, int? crashSeed)
+    private static List<(string Topic, byte[] Key, byte[] Value)> Run(LabelScenario scenario, int? crashSeed)
     {
         var random = crashSeed is { } s ? new Random(s) : null;
         var lastArrival = Math.Max(scenario.Predictions.Max(p => p.Arrival), scenario.Labels.Max(l => l.Arrival));
@@ -249,11 +148,4 @@ public class QualityPipelineTests
             .ToDictionary(g => g.Key, g => Codec.Deserialize<QualityWindowResult>(g.Last().Value));
 
     private static int PartitionOf(string id) => Murmur2.Partition(Encoding.UTF8.GetBytes(id), Topics.InputPartitions);
-
-    private sealed class Scenario
-    {
-        public List<(Prediction Prediction, long Arrival)> Predictions { get; } = [];
-
-        public List<(Label Label, long Arrival)> Labels { get; } = [];
-    }
 }

@@ -38,22 +38,11 @@ public sealed class QualityProcessTests(AggregatorProcessFixture fixture, ITestO
 
         var (crashOptions, crashInflux) = await PrepareAsync();
         var crashing = Start(crashOptions, crashInflux, "crash");
-        var random = new Random(3);
-        var resumed = 0;
-        for (var kill = 0; kill < 3; kill++)
-        {
-            // Once every partition is assigned (each restore reads its changelog partition first), processing runs.
-            var last = string.Create(CultureInfo.InvariantCulture, $"Assigned partition {crashOptions.Topics.InputPartitions - 1} of");
-            await crashing.WaitForLineAsync(l => l.Contains(last, StringComparison.Ordinal) && l.Contains("-quality: resuming at offsets", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
-            await Task.Delay(random.Next(400, 1_500));
-            crashing.Kill();
-            output.WriteLine($"kill -9 #{kill + 1}");
-            resumed += crashing.Lines.Count(l => l.Contains("-quality: resuming at offsets", StringComparison.Ordinal) && l.Contains("(checkpoint True)", StringComparison.Ordinal));
-            var options = crashing.Options;
-            await crashing.DisposeAsync();
-            crashing = ServiceProcess.Start(options);
-        }
-
+        // Kill once every partition is assigned: each restore reads its changelog partition first, and a kill during
+        // the assignment would never let a checkpoint be written.
+        var last = string.Create(CultureInfo.InvariantCulture, $"Assigned partition {crashOptions.Topics.InputPartitions - 1} of");
+        (crashing, var resumed) = await AggregatorProcess.KillRepeatedlyAsync(crashing, "-quality: resuming at offsets", kills: 3, new Random(3), 400, 1_500, output.WriteLine,
+            ready: l => l.Contains(last, StringComparison.Ordinal) && l.Contains("-quality: resuming at offsets", StringComparison.Ordinal));
         var crashResults = await WaitForFinalResultsAsync(crashOptions, crashing);
         Assert.True(resumed > 0, "the kills came before any quality checkpoint: the test proved nothing");
         Assert.Equal(cleanResults.Keys.Order(StringComparer.Ordinal), crashResults.Keys.Order(StringComparer.Ordinal));
@@ -86,49 +75,22 @@ public sealed class QualityProcessTests(AggregatorProcessFixture fixture, ITestO
         // Per partition an error prediction far in the future: it closes and expires everything before it (and, being an
         // error, opens no quality window of its own).
         var sentinelTime = _scenario.Labels.Max(l => l.Label.LabelTimeMs) + (3 * HorizonMs);
-        for (var partition = 0; partition < options.Topics.InputPartitions; partition++)
-        {
-            var sentinel = new Prediction { EventId = "sentinel-" + partition.ToString(CultureInfo.InvariantCulture), ModelName = "sentinel", ModelVersion = "0", EventTimeMs = sentinelTime, Status = PredictionStatus.ERROR };
-            producer.Produce(new TopicPartition(options.Topics.Predictions, partition), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(sentinel.EventId), Value = codec.Serialize(sentinel) });
-        }
+        PredictionGenerator.ProduceSentinels(producer, codec, options.Topics, sentinelTime, partition => "sentinel-" + partition.ToString(CultureInfo.InvariantCulture));
 
         producer.Flush(TimeSpan.FromSeconds(30));
         return (options, influx);
     }
 
-    private ServiceProcess Start(KafkaOptions kafka, InfluxOptions influx, string name)
-    {
-        var environment = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(kafka))
+    private ServiceProcess Start(KafkaOptions kafka, InfluxOptions influx, string name) =>
+        AggregatorProcess.Start(kafka, influx, checkpointEveryRecords: 1000, TestOutput.Forward(output, name), new Dictionary<string, string?>
         {
-            ["Influx__Url"] = influx.Url,
-            ["Influx__Database"] = influx.Database,
-            ["Aggregator__ConsumerGroup"] = "agg-" + kafka.Topics.Suffix.Trim('.'),
-            ["Aggregator__CheckpointEveryRecords"] = "1000",
-            ["Aggregator__CheckpointIntervalMs"] = "200",
             ["Aggregator__Quality__Window"] = "1m",
             ["Aggregator__Quality__Grace"] = "1m",
             ["Aggregator__Quality__LabelHorizon"] = "10m",
             ["Aggregator__Quality__UpdateInterval"] = "1m",
             // Small lanes: the event-time merge pauses and resumes partitions throughout the run.
             ["Aggregator__Quality__LaneCapacity"] = "64",
-            ["Urls"] = "http://127.0.0.1:0",
-        };
-        return ServiceProcess.Start(new ServiceProcessOptions(StreammonCli.ServiceDllPath("aggregator", "StreamMonitor.Aggregator"))
-        {
-            Environment = environment,
-            OnLine = line =>
-            {
-                try
-                {
-                    output.WriteLine($"[{name}] {line}");
-                }
-                catch (InvalidOperationException)
-                {
-                    // The test has finished; a process still shutting down has no test to write to.
-                }
-            },
         });
-    }
 
     /// <summary>Window keys of the OK predictions: every one must end with a final result.</summary>
     private HashSet<string> ExpectedWindows() =>
@@ -141,26 +103,15 @@ public sealed class QualityProcessTests(AggregatorProcessFixture fixture, ITestO
     private async Task<Dictionary<string, byte[]>> WaitForFinalResultsAsync(KafkaOptions options, ServiceProcess process)
     {
         var expected = ExpectedWindows();
-        var deadline = DateTime.UtcNow + Deadline;
-        while (true)
-        {
-            var records = await fixture.Kafka.ConsumeRawAllAsync(options.Topics.QualityResults, TimeSpan.FromSeconds(30));
-            var latest = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            foreach (var record in records)
-            {
-                latest[Encoding.UTF8.GetString(record.Message.Key)] = record.Message.Value;
-            }
-
-            if (expected.All(key => latest.TryGetValue(key, out var value) && fixture.Kafka.Codec.Deserialize<QualityWindowResult>(value).Final))
-            {
-                Assert.Equal(expected.Order(StringComparer.Ordinal), latest.Keys.Order(StringComparer.Ordinal));
-                return latest;
-            }
-
-            Assert.False(process.HasExited, $"the aggregator exited with {(process.HasExited ? process.ExitCode : 0)}");
-            Assert.True(DateTime.UtcNow < deadline, $"quality results incomplete: {expected.Count(k => latest.ContainsKey(k))}/{expected.Count} windows present, {latest.Values.Count(v => fixture.Kafka.Codec.Deserialize<QualityWindowResult>(v).Final)} final");
-            await Task.Delay(500);
-        }
+        var results = await AggregatorProcess.WaitForResultsAsync(
+            fixture.Kafka,
+            options.Topics.QualityResults,
+            process,
+            Deadline,
+            latest => expected.All(key => latest.TryGetValue(key, out var value) && fixture.Kafka.Codec.Deserialize<QualityWindowResult>(value).Final),
+            latest => $"quality results incomplete: {expected.Count(k => latest.ContainsKey(k))}/{expected.Count} windows present, {latest.Values.Count(v => fixture.Kafka.Codec.Deserialize<QualityWindowResult>(v).Final)} final");
+        Assert.Equal(expected.Order(StringComparer.Ordinal), results.Keys.Order(StringComparer.Ordinal));
+        return results;
     }
 
     private async Task AssertDeadLettersAsync(KafkaOptions options)
@@ -168,13 +119,11 @@ public sealed class QualityProcessTests(AggregatorProcessFixture fixture, ITestO
         // Replays after a kill re-send dead letters with the same key (source topic:partition:offset): count distinct keys.
         var letters = await fixture.Kafka.ConsumeAllAsync<DeadLetter>(options.Topics.DeadLetter, TimeSpan.FromSeconds(30));
         var reasons = letters.Where(l => l.Value.SourceTopic == options.Topics.Labels).GroupBy(l => l.Value.ReasonCode).ToDictionary(g => g.Key, g => g.Select(l => l.Key).Distinct(StringComparer.Ordinal).Count(), StringComparer.Ordinal);
-        var predictions = _scenario.Predictions.Select(p => p.Prediction).ToDictionary(p => p.EventId, StringComparer.Ordinal);
-        var firstLabel = _scenario.Labels.OrderBy(l => l.Arrival).GroupBy(l => l.Label.EventId).ToDictionary(g => g.Key, g => g.First().Label, StringComparer.Ordinal);
-        var ok = _scenario.Labels.Where(l => predictions.TryGetValue(l.Label.EventId, out var p) && p.Status == PredictionStatus.OK).ToList();
-        Assert.Equal(_scenario.Labels.Count(l => !predictions.ContainsKey(l.Label.EventId)), reasons.GetValueOrDefault("LABEL_UNKNOWN_PREDICTION"));
-        Assert.Equal(_scenario.Labels.Count(l => predictions.TryGetValue(l.Label.EventId, out var p) && p.Status != PredictionStatus.OK), reasons.GetValueOrDefault("LABEL_ERROR_PREDICTION"));
-        Assert.Equal(ok.Count - ok.Select(l => l.Label.EventId).Distinct(StringComparer.Ordinal).Count(), reasons.GetValueOrDefault("LABEL_DUPLICATE"));
-        Assert.Equal(firstLabel.Count(f => predictions.TryGetValue(f.Key, out var p) && p.Status == PredictionStatus.OK && f.Value.LabelTimeMs - p.EventTimeMs > HorizonMs), reasons.GetValueOrDefault("LABEL_EXPIRED"));
+        foreach (var (reason, count) in _scenario.ExpectedLabelDeadLetters())
+        {
+            Assert.Equal((reason, count), (reason, reasons.GetValueOrDefault(reason)));
+        }
+
         Assert.True(reasons.GetValueOrDefault("LABEL_UNKNOWN_PREDICTION") > 0 && reasons.GetValueOrDefault("LABEL_EXPIRED") > 0 && reasons.GetValueOrDefault("LABEL_DUPLICATE") > 0, "the scenario lacks a label case");
         Assert.Equal(4, reasons.Count);
     }

@@ -6,6 +6,7 @@ using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
 using StreamMonitor.Streams.Drift;
+using StreamMonitor.Testing;
 
 namespace StreamMonitor.Aggregator.Tests;
 
@@ -117,7 +118,7 @@ public class ScoreDriftTests
             Assert.Equal((double)scores.Count(s => s < referenceScores.Min() || s > referenceScores.Max()) / scores.Length, drifted.OutOfRangeRate!.Value, 12);
 
             // KS on the grid is a lower bound of the exact two-sample D, within the largest single-cell mass.
-            var exact = ExactKs(referenceScores, scores);
+            var exact = ExactStatistics.KolmogorovSmirnov(referenceScores, scores);
             var resolution = Math.Max(1.0 / referenceScores.Length, MaxCellMass(profile.Score!, scores));
             Assert.InRange(drifted.KsStatistic!.Value, exact - resolution - 1e-12, exact + 1e-12);
             checkedWindows++;
@@ -132,30 +133,4 @@ public class ScoreDriftTests
 
     private static double MaxCellMass(NumericProfile reference, double[] values) =>
         values.GroupBy(v => reference.WindowCellOf(v)).Max(g => g.Count()) / (double)values.Length;
-
-    /// <summary>Exact two-sample KS statistic by a sweep over both sorted samples.</summary>
-    private static double ExactKs(double[] a, double[] b)
-    {
-        var x = a.Order().ToArray();
-        var y = b.Order().ToArray();
-        int i = 0, j = 0;
-        double d = 0;
-        while (i < x.Length || j < y.Length)
-        {
-            var v = Math.Min(i < x.Length ? x[i] : double.MaxValue, j < y.Length ? y[j] : double.MaxValue);
-            while (i < x.Length && x[i] <= v)
-            {
-                i++;
-            }
-
-            while (j < y.Length && y[j] <= v)
-            {
-                j++;
-            }
-
-            d = Math.Max(d, Math.Abs(((double)i / x.Length) - ((double)j / y.Length)));
-        }
-
-        return d;
-    }
 }

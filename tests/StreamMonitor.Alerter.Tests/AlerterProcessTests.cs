@@ -1,9 +1,8 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Confluent.Kafka;
 using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
+using StreamMonitor.Stack;
 using StreamMonitor.Testing;
 using Xunit.Abstractions;
 using static StreamMonitor.Alerter.Tests.Generated;
@@ -22,13 +21,6 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
             timeWindow: { duration: 30d, isRolling: true }
         """;
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
     private ServiceProcessOptions AlerterOptions(KafkaOptions options, string sloFile, Uri webhook, int port)
     {
         var env = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(options))
@@ -46,7 +38,7 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
         return new ServiceProcessOptions(StreammonCli.ServiceDllPath("alerter", "StreamMonitor.Alerter"))
         {
             Environment = env,
-            OnLine = line => { try { output.WriteLine(line); } catch (InvalidOperationException) { } },
+            OnLine = TestOutput.Forward(output),
         };
     }
 
@@ -86,7 +78,7 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
         await File.WriteAllTextAsync(sloFile, SloYaml);
         using var receiver = new WebhookReceiver();
         receiver.Start();
-        var port = FreePort();
+        var port = LocalPorts.Free();
         using var producer = kafka.CreateProducer(options);
         var codec = kafka.Codec;
         var t = T0 + Day;
@@ -142,7 +134,7 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
         await using var cli = ServiceProcess.Start(new ServiceProcessOptions(StreammonCli.DllPath)
         {
             Arguments = ["slo", "status", "--bootstrap-servers", options.BootstrapServers, "--suffix", options.Topics.Suffix],
-            OnLine = line => { try { output.WriteLine(line); } catch (InvalidOperationException) { } },
+            OnLine = TestOutput.Forward(output),
         });
         Assert.Equal(0, await cli.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains(cli.Lines, l => l.Contains("cancer-availability", StringComparison.Ordinal) && l.Contains("page-1h", StringComparison.Ordinal));
@@ -172,7 +164,7 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
                 timeWindow: { duration: 30d }
             """);
         using var receiver = new WebhookReceiver();
-        await using var alerter = ServiceProcess.Start(AlerterOptions(options, sloFile, receiver.Url, FreePort()));
+        await using var alerter = ServiceProcess.Start(AlerterOptions(options, sloFile, receiver.Url, LocalPorts.Free()));
         Assert.Equal(2, await alerter.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains(alerter.Lines, l => l.Contains("unknown SLI 'throughput'", StringComparison.Ordinal));
         Assert.Contains(alerter.Lines, l => l.Contains("duplicate SLO name", StringComparison.Ordinal));

@@ -38,16 +38,7 @@ public sealed class ArrivalOrderTests
     [
         Availability(),
         Availability(target: 0.99) with { Name = "cancer-latency", Sli = SliKind.Latency, LatencyThresholdUs = 50_000 },
-        new SloDefinition
-        {
-            Name = "cancer-accuracy",
-            Service = "scorer",
-            Model = "cancer",
-            Sli = SliKind.Quality,
-            Target = 0.9,
-            Period = SloPeriod.RollingOf(TimeSpan.FromDays(30)),
-            Tiers = [new BurnRateTierSpec("page-6h", Severities.Page, TimeSpan.FromHours(6), TimeSpan.FromMinutes(30), 6, 0.05)],
-        },
+        Accuracy(),
     ];
 
     [Fact]

@@ -134,16 +134,7 @@ public sealed class EvaluatorRulesTests
     [Fact]
     public void Quality_revisions_replace_earlier_counts_exactly()
     {
-        var slo = new SloDefinition
-        {
-            Name = "acc",
-            Service = "scorer",
-            Model = "cancer",
-            Sli = SliKind.Quality,
-            Target = 0.9,
-            Period = SloPeriod.RollingOf(TimeSpan.FromDays(30)),
-            Tiers = [new BurnRateTierSpec("page-6h", Severities.Page, TimeSpan.FromHours(6), TimeSpan.FromMinutes(30), 6, 0.05)],
-        };
+        var slo = Accuracy(name: "acc");
         var evaluator = new AlertEvaluator([slo], Options(TimeSpan.FromMinutes(1), minEvents: 0));
         QualityWindowResult Q(long start, long revision, long labeled, long correct) => new()
         {

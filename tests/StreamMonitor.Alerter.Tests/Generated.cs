@@ -53,6 +53,18 @@ internal static class Generated
         };
     }
 
+    /// <summary>A quality SLO (90 % accuracy over 30 days) with one page tier: 6 h / 30 min windows, burn rate 6, 5 % of the budget.</summary>
+    public static SloDefinition Accuracy(string name = "cancer-accuracy") => new()
+    {
+        Name = name,
+        Service = "scorer",
+        Model = "cancer",
+        Sli = SliKind.Quality,
+        Target = 0.9,
+        Period = SloPeriod.RollingOf(TimeSpan.FromDays(30)),
+        Tiers = [new BurnRateTierSpec("page-6h", Severities.Page, TimeSpan.FromHours(6), TimeSpan.FromMinutes(30), 6, 0.05)],
+    };
+
     /// <summary>
     /// One in-order input as a single partition would deliver it: applies the result, then advances the evaluator to
     /// a watermark at its window end, so ticks up to end - AllowedLateness are evaluated.

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Console;
@@ -7,19 +6,13 @@ using Microsoft.Extensions.Options;
 using Prometheus;
 using StreamMonitor.Influx;
 using StreamMonitor.Kafka;
+using StreamMonitor.Stack;
 
 namespace StreamMonitor.Hosting.Tests;
 
 /// <summary>The shared service host on a real Kestrel bound to a free loopback port.</summary>
 public sealed class StreamMonitorHostTests
 {
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private static string[] Args(int port, params string[] extra) =>
         [$"--urls=http://127.0.0.1:{port}", "--Kafka:BootstrapServers=127.0.0.1:9", "--Influx:Url=http://127.0.0.1:9", .. extra];
 
@@ -30,7 +23,7 @@ public sealed class StreamMonitorHostTests
     [InlineData("--Kafka:SessionTimeoutMs=abc", "Kafka:SessionTimeoutMs")]
     public async Task A_bad_configuration_value_fails_start_up_naming_the_key(string flag, string expected)
     {
-        var builder = StreamMonitorHost.CreateBuilder("test", Args(FreePort(), flag));
+        var builder = StreamMonitorHost.CreateBuilder("test", Args(LocalPorts.Free(), flag));
         await using var app = builder.Build();
         app.MapStreamMonitorEndpoints();
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync());
@@ -43,7 +36,7 @@ public sealed class StreamMonitorHostTests
         Environment.SetEnvironmentVariable("Influx__Database", "from_env_" + nameof(Configuration_comes_from_environment_and_command_line_over_defaults));
         try
         {
-            var builder = StreamMonitorHost.CreateBuilder("test", Args(FreePort(), "--Influx:BatchSize=7"));
+            var builder = StreamMonitorHost.CreateBuilder("test", Args(LocalPorts.Free(), "--Influx:BatchSize=7"));
             await using var app = builder.Build();
             var influx = app.Services.GetRequiredService<IOptions<InfluxOptions>>().Value;
             var kafka = app.Services.GetRequiredService<IOptions<KafkaOptions>>().Value;
@@ -59,14 +52,14 @@ public sealed class StreamMonitorHostTests
     [Fact]
     public async Task Console_logging_is_single_line_utc_by_default_and_json_on_request()
     {
-        await using (var app = StreamMonitorHost.CreateBuilder("test", Args(FreePort())).Build())
+        await using (var app = StreamMonitorHost.CreateBuilder("test", Args(LocalPorts.Free())).Build())
         {
             Assert.Equal(ConsoleFormatterNames.Simple, app.Services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue.FormatterName);
             var simple = app.Services.GetRequiredService<IOptionsMonitor<SimpleConsoleFormatterOptions>>().CurrentValue;
             Assert.True(simple.SingleLine && simple.UseUtcTimestamp);
         }
 
-        await using (var app = StreamMonitorHost.CreateBuilder("test", Args(FreePort(), "--Logging:Console:FormatterName=json")).Build())
+        await using (var app = StreamMonitorHost.CreateBuilder("test", Args(LocalPorts.Free(), "--Logging:Console:FormatterName=json")).Build())
         {
             Assert.Equal(ConsoleFormatterNames.Json, app.Services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue.FormatterName);
             Assert.True(app.Services.GetRequiredService<IOptionsMonitor<JsonConsoleFormatterOptions>>().CurrentValue.UseUtcTimestamp);
@@ -85,7 +78,7 @@ public sealed class StreamMonitorHostTests
     [Fact]
     public async Task Health_readiness_and_metrics_endpoints_serve_over_http()
     {
-        var port = FreePort();
+        var port = LocalPorts.Free();
         var builder = StreamMonitorHost.CreateBuilder("test", Args(port));
         await using var app = builder.Build();
         app.MapStreamMonitorEndpoints();

@@ -137,6 +137,6 @@ public sealed class CrashAndReloadTests(EmbeddedKafkaFixture cluster, ITestOutpu
             ["Scorer__ReloadPollMs"] = "100",
             ["Urls"] = "http://127.0.0.1:0",
         };
-        return ServiceProcess.Start(new ServiceProcessOptions(ScorerDll) { Environment = environment, OnLine = line => output.WriteLine(line) });
+        return ServiceProcess.Start(new ServiceProcessOptions(ScorerDll) { Environment = environment, OnLine = TestOutput.Forward(output) });
     }
 }

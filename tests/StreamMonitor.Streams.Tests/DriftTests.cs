@@ -1,6 +1,7 @@
 using MathNet.Numerics.Distributions;
 using StreamMonitor.Contracts;
 using StreamMonitor.Streams.Drift;
+using StreamMonitor.Testing;
 
 namespace StreamMonitor.Streams.Tests;
 
@@ -21,58 +22,6 @@ public class DriftTests
         }
 
         return window;
-    }
-
-    /// <summary>Exact two-sample KS statistic by a sweep over both sorted samples.</summary>
-    private static double ExactKs(double[] a, double[] b)
-    {
-        var x = a.Order().ToArray();
-        var y = b.Order().ToArray();
-        int i = 0, j = 0;
-        double d = 0;
-        while (i < x.Length || j < y.Length)
-        {
-            var v = Math.Min(i < x.Length ? x[i] : double.MaxValue, j < y.Length ? y[j] : double.MaxValue);
-            while (i < x.Length && x[i] <= v)
-            {
-                i++;
-            }
-
-            while (j < y.Length && y[j] <= v)
-            {
-                j++;
-            }
-
-            d = Math.Max(d, Math.Abs(((double)i / x.Length) - ((double)j / y.Length)));
-        }
-
-        return d;
-    }
-
-    /// <summary>Exact W1 between two empirical distributions: ∫|F − G| over the merged sorted support.</summary>
-    private static double ExactWasserstein(double[] a, double[] b)
-    {
-        var points = a.Concat(b).Order().ToArray();
-        var x = a.Order().ToArray();
-        var y = b.Order().ToArray();
-        int i = 0, j = 0;
-        double area = 0;
-        for (var k = 0; k < points.Length - 1; k++)
-        {
-            while (i < x.Length && x[i] <= points[k])
-            {
-                i++;
-            }
-
-            while (j < y.Length && y[j] <= points[k])
-            {
-                j++;
-            }
-
-            area += Math.Abs(((double)i / x.Length) - ((double)j / y.Length)) * (points[k + 1] - points[k]);
-        }
-
-        return area;
     }
 
     /// <summary>Raw values binned into the window-layout cells independently of the implementation.</summary>
@@ -109,7 +58,7 @@ public class DriftTests
         // KS: a lower bound of the exact D, within the largest cell mass of either sample.
         var refMass = CellMass(profile, referenceValues);
         var winMass = CellMass(profile, windowValues);
-        var exactKs = ExactKs(referenceValues, windowValues);
+        var exactKs = ExactStatistics.KolmogorovSmirnov(referenceValues, windowValues);
         var resolution = refMass.Concat(winMass).Max();
         Assert.InRange(exactKs - result.KsStatistic!.Value, -1e-12, resolution + 1e-12);
 
@@ -118,7 +67,7 @@ public class DriftTests
         edges.AddRange(profile.Grid);
         edges.Add(Math.Max(profile.Grid[^1], windowValues.Max()));
         var bound = Enumerable.Range(0, refMass.Length).Sum(c => (edges[c + 1] - edges[c]) * (refMass[c] + winMass[c])) / profile.Std;
-        var exactW = ExactWasserstein(referenceValues, windowValues) / profile.Std;
+        var exactW = ExactStatistics.Wasserstein(referenceValues, windowValues) / profile.Std;
         Assert.InRange(Math.Abs(result.WassersteinNormed!.Value - exactW), 0, bound);
 
         // PSI and JS on the coarse bins: binned here from raw values by the bin edge values.

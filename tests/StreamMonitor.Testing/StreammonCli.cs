@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
+using StreamMonitor.Stack;
 
 namespace StreamMonitor.Testing;
 
@@ -22,18 +23,16 @@ public static class StreammonCli
     public static string ServiceDllPath(string serviceDirectory, string assemblyName) =>
         Path.Combine(RepositoryRoot, "services", serviceDirectory, "bin", Configuration, "net10.0", assemblyName + ".dll");
 
-    private static string FindRepositoryRoot()
+    /// <summary>Runs a `streammon` verb to its end (at most 120 s); returns its exit code and its output lines joined.</summary>
+    public static async Task<(int Exit, string Output)> RunAsync(params string[] arguments)
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "StreamMonitor.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No StreamMonitor.sln above {AppContext.BaseDirectory}.");
+        await using var cli = ServiceProcess.Start(new ServiceProcessOptions(DllPath) { Arguments = arguments });
+        var exit = await cli.WaitForExitAsync(TimeSpan.FromSeconds(120));
+        return (exit, string.Join('\n', cli.Lines));
     }
+
+    private static string FindRepositoryRoot() =>
+        ServicePaths.FindRepositoryRoot(AppContext.BaseDirectory) ?? throw new InvalidOperationException($"No StreamMonitor.sln above {AppContext.BaseDirectory}.");
 
     private static string LocateOrBuild()
     {
