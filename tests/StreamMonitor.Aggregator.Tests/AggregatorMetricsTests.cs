@@ -1,7 +1,5 @@
 using System.Globalization;
-using System.Text;
 using Confluent.Kafka;
-using StreamMonitor.Contracts;
 using StreamMonitor.Stack;
 using StreamMonitor.Testing;
 using Xunit.Abstractions;
@@ -21,14 +19,9 @@ public sealed class AggregatorMetricsTests(AggregatorProcessFixture fixture, ITe
         var sentinelTime = predictions.Max(p => p.EventTimeMs) + 600_000;
         using (var producer = fixture.Kafka.CreateProducer(options))
         {
-            foreach (var prediction in predictions)
-            {
-                producer.Produce(options.Topics.Predictions, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(prediction.EventId), Value = codec.Serialize(prediction) });
-            }
-
+            PredictionGenerator.Produce(producer, codec, options.Topics, predictions);
             producer.Produce(new TopicPartition(options.Topics.Predictions, 0), new Message<byte[], byte[]> { Key = [1], Value = [0xde, 0xad, 0xbe, 0xef] });
             PredictionGenerator.ProduceSentinels(producer, codec, options.Topics, sentinelTime);
-
             producer.Flush(TimeSpan.FromSeconds(30));
         }
 

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text;
-using Confluent.Kafka;
 using StreamMonitor.Contracts;
 using StreamMonitor.Influx;
 using StreamMonitor.Kafka;
@@ -110,10 +108,7 @@ public sealed class AggregatorProcessTests(AggregatorProcessFixture fixture, ITe
         var influx = await fixture.Influx.CreateDatabaseAsync("agg");
         using var producer = fixture.Kafka.CreateProducer(options);
         var codec = fixture.Kafka.Codec;
-        foreach (var prediction in _input)
-        {
-            producer.Produce(options.Topics.Predictions, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(prediction.EventId), Value = codec.Serialize(prediction) });
-        }
+        PredictionGenerator.Produce(producer, codec, options.Topics, _input);
 
         // One sentinel per partition, far in the future, closes every real window on every partition.
         PredictionGenerator.ProduceSentinels(producer, codec, options.Topics, _input.Max(p => p.EventTimeMs) + 600_000);
@@ -143,11 +138,7 @@ public sealed class AggregatorProcessTests(AggregatorProcessFixture fixture, ITe
     private async Task<Dictionary<string, byte[]>> WaitForCompleteResultsAsync(KafkaOptions options, ServiceProcess process)
     {
         var expected = ExpectedCounts();
-        var results = await AggregatorProcess.WaitForResultsAsync(
-            fixture.Kafka,
-            options.Topics.LatencyResults,
-            process,
-            Deadline,
+        var results = await AggregatorProcess.WaitForResultsAsync(fixture.Kafka, options.Topics.LatencyResults, process, Deadline,
             latest => expected.All(e => latest.TryGetValue(e.Key, out var value) && fixture.Kafka.Codec.Deserialize<LatencyWindowResult>(value) is { Partitions: 4 } r && r.Count == e.Value),
             latest => $"results incomplete: {expected.Count(e => latest.ContainsKey(e.Key))}/{expected.Count} windows present");
         return results.Where(l => expected.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal);

@@ -51,6 +51,19 @@ public static class PredictionGenerator
         return list;
     }
 
+    /// <summary>Produces <paramref name="predictions"/> in order to the predictions topic, keyed by event id (partitioned as the scorer's are).</summary>
+    public static void Produce(IProducer<byte[], byte[]> producer, EventCodec codec, TopicCatalog topics, IEnumerable<Prediction> predictions)
+    {
+        ArgumentNullException.ThrowIfNull(producer);
+        ArgumentNullException.ThrowIfNull(codec);
+        ArgumentNullException.ThrowIfNull(topics);
+        ArgumentNullException.ThrowIfNull(predictions);
+        foreach (var prediction in predictions)
+        {
+            producer.Produce(topics.Predictions, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(prediction.EventId), Value = codec.Serialize(prediction) });
+        }
+    }
+
     /// <summary>
     /// An error prediction of model "sentinel": placed far ahead of the real ones on a partition, it closes every real
     /// window there and, being an error, opens no window of its own.

@@ -62,10 +62,7 @@ public sealed class QualityProcessTests(AggregatorProcessFixture fixture, ITestO
         var influx = await fixture.Influx.CreateDatabaseAsync("quality");
         using var producer = fixture.Kafka.CreateProducer(options);
         var codec = fixture.Kafka.Codec;
-        foreach (var (prediction, _) in _scenario.Predictions.OrderBy(p => p.Arrival))
-        {
-            producer.Produce(options.Topics.Predictions, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(prediction.EventId), Value = codec.Serialize(prediction) });
-        }
+        PredictionGenerator.Produce(producer, codec, options.Topics, _scenario.Predictions.OrderBy(p => p.Arrival).Select(p => p.Prediction));
 
         foreach (var (label, _) in _scenario.Labels.OrderBy(l => l.Arrival))
         {
@@ -103,11 +100,7 @@ public sealed class QualityProcessTests(AggregatorProcessFixture fixture, ITestO
     private async Task<Dictionary<string, byte[]>> WaitForFinalResultsAsync(KafkaOptions options, ServiceProcess process)
     {
         var expected = ExpectedWindows();
-        var results = await AggregatorProcess.WaitForResultsAsync(
-            fixture.Kafka,
-            options.Topics.QualityResults,
-            process,
-            Deadline,
+        var results = await AggregatorProcess.WaitForResultsAsync(fixture.Kafka, options.Topics.QualityResults, process, Deadline,
             latest => expected.All(key => latest.TryGetValue(key, out var value) && fixture.Kafka.Codec.Deserialize<QualityWindowResult>(value).Final),
             latest => $"quality results incomplete: {expected.Count(k => latest.ContainsKey(k))}/{expected.Count} windows present, {latest.Values.Count(v => fixture.Kafka.Codec.Deserialize<QualityWindowResult>(v).Final)} final");
         Assert.Equal(expected.Order(StringComparer.Ordinal), results.Keys.Order(StringComparer.Ordinal));
