@@ -55,7 +55,8 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
             drift = new DriftTopology(codec, profiles, options.DriftThresholds, topics);
             inputs.Add(topics.Features);
             builders.Add(drift);
-            scoreDrift = new ScoreDriftTopology(codec, profiles);
+            // Without the latency topology, score drift is the stage A topology of the predictions: it routes bad ones.
+            scoreDrift = new ScoreDriftTopology(codec, profiles, routesBadRecords: latency is null);
             if (scoreDrift.Enabled && !inputs.Contains(topics.Predictions))
             {
                 inputs.Add(topics.Predictions);
@@ -67,7 +68,12 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
             throw new InvalidOperationException("No topology is enabled (Aggregator:Latency, or Aggregator:Drift with Aggregator:Profiles).");
         }
 
-        var quality = options.Quality.Enabled ? options.Quality.ToSettings(topics, metrics) : null;
+        var quality = options.Quality.Enabled ? options.Quality.ToSettings(topics, metrics) with
+        {
+            // Stage A dead-letters malformed predictions when a topology of it reads them; the join then only skips them.
+            RoutesMalformedPredictions = latency is null && scoreDrift?.Enabled != true,
+        }
+        : null;
         if (quality is not null)
         {
             builders.Add(new QualityTopology(codec, quality));

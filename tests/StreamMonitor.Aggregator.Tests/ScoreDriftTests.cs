@@ -133,4 +133,49 @@ public class ScoreDriftTests
 
     private static double MaxCellMass(NumericProfile reference, double[] values) =>
         values.GroupBy(v => reference.WindowCellOf(v)).Max(g => g.Count()) / (double)values.Length;
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Score_drift_dead_letters_bad_predictions_only_when_no_latency_topology_does(bool routesBadRecords)
+    {
+        var codec = new EventCodec();
+        var topics = new TopicCatalog();
+        var random = new Random(9);
+        var profile = new ReferenceProfile
+        {
+            Model = "m",
+            Numeric = [NumericProfile.Build("f0", Enumerable.Range(0, 200).Select(_ => random.NextDouble()).ToList())],
+            Score = NumericProfile.Build("prediction_score", Enumerable.Range(0, 200).Select(_ => random.NextDouble()).ToList()),
+        };
+        profile.Seal();
+        var options = new AggregatorOptions { Windows = ["1m"], GraceMs = 2_000 };
+        var stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, topics);
+        var score = new ScoreDriftTopology(codec, new Dictionary<string, ReferenceProfile> { ["m"] = profile }, routesBadRecords);
+        var task = new WindowStageTask<ModelDriftAggregate>(score, stage, new TopicPartition(topics.Predictions, 0), null, codec);
+        var output = new RecordingOutput();
+        Prediction Ok(string model, string version, long time, PredictionStatus status = PredictionStatus.OK) =>
+            new() { EventId = $"{model}-{time}", ModelName = model, ModelVersion = version, EventTimeMs = time, Status = status, Score = status == PredictionStatus.OK ? 0.5 : null };
+        var values = new[]
+        {
+            codec.Serialize(Ok("m", "1", 1_000)),
+            [0xde, 0xad, 0xbe, 0xef],
+            codec.Serialize(Ok("m", "1|x", 2_000)),
+            codec.Serialize(Ok("other", "1", 3_000)),
+            codec.Serialize(Ok("m", "1", 4_000, PredictionStatus.ERROR)),
+            codec.Serialize(Ok("m", "1", 120_000)),
+        };
+        for (var offset = 0; offset < values.Length; offset++)
+        {
+            task.Process(InMemoryPipeline.Record(topics.Predictions, 0, offset, values[offset]), output);
+        }
+
+        // The undecodable record and the bad name are routed once by whichever topology routes; valid predictions it
+        // does not aggregate (another model, an error) are skipped, never dead-lettered.
+        var letters = output.Records.Where(r => r.Topic == topics.DeadLetter).Select(r => codec.Deserialize<DeadLetter>(r.Value)).ToList();
+        Assert.Equal(routesBadRecords ? ["DECODE_TRUNCATED", "BAD_MODEL_NAME"] : [], letters.Select(l => l.ReasonCode));
+        Assert.All(letters, l => Assert.Equal(topics.Predictions, l.SourceTopic));
+        // The first window closed with exactly the one score it aggregates.
+        var partial = output.Records.Where(r => r.Topic == topics.WindowPartials).Select(r => PartialRecords.Parse(r.Value)).Single(r => r.Window is not null);
+        Assert.Equal(1, score.Read(new BinaryReader(new MemoryStream(partial.State))).State!.Score!.Count);
+    }
 }

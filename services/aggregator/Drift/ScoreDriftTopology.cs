@@ -8,17 +8,22 @@ namespace StreamMonitor.Aggregator.Drift;
 /// Prediction-score drift, stage A over the predictions topic: per model with a score reference
 /// (<see cref="ReferenceProfile.Score"/>), the window's scores in the reference cell layout. Its partials have the drift
 /// kind and key ("model|all"), so the drift merge adds them to the same window as the feature partials; they carry no
-/// feature counts (<see cref="DriftAggregate.Count"/> stays the number of feature events). It runs beside the latency
-/// topology on the same partitions, which already routes malformed and late predictions: this one skips records it has
-/// no use for (undecodable, errors, shadows, models without a score reference) instead of dead-lettering them twice.
+/// feature counts (<see cref="DriftAggregate.Count"/> stays the number of feature events). Beside the latency topology,
+/// which already routes malformed and late predictions of the same partitions, it skips what it has no use for instead
+/// of dead-lettering it twice (<paramref name="routesBadRecords"/> false); without the latency topology it routes them
+/// itself. Either way it skips valid predictions it does not aggregate (errors, shadows, models without a score
+/// reference).
 /// </summary>
-public sealed class ScoreDriftTopology(EventCodec codec, IReadOnlyDictionary<string, ReferenceProfile> profiles) : IStageTopology<ModelDriftAggregate>
+/// <param name="codec">Decodes predictions.</param>
+/// <param name="profiles">Reference profiles by model.</param>
+/// <param name="routesBadRecords">Dead-letter undecodable predictions and late-route late ones (no latency topology runs).</param>
+public sealed class ScoreDriftTopology(EventCodec codec, IReadOnlyDictionary<string, ReferenceProfile> profiles, bool routesBadRecords = false) : IStageTopology<ModelDriftAggregate>
 {
     /// <inheritdoc />
     public WindowKind Kind => WindowKind.Drift;
 
     /// <inheritdoc />
-    public bool RoutesBadRecords => false;
+    public bool RoutesBadRecords => routesBadRecords;
 
     /// <inheritdoc />
     public string SourceSuffix => ScoreSourceSuffix;
@@ -46,10 +51,20 @@ public sealed class ScoreDriftTopology(EventCodec codec, IReadOnlyDictionary<str
         update = static _ => { };
         reasonCode = "";
         reason = "";
-        if (!codec.TryDeserialize<Prediction>(value, out var prediction, out _) || prediction is null)
+        if (!codec.TryDeserialize<Prediction>(value, out var prediction, out var error) || prediction is null)
         {
-            // Skipped (empty key, no time): the latency topology on the same record counts and routes it.
-            return true;
+            // Routed here, or skipped (empty key, no time) because the latency topology routes it.
+            reasonCode = error?.ReasonCode ?? "DECODE";
+            reason = error?.Message ?? "Not a prediction.";
+            return !routesBadRecords;
+        }
+
+        if (string.IsNullOrEmpty(prediction.ModelName) || prediction.ModelName.Contains('|', StringComparison.Ordinal) || prediction.ModelVersion.Contains('|', StringComparison.Ordinal))
+        {
+            // The same rule as the latency topology's and the quality join's, so every consumer rejects the same records.
+            reasonCode = "BAD_MODEL_NAME";
+            reason = $"Model name '{prediction.ModelName}' / version '{prediction.ModelVersion}' is empty or contains '|'.";
+            return !routesBadRecords;
         }
 
         eventTimeMs = prediction.EventTimeMs;

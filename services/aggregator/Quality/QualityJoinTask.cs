@@ -18,7 +18,9 @@ namespace StreamMonitor.Aggregator.Quality;
 /// process watermark (largest quality stream time of the process, event time) minus this, so a quiet partition does not
 /// hold the merge's windows incomplete forever.</param>
 /// <param name="Metrics">Where the task reports late predictions, dead letters and emitted partials (optional).</param>
-public sealed record QualitySettings(WindowSpec Window, long GraceMs, long LabelHorizonMs, long UpdateIntervalMs, TopicCatalog Topics, long IdleTimeoutMs = 600_000, ITaskMetrics? Metrics = null);
+/// <param name="RoutesMalformedPredictions">Dead-letter predictions that cannot be decoded or named; false when stage A
+/// reads the same partitions and already does (a record is dead-lettered once). Labels are always the join's own.</param>
+public sealed record QualitySettings(WindowSpec Window, long GraceMs, long LabelHorizonMs, long UpdateIntervalMs, TopicCatalog Topics, long IdleTimeoutMs = 600_000, ITaskMetrics? Metrics = null, bool RoutesMalformedPredictions = true);
 
 /// <summary>
 /// Stage A of the quality topology for one co-partitioned pair (predictions p, labels p): joins labels to OK predictions
@@ -127,8 +129,12 @@ public sealed class QualityJoinTask : IChangelogTask
         ArgumentNullException.ThrowIfNull(output);
         if (record.Message.Value is not { } value)
         {
-            Malformed++;
-            SendDeadLetter(output, _settings.Topics.DeadLetter, record, "NULL_VALUE", "Record has no value.", null);
+            if (record.Topic == _settings.Topics.Labels || _settings.RoutesMalformedPredictions)
+            {
+                Malformed++;
+                SendDeadLetter(output, _settings.Topics.DeadLetter, record, "NULL_VALUE", "Record has no value.", null);
+            }
+
             return;
         }
 
@@ -321,13 +327,22 @@ public sealed class QualityJoinTask : IChangelogTask
     {
         if (!_codec.TryDeserialize<Prediction>(value, out var prediction, out var error) || prediction is null)
         {
-            Malformed++;
-            SendDeadLetter(output, _settings.Topics.DeadLetter, record, error?.ReasonCode ?? "DECODE", error?.Message ?? "Not a prediction.", null);
+            if (_settings.RoutesMalformedPredictions)
+            {
+                Malformed++;
+                SendDeadLetter(output, _settings.Topics.DeadLetter, record, error?.ReasonCode ?? "DECODE", error?.Message ?? "Not a prediction.", null);
+            }
+
             return;
         }
 
         if (string.IsNullOrEmpty(prediction.ModelName) || prediction.ModelName.Contains('|', StringComparison.Ordinal) || prediction.ModelVersion.Contains('|', StringComparison.Ordinal))
         {
+            if (!_settings.RoutesMalformedPredictions)
+            {
+                return;
+            }
+
             Malformed++;
             SendDeadLetter(output, _settings.Topics.DeadLetter, record, "BAD_MODEL_NAME", $"Model name '{prediction.ModelName}' / version '{prediction.ModelVersion}' is empty or contains '|'.", prediction.EventTimeMs);
             return;

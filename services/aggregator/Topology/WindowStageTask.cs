@@ -21,15 +21,16 @@ public interface IStageTopology<TAgg>
     TAgg Read(BinaryReader reader);
 
     /// <summary>
-    /// Reads a record: on success the grouping key ("model|version"), event time and the update to apply; on failure a
-    /// dead-letter reason code and text.
+    /// Reads a record: on success the grouping key ("model|version"; empty for a record this topology does not
+    /// aggregate, which only advances its stream time), event time and the update to apply; on failure a dead-letter
+    /// reason code and text.
     /// </summary>
     bool TryRead(byte[] value, out string key, out long eventTimeMs, out Action<TAgg> update, out string reasonCode, out string reason);
 
     /// <summary>
     /// False for a topology that shares its input partitions with another one that already routes malformed and late
-    /// records: it neither dead-letters nor late-routes (so a record is routed once), and skips records whose key is
-    /// empty.
+    /// records: it neither dead-letters nor late-routes (so a record is routed once); its TryRead then returns an empty
+    /// key instead of failing.
     /// </summary>
     bool RoutesBadRecords => true;
 
@@ -136,9 +137,9 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
             return;
         }
 
-        if (key.Length == 0 && !_topology.RoutesBadRecords)
+        if (key.Length == 0)
         {
-            // A record this topology does not aggregate still advances its stream time, so its watermark keeps pace.
+            // A valid record this topology does not aggregate still advances its stream time, so its watermark keeps pace.
             _table.AdvanceTo(eventTime, _closed);
             EmitClosed(output);
             return;
