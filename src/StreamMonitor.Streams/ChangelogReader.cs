@@ -24,49 +24,14 @@ public sealed class ChangelogReader : IDisposable
         ArgumentNullException.ThrowIfNull(partition);
         var deadline = DateTime.UtcNow + timeout;
         var watermarks = _consumer.QueryWatermarkOffsets(partition, timeout);
-        var (low, high) = (watermarks.Low.Value, watermarks.High.Value);
         var records = new List<ChangelogRecord>();
-        if (high <= low)
+        PartitionRange.Read(_consumer, partition, watermarks.Low.Value, watermarks.High.Value, deadline, record =>
         {
-            return records;
-        }
-
-        _consumer.Assign(new TopicPartitionOffset(partition, Offset.Beginning));
-        try
-        {
-            var position = low;
-            while (position < high)
+            if (record.Message.Key is { } key)
             {
-                var remaining = deadline - DateTime.UtcNow;
-                if (remaining <= TimeSpan.Zero)
-                {
-                    throw new TimeoutException($"Reading changelog {partition} timed out at offset {position} of {high}.");
-                }
-
-                var record = _consumer.Consume(remaining);
-                if (record is null)
-                {
-                    continue;
-                }
-
-                if (record.IsPartitionEOF)
-                {
-                    position = Math.Max(position, record.Offset.Value);
-                    continue;
-                }
-
-                position = record.Offset.Value + 1;
-                if (record.Message.Key is { } key)
-                {
-                    records.Add(new ChangelogRecord(key, record.Message.Value));
-                }
+                records.Add(new ChangelogRecord(key, record.Message.Value));
             }
-        }
-        finally
-        {
-            _consumer.Unassign();
-        }
-
+        });
         return records;
     }
 

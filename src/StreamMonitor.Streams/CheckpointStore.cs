@@ -95,29 +95,13 @@ public sealed class CheckpointStore : IDisposable
                 continue;
             }
 
-            _reader.Assign(new TopicPartitionOffset(tp, _positions[partition]));
-            while (_positions[partition] < high)
+            _positions[partition] = PartitionRange.Read(_reader, tp, _positions[partition], high, deadline, record =>
             {
-                var remaining = deadline - DateTime.UtcNow;
-                if (remaining <= TimeSpan.Zero)
-                {
-                    throw new TimeoutException($"Reading checkpoints from {tp} timed out at offset {_positions[partition]} of {high}.");
-                }
-
-                var record = _reader.Consume(remaining);
-                if (record is null || record.IsPartitionEOF)
-                {
-                    continue;
-                }
-
-                _positions[partition] = record.Offset.Value + 1;
                 if (record.Message.Key is { } key && record.Message.Value is { } value)
                 {
                     _latest[Encoding.UTF8.GetString(key)] = Decode(value);
                 }
-            }
-
-            _reader.Unassign();
+            });
         }
     }
 

@@ -145,9 +145,7 @@ public sealed class CoPartitionedProcessor
         using var changelogReader = _settings.ChangelogTopic is null ? null : new ChangelogReader(_kafka, $"{_settings.GroupId}-{Environment.ProcessId}");
         _changelogReader = changelogReader;
         consumer.Subscribe(_settings.Topics);
-        var sinceCheckpoint = 0;
-        var lastCheckpoint = DateTime.UtcNow;
-        var lastIdle = DateTime.UtcNow;
+        var cadence = new ProcessorCadence(_settings.IdleCheckInterval, _settings.CheckpointEveryRecords, _settings.CheckpointInterval);
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -165,13 +163,12 @@ public sealed class CoPartitionedProcessor
                         group.Paused[lane] = true;
                     }
 
-                    sinceCheckpoint += Drain(group);
+                    cadence.Handed(Drain(group));
                 }
 
                 var now = DateTime.UtcNow;
-                if (now - lastIdle >= _settings.IdleCheckInterval)
+                if (cadence.IdleCheckDue(now))
                 {
-                    lastIdle = now;
                     var watermark = _progress.Watermark;
                     foreach (var idle in _groups.Values.Where(g => g.Merge.CaughtUp))
                     {
@@ -179,11 +176,9 @@ public sealed class CoPartitionedProcessor
                     }
                 }
 
-                if (sinceCheckpoint >= _settings.CheckpointEveryRecords || (sinceCheckpoint > 0 && now - lastCheckpoint >= _settings.CheckpointInterval))
+                if (cadence.CheckpointDue(now))
                 {
                     CheckpointGroups(_groups.Values);
-                    sinceCheckpoint = 0;
-                    lastCheckpoint = now;
                 }
             }
 
@@ -254,7 +249,7 @@ public sealed class CoPartitionedProcessor
 
             var (changelog, entries) = RestoreChangelog(pair.Key, generation);
             var task = _factory.Create(pair.Key, state, entries);
-            _groups[pair.Key] = new TaskGroup(task, key, pair.Key, offsets, new EventTimeMerge(_settings.Topics.Count, _settings.LaneCapacity), changelog);
+            _groups[pair.Key] = new TaskGroup(task, key, pair.Key, offsets, new EventTimeMerge(_settings.Topics.Count, _settings.LaneCapacity), task is IChangelogTask ? changelog : null);
             _progress.Observe(task.StreamTime);
             for (var lane = 0; lane < _settings.Topics.Count; lane++)
             {
@@ -268,11 +263,12 @@ public sealed class CoPartitionedProcessor
         return result;
     }
 
-    private (ChangelogPartition Changelog, IReadOnlyDictionary<string, byte[]> Entries) RestoreChangelog(int partition, long generation)
+    /// <summary>The changelog of partition <paramref name="partition"/> at <paramref name="generation"/>; null without a changelog topic.</summary>
+    private (ChangelogPartition? Changelog, IReadOnlyDictionary<string, byte[]> Entries) RestoreChangelog(int partition, long generation)
     {
         if (_settings.ChangelogTopic is not { } topic || _changelogReader is null)
         {
-            return (ChangelogPartition.Empty(), new Dictionary<string, byte[]>(StringComparer.Ordinal));
+            return (null, new Dictionary<string, byte[]>(StringComparer.Ordinal));
         }
 
         var records = _changelogReader.ReadAll(new TopicPartition(topic, partition), TimeSpan.FromMinutes(2));
@@ -342,14 +338,14 @@ public sealed class CoPartitionedProcessor
         var written = new List<(string Key, Checkpoint Checkpoint)>(dirty.Count);
         foreach (var group in dirty)
         {
-            var generation = group.Changelog.Generation;
-            if (_settings.ChangelogTopic is { } topic && group.Task is IChangelogTask stateful)
+            long generation = 0;
+            if (group.Changelog is { } changelog)
             {
                 // Durable before the checkpoint (WriteCheckpoints flushes every output first).
-                (generation, var records) = group.Changelog.Stage(stateful.TakeChanges());
+                (generation, var records) = changelog.Stage(((IChangelogTask)group.Task).TakeChanges());
                 foreach (var record in records)
                 {
-                    _output.Send(topic, group.Partition, record.Key, record.Value);
+                    _output.Send(_settings.ChangelogTopic!, group.Partition, record.Key, record.Value);
                 }
             }
 
@@ -362,14 +358,11 @@ public sealed class CoPartitionedProcessor
         foreach (var group in dirty)
         {
             group.Dirty = false;
-            if (_settings.ChangelogTopic is { } topic && group.Task is IChangelogTask)
+            // Superseded records are garbage once the checkpoint is durable; a tombstone lost to a crash is found again
+            // by the next restore.
+            foreach (var tombstone in group.Changelog?.Commit() ?? [])
             {
-                // Superseded records are garbage once the checkpoint is durable; a tombstone lost to a crash is found
-                // again by the next restore.
-                foreach (var tombstone in group.Changelog.Commit())
-                {
-                    _output.Send(topic, group.Partition, tombstone.Key, null);
-                }
+                _output.Send(_settings.ChangelogTopic!, group.Partition, tombstone.Key, null);
             }
 
             for (var lane = 0; lane < _settings.Topics.Count; lane++)
@@ -378,19 +371,13 @@ public sealed class CoPartitionedProcessor
             }
         }
 
-        try
-        {
-            _consumer?.Commit(offsets);
-        }
-        catch (KafkaException ex)
-        {
-            _logger.LogDebug(ex, "Group offset commit failed; checkpoints stay authoritative");
-        }
+        ProcessorCadence.CommitInformational(_consumer, offsets, _logger);
     }
 
-    private sealed class TaskGroup(IPartitionTask task, string key, int partition, long[] nextOffsets, EventTimeMerge merge, ChangelogPartition changelog)
+    private sealed class TaskGroup(IPartitionTask task, string key, int partition, long[] nextOffsets, EventTimeMerge merge, ChangelogPartition? changelog)
     {
-        public ChangelogPartition Changelog { get; } = changelog;
+        /// <summary>The task's changelog; null without a changelog topic or for a task that keeps none.</summary>
+        public ChangelogPartition? Changelog { get; } = changelog;
 
         public IPartitionTask Task { get; } = task;
 

@@ -66,9 +66,7 @@ public sealed class PartitionedProcessor
             .Build();
         _consumer = consumer;
         consumer.Subscribe(_settings.Topics);
-        var sinceCheckpoint = 0;
-        var lastCheckpoint = DateTime.UtcNow;
-        var lastIdle = DateTime.UtcNow;
+        var cadence = new ProcessorCadence(_settings.IdleCheckInterval, _settings.CheckpointEveryRecords, _settings.CheckpointInterval);
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -86,13 +84,12 @@ public sealed class PartitionedProcessor
                     entry.Dirty = true;
                     _progress.Observe(entry.Task.StreamTime);
                     _metrics?.Processed(record.TopicPartition, entry.Task.StreamTime);
-                    sinceCheckpoint++;
+                    cadence.Handed(1);
                 }
 
                 var now = DateTime.UtcNow;
-                if (now - lastIdle >= _settings.IdleCheckInterval)
+                if (cadence.IdleCheckDue(now))
                 {
-                    lastIdle = now;
                     var watermark = _progress.Watermark;
 
                     // Only partitions that have consumed all of their input: one that is merely behind (racing through
@@ -103,11 +100,9 @@ public sealed class PartitionedProcessor
                     }
                 }
 
-                if (sinceCheckpoint >= _settings.CheckpointEveryRecords || (sinceCheckpoint > 0 && now - lastCheckpoint >= _settings.CheckpointInterval))
+                if (cadence.CheckpointDue(now))
                 {
                     CheckpointTasks(_tasks.Values);
-                    sinceCheckpoint = 0;
-                    lastCheckpoint = now;
                 }
             }
 
@@ -177,14 +172,7 @@ public sealed class PartitionedProcessor
             offsets.Add(new TopicPartitionOffset(entry.Partition, entry.NextOffset));
         }
 
-        try
-        {
-            _consumer?.Commit(offsets);
-        }
-        catch (KafkaException ex)
-        {
-            _logger.LogDebug(ex, "Group offset commit failed; checkpoints stay authoritative");
-        }
+        ProcessorCadence.CommitInformational(_consumer, offsets, _logger);
     }
 
     private sealed class TaskEntry(IPartitionTask task, string key, TopicPartition partition)

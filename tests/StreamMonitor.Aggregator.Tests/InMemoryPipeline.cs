@@ -4,6 +4,7 @@ using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
+using StreamMonitor.Testing;
 
 namespace StreamMonitor.Aggregator.Tests;
 
@@ -109,7 +110,7 @@ public sealed class InMemoryPipeline
             crashesLeft--;
             if (crashes!.Next(2) == 0)
             {
-                changelogTopic = Compact(changelogTopic);
+                changelogTopic = LogCompaction.Compact(changelogTopic);
             }
 
             changelog = ChangelogPartition.Restore(changelogTopic, committed, out var entries, out var cleanup);
@@ -151,19 +152,6 @@ public sealed class InMemoryPipeline
         }
 
         return output.Records;
-    }
-
-    /// <summary>What log compaction leaves of a partition: the last record per key, without keys whose last is a tombstone.</summary>
-    public static List<ChangelogRecord> Compact(IEnumerable<ChangelogRecord> records)
-    {
-        var last = new Dictionary<string, (int Order, ChangelogRecord Record)>(StringComparer.Ordinal);
-        var order = 0;
-        foreach (var record in records)
-        {
-            last[Convert.ToHexString(record.Key)] = (order++, record);
-        }
-
-        return last.Values.Where(r => r.Record.Value is not null).OrderBy(r => r.Order).Select(r => r.Record).ToList();
     }
 
     public static ConsumeResult<byte[], byte[]> Record(string topic, int partition, long offset, byte[] value, byte[]? key = null) => new()

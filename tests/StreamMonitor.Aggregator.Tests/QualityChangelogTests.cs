@@ -3,6 +3,7 @@ using StreamMonitor.Aggregator.Quality;
 using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
+using StreamMonitor.Testing;
 
 namespace StreamMonitor.Aggregator.Tests;
 
@@ -97,7 +98,7 @@ public sealed class QualityChangelogTests
             }
         }
 
-        ChangelogPartition.Restore(InMemoryPipeline.Compact(topic), changelog.Generation, out var entries, out _);
+        ChangelogPartition.Restore(LogCompaction.Compact(topic), changelog.Generation, out var entries, out _);
         var restored = new QualityJoinTask(Settings, 0, state, entries, Codec);
         Assert.Equal(original.Waiting, restored.Waiting);
         Assert.Equal(original.OpenWindows, restored.OpenWindows);

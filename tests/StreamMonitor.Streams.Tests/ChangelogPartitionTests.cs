@@ -1,4 +1,5 @@
 using System.Text;
+using StreamMonitor.Testing;
 
 namespace StreamMonitor.Streams.Tests;
 
@@ -15,18 +16,6 @@ public sealed class ChangelogPartitionTests
 
     private static Dictionary<string, string> Text(Dictionary<string, byte[]> entries) =>
         entries.ToDictionary(e => e.Key, e => Encoding.UTF8.GetString(e.Value), StringComparer.Ordinal);
-
-    /// <summary>Last record per key, keys whose last record is a tombstone removed: what log compaction may leave.</summary>
-    private static List<ChangelogRecord> Compact(List<ChangelogRecord> records)
-    {
-        var last = new Dictionary<string, (int Order, ChangelogRecord Record)>(StringComparer.Ordinal);
-        for (var i = 0; i < records.Count; i++)
-        {
-            last[Convert.ToHexString(records[i].Key)] = (i, records[i]);
-        }
-
-        return last.Values.Where(r => r.Record.Value is not null).OrderBy(r => r.Order).Select(r => r.Record).ToList();
-    }
 
     private static long Checkpoint(ChangelogPartition changelog, List<ChangelogRecord> topic, params KeyValuePair<string, byte[]?>[] changes)
     {
@@ -50,7 +39,7 @@ public sealed class ChangelogPartitionTests
         var (_, uncommitted) = changelog.Stage([Put("a", "a3"), Delete("b"), Put("d", "d3")]);
         topic.AddRange(uncommitted);
 
-        var restored = ChangelogPartition.Restore(compacted ? Compact(topic) : topic, committed, out var entries, out var cleanup);
+        var restored = ChangelogPartition.Restore(compacted ? LogCompaction.Compact(topic) : topic, committed, out var entries, out var cleanup);
 
         Assert.Equal(new Dictionary<string, string> { ["a"] = "a2", ["b"] = "b1" }, Text(entries));
         Assert.Equal(committed, restored.Generation);
@@ -98,11 +87,11 @@ public sealed class ChangelogPartitionTests
             committed = Checkpoint(changelog, topic, [.. changes]);
             if (random.NextDouble() < 0.1)
             {
-                topic = Compact(topic);
+                topic = LogCompaction.Compact(topic);
             }
         }
 
-        topic = Compact(topic);
+        topic = LogCompaction.Compact(topic);
         Assert.Equal(model.Count, topic.Count);
         Assert.Equal(model.Count, changelog.LiveEntries);
         ChangelogPartition.Restore(topic, committed, out var entries, out var cleanup);

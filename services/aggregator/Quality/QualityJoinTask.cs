@@ -260,7 +260,7 @@ public sealed class QualityJoinTask : IChangelogTask
 
     private void RestoreEntries(IReadOnlyDictionary<string, byte[]> entries)
     {
-        var chunks = new List<((long Time, string Id) Slot, int Index, byte[] Value)>();
+        var chunks = new List<((long Time, string Id) Slot, int Index, byte[] Value, int Lists)>();
         foreach (var (key, value) in entries)
         {
             using var reader = new BinaryReader(new MemoryStream(value, writable: false));
@@ -294,7 +294,7 @@ public sealed class QualityJoinTask : IChangelogTask
                     _windows[windowSlot] = window;
                     break;
                 case ChunkPrefix:
-                    chunks.Add(((reader.ReadInt64(), reader.ReadString()), reader.ReadInt32(), value));
+                    chunks.Add(((reader.ReadInt64(), reader.ReadString()), reader.ReadInt32(), value, (int)reader.BaseStream.Position));
                     break;
                 default:
                     throw new InvalidDataException($"Unknown quality changelog entry '{key}'.");
@@ -309,10 +309,7 @@ public sealed class QualityJoinTask : IChangelogTask
                 throw new InvalidDataException($"Quality changelog chunk {chunk.Index} of window {chunk.Slot} has no window entry.");
             }
 
-            using var reader = new BinaryReader(new MemoryStream(chunk.Value, writable: false));
-            reader.ReadInt64();
-            reader.ReadString();
-            reader.ReadInt32();
+            using var reader = new BinaryReader(new MemoryStream(chunk.Value, chunk.Lists, chunk.Value.Length - chunk.Lists, writable: false));
             window.Aggregate.ReadListsFrom(reader);
         }
 
