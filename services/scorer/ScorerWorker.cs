@@ -1,13 +1,14 @@
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
 using Prometheus;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Hosting;
 using StreamMonitor.Kafka;
 using StreamMonitor.Models.Inference;
@@ -217,7 +218,7 @@ public sealed partial class ScorerWorker : BackgroundService
 
         if (!_slots.TryGetValue(featureEvent!.ModelName, out var slot))
         {
-            Reject(context, featureEvent, null, ValidationCodes.UnknownModel, $"model '{featureEvent.ModelName}' is not served by this scorer");
+            Reject(context, featureEvent, null, ReasonCodes.UnknownModel, $"model '{featureEvent.ModelName}' is not served by this scorer");
             return;
         }
 

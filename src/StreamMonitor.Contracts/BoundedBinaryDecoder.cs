@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Avro;
+using StreamMonitor.Contracts.Validation;
 
 namespace StreamMonitor.Contracts;
 
@@ -71,7 +72,7 @@ internal sealed class BoundedBinaryDecoder : Avro.IO.Decoder
 
     public byte[] ReadBytes() => Take(Length()).ToArray();
 
-    public string ReadString() => Encoding.UTF8.GetString(Take(Length()));
+    public string ReadString() => StrictUtf8.Encoding.GetString(Take(Length()));
 
     public int ReadEnum() => ReadInt();
 

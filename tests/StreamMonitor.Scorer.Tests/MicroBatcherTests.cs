@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Models.Inference;
 using StreamMonitor.Models.Store;
 
@@ -106,13 +107,13 @@ public sealed class FeatureValidatorTests
     }
 
     [Theory]
-    [InlineData("missing", ValidationCodes.MissingFeature)]
-    [InlineData("extra", ValidationCodes.ExtraFeature)]
-    [InlineData("null", ValidationCodes.NullValue)]
-    [InlineData("nan", ValidationCodes.NonFinite)]
-    [InlineData("inf", ValidationCodes.NonFinite)]
-    [InlineData("overflow", ValidationCodes.OutOfRange)]
-    [InlineData("string", ValidationCodes.WrongType)]
+    [InlineData("missing", ReasonCodes.MissingFeature)]
+    [InlineData("extra", ReasonCodes.ExtraFeature)]
+    [InlineData("null", ReasonCodes.NullValue)]
+    [InlineData("nan", ReasonCodes.NonFinite)]
+    [InlineData("inf", ReasonCodes.NonFinite)]
+    [InlineData("overflow", ReasonCodes.OutOfRange)]
+    [InlineData("string", ReasonCodes.WrongType)]
     public void Each_defect_has_its_reason_code(string defect, string code)
     {
         var featureEvent = defect switch

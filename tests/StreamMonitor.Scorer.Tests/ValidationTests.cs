@@ -1,6 +1,7 @@
-using StreamMonitor.Testing;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Models.Inference;
+using StreamMonitor.Testing;
 
 namespace StreamMonitor.Scorer.Tests;
 
@@ -20,13 +21,13 @@ public sealed class ValidationTests(EmbeddedKafkaFixture cluster) : IClassFixtur
             ["ok-first"] = null,
             ["bad-bytes"] = "DECODE_BAD_MARKER",
             ["truncated"] = "DECODE_TRUNCATED",
-            ["unknown-model"] = ValidationCodes.UnknownModel,
-            ["missing"] = ValidationCodes.MissingFeature,
-            ["extra"] = ValidationCodes.ExtraFeature,
-            ["null-value"] = ValidationCodes.NullValue,
-            ["nan"] = ValidationCodes.NonFinite,
-            ["infinity"] = ValidationCodes.NonFinite,
-            ["wrong-type"] = ValidationCodes.WrongType,
+            ["unknown-model"] = ReasonCodes.UnknownModel,
+            ["missing"] = ReasonCodes.MissingFeature,
+            ["extra"] = ReasonCodes.ExtraFeature,
+            ["null-value"] = ReasonCodes.NullValue,
+            ["nan"] = ReasonCodes.NonFinite,
+            ["infinity"] = ReasonCodes.NonFinite,
+            ["wrong-type"] = ReasonCodes.WrongType,
             ["ok-last"] = null,
         };
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Models.Inference;
 
 namespace StreamMonitor.Models.Batch;
@@ -103,7 +104,7 @@ public sealed class BackfillScorer(ModelSession session, FeatureValidator valida
             else if (!string.Equals(input.Event.ModelName, manifest.Name, StringComparison.Ordinal) && input.Event.ModelName.Length > 0)
             {
                 errors++;
-                sink.Write(NewPrediction(input.Event, null, input.RecordTimeMs, PredictionStatus.ERROR, $"{ValidationCodes.UnknownModel}: model '{input.Event.ModelName}' is not the model of this run ({manifest.Name})"));
+                sink.Write(NewPrediction(input.Event, null, input.RecordTimeMs, PredictionStatus.ERROR, $"{ReasonCodes.UnknownModel}: model '{input.Event.ModelName}' is not the model of this run ({manifest.Name})"));
             }
             else if (validator.Fill(input.Event, session.InputRow(count)) is { } invalid)
             {

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using Avro;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 
 namespace StreamMonitor.Models.Inference;
 
@@ -175,7 +176,16 @@ public sealed class FeatureEventDecoder
                 throw Corrupt($"Declared length {length} with {Remaining} bytes left.");
             }
 
-            var value = Encoding.UTF8.GetString(_body.Slice(_position, (int)length));
+            string value;
+            try
+            {
+                value = StrictUtf8.Encoding.GetString(_body.Slice(_position, (int)length));
+            }
+            catch (DecoderFallbackException)
+            {
+                throw Corrupt($"String at byte {_position} is not valid UTF-8.");
+            }
+
             _position += (int)length;
             return value;
         }

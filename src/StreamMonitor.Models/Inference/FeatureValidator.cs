@@ -1,4 +1,5 @@
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Models.Store;
 
 namespace StreamMonitor.Models.Inference;
@@ -12,33 +13,8 @@ public enum NonFinitePolicy
     ImputeMean,
 }
 
-/// <summary>Why an event could not be scored; codes are stable (they become dead-letter reason codes).</summary>
-public static class ValidationCodes
-{
-    /// <summary>The event names a model the scorer does not serve.</summary>
-    public const string UnknownModel = "VALIDATION_UNKNOWN_MODEL";
-
-    /// <summary>A feature the model needs is absent.</summary>
-    public const string MissingFeature = "VALIDATION_MISSING_FEATURE";
-
-    /// <summary>A numeric feature the model does not know is present (when extra features are rejected).</summary>
-    public const string ExtraFeature = "VALIDATION_EXTRA_FEATURE";
-
-    /// <summary>A numeric model feature arrived as a categorical (string) value.</summary>
-    public const string WrongType = "VALIDATION_WRONG_TYPE";
-
-    /// <summary>A model feature is null (under the Reject policy).</summary>
-    public const string NullValue = "VALIDATION_NULL_VALUE";
-
-    /// <summary>A model feature is NaN or infinite (under the Reject policy).</summary>
-    public const string NonFinite = "VALIDATION_NON_FINITE";
-
-    /// <summary>A value does not fit a float32 input.</summary>
-    public const string OutOfRange = "VALIDATION_OUT_OF_RANGE";
-}
-
 /// <summary>A validation failure: stable code and human-readable detail.</summary>
-/// <param name="Code">One of <see cref="ValidationCodes"/>.</param>
+/// <param name="Code">One of <see cref="ReasonCodes"/>.</param>
 /// <param name="Detail">Which feature and why.</param>
 public sealed record ValidationError(string Code, string Detail)
 {
@@ -85,15 +61,15 @@ public sealed class FeatureValidator
             if (!features.TryGetValue(name, out var value))
             {
                 return featureEvent.Categorical.ContainsKey(name)
-                    ? new ValidationError(ValidationCodes.WrongType, $"feature '{name}' is numeric but arrived as a categorical value")
-                    : new ValidationError(ValidationCodes.MissingFeature, $"feature '{name}' is missing");
+                    ? new ValidationError(ReasonCodes.WrongType, $"feature '{name}' is numeric but arrived as a categorical value")
+                    : new ValidationError(ReasonCodes.MissingFeature, $"feature '{name}' is missing");
             }
 
             if (value is not { } v)
             {
                 if (Policy == NonFinitePolicy.Reject)
                 {
-                    return new ValidationError(ValidationCodes.NullValue, $"feature '{name}' is null");
+                    return new ValidationError(ReasonCodes.NullValue, $"feature '{name}' is null");
                 }
 
                 row[j] = _means[j];
@@ -104,7 +80,7 @@ public sealed class FeatureValidator
             {
                 if (Policy == NonFinitePolicy.Reject)
                 {
-                    return new ValidationError(ValidationCodes.NonFinite, $"feature '{name}' is {v}");
+                    return new ValidationError(ReasonCodes.NonFinite, $"feature '{name}' is {v}");
                 }
 
                 row[j] = _means[j];
@@ -114,7 +90,7 @@ public sealed class FeatureValidator
             var f = (float)v;
             if (!float.IsFinite(f))
             {
-                return new ValidationError(ValidationCodes.OutOfRange, $"feature '{name}' = {v} overflows float32");
+                return new ValidationError(ReasonCodes.OutOfRange, $"feature '{name}' = {v} overflows float32");
             }
 
             row[j] = f;
@@ -126,7 +102,7 @@ public sealed class FeatureValidator
             {
                 if (!_known.Contains(name))
                 {
-                    return new ValidationError(ValidationCodes.ExtraFeature, $"feature '{name}' is not an input of the model");
+                    return new ValidationError(ReasonCodes.ExtraFeature, $"feature '{name}' is not an input of the model");
                 }
             }
         }

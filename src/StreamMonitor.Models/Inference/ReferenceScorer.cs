@@ -1,4 +1,5 @@
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Models.Store;
 
 namespace StreamMonitor.Models.Inference;
@@ -6,7 +7,7 @@ namespace StreamMonitor.Models.Inference;
 /// <summary>The model's scores of a reference data set, and the rows it could not score.</summary>
 /// <param name="Scores">One score per scored row, in input order.</param>
 /// <param name="Rows">Rows offered.</param>
-/// <param name="Rejected">Rows the validator rejected, by <see cref="ValidationCodes"/> code (ordinal order).</param>
+/// <param name="Rejected">Rows the validator rejected, by <see cref="ReasonCodes"/> code (ordinal order).</param>
 /// <param name="FirstRejection">The first rejection, for the message (null when none).</param>
 public sealed record ReferenceScores(IReadOnlyList<double> Scores, long Rows, IReadOnlyDictionary<string, long> Rejected, ValidationError? FirstRejection)
 {
