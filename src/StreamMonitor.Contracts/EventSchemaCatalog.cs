@@ -6,7 +6,7 @@ namespace StreamMonitor.Contracts;
 
 /// <summary>
 /// The writer schemas a process can decode, indexed by their CRC-64-AVRO fingerprint, and the reader schema of each
-/// event type. Built-in schemas come from schemas/*.avsc (embedded); older or newer versions are added at construction,
+/// event type. Built-in schemas come from schemas/*.avsc (embedded), earlier versions from schemas/history/*.avsc; other versions are added at construction,
 /// so schema evolution needs no registry service.
 /// </summary>
 public sealed class EventSchemaCatalog
@@ -20,9 +20,9 @@ public sealed class EventSchemaCatalog
     /// <summary>Creates a catalog of the built-in schemas plus <paramref name="additionalWriterSchemas"/>.</summary>
     public EventSchemaCatalog(IEnumerable<Schema>? additionalWriterSchemas = null)
     {
-        var builtIn = LoadEmbeddedSchemas();
+        var builtIn = LoadEmbeddedSchemas("schemas/");
         var byFingerprint = new Dictionary<long, RecordSchema>();
-        foreach (var schema in builtIn.Concat(additionalWriterSchemas?.Cast<RecordSchema>() ?? []))
+        foreach (var schema in LoadEmbeddedSchemas("schemas/history/").Concat(builtIn).Concat(additionalWriterSchemas?.Cast<RecordSchema>() ?? []))
         {
             byFingerprint[Fingerprint(schema)] = schema;
         }
@@ -53,11 +53,14 @@ public sealed class EventSchemaCatalog
     /// <summary>CRC-64-AVRO fingerprint of the schema's Parsing Canonical Form (Avro specification).</summary>
     public static long Fingerprint(Schema schema) => SchemaNormalization.ParsingFingerprint64(schema);
 
-    private static List<RecordSchema> LoadEmbeddedSchemas()
+    /// <summary>The embedded schemas directly under <paramref name="folder"/> (current ones, or earlier versions under "schemas/history/").</summary>
+    private static List<RecordSchema> LoadEmbeddedSchemas(string folder)
     {
         var assembly = typeof(EventSchemaCatalog).Assembly;
         var schemas = new List<RecordSchema>();
-        foreach (var name in assembly.GetManifestResourceNames().Where(n => n.EndsWith(".avsc", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        foreach (var name in assembly.GetManifestResourceNames()
+                     .Where(n => n.StartsWith(folder, StringComparison.Ordinal) && n.EndsWith(".avsc", StringComparison.Ordinal) && n.IndexOf('/', folder.Length) < 0)
+                     .Order(StringComparer.Ordinal))
         {
             using var stream = assembly.GetManifestResourceStream(name)
                 ?? throw new InvalidOperationException($"Embedded schema {name} cannot be read.");

@@ -74,25 +74,12 @@ public sealed class DeadLetterPublisher : IDisposable
     /// <summary>Dead letters that could not be queued or delivered (each one logged as an error).</summary>
     public long DeliveryFailures => Interlocked.Read(ref _failures);
 
-    /// <summary>The dead-letter key of a source record: "topic/partition/offset".</summary>
-    public static byte[] KeyOf(string topic, int partition, long offset) =>
-        Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{topic}/{partition}/{offset}"));
-
     /// <summary>Dead-letters a consumed record, keeping its key and value byte for byte.</summary>
     public void Publish(ConsumeResult<byte[], byte[]> source, string reasonCode, string reason, long? eventTimeMs = null)
     {
         ArgumentNullException.ThrowIfNull(source);
-        Publish(new DeadLetter
-        {
-            SourceTopic = source.Topic,
-            SourcePartition = source.Partition.Value,
-            SourceOffset = source.Offset.Value,
-            Key = source.Message?.Key,
-            Payload = source.Message?.Value,
-            ReasonCode = reasonCode,
-            Reason = reason,
-            EventTimeMs = eventTimeMs,
-        });
+        Publish(DeadLetter.For(source.Topic, source.Partition.Value, source.Offset.Value, source.Message?.Key, source.Message?.Value,
+            reasonCode, reason, eventTimeMs, DeadLetter.DefaultMaxPayloadBytes));
     }
 
     /// <summary>Dead-letters a record that failed to decode, with the decoder's reason code.</summary>
@@ -128,7 +115,7 @@ public sealed class DeadLetterPublisher : IDisposable
             return;
         }
 
-        var message = new Message<byte[], byte[]> { Key = KeyOf(letter.SourceTopic, letter.SourcePartition, letter.SourceOffset), Value = value };
+        var message = new Message<byte[], byte[]> { Key = DeadLetter.KeyOf(letter.SourceTopic, letter.SourcePartition, letter.SourceOffset), Value = value };
         for (var attempt = 1; ; attempt++)
         {
             try
