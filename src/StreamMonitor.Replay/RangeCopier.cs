@@ -6,7 +6,17 @@ using StreamMonitor.Kafka;
 namespace StreamMonitor.Replay;
 
 /// <summary>What was copied from one source partition.</summary>
-public sealed record PartitionCopy(string SourceTopic, string TargetTopic, int Partition, long StartOffset, long EndOffset, LocateMethod Method, long Copied, long OutOfRange, long Undecodable);
+/// <param name="SourceTopic">Topic read.</param>
+/// <param name="TargetTopic">Topic written.</param>
+/// <param name="Partition">Partition (the same in both).</param>
+/// <param name="StartOffset">First offset of the scanned span.</param>
+/// <param name="EndOffset">End (exclusive) of the scanned span.</param>
+/// <param name="Method">How the span was located.</param>
+/// <param name="Copied">Records copied.</param>
+/// <param name="OutOfRange">Records in the span but outside the range, not copied.</param>
+/// <param name="Undecodable">Records copied without a readable time (the live services dead-lettered them).</param>
+/// <param name="LateLabels">Labels copied from after the range's end, within the label horizon, for events of the range.</param>
+public sealed record PartitionCopy(string SourceTopic, string TargetTopic, int Partition, long StartOffset, long EndOffset, LocateMethod Method, long Copied, long OutOfRange, long Undecodable, long LateLabels = 0);
 
 /// <summary>Progress of a copy: records scanned of the located spans, and copied.</summary>
 public sealed record CopyProgress(long Scanned, long ToScan, long Copied);
@@ -17,8 +27,11 @@ public sealed record CopyProgress(long Scanned, long ToScan, long Copied);
 /// unchanged, so the per-partition order, and with it every event-time computation downstream, is the same as live.
 /// The span to scan is located with <see cref="OffsetLocator"/> at from - slack and to + slack (slack: the largest
 /// out-of-orderness of record times along a partition); inside it each record is kept by its exact time (features and
-/// predictions: event time; labels: label time). Undecodable records inside the span are copied too: they are data
-/// the live services saw (and dead-lettered), and the replay must see them as well.
+/// predictions: event time; labels: label time). Labels arrive hours or days after their events, so labels are read up
+/// to to + the label horizon and those after to are kept when they label an event of the range: without them the
+/// replay's quality (and its quality alerts) would differ from live for every window near the end. Undecodable records
+/// inside the span are copied too: they are data the live services saw (and dead-lettered), and the replay must see
+/// them as well.
 /// </summary>
 public sealed class RangeCopier
 {
@@ -44,22 +57,30 @@ public sealed class RangeCopier
         }
     }
 
-    /// <summary>Copies the range; predictions are skipped when <paramref name="includePredictions"/> is false (re-scoring).</summary>
-    public async Task<IReadOnlyList<PartitionCopy>> CopyAsync(long fromMs, long toMs, TimeSpan slack, bool includePredictions, IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Copies the range; predictions are skipped when <paramref name="includePredictions"/> is false (re-scoring).
+    /// Labels of the range's events are copied up to <paramref name="toMs"/> + <paramref name="labelHorizon"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<PartitionCopy>> CopyAsync(long fromMs, long toMs, TimeSpan labelHorizon, TimeSpan slack, bool includePredictions, IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
     {
         if (toMs <= fromMs)
         {
             throw new ArgumentException($"The range is empty: to ({toMs}) <= from ({fromMs}).", nameof(toMs));
         }
 
-        var topics = new List<(string Source, string Target, Func<byte[], long?> TimeOf)>
+        ArgumentOutOfRangeException.ThrowIfLessThan(labelHorizon, TimeSpan.Zero);
+        var labelsToMs = toMs > long.MaxValue - (long)labelHorizon.TotalMilliseconds ? long.MaxValue : toMs + (long)labelHorizon.TotalMilliseconds;
+
+        // Event ids of the range's features (copied first), so labels after the range's end are kept only for them.
+        var rangeEvents = new HashSet<string>(StringComparer.Ordinal);
+        var topics = new List<(string Source, string Target, Func<byte[], (long Time, string Id)?> Read, long ToMs)>
         {
-            (_source.Topics.Features, _target.Topics.Features, v => _codec.TryDeserialize<FeatureEvent>(v, out var e, out _) ? e!.EventTimeMs : null),
-            (_source.Topics.Labels, _target.Topics.Labels, v => _codec.TryDeserialize<Label>(v, out var l, out _) ? l!.LabelTimeMs : null),
+            (_source.Topics.Features, _target.Topics.Features, v => _codec.TryDeserialize<FeatureEvent>(v, out var e, out _) ? (e!.EventTimeMs, e.EventId) : null, toMs),
+            (_source.Topics.Labels, _target.Topics.Labels, v => _codec.TryDeserialize<Label>(v, out var l, out _) ? (l!.LabelTimeMs, l.EventId) : null, labelsToMs),
         };
         if (includePredictions)
         {
-            topics.Insert(1, (_source.Topics.Predictions, _target.Topics.Predictions, v => _codec.TryDeserialize<Prediction>(v, out var p, out _) ? p!.EventTimeMs : null));
+            topics.Insert(1, (_source.Topics.Predictions, _target.Topics.Predictions, v => _codec.TryDeserialize<Prediction>(v, out var p, out _) ? (p!.EventTimeMs, p.EventId) : null, toMs));
         }
 
         var config = KafkaClientConfig.Consumer(_source, "streammon-replay-" + Guid.NewGuid().ToString("N"), "streammon-replay");
@@ -68,18 +89,18 @@ public sealed class RangeCopier
         var fetchTimeout = TimeSpan.FromSeconds(10);
 
         // Locate every span first, so progress has a total.
-        var spans = new List<(string Source, string Target, Func<byte[], long?> TimeOf, int Partition, long Start, long End, LocateMethod Method)>();
-        foreach (var (sourceTopic, targetTopic, timeOf) in topics)
+        var spans = new List<(string Source, string Target, Func<byte[], (long Time, string Id)?> Read, long ToMs, int Partition, long Start, long End, LocateMethod Method)>();
+        foreach (var (sourceTopic, targetTopic, read, spanToMs) in topics)
         {
-            var locator = new OffsetLocator(consumer, r => r.Message.Value is null ? null : timeOf(r.Message.Value), fetchTimeout);
+            var locator = new OffsetLocator(consumer, r => r.Message.Value is null ? null : read(r.Message.Value)?.Time, fetchTimeout);
             for (var p = 0; p < _source.Topics.InputPartitions; p++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var tp = new TopicPartition(sourceTopic, p);
                 var watermarks = consumer.QueryWatermarkOffsets(tp, fetchTimeout);
                 var (start, method) = locator.Locate(tp, fromMs - (long)slack.TotalMilliseconds, watermarks.Low.Value, watermarks.High.Value);
-                var (end, _) = locator.Locate(tp, toMs + (long)slack.TotalMilliseconds, start, watermarks.High.Value);
-                spans.Add((sourceTopic, targetTopic, timeOf, p, start, end, method));
+                var (end, _) = locator.Locate(tp, spanToMs > long.MaxValue - (long)slack.TotalMilliseconds ? long.MaxValue : spanToMs + (long)slack.TotalMilliseconds, start, watermarks.High.Value);
+                spans.Add((sourceTopic, targetTopic, read, spanToMs, p, start, end, method));
                 _logger.LogDebug("{Topic}[{Partition}]: offsets [{Start}, {End}) by {Method}, {Probes} probes", sourceTopic, p, start, end, method, locator.Probes);
             }
         }
@@ -94,7 +115,8 @@ public sealed class RangeCopier
         var results = new List<PartitionCopy>();
         foreach (var span in spans)
         {
-            long copied = 0, outOfRange = 0, undecodable = 0;
+            long copied = 0, outOfRange = 0, undecodable = 0, lateLabels = 0;
+            var isFeatures = span.Source == _source.Topics.Features;
             if (span.End > span.Start)
             {
                 consumer.Assign(new TopicPartitionOffset(span.Source, span.Partition, span.Start));
@@ -110,15 +132,23 @@ public sealed class RangeCopier
 
                     next = record.Offset.Value + 1;
                     scanned++;
-                    var time = record.Message.Value is null ? null : span.TimeOf(record.Message.Value);
-                    if (time is null)
+                    var read = record.Message.Value is null ? null : span.Read(record.Message.Value);
+                    if (read is not { } item)
                     {
                         undecodable++;
                     }
-                    else if (time < fromMs || time >= toMs)
+                    else if (item.Time < fromMs || item.Time >= span.ToMs || (item.Time >= toMs && !rangeEvents.Contains(item.Id)))
                     {
                         outOfRange++;
                         continue;
+                    }
+                    else if (item.Time >= toMs)
+                    {
+                        lateLabels++;
+                    }
+                    else if (isFeatures)
+                    {
+                        rangeEvents.Add(item.Id);
                     }
 
                     var message = new Message<byte[], byte[]> { Key = record.Message.Key, Value = record.Message.Value!, Timestamp = record.Message.Timestamp, Headers = record.Message.Headers };
@@ -138,7 +168,7 @@ public sealed class RangeCopier
                 }
             }
 
-            results.Add(new PartitionCopy(span.Source, span.Target, span.Partition, span.Start, span.End, span.Method, copied, outOfRange, undecodable));
+            results.Add(new PartitionCopy(span.Source, span.Target, span.Partition, span.Start, span.End, span.Method, copied, outOfRange, undecodable, lateLabels));
         }
 
         while (producer.Flush(TimeSpan.FromMilliseconds(500)) > 0)

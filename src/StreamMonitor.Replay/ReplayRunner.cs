@@ -13,7 +13,8 @@ namespace StreamMonitor.Replay;
 /// <param name="Slack">Largest out-of-orderness of record times along a partition (search margin).</param>
 /// <param name="ServiceSettings">Extra environment per service (the live services' settings: profiles, windows, SLO file).</param>
 /// <param name="WorkDirectory">Folder for the services' logs.</param>
-public sealed record ReplayRequest(long FromMs, long ToMs, ReplayNamespace Namespace, TimeSpan Slack, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> ServiceSettings, string WorkDirectory);
+/// <param name="LabelHorizon">How long after <paramref name="ToMs"/> labels of the range's events are still copied (the aggregator's Quality:LabelHorizon).</param>
+public sealed record ReplayRequest(long FromMs, long ToMs, ReplayNamespace Namespace, TimeSpan Slack, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> ServiceSettings, string WorkDirectory, TimeSpan LabelHorizon);
 
 /// <summary>What a replay did.</summary>
 public sealed record ReplayOutcome(IReadOnlyList<PartitionCopy> Copies, ResultLog Results, TimeSpan Elapsed);
@@ -68,7 +69,7 @@ public sealed class ReplayRunner
         var target = ReplayKafka(_live, request.Namespace.Suffix);
         stage?.Report("copying the event-time range");
         var copier = new RangeCopier(_live, target, _logger);
-        var copies = await copier.CopyAsync(request.FromMs, request.ToMs, request.Slack, includePredictions: beforeServices is null, copyProgress, cancellationToken);
+        var copies = await copier.CopyAsync(request.FromMs, request.ToMs, request.LabelHorizon, request.Slack, includePredictions: beforeServices is null, copyProgress, cancellationToken);
         if (beforeServices is not null)
         {
             stage?.Report("re-scoring the features");

@@ -75,7 +75,7 @@ public sealed class ReplayTests(DemoRunFixture demo)
             await File.ReadAllTextAsync(Path.Combine(demo.Stack.WorkDirectory, "service-settings.json")))!;
         var settings = models.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<string, string>)kv.Value, StringComparer.Ordinal);
         var runner = new ReplayRunner(demo.Stack.Kafka, demo.Stack.Influx.Url, logger);
-        var request = new ReplayRequest(plan.StartEventTimeMs - 600_000, plan.EndEventTimeMs + 600_000, ns, TimeSpan.FromMinutes(10), settings, Path.Combine(demo.Stack.WorkDirectory, "replay"));
+        var request = new ReplayRequest(plan.StartEventTimeMs - 600_000, plan.EndEventTimeMs + 600_000, ns, TimeSpan.FromMinutes(10), settings, Path.Combine(demo.Stack.WorkDirectory, "replay"), TimeSpan.FromDays(7));
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(6));
         var outcome = await runner.RunAsync(request, null, null, null, timeout.Token);
 

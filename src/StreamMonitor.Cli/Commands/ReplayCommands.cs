@@ -25,11 +25,12 @@ public static class ReplayCommands
         var model = new Option<string>("--model") { Description = "Model to re-score with.", DefaultValueFactory = _ => "cancer" };
         var store = new Option<DirectoryInfo>("--model-store") { Description = "Model store root for re-scoring.", DefaultValueFactory = _ => new DirectoryInfo("models") };
         var settings = new Option<FileInfo?>("--settings") { Description = "JSON file {\"aggregator\": {\"Key__Path\": \"value\"}, \"alerter\": {...}}: the live services' settings (the demo writes one as service-settings.json). Environment variables of this process are inherited too." };
+        var labelHorizon = new Option<string?>("--label-horizon") { Description = "Copy labels of the range's events that arrived up to this long after --to (default: the settings' Aggregator__Quality__LabelHorizon, else 7d)." };
         var slack = new Option<string>("--slack") { Description = "Largest out-of-orderness of record times along a partition (search margin).", DefaultValueFactory = _ => "1h" };
         var workDir = new Option<DirectoryInfo?>("--work-dir") { Description = "Folder for the replayed services' logs (default: .streammon/replay<suffix>)." };
         var command = new Command("replay", "Copy an event-time range of features, predictions and labels into suffixed topics and run the aggregator and alerter over it into a separate InfluxDB database: the same window results and alerts as live, for postmortems and what-ifs.")
         {
-            from, to, suffix, influxDb, influxUrl, bootstrap, rescore, model, store, settings, slack, workDir,
+            from, to, suffix, influxDb, influxUrl, bootstrap, rescore, model, store, settings, labelHorizon, slack, workDir,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -87,7 +88,16 @@ public static class ReplayCommands
             }
 
             var runner = new ReplayRunner(live, url, logger);
-            var request = new ReplayRequest(fromMs, toMs, ns, slackSpan, serviceSettings, work);
+            var horizonText = parse.GetValue(labelHorizon)
+                              ?? (serviceSettings.TryGetValue("aggregator", out var aggregatorSettings) ? aggregatorSettings.GetValueOrDefault("Aggregator__Quality__LabelHorizon") : null)
+                              ?? "7d";
+            if (!CliTime.TryParseDuration(horizonText, out var horizon))
+            {
+                await Console.Error.WriteLineAsync($"--label-horizon: '{horizonText}' is not a duration (e.g. 7d).");
+                return 2;
+            }
+
+            var request = new ReplayRequest(fromMs, toMs, ns, slackSpan, serviceSettings, work, horizon);
             ReplayOutcome outcome;
             try
             {
@@ -100,12 +110,12 @@ public static class ReplayCommands
                 return 1;
             }
 
-            var table = new Table().AddColumns("topic", "partitions", "records copied", "skipped (outside range)", "undecodable copied", "offsets found by");
+            var table = new Table().AddColumns("topic", "partitions", "records copied", "skipped (outside range)", "undecodable copied", "labels after --to", "offsets found by");
             foreach (var group in outcome.Copies.GroupBy(c => c.TargetTopic))
             {
                 table.AddRow(group.Key, group.Count().ToString(CultureInfo.InvariantCulture), group.Sum(c => c.Copied).ToString(CultureInfo.InvariantCulture),
                     group.Sum(c => c.OutOfRange).ToString(CultureInfo.InvariantCulture), group.Sum(c => c.Undecodable).ToString(CultureInfo.InvariantCulture),
-                    string.Join(", ", group.Select(c => c.Method).Distinct()));
+                    group.Sum(c => c.LateLabels).ToString(CultureInfo.InvariantCulture), string.Join(", ", group.Select(c => c.Method).Distinct()));
             }
 
             AnsiConsole.Write(table);
