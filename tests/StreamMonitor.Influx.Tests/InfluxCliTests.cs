@@ -48,4 +48,31 @@ public sealed class InfluxCliTests
             Directory.Delete(scratch, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Influx_up_exits_non_zero_when_influxd_dies()
+    {
+        var scratch = Directory.CreateTempSubdirectory("streammon-influx-cli-").FullName;
+        try
+        {
+            var urlFile = Path.Combine(scratch, "influx.url");
+            await using var up = ServiceProcess.Start(new ServiceProcessOptions(StreammonCli.DllPath)
+            {
+                Arguments = ["influx", "up", "--url-file", urlFile, "--database", "cli_db"],
+            });
+            await up.WaitForLineAsync("InfluxDB URL: ", TimeSpan.FromSeconds(60));
+            var dataDir = up.Lines.Single(l => l.StartsWith("Database: ", StringComparison.Ordinal)).Split("data: ")[1];
+
+            // The child influxd is the one whose command line names the config generated in this run's data directory.
+            var influxd = System.Diagnostics.Process.GetProcessesByName("influxd")
+                .Single(p => File.ReadAllText($"/proc/{p.Id}/cmdline").Contains(dataDir, StringComparison.Ordinal));
+            influxd.Kill();
+            Assert.Equal(1, await up.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+            Assert.Contains(up.Lines, l => l.Contains("influxd exited unexpectedly", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
 }

@@ -23,7 +23,7 @@ public static class InfluxCommands
         var dataDir = new Option<DirectoryInfo?>("--data-dir") { Description = "Data directory, kept on exit (default: a temporary one, deleted on exit)." };
         var urlFile = new Option<FileInfo?>("--url-file") { Description = "Write the HTTP API URL to this file once influxd answers /ping; deleted on exit." };
         var database = new Option<string>("--database") { Description = "Database to create.", DefaultValueFactory = _ => "streammon" };
-        var up = new Command("up", "Start influxd (installing Debian's influxdb package first if missing and running as root) on a loopback port with a generated config, create the database, print the URL and stay up until Ctrl-C or SIGTERM.")
+        var up = new Command("up", "Start influxd (installing Debian's influxdb package first if missing and running as root) on a loopback port with a generated config, create the database, print the URL and stay up until Ctrl-C or SIGTERM; exits with code 1 if influxd dies.")
         {
             port, dataDir, urlFile, database,
         };
@@ -62,7 +62,15 @@ public static class InfluxCommands
                 Console.WriteLine($"Clients: Influx__Url={baseUrl} Influx__Database={options.Database}. Ctrl-C or SIGTERM stops it.");
                 try
                 {
-                    await Task.Delay(Timeout.Infinite, cancellationToken);
+                    // A supervisor (the demo, systemd, a test) must learn that the database is gone, not find a live
+                    // process with nothing behind its URL: exit non-zero as soon as influxd does.
+                    while (server.IsRunning)
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+                    }
+
+                    await Console.Error.WriteLineAsync($"influxd exited unexpectedly; {baseUrl} no longer serves. Stopping (exit code 1); restart `streammon influx up` (the data directory keeps the data when --data-dir is given).");
+                    return 1;
                 }
                 catch (OperationCanceledException)
                 {
