@@ -1,6 +1,7 @@
 using System.Globalization;
 using Spectre.Console;
 using Spectre.Console.Rendering;
+using StreamMonitor.Contracts;
 using StreamMonitor.Reports;
 
 namespace StreamMonitor.Demo;
@@ -55,7 +56,7 @@ public static class SummaryView
         var alerts = new Table().Border(TableBorder.Rounded).Title("alerts").AddColumns("alert", "kind", "severity", "fired", "resolved", "value", "threshold");
         foreach (var i in summary.Alerts)
         {
-            alerts.AddRow(Esc(i.Fired.Name), i.Fired.Kind.ToString(), Esc(i.Fired.Severity), SummaryMarkdown.Time(i.FiredAtMs), i.ResolvedAtMs is { } r ? SummaryMarkdown.Time(r) : "[red]still firing[/]", F(i.Fired.Value ?? double.NaN, "G4"), F(i.Fired.Threshold ?? double.NaN, "G4"));
+            alerts.AddRow(Esc(i.Fired.Name), i.Fired.Kind.ToString(), Esc(i.Fired.Severity), SummaryMarkdown.Time(i.FiredAtMs), i.ResolvedAtMs is { } r ? SummaryMarkdown.Time(r) : "[red]still firing[/]", Esc(AlertValues.Value(i.Fired) is { Length: > 0 } value ? value : "-"), Esc(AlertValues.Threshold(i.Fired) is { Length: > 0 } threshold ? threshold : "-"));
         }
 
         yield return summary.Alerts.Count == 0 ? new Markup("[bold]alerts:[/] none fired") : alerts;

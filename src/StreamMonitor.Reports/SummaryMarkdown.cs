@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using StreamMonitor.Contracts;
 
 namespace StreamMonitor.Reports;
 
@@ -34,7 +35,7 @@ public static class SummaryMarkdown
         md.AppendLine("|---|---|---|---|---|---|---|");
         foreach (var i in incidents)
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {i.Fired.Name} | {i.Fired.Kind} | {i.Fired.Severity} | {Time(i.FiredAtMs)} | {(i.ResolvedAtMs is { } r ? Time(r) : "still firing")} | {Num(i.Fired.Value)} | {Num(i.Fired.Threshold)} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {i.Fired.Name} | {i.Fired.Kind} | {i.Fired.Severity} | {Time(i.FiredAtMs)} | {(i.ResolvedAtMs is { } r ? Time(r) : "still firing")} | {AlertValues.Value(i.Fired)} | {AlertValues.Threshold(i.Fired)} |");
         }
     }
 
@@ -92,6 +93,4 @@ public static class SummaryMarkdown
 
     /// <summary>A share as a percentage with one decimal, e.g. "80.0%".</summary>
     public static string Percent(double share) => (share * 100).ToString("F1", CultureInfo.InvariantCulture) + "%";
-
-    private static string Num(double? value) => value is { } v ? v.ToString("G4", CultureInfo.InvariantCulture) : "";
 }

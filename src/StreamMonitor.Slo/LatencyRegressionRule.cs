@@ -114,8 +114,8 @@ internal sealed class LatencyRegressionRule(string model, EvaluatorOptions optio
         StartedAtMs = startedAt,
         EventTimeMs = now,
         Summary = state == AlertState.FIRING
-            ? string.Create(CultureInfo.InvariantCulture, $"Model {Model}: e2e p95 {p95} us is more than {options.LatencyRegressionShare:P0} above its baseline {baseline:0} us for {Durations.Format(TimeSpan.FromMilliseconds(now - startedAt))}")
-            : string.Create(CultureInfo.InvariantCulture, $"Model {Model}: e2e p95 {p95} us is back within {options.LatencyRegressionShare:P0} of its baseline {baseline:0} us"),
+            ? string.Create(CultureInfo.InvariantCulture, $"Model {Model}: e2e p95 {AlertValues.Latency(p95)} is more than {options.LatencyRegressionShare:P0} above its baseline {AlertValues.Latency(baseline)} for {Durations.Format(TimeSpan.FromMilliseconds(now - startedAt))}")
+            : string.Create(CultureInfo.InvariantCulture, $"Model {Model}: e2e p95 {AlertValues.Latency(p95)} is back within {options.LatencyRegressionShare:P0} of its baseline {AlertValues.Latency(baseline)}"),
         Labels = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["alertname"] = "LatencyRegression",
