@@ -161,9 +161,10 @@ public sealed partial class ScorerWorker : BackgroundService
         _readiness.MarkNotReady("loading models");
         while (!stoppingToken.IsCancellationRequested)
         {
+            // Read first: every version offered before it reads true is adopted just below.
+            var attempted = _registry.AllAttempted;
             AdoptOfferedModels();
             PublishModelStates();
-            var attempted = _registry.AllAttempted;
             if (attempted && _slots.Values.Any(s => s.Current is not null))
             {
                 var unavailable = _slots.Values.Where(s => s.Current is null).Select(s => s.Name).ToArray();
