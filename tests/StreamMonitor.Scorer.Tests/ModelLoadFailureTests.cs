@@ -136,23 +136,28 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
     {
         var reference = ScorerHarness.BuildModel(_store, "reference", "1"); // only for the feature names and means
         var torch = SaveTorchModel(reference, "fixed-batch.onnx");
+        SaveTorchModel(reference, "warmup-fails.onnx", "onerow"); // passes the shape checks, fails in ONNX Runtime at warm-up
         var options = cluster.CreateOptions();
         var port = LocalPorts.Free();
-        var scorer = StartScorer(options, port, "torch");
+        var scorer = StartScorer(options, port, "torch", "onerow");
         await using var _ = scorer;
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}") };
-        await scorer.WaitForLineAsync("Model torch version 1 could not be loaded", Timeout);
 
-        var (status, body) = await WaitForReadinessAsync(http, "model torch: unavailable");
+        var (status, body) = await WaitForReadinessAsync(http, "model onerow: unavailable");
         output.WriteLine(body);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.StartsWith("not ready: no served model has a version that loads\n", body, StringComparison.Ordinal);
         Assert.Matches("model torch: unavailable: version 1 failed to load: .*fixed batch dimension", body);
+        Assert.Matches("model onerow: unavailable: version 1 failed to load: OnnxRuntimeException: .*Got invalid dimensions.*Got: 64 Expected: 1", body);
         Assert.Equal("ok\n", (await GetAsync(http, "/healthz")).Body); // alive, only not ready
+        var metrics = (await GetAsync(http, "/metrics")).Body;
+        Assert.Contains("streammon_scorer_model_load_failures_total{model=\"onerow\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains(scorer.Lines, l => l.Contains("Model onerow version 1 could not be loaded (OnnxRuntimeException", StringComparison.Ordinal));
 
         new ModelStore(_store).Save(torch, TorchExport("dynamic-batch.onnx"), overwrite: true);
         await scorer.WaitForHttpOkAsync(new Uri(http.BaseAddress, "/readyz"), Timeout);
-        Assert.Equal("ready\nmodel torch: serving version 1\n", (await GetAsync(http, "/readyz")).Body);
+        body = (await GetAsync(http, "/readyz")).Body;
+        Assert.StartsWith("ready\nmodel torch: serving version 1\nmodel onerow: unavailable: version 1 failed to load: OnnxRuntimeException", body, StringComparison.Ordinal);
         using (var producer = ScorerHarness.Producer(options))
         {
             ScorerHarness.Produce(producer, options, TorchEvent(reference, 1));
@@ -167,10 +172,10 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
 
     public void Dispose() => Directory.Delete(_store, recursive: true);
 
-    /// <summary>Stores a torch export as version 1 of "torch", with the manifest of the C# model on the same data.</summary>
-    private ModelManifest SaveTorchModel(ModelBuildResult reference, string export)
+    /// <summary>Stores a torch export as version 1 of <paramref name="name"/>, with the manifest of the C# model on the same data.</summary>
+    private ModelManifest SaveTorchModel(ModelBuildResult reference, string export, string name = "torch")
     {
-        var manifest = new ModelManifest { Name = "torch", Version = "1", Features = reference.Manifest.Features, FeatureMeans = reference.Manifest.FeatureMeans };
+        var manifest = new ModelManifest { Name = name, Version = "1", Features = reference.Manifest.Features, FeatureMeans = reference.Manifest.FeatureMeans };
         new ModelStore(_store).Save(manifest, TorchExport(export));
         return manifest;
     }

@@ -6,6 +6,9 @@ fixed-batch.onnx:   exported WITHOUT dynamic_axes, so its input is [1, 30] and i
                     others (issue #11).
 dynamic-batch.onnx: the same network exported WITH a dynamic batch axis ([batch, 30] -> [batch, 1]): the fixed
                     version a user drops in afterwards.
+warmup-fails.onnx:  declares the dynamic batch axis, but its traced graph reshapes the input to exactly one row
+                    (x.view(1, -1) becomes a constant shape): it loads and runs at batch 1, and ONNX Runtime fails
+                    on any larger batch, first at the scorer's warm-up.
 
 Both: logistic regression on the 30 features of data/breast_cancer_wisconsin.csv (standardised inside the graph),
 input "features", output "probability" = P(label = 1), as the scorer's model.json expects by default. The committed
@@ -33,6 +36,15 @@ class LogisticRegression(torch.nn.Module):
         return torch.sigmoid(self.linear((features - self.mean) / self.std))
 
 
+class OneRowOnly(torch.nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, features):
+        return self.inner(features.view(1, -1))
+
+
 def main():
     torch.manual_seed(42)
     table = np.genfromtxt(DATA, delimiter=",", skip_header=1, dtype=np.float64)
@@ -55,6 +67,9 @@ def main():
     torch.onnx.export(model, example, os.path.join(HERE, "fixed-batch.onnx"), input_names=["features"],
                       output_names=["probability"], opset_version=13)
     torch.onnx.export(model, example, os.path.join(HERE, "dynamic-batch.onnx"), input_names=["features"],
+                      output_names=["probability"], opset_version=13,
+                      dynamic_axes={"features": {0: "batch"}, "probability": {0: "batch"}})
+    torch.onnx.export(OneRowOnly(model), example, os.path.join(HERE, "warmup-fails.onnx"), input_names=["features"],
                       output_names=["probability"], opset_version=13,
                       dynamic_axes={"features": {0: "batch"}, "probability": {0: "batch"}})
 
