@@ -464,7 +464,8 @@ public sealed partial class ScorerWorker : BackgroundService
 
     private Prediction NewPrediction(FeatureEvent? featureEvent, RecordContext context, ServedModel? model, PredictionStatus status, string? error)
     {
-        var brokerMs = context.RecordTimestampMs ?? 0;
+        var recordMs = context.RecordTimestampMs;
+        var brokerMs = recordMs ?? 0;
         return new Prediction
         {
             EventId = featureEvent?.EventId ?? "",
@@ -472,7 +473,9 @@ public sealed partial class ScorerWorker : BackgroundService
             ModelVersion = model?.Version ?? "",
             ModelHash = model?.Sha256 ?? "",
             EntityId = featureEvent?.EntityId ?? "",
-            EventTimeMs = featureEvent?.EventTimeMs ?? brokerMs,
+            // Without an event (or a plausible one) the record's timestamp stands in; a record without one (rare since
+            // Kafka 0.10) gets its consume time, so downstream never sees an ERROR prediction from 1970.
+            EventTimeMs = featureEvent?.EventTimeMs ?? recordMs ?? context.ConsumedAtMs,
             Status = status,
             ErrorReason = error,
             OutputKind = model?.Session.Model.Manifest.OutputKind ?? OutputKind.BINARY_PROBABILITY,
@@ -482,7 +485,7 @@ public sealed partial class ScorerWorker : BackgroundService
             {
                 BrokerTimeMs = brokerMs,
                 ConsumedAtMs = context.ConsumedAtMs,
-                KafkaQueueUs = Math.Max(0, (context.ConsumedAtMs - brokerMs) * 1000),
+                KafkaQueueUs = recordMs is { } ms ? Math.Max(0, (context.ConsumedAtMs - ms) * 1000) : 0,
                 DispatchReason = DispatchReason.NONE,
             },
         };

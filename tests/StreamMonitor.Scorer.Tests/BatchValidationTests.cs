@@ -50,7 +50,7 @@ public sealed class BatchValidationTests(EmbeddedKafkaFixture cluster) : IClassF
         Assert.Equal(PredictionStatus.OK, byId["ok"].Status);
         Assert.Equal(PredictionStatus.OK, byId["events-2"].Status);
         AssertError(byId["far"], ReasonCodes.EventTimeImplausible, "cancer", "1");
-        Assert.Equal(0, byId["far"].EventTimeMs); // the bad time is not carried on
+        Assert.Equal(byId["far"].Timing.ConsumedAtMs, byId["far"].EventTimeMs); // the bad time is not carried on: a file row has no record time, so the run's stands in
         AssertError(byId["not-a-time"], ReasonCodes.DecodeCorruptBody, "cancer", "1");
         AssertError(byId["other"], ReasonCodes.UnknownModel, Identifiers.UnknownModelBucket, Identifiers.UnknownModelBucket);
         Assert.Contains("model_name 'other-model'", byId["other"].ErrorReason, StringComparison.Ordinal);

@@ -159,11 +159,19 @@ public sealed class BackfillScorer(ModelSession session, FeatureValidator valida
         return new BatchSummary(rows, rows - errors, errors, batches, elapsed, TimeSpan.FromSeconds((double)inferenceTicks / Stopwatch.Frequency));
     }
 
-    /// <summary>The ERROR prediction of a refused input, under the run's model or the unknown-model bucket.</summary>
+    /// <summary>
+    /// The ERROR prediction of a refused input, under the run's model or the unknown-model bucket. A refused record's
+    /// own event time may be the defect: its record timestamp stands in, or for a file row (none) the time of the run.
+    /// </summary>
     private Prediction Refused(FeatureEvent? featureEvent, string id, long recordTimeMs, string? modelName, string error)
     {
         var prediction = NewPrediction(featureEvent, id, recordTimeMs, PredictionStatus.ERROR, error);
         prediction.EventId = id;
+        if (featureEvent is null && recordTimeMs <= 0)
+        {
+            prediction.EventTimeMs = prediction.Timing.ConsumedAtMs;
+        }
+
         if (!string.Equals(modelName, session.Model.Manifest.Name, StringComparison.Ordinal))
         {
             prediction.ModelName = Identifiers.UnknownModelBucket;
