@@ -6,7 +6,8 @@ namespace StreamMonitor.Scorer;
 /// <summary>
 /// Polls the model store (every Scorer:ReloadPollMs) and hands new versions to <see cref="ModelRegistry"/>, which
 /// loads and warms them up on this background thread. Polling rather than file-system events: it works on every
-/// file system (network mounts included) and a version folder appears by one atomic rename anyway.
+/// file system (network mounts included) and a version folder appears by one atomic rename anyway. Each poll also
+/// retries a version that failed to load once its folder has changed (see <see cref="ModelRegistry.Poll"/>).
 /// </summary>
 public sealed class ModelWatcher(ModelRegistry registry, IOptions<ScorerOptions> options) : BackgroundService
 {

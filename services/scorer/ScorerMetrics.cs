@@ -20,6 +20,7 @@ public sealed class ScorerMetrics
     private readonly Gauge _modelInfo;
     private readonly Counter _swaps;
     private readonly Counter _loadFailures;
+    private readonly Gauge _available;
     private readonly Counter _deliveryFailures;
 
     /// <summary>Creates the metrics in <paramref name="factory"/>.</summary>
@@ -37,6 +38,7 @@ public sealed class ScorerMetrics
         _modelInfo = factory.CreateGauge("streammon_scorer_model_info", "1 for the model version in service.", ["model", "version", "sha256", "provider", "shadow"]);
         _swaps = factory.CreateCounter("streammon_scorer_model_swaps_total", "Hot swaps to a new model version.", ["model"]);
         _loadFailures = factory.CreateCounter("streammon_scorer_model_load_failures_total", "Model versions that failed to load or warm up.", ["model"]);
+        _available = factory.CreateGauge("streammon_scorer_model_available", "1 while a version of the model is in service, 0 while none is (not loaded yet, or every version failed to load).", ["model"]);
         _deliveryFailures = factory.CreateCounter("streammon_scorer_delivery_failures_total", "Prediction deliveries that failed and were retried.");
     }
 
@@ -70,6 +72,9 @@ public sealed class ScorerMetrics
 
     /// <summary>Counts a version that could not be loaded.</summary>
     public void LoadFailed(string model) => _loadFailures.WithLabels(model).Inc();
+
+    /// <summary>Marks whether a version of <paramref name="model"/> is in service.</summary>
+    public void ModelAvailable(string model, bool available) => _available.WithLabels(model).Set(available ? 1 : 0);
 
     /// <summary>Counts a failed prediction delivery.</summary>
     public void DeliveryFailed() => _deliveryFailures.Inc();

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Models.Inference;
 
 namespace StreamMonitor.Scorer;
@@ -71,12 +73,28 @@ public sealed class ScorerOptions : IValidatableObject
     [Range(10, 60_000)]
     public int CommitIntervalMs { get; set; } = 200;
 
+    /// <summary>Which event times are plausible, judged against each record's Kafka timestamp (Scorer:EventTime:MaxAhead etc.).</summary>
+    [ValidateObjectMembers]
+    public ScorerEventTimeOptions EventTime { get; set; } = new();
+
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Models.Any(string.IsNullOrWhiteSpace) || Models.Distinct(StringComparer.Ordinal).Count() != Models.Count)
         {
             yield return new ValidationResult("Model names must be non-empty and distinct.", [nameof(Models)]);
+        }
+
+        foreach (var name in Models.Concat(Shadows.Values).Where(n => !string.IsNullOrWhiteSpace(n)))
+        {
+            if (Identifiers.Check("model name", name) is { } invalid)
+            {
+                yield return new ValidationResult($"'{Identifiers.Printable(name)}' is not a valid model name: {invalid.Detail}", [nameof(Models)]);
+            }
+            else if (string.Equals(name, Identifiers.UnknownModelBucket, StringComparison.Ordinal))
+            {
+                yield return new ValidationResult($"'{Identifiers.UnknownModelBucket}' is reserved for the errors of unknown models.", [nameof(Models)]);
+            }
         }
 
         foreach (var (served, shadow) in Shadows)
@@ -95,6 +113,37 @@ public sealed class ScorerOptions : IValidatableObject
         if (Shadows.Values.Distinct(StringComparer.Ordinal).Count() != Shadows.Count)
         {
             yield return new ValidationResult("Each shadow model can shadow one served model only.", [nameof(Shadows)]);
+        }
+    }
+}
+
+/// <summary>
+/// Event-time plausibility (configuration section "Scorer:EventTime"). An event whose time is further ahead of or
+/// behind its record's Kafka timestamp is rejected as EVENT_TIME_IMPLAUSIBLE before it is scored, so a µs timestamp
+/// sent as ms never reaches a window downstream.
+/// </summary>
+public sealed class ScorerEventTimeOptions : IValidatableObject
+{
+    /// <summary>How far an event time may be ahead of its record timestamp (clock skew of producers).</summary>
+    public TimeSpan MaxAhead { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How far an event time may be behind its record timestamp (backfills and replays of old ranges).</summary>
+    public TimeSpan MaxBehind { get; set; } = TimeSpan.FromDays(3650);
+
+    /// <summary>The policy these settings describe.</summary>
+    public EventTimePolicy ToPolicy() => new(MaxAhead, MaxBehind);
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MaxAhead < TimeSpan.Zero)
+        {
+            yield return new ValidationResult("must not be negative.", [nameof(MaxAhead)]);
+        }
+
+        if (MaxBehind < TimeSpan.Zero)
+        {
+            yield return new ValidationResult("must not be negative.", [nameof(MaxBehind)]);
         }
     }
 }

@@ -16,12 +16,16 @@ using StreamMonitor.Models.Inference;
 namespace StreamMonitor.Scorer;
 
 /// <summary>
-/// The streaming scorer: one dedicated thread consumes feature events, decodes and validates them straight into
-/// the pinned input tensor of their model, dispatches micro-batches (full at once, partial after the queue delay,
+/// The streaming scorer: one dedicated thread consumes feature events, decodes them and validates them once with
+/// the one record policy (identifiers, event time against the record's Kafka timestamp), fills their features
+/// straight into the pinned input tensor of their model, dispatches micro-batches (full at once, partial after the queue delay,
 /// the rest on drain), runs ONNX Runtime, and hands one prediction per event to the producer. Offsets are
 /// committed per partition only up to the contiguous prefix whose predictions (and dead letters) the cluster has
 /// acknowledged, so a kill -9 loses nothing; a restart re-scores at most the unacknowledged tail (same event ids).
 /// New model versions are taken between batches only, so in each partition the version switches at one offset.
+/// A record that cannot be scored gets exactly one dead letter (the scorer owns the features topic's dead letters)
+/// and one ERROR prediction. The scorer consumes once every model has been looked for and at least one serves: a
+/// model that failed to load never blocks the others, and its events get MODEL_UNAVAILABLE errors until it loads.
 /// </summary>
 public sealed partial class ScorerWorker : BackgroundService
 {
@@ -37,6 +41,7 @@ public sealed partial class ScorerWorker : BackgroundService
     private readonly EventCodec _codec = new();
     private readonly PredictionEncoder _encoder;
     private readonly FeatureEventDecoder _decoder;
+    private readonly RecordPolicy _policy;
     private readonly OffsetTracker _tracker = new();
     private readonly ConcurrentQueue<(Message<byte[], byte[]> Message, TopicPartition Source, long Offset)> _retries = new();
     private readonly Dictionary<string, ModelSlot> _slots = new(StringComparer.Ordinal);
@@ -50,6 +55,8 @@ public sealed partial class ScorerWorker : BackgroundService
     private bool _deadLettersSinceCommit;
     private long _batchCounter;
     private long _lastCommitTicks;
+    private int _publishedGeneration = -1;
+    private bool _servingChanged = true;
 
     /// <summary>Creates the worker.</summary>
     public ScorerWorker(IOptions<ScorerOptions> options, IOptions<KafkaOptions> kafka, ModelRegistry registry, ScorerMetrics metrics,
@@ -67,6 +74,7 @@ public sealed partial class ScorerWorker : BackgroundService
         _instanceId = string.IsNullOrWhiteSpace(_options.InstanceId) ? identity.InstanceId : _options.InstanceId;
         _encoder = new PredictionEncoder(_codec);
         _decoder = new FeatureEventDecoder(_codec);
+        _policy = new RecordPolicy(_codec, _options.EventTime.ToPolicy());
         _queueDelayTicks = _options.QueueDelayMs * Stopwatch.Frequency / 1000;
         // Offsets are stored at a tenth of the commit interval so that auto-commit always has a recent position.
         _commitIntervalTicks = Math.Max(1, _options.CommitIntervalMs * Stopwatch.Frequency / 10_000);
@@ -78,6 +86,11 @@ public sealed partial class ScorerWorker : BackgroundService
             {
                 _slotsByShadow[shadowName] = slot;
             }
+        }
+
+        foreach (var name in registry.AllNames)
+        {
+            metrics.ModelAvailable(name, available: false);
         }
     }
 
@@ -139,19 +152,31 @@ public sealed partial class ScorerWorker : BackgroundService
         }
     }
 
+    /// <summary>
+    /// Waits until every model has been looked for in the store (so no model's events are refused only because its
+    /// load had not finished yet) and at least one served model has a version in service.
+    /// </summary>
     private void WaitForModels(CancellationToken stoppingToken)
     {
         _readiness.MarkNotReady("loading models");
         while (!stoppingToken.IsCancellationRequested)
         {
+            // Read first: every version offered before it reads true is adopted just below.
+            var attempted = _registry.AllAttempted;
             AdoptOfferedModels();
-            var missing = _slots.Values.Where(s => s.Current is null).Select(s => s.Name).ToArray();
-            if (missing.Length == 0)
+            PublishModelStates();
+            if (attempted && _slots.Values.Any(s => s.Current is not null))
             {
+                var unavailable = _slots.Values.Where(s => s.Current is null).Select(s => s.Name).ToArray();
+                if (unavailable.Length > 0)
+                {
+                    LogStartingWithout(_logger, string.Join(",", unavailable));
+                }
+
                 return;
             }
 
-            _readiness.MarkNotReady("waiting for a version of " + string.Join(", ", missing));
+            _readiness.MarkNotReady(attempted ? "no served model has a version that loads" : "loading models");
             stoppingToken.WaitHandle.WaitOne(100);
         }
     }
@@ -163,6 +188,7 @@ public sealed partial class ScorerWorker : BackgroundService
         {
             RetryFailedDeliveries();
             AdoptOfferedModels();
+            PublishModelStates();
             var now = Stopwatch.GetTimestamp();
             var deadline = long.MaxValue;
             foreach (var slot in _slots.Values)
@@ -210,23 +236,43 @@ public sealed partial class ScorerWorker : BackgroundService
         var consumedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         _tracker.Consumed(record.TopicPartition, record.Offset.Value);
         var context = new RecordContext(record, consumeTicks, consumedAtMs);
-        if (!_decoder.TryDecode(record.Message.Value ?? [], out var featureEvent, out var decodeError))
+        if (record.Message.Value is not { Length: > 0 } value)
         {
-            Reject(context, null, null, decodeError!.ReasonCode, decodeError.Message);
+            Reject(context, null, new Rejection(ReasonCodes.EmptyRecord, "The record has no value; a FeatureEvent was expected."));
+            return;
+        }
+
+        if (!_decoder.TryDecode(value, out var featureEvent, out var decodeError))
+        {
+            Reject(context, null, Rejection.Of(decodeError!));
+            return;
+        }
+
+        if (!_policy.Validate(featureEvent!, context.RecordTimestampMs).TryGet(out _, out var rejection))
+        {
+            Reject(context, featureEvent, rejection);
             return;
         }
 
         if (!_slots.TryGetValue(featureEvent!.ModelName, out var slot))
         {
-            Reject(context, featureEvent, null, ReasonCodes.UnknownModel, $"model '{featureEvent.ModelName}' is not served by this scorer");
+            Reject(context, featureEvent, new Rejection(ReasonCodes.UnknownModel, "The model is not served by this scorer."));
             return;
         }
 
-        var model = slot.Current!;
+        if (slot.Current is not { } model)
+        {
+            var state = _registry.StateOf(slot.Name);
+            Reject(context, featureEvent, new Rejection(ReasonCodes.ModelUnavailable, state.FailedVersion is { } failed
+                ? $"Model {slot.Name} has no version in service: version {failed} failed to load: {state.Failure}"
+                : $"Model {slot.Name} has no version in service: {state.Failure ?? "not loaded yet"}"));
+            return;
+        }
+
         var index = slot.Batcher.Count;
         if (model.Validator.Fill(featureEvent, model.Session.InputRow(index)) is { } invalid)
         {
-            Reject(context, featureEvent, model, invalid.Code, invalid.Detail);
+            Reject(context, featureEvent, new Rejection(invalid.Code, invalid.Detail));
             return;
         }
 
@@ -260,7 +306,7 @@ public sealed partial class ScorerWorker : BackgroundService
             for (var i = 0; i < rows; i++)
             {
                 var row = slot.Rows[i];
-                Reject(row.Context, row.Event, model, "INFERENCE_FAILED", ex.Message);
+                Reject(row.Context, row.Event, new Rejection(ReasonCodes.InferenceFailed, ex.Message));
             }
 
             slot.Batcher.Reset();
@@ -357,19 +403,38 @@ public sealed partial class ScorerWorker : BackgroundService
         }
     }
 
-    /// <summary>An event that cannot be scored: an ERROR prediction and a dead letter, then the loop goes on.</summary>
-    private void Reject(RecordContext context, FeatureEvent? featureEvent, ServedModel? model, string reasonCode, string detail)
+    /// <summary>
+    /// A record that cannot be scored: exactly one dead letter and one ERROR prediction, then the loop goes on. The
+    /// prediction is first-class downstream, never a second dead letter: every identifier in it is valid. It is
+    /// keyed by the event id when that is valid, else by the record's coordinates (topic/partition/offset); it
+    /// carries a served model's name and the version in service (or, for a model that failed to load, the version
+    /// that failed), so it counts in that model's error rate; an unknown or invalid model name goes to the
+    /// <see cref="Identifiers.UnknownModelBucket"/> model and version, with the name itself (escaped) in error_reason.
+    /// </summary>
+    private void Reject(RecordContext context, FeatureEvent? featureEvent, Rejection rejection)
     {
-        _metrics.Error(reasonCode);
-        _deadLetters!.Publish(context.Record, reasonCode, detail, featureEvent?.EventTimeMs);
+        var (modelName, version, model, bucket) = Attribute(featureEvent);
+        var detail = featureEvent is not null && bucket
+            ? $"{rejection.Detail} (model_name '{Identifiers.Printable(featureEvent.ModelName)}')"
+            : rejection.Detail;
+        _metrics.Error(rejection.ReasonCode);
+        _deadLetters!.Publish(context.Record, rejection.ReasonCode, detail, rejection.EventTimeMs ?? featureEvent?.EventTimeMs);
         _deadLettersSinceCommit = true;
-        var prediction = NewPrediction(featureEvent, context, model, PredictionStatus.ERROR, $"{reasonCode}: {detail}");
-        if (featureEvent is null)
+
+        var record = context.Record;
+        var prediction = NewPrediction(null, context, model, PredictionStatus.ERROR, $"{rejection.ReasonCode}: {detail}");
+        prediction.EventId = featureEvent is not null && Identifiers.IsValid(featureEvent.EventId)
+            ? featureEvent.EventId
+            : Encoding.UTF8.GetString(DeadLetter.KeyOf(record.Topic, record.Partition.Value, record.Offset.Value));
+        prediction.ModelName = modelName;
+        prediction.ModelVersion = version;
+        if (featureEvent is not null)
         {
-            // Undecodable: the record key is the event id by convention; without one, its coordinates.
-            prediction.EventId = context.Record.Message.Key is { Length: > 0 } key
-                ? Encoding.UTF8.GetString(key)
-                : $"{context.Record.Topic}/{context.Record.Partition.Value}/{context.Record.Offset.Value}";
+            prediction.EntityId = Identifiers.Check("entity_id", featureEvent.EntityId, required: false) is null ? featureEvent.EntityId : "";
+            if (_policy.EventTime.Check("event_time_ms", featureEvent.EventTimeMs, context.RecordTimestampMs) is null)
+            {
+                prediction.EventTimeMs = featureEvent.EventTimeMs;
+            }
         }
 
         prediction.ExecutionProvider = "";
@@ -377,16 +442,30 @@ public sealed partial class ScorerWorker : BackgroundService
         prediction.Timing.DecodeUs = Micros(handOff - context.ConsumeTicks);
         prediction.Timing.E2eUs = prediction.Timing.DecodeUs;
         prediction.Timing.PublishedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        Publish(prediction, context.Record.TopicPartition, context.Record.Offset.Value);
-        if (model is not null && _slots.TryGetValue(model.Name, out var slot))
+        Publish(prediction, record.TopicPartition, record.Offset.Value);
+        _metrics.Predictions(modelName, version).Error.Inc();
+    }
+
+    /// <summary>The model and version an ERROR prediction counts under (see <see cref="Reject"/>).</summary>
+    private (string Name, string Version, ServedModel? Model, bool Bucket) Attribute(FeatureEvent? featureEvent)
+    {
+        if (featureEvent is null || !Identifiers.IsValid(featureEvent.ModelName) || !_slots.TryGetValue(featureEvent.ModelName, out var slot))
         {
-            slot.ErrorCounter.Inc();
+            return (Identifiers.UnknownModelBucket, Identifiers.UnknownModelBucket, null, true);
         }
+
+        if (slot.Current is { } model)
+        {
+            return (model.Name, model.Version, model, false);
+        }
+
+        return (slot.Name, _registry.StateOf(slot.Name).FailedVersion ?? Identifiers.UnknownModelBucket, null, false);
     }
 
     private Prediction NewPrediction(FeatureEvent? featureEvent, RecordContext context, ServedModel? model, PredictionStatus status, string? error)
     {
-        var brokerMs = context.Record.Message.Timestamp.UnixTimestampMs;
+        var recordMs = context.RecordTimestampMs;
+        var brokerMs = recordMs ?? 0;
         return new Prediction
         {
             EventId = featureEvent?.EventId ?? "",
@@ -394,7 +473,9 @@ public sealed partial class ScorerWorker : BackgroundService
             ModelVersion = model?.Version ?? "",
             ModelHash = model?.Sha256 ?? "",
             EntityId = featureEvent?.EntityId ?? "",
-            EventTimeMs = featureEvent?.EventTimeMs ?? brokerMs,
+            // Without an event (or a plausible one) the record's timestamp stands in; a record without one (rare since
+            // Kafka 0.10) gets its consume time, so downstream never sees an ERROR prediction from 1970.
+            EventTimeMs = featureEvent?.EventTimeMs ?? recordMs ?? context.ConsumedAtMs,
             Status = status,
             ErrorReason = error,
             OutputKind = model?.Session.Model.Manifest.OutputKind ?? OutputKind.BINARY_PROBABILITY,
@@ -404,7 +485,7 @@ public sealed partial class ScorerWorker : BackgroundService
             {
                 BrokerTimeMs = brokerMs,
                 ConsumedAtMs = context.ConsumedAtMs,
-                KafkaQueueUs = Math.Max(0, (context.ConsumedAtMs - brokerMs) * 1000),
+                KafkaQueueUs = recordMs is { } ms ? Math.Max(0, (context.ConsumedAtMs - ms) * 1000) : 0,
                 DispatchReason = DispatchReason.NONE,
             },
         };
@@ -487,11 +568,46 @@ public sealed partial class ScorerWorker : BackgroundService
         }
 
         _metrics.ModelInService(next.Name, next.Version, next.Sha256, next.Session.ExecutionProvider, shadow, inService: true);
+        _metrics.ModelAvailable(next.Name, available: true);
+        _servingChanged = true;
         var slot = shadow ? _slotsByShadow[next.Name] : _slots[next.Name];
         if (!shadow)
         {
-            (slot.OkCounter, slot.ErrorCounter) = _metrics.Predictions(next.Name, next.Version);
+            slot.OkCounter = _metrics.Predictions(next.Name, next.Version).Ok;
         }
+    }
+
+    /// <summary>
+    /// Puts one line per model into /readyz (serving which version; or unavailable, which version failed and why)
+    /// whenever the registry's states or the versions in service have changed.
+    /// </summary>
+    private void PublishModelStates()
+    {
+        var generation = _registry.Generation;
+        if (generation == _publishedGeneration && !_servingChanged)
+        {
+            return;
+        }
+
+        _publishedGeneration = generation;
+        _servingChanged = false;
+        var lines = new StringBuilder();
+        foreach (var state in _registry.States)
+        {
+            var (label, serving) = _slots.TryGetValue(state.Name, out var slot)
+                ? ($"model {state.Name}", slot.Current)
+                : ($"shadow {state.Name} of {_slotsByShadow[state.Name].Name}", _slotsByShadow[state.Name].Shadow);
+            var failure = state.FailedVersion is { } failed ? $"version {failed} failed to load: {state.Failure}" : state.Failure;
+            lines.Append(label).Append(": ").Append((serving, state.Attempted, failure) switch
+            {
+                ({ } model, _, null) => $"serving version {model.Version}",
+                ({ } model, _, _) => $"serving version {model.Version}; {failure}",
+                (null, false, _) or (null, true, null) => "loading",
+                (null, true, _) => $"unavailable: {failure}",
+            }).Append('\n');
+        }
+
+        _readiness.SetDetails(lines.ToString());
     }
 
     private void DrainAll()
@@ -573,6 +689,9 @@ public sealed partial class ScorerWorker : BackgroundService
     [LoggerMessage(Level = LogLevel.Information, Message = "Scorer {InstanceId} consuming {Topic} in group {Group}: batch {BatchSize} rows, queue delay {QueueDelayMs} ms")]
     private static partial void LogStarted(ILogger logger, string topic, string group, string instanceId, int batchSize, int queueDelayMs);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Scorer starts without models {Models}: no version of them loads; their events get MODEL_UNAVAILABLE errors until one does")]
+    private static partial void LogStartingWithout(ILogger logger, string models);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Assigned partitions {Partitions}")]
     private static partial void LogAssigned(ILogger logger, string partitions);
 
@@ -604,7 +723,11 @@ public sealed partial class ScorerWorker : BackgroundService
     private static partial void LogFatal(ILogger logger, Exception ex);
 
     /// <summary>A consumed record and when it arrived.</summary>
-    private sealed record RecordContext(ConsumeResult<byte[], byte[]> Record, long ConsumeTicks, long ConsumedAtMs);
+    private sealed record RecordContext(ConsumeResult<byte[], byte[]> Record, long ConsumeTicks, long ConsumedAtMs)
+    {
+        /// <summary>The record's Kafka timestamp, or null when it has none.</summary>
+        public long? RecordTimestampMs => Record.Message.Timestamp.Type == TimestampType.NotAvailable ? null : Record.Message.Timestamp.UnixTimestampMs;
+    }
 
     /// <summary>A row waiting in a batch; instances are reused batch after batch.</summary>
     private sealed class PendingRow
@@ -639,7 +762,7 @@ public sealed partial class ScorerWorker : BackgroundService
             Stages = metrics.StageHistograms(name);
             BatchRows = metrics.BatchRows(name);
             Batches = metrics.Batches(name);
-            (OkCounter, ErrorCounter) = metrics.Predictions(name, "");
+            OkCounter = metrics.Predictions(name, "").Ok;
         }
 
         public string Name { get; }
@@ -663,8 +786,6 @@ public sealed partial class ScorerWorker : BackgroundService
         public Counter.Child[] Batches { get; }
 
         public Counter.Child OkCounter { get; set; }
-
-        public Counter.Child ErrorCounter { get; set; }
 
         public void Dispose()
         {

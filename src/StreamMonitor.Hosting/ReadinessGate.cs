@@ -17,12 +17,22 @@ public interface IReadinessGate
 
     /// <summary>Marks the service not ready, with the reason.</summary>
     void MarkNotReady(string reason);
+
+    /// <summary>
+    /// Lines /readyz shows below its first line, ready or not, e.g. the state of each model of a service that can
+    /// serve with some of them unavailable; empty when none.
+    /// </summary>
+    string Details { get; }
+
+    /// <summary>Replaces the lines <see cref="Details"/> returns (one item each; empty clears them).</summary>
+    void SetDetails(string details);
 }
 
 /// <summary>Thread-safe <see cref="IReadinessGate"/>; starts not ready ("starting").</summary>
 public sealed class ReadinessGate : IReadinessGate
 {
     private volatile string _reason = "starting";
+    private volatile string _details = "";
 
     /// <inheritdoc />
     public bool IsReady => _reason.Length == 0;
@@ -38,5 +48,15 @@ public sealed class ReadinessGate : IReadinessGate
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
         _reason = reason;
+    }
+
+    /// <inheritdoc />
+    public string Details => _details;
+
+    /// <inheritdoc />
+    public void SetDetails(string details)
+    {
+        ArgumentNullException.ThrowIfNull(details);
+        _details = details.Length == 0 || details.EndsWith('\n') ? details : details + "\n";
     }
 }

@@ -111,6 +111,51 @@ public sealed class FeatureEventDecoderTests
     }
 
     [Fact]
+    public void Invalid_utf8_in_any_string_is_a_corrupt_body_never_a_replacement_character()
+    {
+        // Regression (issue #11): lenient UTF-8 turned these into U+FFFD, so two different invalid event ids became
+        // one valid-looking id and the event was scored under it.
+        var decoder = new FeatureEventDecoder(_codec);
+        byte[][] invalid = [[0xFF], [0x80], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82]];
+        foreach (var sequence in invalid)
+        {
+            foreach (var field in new[] { "event_id", "model_name", "entity_id", "feature", "categorical" })
+            {
+                var body = Encode(sequence, field);
+                var ex = Assert.Throws<EventDecodeException>(() => decoder.Decode(body));
+                Assert.Equal("DECODE_CORRUPT_BODY", ex.ReasonCode);
+                Assert.Equal(ex.ReasonCode, Assert.Throws<EventDecodeException>(() => _codec.Deserialize<FeatureEvent>(body)).ReasonCode);
+            }
+        }
+
+        // The same bytes, valid: the event decodes, so the failures above are the invalid sequences' alone.
+        Assert.Equal("e-\u00e9", decoder.Decode(Encode("\u00e9"u8.ToArray(), "event_id")).EventId);
+
+        byte[] Encode(byte[] sequence, string field)
+        {
+            byte[] Text(string name) => name == field ? [.. "e-"u8, .. sequence] : Encoding.UTF8.GetBytes(name == "event_id" ? "e-1" : name);
+            var output = new List<byte>(_codec.Serialize(new FeatureEvent())[..EventCodec.HeaderLength]);
+            foreach (var name in new[] { "event_id", "model_name", "entity_id" })
+            {
+                Bytes(output, Text(name));
+            }
+
+            Long(output, 1_700_000_000_000);
+            Long(output, 1);
+            Bytes(output, Text("feature"));
+            Long(output, 1);
+            output.AddRange(BitConverter.GetBytes(1.5));
+            Long(output, 0);
+            Long(output, 1);
+            Bytes(output, "c"u8.ToArray());
+            Long(output, 1);
+            Bytes(output, Text("categorical"));
+            Long(output, 0);
+            return [.. output];
+        }
+    }
+
+    [Fact]
     public void Another_writer_schema_goes_through_the_codec()
     {
         var decoder = new FeatureEventDecoder(_codec);
@@ -241,9 +286,10 @@ public sealed class FeatureEventDecoderTests
         output.Add((byte)n);
     }
 
-    private static void String(List<byte> output, string value)
+    private static void String(List<byte> output, string value) => Bytes(output, Encoding.UTF8.GetBytes(value));
+
+    private static void Bytes(List<byte> output, byte[] bytes)
     {
-        var bytes = Encoding.UTF8.GetBytes(value);
         Long(output, bytes.Length);
         output.AddRange(bytes);
     }

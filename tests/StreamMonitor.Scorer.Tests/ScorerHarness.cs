@@ -49,25 +49,53 @@ internal static class ScorerHarness
     public static void Produce(IProducer<byte[], byte[]> producer, KafkaOptions options, FeatureEvent featureEvent) =>
         producer.Produce(options.Topics.Features, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(featureEvent.EventId), Value = Codec.Serialize(featureEvent) });
 
+    /// <summary>
+    /// <paramref name="featureEvent"/> encoded with invalid UTF-8 in its event id: the id's last character becomes
+    /// the byte 0xFF, which no UTF-8 sequence contains (the Avro length stays right, so only the text is bad).
+    /// </summary>
+    public static byte[] WithInvalidUtf8EventId(FeatureEvent featureEvent)
+    {
+        ArgumentNullException.ThrowIfNull(featureEvent);
+        var bytes = Codec.Serialize(featureEvent);
+        var id = Encoding.UTF8.GetBytes(featureEvent.EventId);
+        var at = bytes.AsSpan(EventCodec.HeaderLength).IndexOf(id);
+        Assert.True(at >= 0, "event id not found in the encoded event");
+        bytes[EventCodec.HeaderLength + at + id.Length - 1] = 0xFF;
+        return bytes;
+    }
+
     public static void ProduceRaw(IProducer<byte[], byte[]> producer, KafkaOptions options, string key, byte[] value) =>
         producer.Produce(options.Topics.Features, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(key), Value = value });
 
-    /// <summary>Reads a topic from the start until <paramref name="until"/> holds or the timeout passes.</summary>
-    public static List<Record<T>> Read<T>(KafkaOptions options, string topic, Func<List<Record<T>>, bool> until, TimeSpan timeout)
+    /// <summary>
+    /// Reads a topic from the start until <paramref name="until"/> holds or the timeout passes, then for
+    /// <paramref name="settle"/> longer, to catch records that should not be there (duplicates, second dead letters).
+    /// </summary>
+    public static List<Record<T>> Read<T>(KafkaOptions options, string topic, Func<List<Record<T>>, bool> until, TimeSpan timeout, TimeSpan settle = default)
         where T : class
     {
         var config = KafkaClientConfig.Consumer(options, "test-reader-" + Guid.NewGuid().ToString("N"), "test-reader");
         using var consumer = new ConsumerBuilder<byte[], byte[]>(config).Build();
         consumer.Subscribe(topic);
         var records = new List<Record<T>>();
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline && !until(records))
+        void ConsumeOne()
         {
             var record = consumer.Consume(100);
             if (record?.Message?.Value is { } value)
             {
                 records.Add(new Record<T>(Encoding.UTF8.GetString(record.Message.Key), Codec.Deserialize<T>(value), record.Partition.Value, record.Offset.Value));
             }
+        }
+
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline && !until(records))
+        {
+            ConsumeOne();
+        }
+
+        for (var end = DateTime.UtcNow + settle; DateTime.UtcNow < end;)
+        {
+            ConsumeOne();
         }
 
         consumer.Close();

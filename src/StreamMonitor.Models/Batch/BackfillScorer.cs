@@ -5,13 +5,35 @@ using StreamMonitor.Models.Inference;
 
 namespace StreamMonitor.Models.Batch;
 
-/// <summary>One input of a batch run: a decoded event, or why the record could not be decoded.</summary>
-/// <param name="Event">The event, or null when it did not decode.</param>
-/// <param name="ErrorCode">Decode reason code when <paramref name="Event"/> is null.</param>
-/// <param name="ErrorDetail">Decode detail.</param>
-/// <param name="FallbackId">Id for an undecodable record (its key, or its coordinates).</param>
+/// <summary>One input of a batch run: a decoded and valid event, or why the record was refused.</summary>
+/// <param name="Event">The valid event, or null when the record did not decode or failed validation.</param>
+/// <param name="ErrorCode">Reason code (<see cref="ReasonCodes"/>) when <paramref name="Event"/> is null.</param>
+/// <param name="ErrorDetail">What was wrong.</param>
+/// <param name="FallbackId">
+/// The event id when it is valid, else a valid id for the record: its coordinates (topic/partition/offset, as
+/// <see cref="DeadLetter.KeyOf"/> writes them) or its file and row; never a lossy decode of its key.
+/// </param>
 /// <param name="RecordTimeMs">Record timestamp (Kafka) or 0.</param>
-public readonly record struct BatchInput(FeatureEvent? Event, string? ErrorCode, string? ErrorDetail, string FallbackId, long RecordTimeMs);
+/// <param name="ModelName">For a refused record that decoded: the model name it carries (possibly invalid); else null.</param>
+public readonly record struct BatchInput(FeatureEvent? Event, string? ErrorCode, string? ErrorDetail, string FallbackId, long RecordTimeMs, string? ModelName = null)
+{
+    /// <summary>
+    /// Validates a decoded event with <paramref name="policy"/> (identifiers; event time against
+    /// <paramref name="recordTimestampMs"/>, or only the absolute range when null): the event, or the refused record.
+    /// </summary>
+    public static BatchInput Validate(RecordPolicy policy, FeatureEvent featureEvent, long? recordTimestampMs, string fallbackId, long recordTimeMs)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(featureEvent);
+        return policy.Validate(featureEvent, recordTimestampMs).TryGet(out _, out var rejection)
+            ? new BatchInput(featureEvent, null, null, featureEvent.EventId, recordTimeMs)
+            : Refused(rejection.ReasonCode, rejection.Detail, Identifiers.IsValid(featureEvent.EventId) ? featureEvent.EventId : fallbackId, recordTimeMs, featureEvent.ModelName);
+    }
+
+    /// <summary>A refused record.</summary>
+    public static BatchInput Refused(string reasonCode, string detail, string fallbackId, long recordTimeMs, string? modelName = null) =>
+        new(null, reasonCode, detail, fallbackId, recordTimeMs, modelName);
+}
 
 /// <summary>Where batch predictions go.</summary>
 public interface IPredictionSink : IDisposable
@@ -44,7 +66,10 @@ public sealed record BatchSummary(long Rows, long Scored, long Errors, long Batc
 
 /// <summary>
 /// Batch mode: scores a finite stream of inputs in full batches (the last one partial, reason DRAIN) through the
-/// same pinned-buffer session and validator as the streaming scorer, one prediction per input.
+/// same pinned-buffer session and validator as the streaming scorer, one prediction per input. ERROR predictions
+/// follow the streaming scorer's rules: every identifier in them is valid; one for an event of the run's model
+/// carries its name and version; one for another model, an invalid model name or an undecodable record goes to the
+/// <see cref="Identifiers.UnknownModelBucket"/> model and version with the name (escaped) in error_reason.
 /// </summary>
 public sealed class BackfillScorer(ModelSession session, FeatureValidator validator, string instanceId)
 {
@@ -99,12 +124,12 @@ public sealed class BackfillScorer(ModelSession session, FeatureValidator valida
             if (input.Event is null)
             {
                 errors++;
-                sink.Write(NewPrediction(null, input.FallbackId, input.RecordTimeMs, PredictionStatus.ERROR, $"{input.ErrorCode}: {input.ErrorDetail}"));
+                sink.Write(Refused(null, input.FallbackId, input.RecordTimeMs, input.ModelName, $"{input.ErrorCode}: {input.ErrorDetail}"));
             }
-            else if (!string.Equals(input.Event.ModelName, manifest.Name, StringComparison.Ordinal) && input.Event.ModelName.Length > 0)
+            else if (!string.Equals(input.Event.ModelName, manifest.Name, StringComparison.Ordinal))
             {
                 errors++;
-                sink.Write(NewPrediction(input.Event, null, input.RecordTimeMs, PredictionStatus.ERROR, $"{ReasonCodes.UnknownModel}: model '{input.Event.ModelName}' is not the model of this run ({manifest.Name})"));
+                sink.Write(Refused(input.Event, input.FallbackId, input.RecordTimeMs, input.Event.ModelName, $"{ReasonCodes.UnknownModel}: not the model of this run ({manifest.Name})"));
             }
             else if (validator.Fill(input.Event, session.InputRow(count)) is { } invalid)
             {
@@ -132,6 +157,30 @@ public sealed class BackfillScorer(ModelSession session, FeatureValidator valida
         var elapsed = Stopwatch.GetElapsedTime(started);
         progress?.Report(new BatchProgress(rows, errors, elapsed));
         return new BatchSummary(rows, rows - errors, errors, batches, elapsed, TimeSpan.FromSeconds((double)inferenceTicks / Stopwatch.Frequency));
+    }
+
+    /// <summary>
+    /// The ERROR prediction of a refused input, under the run's model or the unknown-model bucket. A refused record's
+    /// own event time may be the defect: its record timestamp stands in, or for a file row (none) the time of the run.
+    /// </summary>
+    private Prediction Refused(FeatureEvent? featureEvent, string id, long recordTimeMs, string? modelName, string error)
+    {
+        var prediction = NewPrediction(featureEvent, id, recordTimeMs, PredictionStatus.ERROR, error);
+        prediction.EventId = id;
+        if (featureEvent is null && recordTimeMs <= 0)
+        {
+            prediction.EventTimeMs = prediction.Timing.ConsumedAtMs;
+        }
+
+        if (!string.Equals(modelName, session.Model.Manifest.Name, StringComparison.Ordinal))
+        {
+            prediction.ModelName = Identifiers.UnknownModelBucket;
+            prediction.ModelVersion = Identifiers.UnknownModelBucket;
+            prediction.ModelHash = "";
+            prediction.ErrorReason = modelName is null ? error : $"{error} (model_name '{Identifiers.Printable(modelName)}')";
+        }
+
+        return prediction;
     }
 
     private Prediction NewPrediction(FeatureEvent? featureEvent, string? fallbackId, long recordTimeMs, PredictionStatus status, string? error)

@@ -3,16 +3,21 @@ using System.Runtime.CompilerServices;
 using Parquet;
 using Parquet.Serialization;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 
 namespace StreamMonitor.Models.Batch;
 
 /// <summary>
 /// Feature events from tabular files. Every numeric column is a feature except the optional metadata columns
-/// event_id, entity_id, event_time_ms and the label column (ignored). Rows without an event_id get
-/// "&lt;file name&gt;-&lt;row&gt;"; without an event time, 0. Empty cells are null feature values.
+/// event_id, entity_id, model_name, event_time_ms and the label column (ignored). Rows without an event_id (or with
+/// an empty one) get "&lt;file name&gt;-&lt;row&gt;"; without an event time, 0. Empty cells are null feature values.
+/// Each row is validated as the streaming scorer validates an event (identifiers; the event time only against the
+/// absolute range, as a file has no record timestamp); a refused row comes out as a refused <see cref="BatchInput"/>.
 /// </summary>
 public static class FileSources
 {
+    private static readonly RecordPolicy Policy = new(new EventCodec());
+
     /// <summary>Reads a CSV file with a header row, lazily.</summary>
     public static async IAsyncEnumerable<BatchInput> CsvAsync(string path, string modelName, string labelColumn = "label", [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -31,7 +36,7 @@ public static class FileSources
             var cells = line.Split(',');
             if (cells.Length != header.Length)
             {
-                yield return new BatchInput(null, "DECODE_CORRUPT_BODY", $"{path} row {row}: {cells.Length} cells, header has {header.Length}", $"{prefix}-{row}", 0);
+                yield return BatchInput.Refused(ReasonCodes.DecodeCorruptBody, $"{path} row {row}: {cells.Length} cells, header has {header.Length}", $"{prefix}-{row}", 0, modelName);
                 continue;
             }
 
@@ -44,7 +49,7 @@ public static class FileSources
                 switch (name)
                 {
                     case "event_id":
-                        featureEvent.EventId = cell;
+                        featureEvent.EventId = cell.Length == 0 ? featureEvent.EventId : cell;
                         break;
                     case "entity_id":
                         featureEvent.EntityId = cell;
@@ -53,7 +58,15 @@ public static class FileSources
                         featureEvent.ModelName = cell;
                         break;
                     case "event_time_ms":
-                        featureEvent.EventTimeMs = long.TryParse(cell, NumberStyles.Integer, CultureInfo.InvariantCulture, out var t) ? t : 0;
+                        if (long.TryParse(cell, NumberStyles.Integer, CultureInfo.InvariantCulture, out var t))
+                        {
+                            featureEvent.EventTimeMs = t;
+                        }
+                        else if (cell.Length > 0)
+                        {
+                            error ??= $"{path} row {row}: event_time_ms = '{Identifiers.Printable(cell)}' is not an integer";
+                        }
+
                         break;
                     default:
                         if (string.Equals(name, labelColumn, StringComparison.Ordinal))
@@ -71,16 +84,14 @@ public static class FileSources
                         }
                         else
                         {
-                            error ??= $"{path} row {row}: column {name} = '{cell}' is not a number";
+                            error ??= $"{path} row {row}: column {Identifiers.Printable(name)} = '{Identifiers.Printable(cell)}' is not a number";
                         }
 
                         break;
                 }
             }
 
-            yield return error is null
-                ? new BatchInput(featureEvent, null, null, featureEvent.EventId, featureEvent.EventTimeMs)
-                : new BatchInput(null, "DECODE_CORRUPT_BODY", error, featureEvent.EventId, 0);
+            yield return Complete(featureEvent, error, $"{prefix}-{row}");
         }
     }
 
@@ -113,7 +124,7 @@ public static class FileSources
                         switch (name)
                         {
                             case "event_id":
-                                featureEvent.EventId = value?.ToString() ?? featureEvent.EventId;
+                                featureEvent.EventId = value?.ToString() is { Length: > 0 } id ? id : featureEvent.EventId;
                                 break;
                             case "entity_id":
                                 featureEvent.EntityId = value?.ToString() ?? "";
@@ -122,7 +133,15 @@ public static class FileSources
                                 featureEvent.ModelName = value?.ToString() ?? modelName;
                                 break;
                             case "event_time_ms":
-                                featureEvent.EventTimeMs = value is null ? 0 : Convert.ToInt64(value, CultureInfo.InvariantCulture);
+                                if (value is long or int or short)
+                                {
+                                    featureEvent.EventTimeMs = Convert.ToInt64(value, CultureInfo.InvariantCulture);
+                                }
+                                else if (value is not null)
+                                {
+                                    error ??= $"{path} row {row}: event_time_ms is a {value.GetType().Name}, not an integer";
+                                }
+
                                 break;
                             default:
                                 if (string.Equals(name, labelColumn, StringComparison.Ordinal))
@@ -140,18 +159,31 @@ public static class FileSources
                                 }
                                 else
                                 {
-                                    error ??= $"{path} row {row}: column {name} has a non-numeric value";
+                                    error ??= $"{path} row {row}: column {Identifiers.Printable(name)} has a non-numeric value";
                                 }
 
                                 break;
                         }
                     }
 
-                    yield return error is null
-                        ? new BatchInput(featureEvent, null, null, featureEvent.EventId, featureEvent.EventTimeMs)
-                        : new BatchInput(null, "DECODE_CORRUPT_BODY", error, featureEvent.EventId, 0);
+                    yield return Complete(featureEvent, error, $"{prefix}-{row}");
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A parsed row: refused when a cell did not parse, else validated (a file has no record timestamp). A valid row's
+    /// event time stands in for the record time; a refused row's is 0, as its event time may be the defect.
+    /// </summary>
+    private static BatchInput Complete(FeatureEvent featureEvent, string? error, string rowId)
+    {
+        if (error is not null)
+        {
+            return BatchInput.Refused(ReasonCodes.DecodeCorruptBody, error, Identifiers.IsValid(featureEvent.EventId) ? featureEvent.EventId : rowId, 0, featureEvent.ModelName);
+        }
+
+        var input = BatchInput.Validate(Policy, featureEvent, null, rowId, 0);
+        return input.Event is null ? input : input with { RecordTimeMs = featureEvent.EventTimeMs };
     }
 }

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Confluent.Kafka;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Models.Inference;
 
@@ -22,18 +23,25 @@ public readonly record struct PartitionRange(int Partition, long From, long To)
 /// streams the records in between. Timestamp bounds use the broker's OffsetsForTimes where it works; where it does
 /// not (librdkafka's mock cluster answers End), a binary search over record timestamps reading single records
 /// (which assumes timestamps do not decrease within a partition, as with LogAppendTime or an ordered producer).
+/// Records are decoded and validated as the streaming scorer does them (identifiers, event time against the record
+/// timestamp): a refused record comes out as a refused <see cref="BatchInput"/>, keyed by its coordinates when its
+/// event id is not valid.
 /// </summary>
 public sealed class KafkaRange : IDisposable
 {
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(10);
     private readonly IConsumer<byte[], byte[]> _consumer;
-    private readonly FeatureEventDecoder _decoder = new(new EventCodec());
+    private readonly FeatureEventDecoder _decoder;
+    private readonly RecordPolicy _policy;
 
-    /// <summary>Opens a group-less reader (it never commits).</summary>
-    public KafkaRange(KafkaOptions options, string topic)
+    /// <summary>Opens a group-less reader (it never commits); event times are judged by <paramref name="eventTime"/> (default: <see cref="EventTimePolicy.Default"/>).</summary>
+    public KafkaRange(KafkaOptions options, string topic, EventTimePolicy? eventTime = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         Topic = topic;
+        var codec = new EventCodec();
+        _decoder = new FeatureEventDecoder(codec);
+        _policy = new RecordPolicy(codec, eventTime);
         var config = KafkaClientConfig.Consumer(options, "streammon-score-" + Guid.NewGuid().ToString("N"), "streammon-score");
         config.EnablePartitionEof = true;
         _consumer = new ConsumerBuilder<byte[], byte[]>(config).Build();
@@ -163,14 +171,17 @@ public sealed class KafkaRange : IDisposable
 
     private BatchInput Decode(ConsumeResult<byte[], byte[]> record)
     {
-        var timestamp = record.Message.Timestamp.UnixTimestampMs;
-        if (_decoder.TryDecode(record.Message.Value ?? [], out var featureEvent, out var error))
+        var timestamp = record.Message.Timestamp;
+        long? recordTimestampMs = timestamp.Type == TimestampType.NotAvailable ? null : timestamp.UnixTimestampMs;
+        var coordinates = Encoding.UTF8.GetString(DeadLetter.KeyOf(record.Topic, record.Partition.Value, record.Offset.Value));
+        if (record.Message.Value is not { Length: > 0 } value)
         {
-            return new BatchInput(featureEvent, null, null, featureEvent!.EventId, timestamp);
+            return BatchInput.Refused(ReasonCodes.EmptyRecord, "The record has no value; a FeatureEvent was expected.", coordinates, recordTimestampMs ?? 0);
         }
 
-        var id = record.Message.Key is { Length: > 0 } key ? Encoding.UTF8.GetString(key) : $"{record.Topic}/{record.Partition.Value}/{record.Offset.Value}";
-        return new BatchInput(null, error!.ReasonCode, error.Message, id, timestamp);
+        return _decoder.TryDecode(value, out var featureEvent, out var error)
+            ? BatchInput.Validate(_policy, featureEvent!, recordTimestampMs, coordinates, recordTimestampMs ?? 0)
+            : BatchInput.Refused(error!.ReasonCode, error.Message, coordinates, recordTimestampMs ?? 0);
     }
 
     private long TimestampAt(int partition, long offset)

@@ -117,7 +117,7 @@ public sealed class ModelSession : IDisposable
         var session = new InferenceSession(model.OnnxBytes, options);
         try
         {
-            Validate(model, session);
+            Validate(model, session, settings.MaxBatchRows);
             return new ModelSession(model, session, provider, settings.MaxBatchRows);
         }
         catch
@@ -202,7 +202,7 @@ public sealed class ModelSession : IDisposable
         _session.Dispose();
     }
 
-    private static void Validate(StoredModel model, InferenceSession session)
+    private static void Validate(StoredModel model, InferenceSession session, int maxBatchRows)
     {
         var manifest = model.Manifest;
         if (!session.InputMetadata.TryGetValue(manifest.InputName, out var input) || session.InputMetadata.Count != 1)
@@ -228,6 +228,13 @@ public sealed class ModelSession : IDisposable
         if (output.Dimensions.Length != 2 || output.Dimensions[1] != manifest.OutputWidth)
         {
             throw new InvalidDataException($"{manifest.Name} {manifest.Version}: output shape [{string.Join(',', output.Dimensions)}] does not match output width {manifest.OutputWidth}.");
+        }
+
+        // A fixed first dimension (what torch.onnx.export writes without dynamic_axes) runs only batches of exactly
+        // that many rows; ONNX Runtime would refuse every other batch size, the first time at warm-up.
+        if (input.Dimensions[0] > 0 && (input.Dimensions[0] != 1 || maxBatchRows != 1))
+        {
+            throw new InvalidDataException($"{manifest.Name} {manifest.Version}: input '{manifest.InputName}' has a fixed batch dimension of {input.Dimensions[0]}, but batches of 1..{maxBatchRows} rows are run; export the model with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={{'{manifest.InputName}': {{0: 'batch'}}, '{manifest.OutputName}': {{0: 'batch'}}}})).");
         }
     }
 }
