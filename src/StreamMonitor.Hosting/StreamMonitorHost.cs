@@ -20,7 +20,9 @@ public static class StreamMonitorHost
     /// (Logging:Console:FormatterName=json for JSON lines); <see cref="KafkaOptions"/> ("Kafka") and
     /// <see cref="InfluxOptions"/> ("Influx") validated at start-up; the InfluxDB writer and query client (created on first use); a <see cref="IReadinessGate"/>,
     /// <see cref="ServiceIdentity"/> and prometheus-net's <see cref="IMetricFactory"/>; listening on
-    /// http://0.0.0.0:<paramref name="defaultPort"/> unless "Urls" (or --urls) says otherwise.
+    /// http://127.0.0.1:<paramref name="defaultPort"/> unless "Urls" (or --urls) says otherwise: /metrics and the
+    /// probes are reachable from other hosts only when a deployment asks for it (docker-compose.yml sets
+    /// Urls=http://+:port, as a container must).
     /// </summary>
     /// <param name="serviceName">Service name, e.g. "scorer".</param>
     /// <param name="args">Command-line arguments.</param>
@@ -40,7 +42,7 @@ public static class StreamMonitorHost
         {
             InitialData = new Dictionary<string, string?>
             {
-                ["Urls"] = $"http://0.0.0.0:{defaultPort.ToString(CultureInfo.InvariantCulture)}",
+                ["Urls"] = $"http://127.0.0.1:{defaultPort.ToString(CultureInfo.InvariantCulture)}",
                 ["Logging:LogLevel:Default"] = "Information",
                 ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
                 ["Logging:LogLevel:Microsoft.Extensions.Http"] = "Warning",
