@@ -120,6 +120,27 @@ public sealed class InfluxWriter : IAsyncDisposable
         return EnqueueAsync(point.ToLineProtocol(), cancellationToken);
     }
 
+    /// <summary>
+    /// Queues a point if the buffer has room, without waiting: false when the buffer is full (InfluxDB slow or down) or
+    /// the writer is disposed. For callers whose decisions must not wait on a projection; they count what is not queued.
+    /// </summary>
+    /// <exception cref="LineProtocolException">The point cannot be rendered exactly.</exception>
+    public bool TryWrite(LinePoint point)
+    {
+        ArgumentNullException.ThrowIfNull(point);
+        var line = point.ToLineProtocol();
+        lock (_gate)
+        {
+            if (_buffer.Writer.TryWrite(line))
+            {
+                _accepted++;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Queues points in order; every point is validated before any is queued.</summary>
     public async ValueTask WriteAsync(IEnumerable<LinePoint> points, CancellationToken cancellationToken = default)
     {

@@ -129,6 +129,18 @@ public sealed class DeadLetterPublisher : IDisposable
     /// <summary>Dead letters given up on after <see cref="DeadLetterRetryPolicy.MaxAttempts"/> (in total).</summary>
     public long Abandoned => Interlocked.Read(ref _abandoned);
 
+    /// <summary>Dead letters that failed and wait for another attempt by <see cref="Flush"/>.</summary>
+    public long Retrying
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _failed.Count(l => !l.GivenUp);
+            }
+        }
+    }
+
     /// <summary>Dead letters that failed and are not written yet (waiting for a retry, or given up on); each holds back its source offset.</summary>
     public long Blocking
     {
@@ -291,8 +303,9 @@ public sealed class DeadLetterPublisher : IDisposable
             }
             catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull && attempt < QueueFullAttempts)
             {
-                // Backpressure rather than loss: serve delivery reports until the local queue has room.
-                _producer.Poll(QueueFullWait);
+                // Backpressure rather than loss: let the queue drain a little (Flush, unlike Poll, works whether or
+                // not the producer polls in the background, as KafkaClientConfig's producers do).
+                _producer.Flush(QueueFullWait);
             }
             catch (KafkaException ex)
             {
