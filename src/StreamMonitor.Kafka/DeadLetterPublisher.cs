@@ -69,8 +69,6 @@ public sealed class DeadLetterPublisher : IDisposable
     /// <summary>Letters that failed: waiting for their next attempt, or given up on.</summary>
     private readonly List<Letter> _failed = [];
     private readonly Meter _meter;
-    private readonly Counter<long> _publishedCounter;
-    private readonly Counter<long> _failureCounter;
     private readonly KeyValuePair<string, object?> _serviceTag;
     private long _failures;
     private long _delivered;
@@ -100,8 +98,12 @@ public sealed class DeadLetterPublisher : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(_retry.MaxAttempts, 1, nameof(retry));
         _serviceTag = new("service", service);
         _meter = new Meter(MeterName);
-        _publishedCounter = _meter.CreateCounter<long>("streammon.dead_letters.published", description: "Dead letters handed to the publisher, by service and reason code.");
-        _failureCounter = _meter.CreateCounter<long>("streammon.dead_letters.delivery_failures", description: "Attempts to write a dead letter that failed (queue refusal or delivery error).");
+
+        // Observable instruments: read when /metrics is scraped, so nothing counted before the first scrape is lost.
+        _meter.CreateObservableCounter("streammon.dead_letters.published", () => _counts.Select(c => new Measurement<long>(c.Value, _serviceTag, new("reason", c.Key))),
+            description: "Dead letters handed to the publisher, by service and reason code.");
+        _meter.CreateObservableCounter("streammon.dead_letters.delivery_failures", () => new Measurement<long>(DeliveryFailures, _serviceTag),
+            description: "Attempts to write a dead letter that failed (queue refusal or delivery error).");
         _meter.CreateObservableGauge("streammon.dead_letters.blocking", () => new Measurement<long>(Blocking, _serviceTag),
             description: "Dead letters failed and not yet written; each holds back its source partition's offset commits.");
     }
@@ -183,7 +185,6 @@ public sealed class DeadLetterPublisher : IDisposable
         }
 
         _counts.AddOrUpdate(letter.ReasonCode, 1, static (_, n) => n + 1);
-        _publishedCounter.Add(1, _serviceTag, new("reason", letter.ReasonCode));
         var source = new TopicPartition(letter.SourceTopic, letter.SourcePartition);
         byte[] value;
         try
@@ -353,7 +354,6 @@ public sealed class DeadLetterPublisher : IDisposable
     private void Failed(Letter letter, string error)
     {
         Interlocked.Increment(ref _failures);
-        _failureCounter.Add(1, _serviceTag);
         var giveUp = letter.Attempts >= _retry.MaxAttempts;
         lock (_lock)
         {

@@ -275,7 +275,8 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
         using (var http = new HttpClient())
         {
             var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
-            Assert.Contains("streammon_dead_letters_delivery_failures", metrics, StringComparison.Ordinal);
+            Assert.Contains("streammon_dead_letters_delivery_failures{service=\"alerter\"}", metrics, StringComparison.Ordinal);
+            Assert.Contains("streammon_dead_letters_blocking{service=\"alerter\"} 1", metrics, StringComparison.Ordinal);
         }
 
         alerter.Kill();

@@ -60,8 +60,8 @@ public sealed class DeadLetterDeliveryTests(EmbeddedKafkaFixture kafka) : IClass
 
         // A producer limit below the envelope: even truncated to 512 KiB the dead letter does not fit 100 kB.
         options.Client["message.max.bytes"] = "100000";
-        using var failures = new InstrumentTotal(DeadLetterPublisher.MeterName, "streammon.dead_letters.delivery_failures");
-        using var publisher = DeadLetterPublisher.Create(options, "test", kafka.Codec, NullLogger.Instance, FastRetry);
+        using var failures = new InstrumentReading(DeadLetterPublisher.MeterName, "streammon.dead_letters.delivery_failures", "too-large");
+        using var publisher = DeadLetterPublisher.Create(options, "too-large", kafka.Codec, NullLogger.Instance, FastRetry);
         foreach (var input in inputs)
         {
             publisher.Publish(input, ReasonCodes.DecodeBadMarker, "not Avro");
@@ -105,9 +105,9 @@ public sealed class DeadLetterDeliveryTests(EmbeddedKafkaFixture kafka) : IClass
         var options = kafka.CreateOptions();
         await kafka.ProduceRawAsync(options.Topics.Features, "bad", [9, 9, 9]);
         var input = Assert.Single(await kafka.ConsumeRawAllAsync(options.Topics.Features, Timeout));
-        using var failures = new InstrumentTotal(DeadLetterPublisher.MeterName, "streammon.dead_letters.delivery_failures");
+        using var failures = new InstrumentReading(DeadLetterPublisher.MeterName, "streammon.dead_letters.delivery_failures", "refused");
         using var producer = kafka.CreateProducer(options, "dead-letter-refused");
-        using var publisher = new DeadLetterPublisher(producer, options.Topics, "test", kafka.Codec, NullLogger.Instance, retry: FastRetry);
+        using var publisher = new DeadLetterPublisher(producer, options.Topics, "refused", kafka.Codec, NullLogger.Instance, retry: FastRetry);
 
         await kafka.Faults.PushRequestErrorsAsync(KafkaApiKey.Produce, [ErrorCode.MsgSizeTooLarge]);
         publisher.Publish(input, ReasonCodes.DecodeBadMarker, "not Avro");
@@ -125,13 +125,16 @@ public sealed class DeadLetterDeliveryTests(EmbeddedKafkaFixture kafka) : IClass
         Assert.Equal($"{input.Topic}/{input.Partition.Value}/{input.Offset.Value}", letter.Key);
     }
 
-    /// <summary>Sums one System.Diagnostics.Metrics counter of every meter with the given name while alive.</summary>
-    private sealed class InstrumentTotal : IDisposable
+    /// <summary>
+    /// The value of one observable System.Diagnostics.Metrics counter of the publishers of one service, as /metrics
+    /// would read it.
+    /// </summary>
+    private sealed class InstrumentReading : IDisposable
     {
         private readonly MeterListener _listener = new();
         private long _value;
 
-        public InstrumentTotal(string meter, string instrument)
+        public InstrumentReading(string meter, string instrument, string service)
         {
             _listener.InstrumentPublished = (i, l) =>
             {
@@ -140,11 +143,27 @@ public sealed class DeadLetterDeliveryTests(EmbeddedKafkaFixture kafka) : IClass
                     l.EnableMeasurementEvents(i);
                 }
             };
-            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _value, value));
+            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "service" && Equals(tag.Value, service))
+                    {
+                        Interlocked.Exchange(ref _value, value);
+                    }
+                }
+            });
             _listener.Start();
         }
 
-        public long Value => Interlocked.Read(ref _value);
+        public long Value
+        {
+            get
+            {
+                _listener.RecordObservableInstruments();
+                return Interlocked.Read(ref _value);
+            }
+        }
 
         public void Dispose() => _listener.Dispose();
     }
