@@ -33,6 +33,9 @@ public sealed class AlerterMetrics(IMetricFactory factory)
     /// <summary>Cross-partition watermark of the inputs, epoch seconds.</summary>
     public Gauge Watermark { get; } = factory.CreateGauge("streammon_alerter_watermark_seconds", "Min over the input partitions of the newest window end seen (event time).");
 
+    /// <summary>InfluxDB projection points by outcome (queued; dropped: writer buffer full; rejected: line protocol cannot carry it).</summary>
+    public Counter ProjectionPoints { get; } = factory.CreateCounter("streammon_alerter_projection_points_total", "InfluxDB projection points by outcome.", ["outcome"]);
+
     /// <summary>Notifications by outcome.</summary>
     public Counter Notifications { get; } = factory.CreateCounter("streammon_alerter_notifications_total", "Notification deliveries.", ["outcome"]);
 

@@ -1,4 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using StreamMonitor.Contracts.Validation;
+using StreamMonitor.Influx;
 using StreamMonitor.Slo;
 
 namespace StreamMonitor.Alerter;
@@ -113,6 +116,10 @@ public sealed class AlerterOptions : IValidatableObject
     /// <summary>Write slo_status, slo_burn_rate and alert points to InfluxDB.</summary>
     public bool WriteInflux { get; set; } = true;
 
+    /// <summary>Which result window starts are plausible, judged against each record's Kafka timestamp (Alerter:EventTime:MaxAhead etc.).</summary>
+    [ValidateObjectMembers]
+    public AlerterEventTimeOptions EventTime { get; set; } = new();
+
     /// <summary>The evaluator's settings.</summary>
     public EvaluatorOptions ToEvaluatorOptions() => new()
     {
@@ -166,7 +173,8 @@ public sealed class AlerterOptions : IValidatableObject
 
         if (!string.IsNullOrWhiteSpace(WebhookUrl) && (!Uri.TryCreate(WebhookUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
         {
-            yield return new ValidationResult($"'{WebhookUrl}' is not an http(s) URL", [nameof(WebhookUrl)]);
+            // A webhook URL is a secret (its path is the credential): the message shows it redacted.
+            yield return new ValidationResult($"'{UrlRedaction.Redact(WebhookUrl)}' is not an http(s) URL", [nameof(WebhookUrl)]);
         }
 
         for (var i = 0; i < Silences.Count; i++)
@@ -175,6 +183,37 @@ public sealed class AlerterOptions : IValidatableObject
             {
                 yield return new ValidationResult(error, [$"{nameof(Silences)}:{i}"]);
             }
+        }
+    }
+}
+
+/// <summary>
+/// Event-time plausibility of the results the alerter reads (configuration section "Alerter:EventTime"). A result whose
+/// window start is further ahead of or behind its record's Kafka timestamp is dead-lettered as EVENT_TIME_IMPLAUSIBLE
+/// before it can move the watermark: one window 100 years ahead would otherwise make every later result late.
+/// </summary>
+public sealed class AlerterEventTimeOptions : IValidatableObject
+{
+    /// <summary>How far a window start may be ahead of its record timestamp (clock skew); default 1 h.</summary>
+    public TimeSpan MaxAhead { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How far a window start may be behind its record timestamp (replays of old ranges); default 3650 d.</summary>
+    public TimeSpan MaxBehind { get; set; } = TimeSpan.FromDays(3650);
+
+    /// <summary>The policy these settings describe (call after validation).</summary>
+    public EventTimePolicy ToPolicy() => new(MaxAhead, MaxBehind);
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MaxAhead < TimeSpan.Zero)
+        {
+            yield return new ValidationResult("must not be negative", [nameof(MaxAhead)]);
+        }
+
+        if (MaxBehind < TimeSpan.Zero)
+        {
+            yield return new ValidationResult("must not be negative", [nameof(MaxBehind)]);
         }
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StreamMonitor.Alerter.Notifications;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Hosting;
 using StreamMonitor.Influx;
 using StreamMonitor.Kafka;
@@ -23,6 +24,18 @@ namespace StreamMonitor.Alerter;
 /// it), after deliveries, and at least every CheckpointInterval while input moves. On start it restores the newest
 /// checkpoint and seeks to its offsets; inputs after them are re-processed and re-emit identical keyed outputs.
 /// </summary>
+/// <remarks>
+/// <para>Every input goes through the one <see cref="RecordPolicy"/> (decode and validate, event time against the
+/// record's Kafka timestamp): a record it refuses, or one on a topic the alerter does not read, becomes exactly one
+/// dead letter with its reason code and never reaches the evaluator or the watermark. A checkpoint never records an
+/// input offset past a dead letter that is not written yet (<see cref="DeadLetterPublisher.SafeCommitOffset"/>): after a
+/// restart that record is read and dead-lettered again; the results after it are applied again, which is harmless
+/// because applying a result is an upsert by window.</para>
+/// <para>The InfluxDB projection never stops the loop and never delays a decision: points are queued without waiting
+/// (a full buffer drops them, counted), and an output with a point line protocol cannot carry is dead-lettered
+/// (PROJECTION_REJECTED) while its other points are written. The loop reports to the <see cref="ProgressWatchdog"/> as
+/// "alerter", so /healthz turns red if it stops moving while results wait.</para>
+/// </remarks>
 public sealed class AlerterWorker(
     IOptions<KafkaOptions> kafkaOptions,
     IOptions<AlerterOptions> alerterOptions,
@@ -31,14 +44,24 @@ public sealed class AlerterWorker(
     EventCodec codec,
     AlerterMetrics metrics,
     IReadinessGate readiness,
+    ProgressWatchdog watchdog,
     IServiceProvider services,
     ILogger<AlerterWorker> logger) : BackgroundService
 {
     private readonly KafkaOptions _kafka = kafkaOptions.Value;
     private readonly AlerterOptions _options = alerterOptions.Value;
 
+    /// <summary>How long a checkpoint waits for dead letters in flight before it holds their offsets back.</summary>
+    private static readonly TimeSpan DeadLetterFlushTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often the input lag is reported to the watchdog.</summary>
+    private static readonly TimeSpan LagReportInterval = TimeSpan.FromSeconds(1);
+
     /// <summary>Late results per topic (logged at powers of two; all are counted on /metrics).</summary>
     private readonly Dictionary<string, long> _late = new(StringComparer.Ordinal);
+
+    /// <summary>Projection points dropped because the InfluxDB writer's buffer was full (logged at powers of two).</summary>
+    private long _dropped;
 
     /// <inheritdoc />
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -47,6 +70,8 @@ public sealed class AlerterWorker(
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         var evaluator = new AlertEvaluator(slos, _options.ToEvaluatorOptions());
+        var policy = new RecordPolicy(codec, _options.EventTime.ToPolicy());
+        using var progress = watchdog.Register("alerter");
         var store = new CheckpointStore(_kafka, codec, _options.EvaluatorId, logger);
         var topics = _kafka.Topics;
         string[] inputs = [topics.LatencyResults, topics.QualityResults, topics.DriftResults];
@@ -98,6 +123,7 @@ public sealed class AlerterWorker(
         var interval = Durations.Parse(_options.CheckpointInterval);
         var lastCheckpoint = DateTime.UtcNow;
         var moved = false;
+        var lastLagReport = DateTime.MinValue;
         var produceFailures = 0L;
         void OnDelivery(DeliveryReport<byte[], byte[]> report)
         {
@@ -118,7 +144,8 @@ public sealed class AlerterWorker(
             }
             else if (result?.Message is not null)
             {
-                var decoded = Decode(result);
+                progress.Received();
+                var decoded = Decode(policy, result);
                 Apply(evaluator, decoded, deadLetters);
                 if (decoded.Event is not null)
                 {
@@ -147,16 +174,16 @@ public sealed class AlerterWorker(
                     metrics.Record(status);
                 }
 
-                if (influx is not null && output.Alerts.Count + output.Statuses.Count > 0)
-                {
-                    await influx.WriteAsync(output.Statuses.SelectMany(InfluxProjection.Points).Concat(output.Alerts.Select(InfluxProjection.Point)), stoppingToken);
-                }
-
                 if (output.Alerts.Count > 0)
                 {
                     notifier.Enqueue(output.Alerts);
                     metrics.SetFiring(evaluator.Firing);
                     transitions = true;
+                }
+
+                if (influx is not null && output.Alerts.Count + output.Statuses.Count > 0)
+                {
+                    Project(influx, output, deadLetters);
                 }
 
                 if (evaluator.ClockMs is { } clock)
@@ -165,9 +192,12 @@ public sealed class AlerterWorker(
                 }
             }
 
-            if (transitions || notifier.Dirty || (moved && DateTime.UtcNow - lastCheckpoint >= interval))
+            if (transitions || notifier.Dirty || ((moved || deadLetters.Retrying > 0) && DateTime.UtcNow - lastCheckpoint >= interval))
             {
                 var releasable = notifier.CurrentSequence;
+
+                // Retries failed dead letters and waits for those in flight; any still unwritten holds its offset back below.
+                deadLetters.Flush(DeadLetterFlushTimeout);
                 producer.Flush(stoppingToken);
                 if (Interlocked.Exchange(ref produceFailures, 0) > 0)
                 {
@@ -176,7 +206,7 @@ public sealed class AlerterWorker(
                 }
 
                 var state = new AlerterState { Evaluator = evaluator.Capture(), Notifier = notifier.Capture(), Lanes = watermark.Capture(), WatermarkMs = watermark.Current };
-                var checkpoint = store.Build(++sequence, state, offsets.Select(o => new TopicPartitionOffset(o.Key, o.Value)), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                var checkpoint = store.Build(++sequence, state, deadLetters.SafeCommitOffsets(offsets.Select(o => new TopicPartitionOffset(o.Key, o.Value))), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
                 await producer.ProduceAsync(topics.AlerterCheckpoints, EventMessages.Create(codec, _options.EvaluatorId, checkpoint), stoppingToken);
                 notifier.MarkCheckpointed(releasable);
                 metrics.Checkpoints.Inc();
@@ -185,11 +215,66 @@ public sealed class AlerterWorker(
                 lastCheckpoint = DateTime.UtcNow;
                 moved = false;
             }
+
+            if (result?.Message is not null)
+            {
+                progress.Progressed();
+            }
+
+            if (DateTime.UtcNow - lastLagReport >= LagReportInterval)
+            {
+                progress.ReportLag(ConsumerLag.Of(consumer, offsets.Select(o => new TopicPartitionOffset(o.Key, o.Value))));
+                lastLagReport = DateTime.UtcNow;
+            }
         }
     }
 
-    /// <summary>Decodes a consumed record by topic; its window end moves its partition's watermark lane.</summary>
-    private Decoded Decode(ConsumeResult<byte[], byte[]> result)
+    /// <summary>
+    /// Queues the outputs' points without waiting and dead-letters each output with a point line protocol cannot carry
+    /// (source partition and offset -1: a derived record, not a consumed one). Never throws on data.
+    /// </summary>
+    private void Project(InfluxWriter influx, EvaluationOutput output, DeadLetterPublisher deadLetters)
+    {
+        var projected = InfluxProjection.Project(output.Statuses, output.Alerts);
+        var dropped = 0;
+        foreach (var point in projected.Points)
+        {
+            if (influx.TryWrite(point))
+            {
+                metrics.ProjectionPoints.WithLabels("queued").Inc();
+            }
+            else
+            {
+                metrics.ProjectionPoints.WithLabels("dropped").Inc();
+                dropped++;
+            }
+        }
+
+        if (dropped > 0 && IsPowerOfTwo(_dropped += dropped))
+        {
+            logger.LogWarning("InfluxDB writer buffer full: {Dropped} projection points dropped so far (decisions are not held up; the alerts and slo-status topics keep every output)", _dropped);
+        }
+
+        foreach (var rejected in projected.Rejected)
+        {
+            metrics.ProjectionPoints.WithLabels("rejected").Inc();
+            var (topic, payload) = rejected.Record switch
+            {
+                SloStatus status => (_kafka.Topics.SloStatus, codec.Serialize(status)),
+                Alert alert => (_kafka.Topics.Alerts, codec.Serialize(alert)),
+                _ => throw new InvalidOperationException($"Unexpected projected record {rejected.Record.GetType().Name}."),
+            };
+            logger.LogWarning("Output {Key} on {Topic} not (fully) projected to InfluxDB: {Detail}", rejected.Key, topic, rejected.Detail);
+            deadLetters.Publish(DeadLetter.For(topic, -1, -1, System.Text.Encoding.UTF8.GetBytes(rejected.Key), payload,
+                ReasonCodes.ProjectionRejected, rejected.Detail, rejected.EventTimeMs, DeadLetter.DefaultMaxPayloadBytes));
+        }
+    }
+
+    /// <summary>
+    /// Decodes and validates a consumed record by topic (<see cref="RecordPolicy"/>, with the record's Kafka timestamp);
+    /// a valid result's window end moves its partition's watermark lane. A tombstone (no value) is neither.
+    /// </summary>
+    private Decoded Decode(RecordPolicy policy, ConsumeResult<byte[], byte[]> result)
     {
         var topics = _kafka.Topics;
         var value = result.Message.Value;
@@ -198,23 +283,30 @@ public sealed class AlerterWorker(
             return new Decoded(result, null, null, long.MinValue);
         }
 
-        EventDecodeException? error = null;
-        if (result.Topic == topics.LatencyResults && codec.TryDeserialize<LatencyWindowResult>(value, out var latency, out error))
+        long? timestamp = result.Message.Timestamp.Type == TimestampType.NotAvailable ? null : result.Message.Timestamp.UnixTimestampMs;
+        if (result.Topic == topics.LatencyResults)
         {
-            return new Decoded(result, latency, null, latency!.WindowStartMs + latency.WindowSizeMs);
+            return Of(policy.LatencyResults(value, timestamp), r => r.WindowStartMs + r.WindowSizeMs);
         }
 
-        if (result.Topic == topics.QualityResults && codec.TryDeserialize<QualityWindowResult>(value, out var quality, out error))
+        if (result.Topic == topics.QualityResults)
         {
-            return new Decoded(result, quality, null, quality!.WindowStartMs + quality.WindowSizeMs);
+            return Of(policy.QualityResults(value, timestamp), r => r.WindowStartMs + r.WindowSizeMs);
         }
 
-        if (result.Topic == topics.DriftResults && codec.TryDeserialize<DriftWindowResult>(value, out var drift, out error))
+        if (result.Topic == topics.DriftResults)
         {
-            return new Decoded(result, drift, null, drift!.WindowStartMs + drift.WindowSizeMs);
+            return Of(policy.DriftResults(value, timestamp), r => r.WindowStartMs + r.WindowSizeMs);
         }
 
-        return new Decoded(result, null, error, long.MinValue);
+        return new Decoded(result, null, new Rejection(ReasonCodes.UnexpectedTopic, $"The alerter does not read {result.Topic}."), long.MinValue);
+
+        // The policy bounds window start and size, so their sum cannot overflow.
+        Decoded Of<T>(Validated<T> validated, Func<T, long> windowEnd)
+            where T : class =>
+            validated.TryGet(out var valid, out var rejection)
+                ? new Decoded(result, valid, null, windowEnd(valid))
+                : new Decoded(result, null, rejection, long.MinValue);
     }
 
     private static string Lane(TopicPartition tp) => $"{tp.Topic}[{tp.Partition.Value}]";
@@ -241,14 +333,10 @@ public sealed class AlerterWorker(
             else
             {
                 metrics.Inputs.WithLabels(topic, "dead_letter").Inc();
-                if (input.Error is not null)
-                {
-                    deadLetters.Publish(input.Source, input.Error);
-                }
-                else
-                {
-                    deadLetters.Publish(input.Source, "UNEXPECTED_TOPIC", $"The alerter does not read {topic}.");
-                }
+                var rejection = input.Rejection!;
+                logger.LogWarning("Result {Topic}[{Partition}]@{Offset} dead-lettered: {ReasonCode} {Detail}",
+                    topic, input.Source.Partition.Value, input.Source.Offset.Value, rejection.ReasonCode, rejection.Detail);
+                deadLetters.Publish(input.Source, rejection.ReasonCode, rejection.Detail, rejection.EventTimeMs);
             }
 
             return;
@@ -263,5 +351,5 @@ public sealed class AlerterWorker(
         }
     }
 
-    private sealed record Decoded(ConsumeResult<byte[], byte[]> Source, object? Event, EventDecodeException? Error, long WindowEndMs);
+    private sealed record Decoded(ConsumeResult<byte[], byte[]> Source, object? Event, Rejection? Rejection, long WindowEndMs);
 }

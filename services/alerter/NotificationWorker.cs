@@ -1,11 +1,16 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using StreamMonitor.Alerter.Notifications;
+using StreamMonitor.Influx;
 
 namespace StreamMonitor.Alerter;
 
-/// <summary>Delivers due notification groups once a second (wall clock: notification timers govern delivery only).</summary>
-public sealed class NotificationWorker(AlertNotifier notifier, AlerterMetrics metrics, ILogger<NotificationWorker> logger) : BackgroundService
+/// <summary>
+/// Delivers due notification groups once a second (wall clock: notification timers govern delivery only). A failure is
+/// logged scrubbed of the webhook URL's secret parts and retried on the next tick.
+/// </summary>
+public sealed class NotificationWorker(AlertNotifier notifier, AlerterMetrics metrics, IOptions<AlerterOptions> options, ILogger<NotificationWorker> logger) : BackgroundService
 {
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -26,7 +31,8 @@ public sealed class NotificationWorker(AlertNotifier notifier, AlerterMetrics me
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                logger.LogError(ex, "Notification delivery failed; it is retried on the next tick");
+                // The exception's text, scrubbed, instead of the exception: its messages may quote the webhook URL.
+                logger.LogError("Notification delivery failed; it is retried on the next tick: {Error}", UrlRedaction.Scrub(ex.ToString(), options.Value.WebhookUrl));
             }
         }
     }

@@ -17,7 +17,8 @@ builder.Services.AddSingleton<IReadOnlyList<SloDefinition>>(sp =>
     var path = Path.IsPathRooted(options.SloFile) || File.Exists(options.SloFile) ? options.SloFile : Path.Combine(AppContext.BaseDirectory, options.SloFile);
     return SloFile.Load(path, Durations.Parse(options.ResultWindow), Durations.Parse(options.QualityWindow));
 });
-builder.Services.AddHttpClient(nameof(WebhookSender));
+// No HttpClient request logging: it would write the webhook URL, whose path is the secret, at Information level.
+builder.Services.AddHttpClient(nameof(WebhookSender)).RemoveAllLoggers();
 builder.Services.AddSingleton(sp =>
 {
     var options = sp.GetRequiredService<IOptions<AlerterOptions>>().Value;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Prometheus;
 using StreamMonitor.Influx;
 using StreamMonitor.Kafka;
@@ -19,8 +20,11 @@ public static class StreamMonitorHost
     /// increasing precedence over built-in defaults; single-line console logging with UTC timestamps
     /// (Logging:Console:FormatterName=json for JSON lines); <see cref="KafkaOptions"/> ("Kafka") and
     /// <see cref="InfluxOptions"/> ("Influx") validated at start-up; the InfluxDB writer and query client (created on first use); a <see cref="IReadinessGate"/>,
+    /// a <see cref="ProgressWatchdog"/> for /healthz (<see cref="HealthOptions"/>, "Health"),
     /// <see cref="ServiceIdentity"/> and prometheus-net's <see cref="IMetricFactory"/>; listening on
-    /// http://0.0.0.0:<paramref name="defaultPort"/> unless "Urls" (or --urls) says otherwise.
+    /// http://127.0.0.1:<paramref name="defaultPort"/> unless "Urls" (or --urls) says otherwise: /metrics and the
+    /// probes are reachable from other hosts only when a deployment asks for it (docker-compose.yml sets
+    /// Urls=http://+:port, as a container must).
     /// </summary>
     /// <param name="serviceName">Service name, e.g. "scorer".</param>
     /// <param name="args">Command-line arguments.</param>
@@ -40,7 +44,7 @@ public static class StreamMonitorHost
         {
             InitialData = new Dictionary<string, string?>
             {
-                ["Urls"] = $"http://0.0.0.0:{defaultPort.ToString(CultureInfo.InvariantCulture)}",
+                ["Urls"] = $"http://127.0.0.1:{defaultPort.ToString(CultureInfo.InvariantCulture)}",
                 ["Logging:LogLevel:Default"] = "Information",
                 ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
                 ["Logging:LogLevel:Microsoft.Extensions.Http"] = "Warning",
@@ -65,6 +69,8 @@ public static class StreamMonitorHost
             serviceName,
             string.IsNullOrWhiteSpace(instanceId) ? $"{serviceName}-{Environment.MachineName}-{Environment.ProcessId}" : instanceId));
         builder.Services.AddSingleton<IReadinessGate, ReadinessGate>();
+        builder.AddValidatedOptions<HealthOptions>(HealthOptions.SectionName);
+        builder.Services.AddSingleton(sp => new ProgressWatchdog(sp.GetRequiredService<IOptions<HealthOptions>>().Value.StallTimeout));
         builder.Services.AddSingleton<IMetricFactory>(Metrics.DefaultFactory);
         return builder;
     }

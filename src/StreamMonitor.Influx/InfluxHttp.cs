@@ -23,13 +23,30 @@ internal static class InfluxHttp
         return query;
     }
 
+    /// <summary>
+    /// Basic authentication from Username/Password, or else from the URL's user-info (http://user:password@host:8086),
+    /// which HttpClient itself never sends.
+    /// </summary>
     public static void Authorize(HttpRequestMessage request, InfluxOptions options)
     {
-        if (!string.IsNullOrEmpty(options.Username))
+        var credentials = !string.IsNullOrEmpty(options.Username)
+            ? options.Username + ":" + options.Password
+            : Uri.TryCreate(options.Url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0
+                ? UserInfoCredentials(uri.UserInfo)
+                : null;
+        if (credentials is not null)
         {
-            var token = Convert.ToBase64String(Encoding.UTF8.GetBytes(options.Username + ":" + options.Password));
-            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", token);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials)));
         }
+    }
+
+    private static string UserInfoCredentials(string userInfo)
+    {
+        // Split before unescaping: an escaped ':' (%3A) belongs to the user name or password.
+        var colon = userInfo.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0
+            ? Uri.UnescapeDataString(userInfo) + ":"
+            : Uri.UnescapeDataString(userInfo[..colon]) + ":" + Uri.UnescapeDataString(userInfo[(colon + 1)..]);
     }
 
     public static HttpClient CreateOwnedClient() => new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
@@ -37,6 +54,18 @@ internal static class InfluxHttp
         // Per-attempt timeouts are applied by the caller; the client's own limit only backs them up.
         Timeout = Timeout.InfiniteTimeSpan,
     };
+
+    /// <summary>An exception's type and message for a log line or a problem report, scrubbed of the URL's secrets.</summary>
+    public static string Describe(Exception error, InfluxOptions options)
+    {
+        var messages = new List<string>();
+        for (var e = error; e is not null && messages.Count < 3; e = e.InnerException)
+        {
+            messages.Add($"{e.GetType().Name}: {e.Message}");
+        }
+
+        return UrlRedaction.Scrub(string.Join(" --> ", messages), options.Url);
+    }
 
     public static string Truncate(string text, int max = 500) => text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "...");
 }

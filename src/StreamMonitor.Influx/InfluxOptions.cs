@@ -12,7 +12,11 @@ public sealed class InfluxOptions : IValidatableObject
     /// <summary>Configuration section name.</summary>
     public const string SectionName = "Influx";
 
-    /// <summary>Base URL of the 1.x HTTP API (InfluxDB 1.x, or 2.x's v1 compatibility API).</summary>
+    /// <summary>
+    /// Base URL of the 1.x HTTP API (InfluxDB 1.x, or 2.x's v1 compatibility API). Credentials in it
+    /// (http://user:password@host:8086) are used for basic authentication when <see cref="Username"/> is empty. Logs and
+    /// error messages show it redacted (<see cref="UrlRedaction"/>).
+    /// </summary>
     [Required(AllowEmptyStrings = false)]
     public string Url { get; set; } = "http://127.0.0.1:8086";
 
@@ -78,7 +82,7 @@ public sealed class InfluxOptions : IValidatableObject
     {
         if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
-            yield return new ValidationResult($"must be an absolute http or https URL (got '{Url}')", [nameof(Url)]);
+            yield return new ValidationResult($"must be an absolute http or https URL (got '{UrlRedaction.Redact(Url)}')", [nameof(Url)]);
         }
 
         if (RetryMaxDelay < RetryInitialDelay)

@@ -87,7 +87,7 @@ public sealed class InfluxQueryClient : IDisposable
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
             response.Dispose();
-            throw new InfluxQueryException($"InfluxDB {_options.Url} answered HTTP {(int)response.StatusCode} to '{InfluxHttp.Truncate(influxQl, 200)}': {InfluxHttp.Truncate(body)}");
+            throw new InfluxQueryException($"InfluxDB {UrlRedaction.Redact(_options.Url)} answered HTTP {(int)response.StatusCode} to '{InfluxHttp.Truncate(influxQl, 200)}': {InfluxHttp.Truncate(body)}");
         }
 
         return response;

@@ -49,6 +49,9 @@ public sealed class InfluxWriter : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
     private readonly Uri _writeUri;
+
+    /// <summary>The configured URL as logs show it: no user-info, path hashed (<see cref="UrlRedaction"/>).</summary>
+    private readonly string _url;
     private readonly Task _loop;
     private TaskCompletionSource _wake = NewSignal();
     private long _accepted;
@@ -90,6 +93,7 @@ public sealed class InfluxWriter : IAsyncDisposable
             SingleReader = true,
         });
         _writeUri = InfluxHttp.Endpoint(options, "write", InfluxHttp.DatabaseQuery(options, options.Database) + "&precision=ns");
+        _url = UrlRedaction.Redact(options.Url);
         _pipeline = BuildPipeline();
         _loop = Task.Run(RunAsync);
     }
@@ -114,6 +118,27 @@ public sealed class InfluxWriter : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(point);
         return EnqueueAsync(point.ToLineProtocol(), cancellationToken);
+    }
+
+    /// <summary>
+    /// Queues a point if the buffer has room, without waiting: false when the buffer is full (InfluxDB slow or down) or
+    /// the writer is disposed. For callers whose decisions must not wait on a projection; they count what is not queued.
+    /// </summary>
+    /// <exception cref="LineProtocolException">The point cannot be rendered exactly.</exception>
+    public bool TryWrite(LinePoint point)
+    {
+        ArgumentNullException.ThrowIfNull(point);
+        var line = point.ToLineProtocol();
+        lock (_gate)
+        {
+            if (_buffer.Writer.TryWrite(line))
+            {
+                _accepted++;
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Queues points in order; every point is validated before any is queued.</summary>
@@ -265,7 +290,7 @@ public sealed class InfluxWriter : IAsyncDisposable
                 lost++;
             }
 
-            _logger.LogError("InfluxDB {Url} stayed unreachable through shutdown; {Points} points were not written", _options.Url, lost);
+            _logger.LogError("InfluxDB {Url} stayed unreachable through shutdown; {Points} points were not written", _url, lost);
             RecordFailed(lost, "writer shut down while InfluxDB was unreachable");
             Complete(lost);
         }
@@ -342,9 +367,11 @@ public sealed class InfluxWriter : IAsyncDisposable
         }
         catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException)
         {
-            // Only reachable with a finite MaxRetries: the retry strategy gave up.
-            _logger.LogError(ex, "InfluxDB {Url} still unreachable after {MaxRetries} retries; {Points} points not written", _options.Url, _options.MaxRetries, count);
-            RecordFailed(count, $"unreachable after {_options.MaxRetries} retries: {ex.Message}");
+            // Only reachable with a finite MaxRetries: the retry strategy gave up. The message, not the exception: an
+            // exception's text is not ours to vouch for, so it is scrubbed of the URL's secrets first.
+            var reason = InfluxHttp.Describe(ex, _options);
+            _logger.LogError("InfluxDB {Url} still unreachable after {MaxRetries} retries; {Points} points not written: {Reason}", _url, _options.MaxRetries, count, reason);
+            RecordFailed(count, $"unreachable after {_options.MaxRetries} retries: {reason}");
             return;
         }
 
@@ -363,7 +390,7 @@ public sealed class InfluxWriter : IAsyncDisposable
         {
             // Only reachable with a finite MaxRetries: the retry strategy gave up.
             _logger.LogError("InfluxDB {Url} still answered {Status} after {MaxRetries} retries; {Points} points not written: {Message}",
-                _options.Url, status, _options.MaxRetries, count, message);
+                _url, status, _options.MaxRetries, count, message);
             RecordFailed(count, $"HTTP {status} after {_options.MaxRetries} retries: {message}");
             return;
         }
@@ -384,7 +411,7 @@ public sealed class InfluxWriter : IAsyncDisposable
         }
 
         _logger.LogError("InfluxDB {Url} rejected {Points} points with HTTP {Status}: {Message}; first line: {Line}",
-            _options.Url, count, status, message, InfluxHttp.Truncate(lines[start], 200));
+            _url, count, status, message, InfluxHttp.Truncate(lines[start], 200));
         Interlocked.Add(ref _rejected, count);
         _rejectedCounter.Add(count, _databaseTag);
         lock (_gate)
@@ -400,12 +427,12 @@ public sealed class InfluxWriter : IAsyncDisposable
         try
         {
             await query.CreateDatabaseAsync(cancellationToken: _stop.Token);
-            _logger.LogInformation("Created InfluxDB database {Database} on {Url}", _options.Database, _options.Url);
+            _logger.LogInformation("Created InfluxDB database {Database} on {Url}", _options.Database, _url);
             return true;
         }
         catch (Exception ex) when (ex is InfluxQueryException or HttpRequestException)
         {
-            _logger.LogError(ex, "InfluxDB database {Database} does not exist and could not be created", _options.Database);
+            _logger.LogError("InfluxDB database {Database} does not exist on {Url} and could not be created: {Reason}", _options.Database, _url, InfluxHttp.Describe(ex, _options));
             return false;
         }
     }
@@ -505,8 +532,8 @@ public sealed class InfluxWriter : IAsyncDisposable
                 {
                     Interlocked.Increment(ref _retries);
                     _retryCounter.Add(1, _databaseTag);
-                    var reason = args.Outcome.Exception?.Message ?? $"HTTP {(int)args.Outcome.Result!.StatusCode}";
-                    _logger.LogWarning("InfluxDB write to {Url} failed ({Reason}); retry {Attempt} in {Delay}", _options.Url, reason, args.AttemptNumber + 1, args.RetryDelay);
+                    var reason = args.Outcome.Exception is { } ex ? InfluxHttp.Describe(ex, _options) : $"HTTP {(int)args.Outcome.Result!.StatusCode}";
+                    _logger.LogWarning("InfluxDB write to {Url} failed ({Reason}); retry {Attempt} in {Delay}", _url, reason, args.AttemptNumber + 1, args.RetryDelay);
                     return ValueTask.CompletedTask;
                 },
             })

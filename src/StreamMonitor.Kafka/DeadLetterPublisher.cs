@@ -1,21 +1,54 @@
 using System.Collections.Concurrent;
-using System.Globalization;
-using System.Text;
+using System.Diagnostics.Metrics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using StreamMonitor.Contracts;
 
 namespace StreamMonitor.Kafka;
 
+/// <summary>How often and how soon a dead letter that could not be written is tried again.</summary>
+/// <param name="MaxAttempts">Attempts per dead letter in this process (the first included); afterwards it is given up
+/// on here, still blocks its source offset, and is written again when its record is re-processed after a restart.</param>
+/// <param name="InitialBackoff">Wait before the second attempt; doubles per attempt.</param>
+/// <param name="MaxBackoff">Longest wait between attempts.</param>
+public sealed record DeadLetterRetryPolicy(int MaxAttempts, TimeSpan InitialBackoff, TimeSpan MaxBackoff)
+{
+    /// <summary>5 attempts, 1 s doubling up to 1 min.</summary>
+    public static DeadLetterRetryPolicy Default { get; } = new(5, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
+
+    /// <summary>The wait after the <paramref name="attempts"/>-th failed attempt.</summary>
+    public TimeSpan BackoffAfter(int attempts)
+    {
+        var factor = Math.Pow(2, Math.Clamp(attempts - 1, 0, 30));
+        return TimeSpan.FromTicks((long)Math.Min(MaxBackoff.Ticks, InitialBackoff.Ticks * factor));
+    }
+}
+
 /// <summary>
-/// Sends inputs a service could not process to the dead-letter topic, keyed by "source-topic/partition/offset" (so a
-/// re-delivered input after a crash lands on the same key and is recognisable as a duplicate), and counts them per
-/// reason code. Never throws on the caller's hot path: a record that cannot be queued or delivered is logged and
-/// counted in <see cref="DeliveryFailures"/>. Call <see cref="Flush"/> before committing the input offsets of the
-/// dead-lettered records, so a crash cannot lose them.
+/// Sends inputs a service could not process to the dead-letter topic, keyed by "source-topic/partition/offset"
+/// (<see cref="DeadLetter.KeyOf"/>: a record dead-lettered again after a crash lands on the same key), and counts them
+/// per reason code. Never throws on the caller's hot path.
 /// </summary>
+/// <remarks>
+/// <para>A dead letter is the only trace of a bad record, so it must never be lost behind a committed offset. Every
+/// dead letter stays <em>unresolved</em> from <see cref="Publish(DeadLetter)"/> until the cluster acknowledges it. One
+/// that cannot be written (the local queue refuses it, the cluster refuses it, e.g. too large even after truncation)
+/// is counted (<see cref="DeliveryFailures"/>, metric <c>streammon.dead_letters.delivery_failures</c>), logged, and
+/// tried again by the next <see cref="Flush"/> after a backoff, at most <see cref="DeadLetterRetryPolicy.MaxAttempts"/>
+/// times. While unresolved it holds back its source partition's commits:</para>
+/// <code>
+/// publisher.Flush(timeout);                                    // waits for in-flight letters, retries failed ones
+/// consumer.Commit(publisher.SafeCommitOffsets(nextOffsets));   // never past a dead letter that is not written
+/// </code>
+/// <para>A letter given up on stays unresolved for the life of the process: its partition's commits stay at its
+/// source offset (metric <c>streammon.dead_letters.blocking</c>), so after a restart the record is read again and
+/// dead-lettered again. Thread-safe: delivery reports arrive on the producer's poll thread.</para>
+/// </remarks>
 public sealed class DeadLetterPublisher : IDisposable
 {
+    /// <summary>Name of the <see cref="Meter"/> carrying the publisher's instruments.</summary>
+    public const string MeterName = "StreamMonitor.Kafka.DeadLetters";
+
     private static readonly TimeSpan QueueFullWait = TimeSpan.FromMilliseconds(100);
     private const int QueueFullAttempts = 50;
 
@@ -26,18 +59,28 @@ public sealed class DeadLetterPublisher : IDisposable
     private readonly EventCodec _codec;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly DeadLetterRetryPolicy _retry;
     private readonly ConcurrentDictionary<string, long> _counts = new(StringComparer.Ordinal);
-    private readonly Action<DeliveryReport<byte[], byte[]>> _onDelivery;
+    private readonly Lock _lock = new();
+
+    /// <summary>Per source partition: source offsets with a dead letter not yet acknowledged.</summary>
+    private readonly Dictionary<TopicPartition, SortedSet<long>> _unresolved = [];
+
+    /// <summary>Letters that failed: waiting for their next attempt, or given up on.</summary>
+    private readonly List<Letter> _failed = [];
+    private readonly Meter _meter;
+    private readonly KeyValuePair<string, object?> _serviceTag;
     private long _failures;
     private long _delivered;
+    private long _abandoned;
 
     /// <summary>Publishes through an existing producer (not disposed here).</summary>
-    public DeadLetterPublisher(IProducer<byte[], byte[]> producer, TopicCatalog topics, string service, EventCodec codec, ILogger logger, TimeProvider? time = null)
-        : this(producer, ownsProducer: false, topics, service, codec, logger, time)
+    public DeadLetterPublisher(IProducer<byte[], byte[]> producer, TopicCatalog topics, string service, EventCodec codec, ILogger logger, TimeProvider? time = null, DeadLetterRetryPolicy? retry = null)
+        : this(producer, ownsProducer: false, topics, service, codec, logger, time, retry)
     {
     }
 
-    private DeadLetterPublisher(IProducer<byte[], byte[]> producer, bool ownsProducer, TopicCatalog topics, string service, EventCodec codec, ILogger logger, TimeProvider? time)
+    private DeadLetterPublisher(IProducer<byte[], byte[]> producer, bool ownsProducer, TopicCatalog topics, string service, EventCodec codec, ILogger logger, TimeProvider? time, DeadLetterRetryPolicy? retry)
     {
         ArgumentNullException.ThrowIfNull(producer);
         ArgumentNullException.ThrowIfNull(topics);
@@ -51,15 +94,26 @@ public sealed class DeadLetterPublisher : IDisposable
         _codec = codec;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _onDelivery = OnDelivery;
+        _retry = retry ?? DeadLetterRetryPolicy.Default;
+        ArgumentOutOfRangeException.ThrowIfLessThan(_retry.MaxAttempts, 1, nameof(retry));
+        _serviceTag = new("service", service);
+        _meter = new Meter(MeterName);
+
+        // Observable instruments: read when /metrics is scraped, so nothing counted before the first scrape is lost.
+        _meter.CreateObservableCounter("streammon.dead_letters.published", () => _counts.Select(c => new Measurement<long>(c.Value, _serviceTag, new("reason", c.Key))),
+            description: "Dead letters handed to the publisher, by service and reason code.");
+        _meter.CreateObservableCounter("streammon.dead_letters.delivery_failures", () => new Measurement<long>(DeliveryFailures, _serviceTag),
+            description: "Attempts to write a dead letter that failed (queue refusal or delivery error).");
+        _meter.CreateObservableGauge("streammon.dead_letters.blocking", () => new Measurement<long>(Blocking, _serviceTag),
+            description: "Dead letters failed and not yet written; each holds back its source partition's offset commits.");
     }
 
     /// <summary>Creates a publisher with its own producer built from <paramref name="options"/>.</summary>
-    public static DeadLetterPublisher Create(KafkaOptions options, string service, EventCodec codec, ILogger logger)
+    public static DeadLetterPublisher Create(KafkaOptions options, string service, EventCodec codec, ILogger logger, DeadLetterRetryPolicy? retry = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientConfig.Producer(options, $"{service}-deadletter")).Build();
-        return new DeadLetterPublisher(producer, ownsProducer: true, options.Topics, service, codec, logger, null);
+        return new DeadLetterPublisher(producer, ownsProducer: true, options.Topics, service, codec, logger, null, retry);
     }
 
     /// <summary>Dead letters handed to <see cref="Publish(DeadLetter)"/>, per reason code (including undelivered ones).</summary>
@@ -71,10 +125,37 @@ public sealed class DeadLetterPublisher : IDisposable
     /// <summary>Dead letters acknowledged by the cluster.</summary>
     public long Delivered => Interlocked.Read(ref _delivered);
 
-    /// <summary>Dead letters that could not be queued or delivered (each one logged as an error).</summary>
+    /// <summary>Failed attempts to write a dead letter (each one logged as an error); a retried letter counts once per failure.</summary>
     public long DeliveryFailures => Interlocked.Read(ref _failures);
 
-    /// <summary>Dead-letters a consumed record, keeping its key and value byte for byte.</summary>
+    /// <summary>Dead letters given up on after <see cref="DeadLetterRetryPolicy.MaxAttempts"/> (in total).</summary>
+    public long Abandoned => Interlocked.Read(ref _abandoned);
+
+    /// <summary>Dead letters that failed and wait for another attempt by <see cref="Flush"/>.</summary>
+    public long Retrying
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _failed.Count(l => !l.GivenUp);
+            }
+        }
+    }
+
+    /// <summary>Dead letters that failed and are not written yet (waiting for a retry, or given up on); each holds back its source offset.</summary>
+    public long Blocking
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _failed.Count;
+            }
+        }
+    }
+
+    /// <summary>Dead-letters a consumed record, keeping its key and value (up to <see cref="DeadLetter.DefaultMaxPayloadBytes"/>).</summary>
     public void Publish(ConsumeResult<byte[], byte[]> source, string reasonCode, string reason, long? eventTimeMs = null)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -104,6 +185,7 @@ public sealed class DeadLetterPublisher : IDisposable
         }
 
         _counts.AddOrUpdate(letter.ReasonCode, 1, static (_, n) => n + 1);
+        var source = new TopicPartition(letter.SourceTopic, letter.SourcePartition);
         byte[] value;
         try
         {
@@ -111,67 +193,218 @@ public sealed class DeadLetterPublisher : IDisposable
         }
         catch (Exception ex) when (ex is Avro.AvroException or ArgumentException or InvalidOperationException)
         {
-            Fail(letter, ex.Message);
+            // Nothing to retry with: the letter blocks its offset until a restart re-processes the record.
+            var unencodable = new Letter(source, letter.SourceOffset, letter.ReasonCode, null) { Attempts = _retry.MaxAttempts };
+            Track(unencodable);
+            Failed(unencodable, $"cannot be encoded: {ex.Message}");
             return;
         }
 
-        var message = new Message<byte[], byte[]> { Key = DeadLetter.KeyOf(letter.SourceTopic, letter.SourcePartition, letter.SourceOffset), Value = value };
-        for (var attempt = 1; ; attempt++)
+        var pending = new Letter(source, letter.SourceOffset, letter.ReasonCode,
+            new Message<byte[], byte[]> { Key = DeadLetter.KeyOf(letter.SourceTopic, letter.SourcePartition, letter.SourceOffset), Value = value });
+        Track(pending);
+        Send(pending);
+    }
+
+    /// <summary>
+    /// Tries the failed dead letters whose backoff has passed again, then waits until every dead letter handed over so
+    /// far is acknowledged or failed. True when none is left unresolved; false on timeout or when some failed (they
+    /// keep blocking their source offsets: commit only <see cref="SafeCommitOffset(TopicPartition, Offset)"/>).
+    /// </summary>
+    public bool Flush(TimeSpan timeout)
+    {
+        List<Letter> due;
+        var now = _time.GetUtcNow();
+        lock (_lock)
         {
-            try
-            {
-                _producer.Produce(_topic, message, _onDelivery);
-                return;
-            }
-            catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull && attempt < QueueFullAttempts)
-            {
-                // Backpressure rather than loss: serve delivery reports until the local queue has room.
-                _producer.Poll(QueueFullWait);
-            }
-            catch (KafkaException ex)
-            {
-                Fail(letter, ex.Error.Reason);
-                return;
-            }
+            due = _failed.Where(l => !l.GivenUp && l.NextAttempt <= now).ToList();
+            _failed.RemoveAll(due.Contains);
+        }
+
+        foreach (var letter in due)
+        {
+            Send(letter);
+        }
+
+        var queued = _producer.Flush(timeout);
+        lock (_lock)
+        {
+            return queued == 0 && _unresolved.Count == 0;
         }
     }
 
-    /// <summary>Waits until every dead letter handed over so far is acknowledged or failed; returns false on timeout.</summary>
-    public bool Flush(TimeSpan timeout) => _producer.Flush(timeout) == 0;
+    /// <summary>
+    /// The offset a caller may commit for <paramref name="source"/> when it has processed everything before
+    /// <paramref name="desired"/>: <paramref name="desired"/>, or the source offset of the partition's oldest dead
+    /// letter that is not written yet, whichever is lower (so that record is read again after a restart). Logical
+    /// offsets (beginning, end, unset) are returned as they are.
+    /// </summary>
+    public Offset SafeCommitOffset(TopicPartition source, Offset desired)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (desired.IsSpecial)
+        {
+            return desired;
+        }
+
+        lock (_lock)
+        {
+            return _unresolved.TryGetValue(source, out var offsets) && offsets.Min < desired.Value ? new Offset(offsets.Min) : desired;
+        }
+    }
+
+    /// <summary><see cref="SafeCommitOffset(TopicPartition, Offset)"/> of each offset.</summary>
+    public List<TopicPartitionOffset> SafeCommitOffsets(IEnumerable<TopicPartitionOffset> desired)
+    {
+        ArgumentNullException.ThrowIfNull(desired);
+        return [.. desired.Select(o => new TopicPartitionOffset(o.TopicPartition, SafeCommitOffset(o.TopicPartition, o.Offset)))];
+    }
+
+    /// <summary>
+    /// Forgets the unresolved dead letters of a partition this process no longer owns (revoked or lost): its new owner
+    /// reads from the last commit, which stayed below them, and dead-letters those records again.
+    /// </summary>
+    public void Release(TopicPartition source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        lock (_lock)
+        {
+            if (_unresolved.Remove(source))
+            {
+                _failed.RemoveAll(l => l.Source == source);
+            }
+        }
+    }
 
     /// <summary>Flushes and, when it owns the producer, disposes it.</summary>
     public void Dispose()
     {
-        if (!_ownsProducer)
+        if (_ownsProducer)
         {
-            return;
+            if (_producer.Flush(TimeSpan.FromSeconds(10)) > 0)
+            {
+                _logger.LogError("Dead-letter publisher of {Service} closed with undelivered records", _service);
+            }
+
+            _producer.Dispose();
         }
 
-        if (_producer.Flush(TimeSpan.FromSeconds(10)) > 0)
-        {
-            _logger.LogError("Dead-letter publisher of {Service} closed with undelivered records", _service);
-        }
-
-        _producer.Dispose();
+        _meter.Dispose();
     }
 
-    private void OnDelivery(DeliveryReport<byte[], byte[]> report)
+    private void Send(Letter letter)
+    {
+        letter.Attempts++;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                _producer.Produce(_topic, letter.Message!, report => OnDelivery(report, letter));
+                return;
+            }
+            catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull && attempt < QueueFullAttempts)
+            {
+                // Backpressure rather than loss: let the queue drain a little (Flush, unlike Poll, works whether or
+                // not the producer polls in the background, as KafkaClientConfig's producers do).
+                _producer.Flush(QueueFullWait);
+            }
+            catch (KafkaException ex)
+            {
+                Failed(letter, $"could not be queued: {ex.Error.Code}: {ex.Error.Reason}");
+                return;
+            }
+        }
+    }
+
+    private void OnDelivery(DeliveryReport<byte[], byte[]> report, Letter letter)
     {
         if (report.Error.IsError)
         {
-            Interlocked.Increment(ref _failures);
-            _logger.LogError("Dead letter {Key} of {Service} was not delivered to {Topic}: {Error}",
-                Encoding.UTF8.GetString(report.Message.Key), _service, _topic, report.Error.Reason);
+            Failed(letter, $"was not delivered: {report.Error.Code}: {report.Error.Reason}");
             return;
         }
 
         Interlocked.Increment(ref _delivered);
+        lock (_lock)
+        {
+            // The record's dead letter is on the topic: letters for the same source offset (a retry racing a
+            // re-processed record) no longer hold anything back.
+            if (_unresolved.TryGetValue(letter.Source, out var offsets) && offsets.Remove(letter.SourceOffset) && offsets.Count == 0)
+            {
+                _unresolved.Remove(letter.Source);
+            }
+
+            _failed.RemoveAll(l => l.Source == letter.Source && l.SourceOffset == letter.SourceOffset);
+        }
     }
 
-    private void Fail(DeadLetter letter, string error)
+    private void Track(Letter letter)
+    {
+        lock (_lock)
+        {
+            if (!_unresolved.TryGetValue(letter.Source, out var offsets))
+            {
+                _unresolved[letter.Source] = offsets = [];
+            }
+
+            offsets.Add(letter.SourceOffset);
+        }
+    }
+
+    private void Failed(Letter letter, string error)
     {
         Interlocked.Increment(ref _failures);
-        _logger.LogError("Dead letter {SourceTopic}/{SourcePartition}/{SourceOffset} ({ReasonCode}) of {Service} could not be queued: {Error}",
-            letter.SourceTopic, letter.SourcePartition, letter.SourceOffset, letter.ReasonCode, _service, error);
+        var giveUp = letter.Attempts >= _retry.MaxAttempts;
+        lock (_lock)
+        {
+            if (!_unresolved.TryGetValue(letter.Source, out var offsets) || !offsets.Contains(letter.SourceOffset))
+            {
+                // Delivered meanwhile by another letter for the same record, or released with its partition.
+                return;
+            }
+
+            if (giveUp)
+            {
+                // Only its coordinates are kept: the record is dead-lettered again when it is re-processed.
+                letter.GivenUp = true;
+                letter.Message = null;
+                Interlocked.Increment(ref _abandoned);
+            }
+            else
+            {
+                letter.NextAttempt = _time.GetUtcNow() + _retry.BackoffAfter(letter.Attempts);
+            }
+
+            _failed.Add(letter);
+        }
+
+        if (giveUp)
+        {
+            _logger.LogError("Dead letter {SourceTopic}/{SourcePartition}/{SourceOffset} ({ReasonCode}) of {Service} {Error}; given up after {Attempts} attempts: offset commits of {SourceTopic}[{SourcePartition}] stay at {SourceOffset} until a restart re-processes the record",
+                letter.Source.Topic, letter.Source.Partition.Value, letter.SourceOffset, letter.ReasonCode, _service, error, letter.Attempts, letter.Source.Topic, letter.Source.Partition.Value, letter.SourceOffset);
+        }
+        else
+        {
+            _logger.LogError("Dead letter {SourceTopic}/{SourcePartition}/{SourceOffset} ({ReasonCode}) of {Service} {Error}; attempt {Attempts} of {MaxAttempts}, retried by the next flush; offset commits stay below it",
+                letter.Source.Topic, letter.Source.Partition.Value, letter.SourceOffset, letter.ReasonCode, _service, error, letter.Attempts, _retry.MaxAttempts);
+        }
+    }
+
+    /// <summary>One dead letter on its way: where it came from, its encoded record and its attempts.</summary>
+    private sealed class Letter(TopicPartition source, long sourceOffset, string reasonCode, Message<byte[], byte[]>? message)
+    {
+        public TopicPartition Source { get; } = source;
+
+        public long SourceOffset { get; } = sourceOffset;
+
+        public string ReasonCode { get; } = reasonCode;
+
+        public Message<byte[], byte[]>? Message { get; set; } = message;
+
+        public int Attempts { get; set; }
+
+        public bool GivenUp { get; set; }
+
+        public DateTimeOffset NextAttempt { get; set; }
     }
 }

@@ -28,7 +28,9 @@ public interface ICoPartitionedTaskFactory
 /// <param name="LaneCapacity">Records buffered per lane before it is paused (resumed at half).</param>
 /// <param name="ChangelogTopic">Compacted topic, partitioned like the lanes, holding the state of
 /// <see cref="IChangelogTask"/>s (partition p for task p); null: the whole state is in the checkpoint record.</param>
-public sealed record CoPartitionedSettings(string GroupId, IReadOnlyList<string> Topics, int CheckpointEveryRecords, TimeSpan CheckpointInterval, TimeSpan IdleCheckInterval, int LaneCapacity, string? ChangelogTopic = null);
+/// <param name="Progress">Where the loop reports liveness (/healthz: <see cref="ProgressWatchdog"/>): progress when
+/// records are handed to tasks, the consumer's lag every <paramref name="IdleCheckInterval"/>; none when null.</param>
+public sealed record CoPartitionedSettings(string GroupId, IReadOnlyList<string> Topics, int CheckpointEveryRecords, TimeSpan CheckpointInterval, TimeSpan IdleCheckInterval, int LaneCapacity, string? ChangelogTopic = null, LoopProgress? Progress = null);
 
 /// <summary>
 /// Runs one <see cref="IPartitionTask"/> per partition number p over partition p of every lane topic (co-partitioned:
@@ -163,12 +165,18 @@ public sealed class CoPartitionedProcessor
                         group.Paused[lane] = true;
                     }
 
-                    cadence.Handed(Drain(group));
+                    var handed = Drain(group);
+                    cadence.Handed(handed);
+                    if (handed > 0)
+                    {
+                        _settings.Progress?.Progressed();
+                    }
                 }
 
                 var now = DateTime.UtcNow;
                 if (cadence.IdleCheckDue(now))
                 {
+                    _settings.Progress?.ReportLag(ConsumerLag.Of(consumer));
                     var watermark = _progress.Watermark;
                     foreach (var idle in _groups.Values.Where(g => g.Merge.CaughtUp))
                     {

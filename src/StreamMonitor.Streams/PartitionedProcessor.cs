@@ -10,8 +10,9 @@ namespace StreamMonitor.Streams;
 /// <param name="CheckpointEveryRecords">Checkpoint after this many records (bounds replay after a crash).</param>
 /// <param name="CheckpointInterval">Checkpoint at least this often while records flow (wall clock: affects only how
 /// much is replayed after a crash, never a result).</param>
-/// <param name="IdleCheckInterval">How often tasks are offered an idle flush.</param>
-public sealed record ProcessorSettings(string GroupId, IReadOnlyList<string> Topics, int CheckpointEveryRecords, TimeSpan CheckpointInterval, TimeSpan IdleCheckInterval);
+/// <param name="IdleCheckInterval">How often tasks are offered an idle flush; also how often the input lag is reported to <paramref name="Progress"/>.</param>
+/// <param name="Progress">Where the loop reports liveness (/healthz: <see cref="ProgressWatchdog"/>); none when null.</param>
+public sealed record ProcessorSettings(string GroupId, IReadOnlyList<string> Topics, int CheckpointEveryRecords, TimeSpan CheckpointInterval, TimeSpan IdleCheckInterval, LoopProgress? Progress = null);
 
 /// <summary>
 /// Runs one <see cref="IPartitionTask"/> per assigned input partition in a consumer group (cooperative-sticky).
@@ -78,6 +79,7 @@ public sealed class PartitionedProcessor
                 }
                 else if (record is not null && _tasks.TryGetValue(record.TopicPartition, out var entry))
                 {
+                    _settings.Progress?.Received();
                     entry.CaughtUp = false;
                     entry.Task.Process(record, _output);
                     entry.NextOffset = record.Offset.Value + 1;
@@ -85,11 +87,13 @@ public sealed class PartitionedProcessor
                     _progress.Observe(entry.Task.StreamTime);
                     _metrics?.Processed(record.TopicPartition, entry.Task.StreamTime);
                     cadence.Handed(1);
+                    _settings.Progress?.Progressed();
                 }
 
                 var now = DateTime.UtcNow;
                 if (cadence.IdleCheckDue(now))
                 {
+                    _settings.Progress?.ReportLag(ConsumerLag.Of(consumer));
                     var watermark = _progress.Watermark;
 
                     // Only partitions that have consumed all of their input: one that is merely behind (racing through

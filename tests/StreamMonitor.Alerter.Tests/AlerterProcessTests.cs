@@ -1,6 +1,7 @@
 using System.Globalization;
 using Confluent.Kafka;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Stack;
 using StreamMonitor.Testing;
@@ -21,7 +22,7 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
             timeWindow: { duration: 30d, isRolling: true }
         """;
 
-    private ServiceProcessOptions AlerterOptions(KafkaOptions options, string sloFile, Uri webhook, int port)
+    private ServiceProcessOptions AlerterOptions(KafkaOptions options, string sloFile, Uri webhook, int port, IReadOnlyDictionary<string, string?>? extra = null)
     {
         var env = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(options))
         {
@@ -35,6 +36,11 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
             ["Alerter__CheckpointInterval"] = "1s",
             ["Alerter__WriteInflux"] = "false",
         };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            env[key] = value;
+        }
+
         return new ServiceProcessOptions(StreammonCli.ServiceDllPath("alerter", "StreamMonitor.Alerter"))
         {
             Environment = env,
@@ -144,6 +150,144 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
     }
 
     private sealed record WebhookAlertView(string Status, string StartsAt);
+
+    /// <summary>Hostile results, each with the reason code its one dead letter must carry.</summary>
+    private static List<(string Topic, byte[] Value, string Reason)> HostileResults(KafkaOptions options, EventCodec codec, long t)
+    {
+        var topics = options.Topics;
+        LatencyWindowResult Bad(Action<LatencyWindowResult> spoil)
+        {
+            var result = Latency(t, Minute, 1000, 0);
+            spoil(result);
+            return result;
+        }
+
+        var random = new byte[64];
+        new Random(42).NextBytes(random);
+        random[0] = 0x17; // not the C3 01 marker of Avro single-object encoding
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var nanQuality = new QualityWindowResult { ModelName = "cancer", ModelVersion = "1", WindowStartMs = t, WindowSizeMs = Minute, Predictions = 10, Labeled = 5, Correct = 4, LabelCoverage = double.NaN };
+        var negativeDrift = new DriftWindowResult { ModelName = "cancer", ModelVersion = "1", WindowStartMs = t, WindowSizeMs = Minute, Count = -5, DriftedShare = 0 };
+        return
+        [
+            (topics.LatencyResults, codec.Serialize(Bad(r => r.ModelVersion = "")), ReasonCodes.InvalidIdentifier),
+            (topics.LatencyResults, codec.Serialize(Bad(r => r.ModelName = "can\tcer")), ReasonCodes.InvalidIdentifier),
+            (topics.LatencyResults, codec.Serialize(Bad(r => r.ErrorRate = double.NaN)), ReasonCodes.InvalidValue),
+            (topics.LatencyResults, codec.Serialize(Bad(r => r.Count = -1)), ReasonCodes.InvalidValue),
+            (topics.LatencyResults, codec.Serialize(Bad(r => r.WindowSizeMs = 0)), ReasonCodes.InvalidValue),
+            (topics.LatencyResults, codec.Serialize(Bad(r => r.WindowStartMs = long.MaxValue)), ReasonCodes.EventTimeImplausible),
+            (topics.LatencyResults, codec.Serialize(Bad(r => r.WindowStartMs = now + (100L * 365 * Day))), ReasonCodes.EventTimeImplausible),
+            (topics.LatencyResults, random, ReasonCodes.DecodeBadMarker),
+            (topics.LatencyResults, [], ReasonCodes.EmptyRecord),
+            (topics.QualityResults, codec.Serialize(nanQuality), ReasonCodes.InvalidValue),
+            (topics.DriftResults, codec.Serialize(negativeDrift), ReasonCodes.InvalidValue),
+        ];
+    }
+
+    [Fact]
+    public async Task Hostile_results_are_dead_lettered_once_each_and_good_results_still_alert_exactly_across_a_restart()
+    {
+        var options = kafka.CreateOptions();
+        var sloFile = Path.Combine(Path.GetTempPath(), $"slos-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(sloFile, SloYaml);
+        using var receiver = new WebhookReceiver();
+        receiver.Start();
+        var port = LocalPorts.Free();
+        using var producer = kafka.CreateProducer(options);
+        var codec = kafka.Codec;
+        var t = T0 + Day;
+
+        // The hostile records come first on the partitions the good results use: nothing after them may be held up.
+        var hostile = HostileResults(options, codec, t);
+        var sources = new List<(string Key, string Reason)>();
+        foreach (var (topic, value, reason) in hostile)
+        {
+            var delivered = await producer.ProduceAsync(new TopicPartition(topic, 0), new Message<byte[], byte[]> { Key = System.Text.Encoding.UTF8.GetBytes("hostile"), Value = value });
+            sources.Add(($"{topic}/0/{delivered.Offset.Value}", reason));
+        }
+
+        ProduceWindows(producer, codec, options.Topics.LatencyResults, T0, t + (3 * Minute), s => (1000, s >= t ? 1000 : 0));
+        await using var alerter = ServiceProcess.Start(AlerterOptions(options, sloFile, receiver.Url, port));
+        await alerter.WaitForHttpOkAsync(new Uri($"http://127.0.0.1:{port}/healthz"), TimeSpan.FromSeconds(60));
+        const string PageId = "slo/cancer-availability/page";
+        List<WebhookAlertView> Pages() => [.. receiver.Received.SelectMany(r => r.Body.Alerts).Where(a => a.AlertId == PageId).Select(a => new WebhookAlertView(a.Status, a.StartsAt))];
+        await WaitUntilAsync(() => Pages().Count > 0, TimeSpan.FromSeconds(90), "the page");
+        var page = Assert.Single(Pages());
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(t + Minute).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture), page.StartsAt);
+
+        async Task AssertOneDeadLetterEachAsync()
+        {
+            var letters = await kafka.ConsumeAllAsync<DeadLetter>(options.Topics.DeadLetter, TimeSpan.FromSeconds(30));
+            Assert.Equal(sources.OrderBy(x => x.Key, StringComparer.Ordinal), letters.Select(l => (l.Key, l.Value.ReasonCode)).OrderBy(x => x.Key, StringComparer.Ordinal));
+            Assert.All(letters, l => Assert.Equal("alerter", l.Value.Service));
+        }
+
+        await AssertOneDeadLetterEachAsync();
+        using (var http = new HttpClient())
+        {
+            using var health = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"));
+            Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
+            var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
+            Assert.Contains("streammon_alerter_inputs_total{topic=\"" + options.Topics.LatencyResults + "\",outcome=\"dead_letter\"} 9", metrics, StringComparison.Ordinal);
+        }
+
+        // Crash after the checkpoint that follows the bad records; the outage ends while the alerter is down.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        alerter.Kill();
+        ProduceWindows(producer, codec, options.Topics.LatencyResults, t + (3 * Minute), t + Hour, _ => (1000, 0));
+        await using var restarted = alerter.Restart();
+        await restarted.WaitForLineAsync("Restored checkpoint", TimeSpan.FromSeconds(60));
+        await WaitUntilAsync(() => Pages().Any(a => a.Status == "resolved"), TimeSpan.FromSeconds(90), "the resolve");
+        Assert.Equal([new WebhookAlertView("firing", page.StartsAt), new WebhookAlertView("resolved", page.StartsAt)], Pages().Distinct().ToList());
+
+        // The restart re-read nothing before its checkpoint: still exactly one dead letter per hostile record.
+        await AssertOneDeadLetterEachAsync();
+        Assert.False(restarted.HasExited);
+        await restarted.StopAsync(TimeSpan.FromSeconds(20));
+        File.Delete(sloFile);
+    }
+
+    [Fact]
+    public async Task A_dead_letter_that_cannot_be_written_holds_the_checkpoint_offset_at_its_record()
+    {
+        var options = kafka.CreateOptions();
+        var sloFile = Path.Combine(Path.GetTempPath(), $"slos-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(sloFile, SloYaml);
+        using var receiver = new WebhookReceiver();
+        var port = LocalPorts.Free();
+        using var producer = kafka.CreateProducer(options);
+        var codec = kafka.Codec;
+        var t = T0 + (2 * Hour);
+        var lane = new TopicPartition(options.Topics.LatencyResults, 0);
+        ProduceWindows(producer, codec, options.Topics.LatencyResults, T0, T0 + (10 * Minute), _ => (1000, 0));
+
+        // Garbage of 300 kB: kept whole in its dead letter (below the 512 KiB cap), which the alerter's producer,
+        // limited to 200 kB here, refuses.
+        var garbage = new byte[300_000];
+        garbage[0] = 0x17;
+        var bad = await producer.ProduceAsync(lane, new Message<byte[], byte[]> { Key = System.Text.Encoding.UTF8.GetBytes("garbage"), Value = garbage });
+        ProduceWindows(producer, codec, options.Topics.LatencyResults, T0 + (10 * Minute), t, _ => (1000, 0));
+
+        var limited = new Dictionary<string, string?> { ["Kafka__Client__message.max.bytes"] = "200000" };
+        await using var alerter = ServiceProcess.Start(AlerterOptions(options, sloFile, receiver.Url, port, limited));
+        await alerter.WaitForLineAsync(l => l.Contains("could not be queued", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        await Task.Delay(TimeSpan.FromSeconds(3)); // checkpoints (1 s) after every record was processed
+        using (var http = new HttpClient())
+        {
+            var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
+            Assert.Contains("streammon_dead_letters_delivery_failures{service=\"alerter\"}", metrics, StringComparison.Ordinal);
+            Assert.Contains("streammon_dead_letters_blocking{service=\"alerter\"} 1", metrics, StringComparison.Ordinal);
+        }
+
+        alerter.Kill();
+
+        // The checkpoint kept the offset of the unwritten dead letter's record, not the end of the partition.
+        await using var restarted = alerter.Restart();
+        var restored = await restarted.WaitForLineAsync("Restored checkpoint", TimeSpan.FromSeconds(60));
+        Assert.Contains($"{lane.Topic}[0]@{bad.Offset.Value}", restored, StringComparison.Ordinal);
+        await restarted.StopAsync(TimeSpan.FromSeconds(20));
+        File.Delete(sloFile);
+    }
 
     [Fact]
     public async Task An_invalid_slo_file_stops_start_up_with_every_error()

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Console;
@@ -67,12 +69,118 @@ public sealed class StreamMonitorHostTests
     }
 
     [Fact]
-    public void The_default_listen_url_is_the_service_port_unless_configured()
+    public void The_default_listen_url_is_the_service_port_on_loopback_unless_configured()
     {
         var builder = StreamMonitorHost.CreateBuilder("scorer", ["--Kafka:BootstrapServers=x:1"], defaultPort: 8081);
-        Assert.Equal("http://0.0.0.0:8081", builder.Configuration["Urls"]);
-        var overridden = StreamMonitorHost.CreateBuilder("scorer", ["--urls=http://127.0.0.1:5999"], defaultPort: 8081);
-        Assert.Equal("http://127.0.0.1:5999", overridden.Configuration["Urls"]);
+        Assert.Equal("http://127.0.0.1:8081", builder.Configuration["Urls"]);
+        var overridden = StreamMonitorHost.CreateBuilder("scorer", ["--urls=http://+:5999"], defaultPort: 8081);
+        Assert.Equal("http://+:5999", overridden.Configuration["Urls"]);
+    }
+
+    [Fact]
+    public async Task By_default_a_service_listens_on_loopback_only()
+    {
+        var port = LocalPorts.Free();
+        var builder = StreamMonitorHost.CreateBuilder("test", ["--Kafka:BootstrapServers=127.0.0.1:9", "--Influx:Url=http://127.0.0.1:9"], defaultPort: port);
+        await using var app = builder.Build();
+        app.MapStreamMonitorEndpoints();
+        await app.StartAsync();
+        try
+        {
+            Assert.Equal([$"http://127.0.0.1:{port}"], app.Urls);
+            using var http = new HttpClient();
+            using var local = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"));
+            Assert.Equal(HttpStatusCode.OK, local.StatusCode);
+
+            // Any address of this host that is not loopback: nothing listens there.
+            var external = NetworkInterface.GetAllNetworkInterfaces()
+                .Where(n => n.OperationalStatus == OperationalStatus.Up)
+                .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+                .Select(a => a.Address)
+                .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
+            if (external is not null)
+            {
+                using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                var refused = await Assert.ThrowsAsync<SocketException>(async () => await socket.ConnectAsync(external, port));
+                Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+            }
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Healthz_turns_red_naming_a_loop_that_stops_progressing_with_input_waiting_and_green_when_it_moves_again()
+    {
+        var port = LocalPorts.Free();
+        await using var app = StreamMonitorHost.CreateBuilder("test", Args(port, "--Health:StallTimeout=00:00:00.500")).Build();
+        app.MapStreamMonitorEndpoints();
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        async Task<(HttpStatusCode Status, string Body)> HealthAsync()
+        {
+            using var response = await http.GetAsync(new Uri("/healthz", UriKind.Relative));
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        // A consume loop over an in-memory queue; "stuck" makes it stop taking records as a hung handler would.
+        var queue = new System.Collections.Concurrent.ConcurrentQueue<int>();
+        var stuck = false;
+        using var stop = new CancellationTokenSource();
+        using var progress = app.Services.GetRequiredService<ProgressWatchdog>().Register("test-loop");
+        var loop = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (!Volatile.Read(ref stuck) && queue.TryDequeue(out _))
+                {
+                    progress.Received();
+                    progress.Progressed();
+                }
+
+                progress.ReportLag(queue.Count);
+                await Task.Delay(20);
+            }
+        });
+        try
+        {
+            // Idle with nothing waiting, far longer than the stall timeout: alive.
+            await Task.Delay(800);
+            Assert.Equal(HttpStatusCode.OK, (await HealthAsync()).Status);
+
+            // Records flow: alive.
+            for (var i = 0; i < 20; i++)
+            {
+                queue.Enqueue(i);
+            }
+
+            await Task.Delay(800);
+            Assert.Equal(HttpStatusCode.OK, (await HealthAsync()).Status);
+
+            // Input waits and the loop stops moving: red, with the loop's name, once the stall timeout has passed.
+            Volatile.Write(ref stuck, true);
+            queue.Enqueue(99);
+            await Task.Delay(100);
+            Assert.Equal(HttpStatusCode.OK, (await HealthAsync()).Status);
+            await Task.Delay(800);
+            var red = await HealthAsync();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, red.Status);
+            Assert.Contains("test-loop", red.Body, StringComparison.Ordinal);
+            Assert.Contains("1 records waiting", red.Body, StringComparison.Ordinal);
+
+            // It moves again: green.
+            Volatile.Write(ref stuck, false);
+            await Task.Delay(200);
+            Assert.Equal(HttpStatusCode.OK, (await HealthAsync()).Status);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await loop;
+            await app.StopAsync();
+        }
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
+using StreamMonitor.Influx;
 
 namespace StreamMonitor.Alerter.Notifications;
 
@@ -17,6 +18,9 @@ public sealed class WebhookSender
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
     private readonly HttpClient _http;
     private readonly Uri _url;
+
+    /// <summary>The URL as logs show it: a webhook's path is its secret (<see cref="UrlRedaction"/>).</summary>
+    private readonly string _shown;
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
     private readonly ILogger _logger;
 
@@ -25,6 +29,7 @@ public sealed class WebhookSender
     {
         _http = http ?? throw new ArgumentNullException(nameof(http));
         _url = url ?? throw new ArgumentNullException(nameof(url));
+        _shown = UrlRedaction.Redact(url);
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time ?? TimeProvider.System };
         if (attempts > 1)
@@ -42,8 +47,8 @@ public sealed class WebhookSender
                     .HandleResult(r => (int)r.StatusCode >= 500 || (int)r.StatusCode == 429),
                 OnRetry = args =>
                 {
-                    _logger.LogWarning("Webhook {Url} attempt {Attempt} failed ({Reason}); retrying in {Delay}", _url, args.AttemptNumber + 1,
-                        args.Outcome.Exception?.Message ?? ((int)args.Outcome.Result!.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture), args.RetryDelay);
+                    _logger.LogWarning("Webhook {Url} attempt {Attempt} failed ({Reason}); retrying in {Delay}", _shown, args.AttemptNumber + 1,
+                        args.Outcome.Exception is { } ex ? Describe(ex) : ((int)args.Outcome.Result!.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture), args.RetryDelay);
                     return ValueTask.CompletedTask;
                 },
             });
@@ -72,14 +77,26 @@ public sealed class WebhookSender
                 return true;
             }
 
-            _logger.LogWarning("Webhook {Url} answered {Status}; the notification stays pending", _url, (int)response.StatusCode);
+            _logger.LogWarning("Webhook {Url} answered {Status}; the notification stays pending", _shown, (int)response.StatusCode);
             return false;
         }
         catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException
                                        || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            _logger.LogWarning("Webhook {Url} unreachable after retries ({Reason}); the notification stays pending", _url, ex.Message);
+            _logger.LogWarning("Webhook {Url} unreachable after retries ({Reason}); the notification stays pending", _shown, Describe(ex));
             return false;
         }
+    }
+
+    /// <summary>An exception's messages (inner ones too) for a log line, scrubbed of the URL's secret parts.</summary>
+    private string Describe(Exception error)
+    {
+        var messages = new List<string>();
+        for (var e = error; e is not null && messages.Count < 3; e = e.InnerException)
+        {
+            messages.Add($"{e.GetType().Name}: {e.Message}");
+        }
+
+        return UrlRedaction.Scrub(string.Join(" --> ", messages), _url.OriginalString);
     }
 }
