@@ -51,8 +51,13 @@ public sealed partial class ScorerWorker : BackgroundService
     private readonly long _commitIntervalTicks;
     private IProducer<byte[], byte[]>? _producer;
     private IConsumer<byte[], byte[]>? _consumer;
+    private readonly ProgressWatchdog _watchdog;
+
+    // Committable offsets not yet stored because a dead letter below them is not written yet; offered again at every
+    // commit, so a partition's offset catches up as soon as its dead letters are acknowledged.
+    private readonly Dictionary<TopicPartition, Offset> _toCommit = [];
     private DeadLetterPublisher? _deadLetters;
-    private bool _deadLettersSinceCommit;
+    private LoopProgress? _progress;
     private long _batchCounter;
     private long _lastCommitTicks;
     private int _publishedGeneration = -1;
@@ -60,8 +65,9 @@ public sealed partial class ScorerWorker : BackgroundService
 
     /// <summary>Creates the worker.</summary>
     public ScorerWorker(IOptions<ScorerOptions> options, IOptions<KafkaOptions> kafka, ModelRegistry registry, ScorerMetrics metrics,
-        IReadinessGate readiness, ServiceIdentity identity, ILogger<ScorerWorker> logger)
+        IReadinessGate readiness, ServiceIdentity identity, ProgressWatchdog watchdog, ILogger<ScorerWorker> logger)
     {
+        ArgumentNullException.ThrowIfNull(watchdog);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(kafka);
         ArgumentNullException.ThrowIfNull(identity);
@@ -70,6 +76,7 @@ public sealed partial class ScorerWorker : BackgroundService
         _registry = registry;
         _metrics = metrics;
         _readiness = readiness;
+        _watchdog = watchdog;
         _logger = logger;
         _instanceId = string.IsNullOrWhiteSpace(_options.InstanceId) ? identity.InstanceId : _options.InstanceId;
         _encoder = new PredictionEncoder(_codec);
@@ -124,9 +131,11 @@ public sealed partial class ScorerWorker : BackgroundService
             _consumer = new ConsumerBuilder<byte[], byte[]>(consumerConfig)
                 .SetPartitionsAssignedHandler((_, partitions) => LogAssigned(_logger, string.Join(",", partitions.Select(p => p.Partition.Value))))
                 .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition).ToList()))
-                .SetPartitionsLostHandler((_, partitions) => _tracker.Remove(partitions.Select(p => p.TopicPartition)))
+                .SetPartitionsLostHandler((_, partitions) => Forget(partitions.Select(p => p.TopicPartition).ToList()))
                 .Build();
             _consumer.Subscribe(_kafka.Topics.Features);
+            using var progress = _watchdog.Register("scorer");
+            _progress = progress;
             _readiness.MarkReady();
             LogStarted(_logger, _kafka.Topics.Features, _options.ConsumerGroup, _instanceId, _options.BatchSize, _options.QueueDelayMs);
             Loop(stoppingToken);
@@ -210,6 +219,7 @@ public sealed partial class ScorerWorker : BackgroundService
 
             if (record is { IsPartitionEOF: false, Message: not null })
             {
+                _progress!.Received();
                 Handle(record);
             }
 
@@ -227,6 +237,10 @@ public sealed partial class ScorerWorker : BackgroundService
                 Commit(force: false);
                 UpdateLag();
             }
+
+            // An iteration that ends has handled its record and dispatched what was due: a hang in decoding,
+            // inference or publishing never gets here, and /healthz turns red while records wait.
+            _progress!.Progressed();
         }
     }
 
@@ -419,7 +433,6 @@ public sealed partial class ScorerWorker : BackgroundService
             : rejection.Detail;
         _metrics.Error(rejection.ReasonCode);
         _deadLetters!.Publish(context.Record, rejection.ReasonCode, detail, rejection.EventTimeMs ?? featureEvent?.EventTimeMs);
-        _deadLettersSinceCommit = true;
 
         var record = context.Record;
         var prediction = NewPrediction(null, context, model, PredictionStatus.ERROR, $"{rejection.ReasonCode}: {detail}");
@@ -623,7 +636,7 @@ public sealed partial class ScorerWorker : BackgroundService
         // Score what is waiting, get it acknowledged and commit it, so the next owner starts where this one ends.
         DrainAll();
         Commit(force: true);
-        _tracker.Remove(partitions);
+        Forget(partitions);
         LogRevoked(_logger, string.Join(",", partitions.Select(p => p.Partition.Value)));
     }
 
@@ -636,23 +649,29 @@ public sealed partial class ScorerWorker : BackgroundService
         }
 
         RetryFailedDeliveries();
-        if (_deadLettersSinceCommit)
-        {
-            // A dead letter must be durable before the offset of its event is committed.
-            if (!_deadLetters!.Flush(FlushTimeout))
-            {
-                LogFlushTimeout(_logger);
-                return;
-            }
 
-            _deadLettersSinceCommit = false;
+        // Never past a dead letter that is not written: a record whose dead letter was refused stays uncommitted, so
+        // a restart reads it again instead of losing it (DeadLetterPublisher retries it meanwhile).
+        if (!_deadLetters!.Flush(FlushTimeout))
+        {
+            LogFlushTimeout(_logger);
         }
 
         try
         {
             foreach (var offset in _tracker.TakeCommittable())
             {
-                _consumer!.StoreOffset(offset);
+                _toCommit[offset.TopicPartition] = offset.Offset;
+            }
+
+            foreach (var (partition, desired) in _toCommit.ToList())
+            {
+                var safe = _deadLetters.SafeCommitOffset(partition, desired);
+                _consumer!.StoreOffset(new TopicPartitionOffset(partition, safe));
+                if (safe == desired)
+                {
+                    _toCommit.Remove(partition);
+                }
             }
 
             if (force)
@@ -673,14 +692,30 @@ public sealed partial class ScorerWorker : BackgroundService
 
     private void UpdateLag()
     {
+        long total = 0;
         foreach (var partition in _consumer!.Assignment)
         {
             var position = _consumer.Position(partition);
             var watermarks = _consumer.GetWatermarkOffsets(partition);
             if (position.Value >= 0 && watermarks.High.Value >= 0)
             {
-                _metrics.Lag(partition.Topic, partition.Partition.Value, Math.Max(0, watermarks.High.Value - position.Value));
+                var lag = Math.Max(0, watermarks.High.Value - position.Value);
+                _metrics.Lag(partition.Topic, partition.Partition.Value, lag);
+                total += lag;
             }
+        }
+
+        _progress!.ReportLag(total);
+    }
+
+    /// <summary>Partitions this instance no longer owns: their next owner reads from the last commit.</summary>
+    private void Forget(List<TopicPartition> partitions)
+    {
+        _tracker.Remove(partitions);
+        foreach (var partition in partitions)
+        {
+            _toCommit.Remove(partition);
+            _deadLetters!.Release(partition);
         }
     }
 
