@@ -42,9 +42,13 @@ public sealed class AlerterOptions : IValidatableObject
     /// <summary>An input partition whose newest window end is more than this behind the most advanced one stops holding the watermark back.</summary>
     public string LaneIdleSpan { get; set; } = "15m";
 
-    /// <summary>Low-traffic guard: minimum events in a tier's long window (0 disables).</summary>
+    /// <summary>Low-traffic guard: confidence of the one-sided binomial test a tier's long window must pass (0 disables; see EvaluatorOptions).</summary>
+    [Range(0.0, 0.999999)]
+    public double LowTrafficConfidence { get; set; } = 0.999;
+
+    /// <summary>Optional floor on the events in a tier's long window, on top of the binomial test (0: none).</summary>
     [Range(0, long.MaxValue)]
-    public long MinEventsInLongWindow { get; set; } = 100;
+    public long MinEventsInLongWindow { get; set; }
 
     /// <summary>DATA_MISSING after this much stream time without results for an SLO.</summary>
     public string MissingDataAfter { get; set; } = "15m";
@@ -128,6 +132,7 @@ public sealed class AlerterOptions : IValidatableObject
         DriftWindow = Durations.Parse(DriftWindow),
         AllowedLateness = Durations.Parse(AllowedLateness),
         QualityAllowedLateness = Durations.Parse(QualityAllowedLateness),
+        LowTrafficConfidence = LowTrafficConfidence,
         MinEventsInLongWindow = MinEventsInLongWindow,
         MissingDataAfter = Durations.Parse(MissingDataAfter),
         ResolveHold = Durations.Parse(ResolveHold),

@@ -21,8 +21,17 @@ public sealed record EvaluatorOptions
     /// <summary>Allowed lateness of quality SLO ticks: quality results are upserted as labels arrive, so their ticks wait longer.</summary>
     public TimeSpan QualityAllowedLateness { get; init; } = TimeSpan.FromHours(1);
 
-    /// <summary>Low-traffic guard: a tier holds only when its long window has at least this many events (0 disables).</summary>
-    public long MinEventsInLongWindow { get; init; } = 100;
+    /// <summary>
+    /// Low-traffic guard: a tier holds only when its long window's bad events are improbable if the true bad rate were
+    /// the SLO's allowed rate (1 - target): a one-sided binomial test, P(X &gt;= bad | total, 1 - target) &lt;= 1 - this
+    /// confidence. So each tier's alarms from traffic that is merely within budget are at most 1 - confidence per
+    /// evaluation, however little traffic there is, and a burst of a few slow requests at start-up does not page.
+    /// 0 disables the test.
+    /// </summary>
+    public double LowTrafficConfidence { get; init; } = 0.999;
+
+    /// <summary>An optional floor on top of <see cref="LowTrafficConfidence"/>: a tier holds only when its long window has at least this many events (0: none).</summary>
+    public long MinEventsInLongWindow { get; init; }
 
     /// <summary>An SLO whose results stopped for longer than this (against the stream's max event time) raises DATA_MISSING.</summary>
     public TimeSpan MissingDataAfter { get; init; } = TimeSpan.FromMinutes(15);

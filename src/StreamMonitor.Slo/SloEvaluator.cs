@@ -128,7 +128,8 @@ public sealed class SloEvaluator
                 ShortBurnRate = shortRate,
                 LongTotal = longSum.Total,
                 ShortTotal = shortSum.Total,
-                ConditionMet = longRate > tier.BurnRate && shortRate > tier.BurnRate && longSum.Total >= _options.MinEventsInLongWindow,
+                ConditionMet = longRate > tier.BurnRate && shortRate > tier.BurnRate && longSum.Total >= _options.MinEventsInLongWindow
+                               && LowTrafficGuard.Improbable(longSum.Bad, longSum.Total, Slo.ErrorBudget, _options.LowTrafficConfidence),
             });
         }
 

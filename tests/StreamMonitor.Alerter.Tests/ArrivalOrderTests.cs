@@ -80,7 +80,7 @@ public sealed class ArrivalOrderTests
     [Fact]
     public void A_result_arriving_after_its_tick_is_late_and_counts_only_from_the_next_tick()
     {
-        var evaluator = new AlertEvaluator([Availability()], Options(TimeSpan.FromMinutes(1), minEvents: 0));
+        var evaluator = new AlertEvaluator([Availability()], Options(TimeSpan.FromMinutes(1), lowTrafficConfidence: 0));
         evaluator.Apply(Latency(T0, Minute, 100, 0));
         evaluator.Apply(Latency(T0 + Minute, Minute, 100, 0));
         Assert.Equal(100, evaluator.AdvanceTo(T0 + (2 * Minute)).Statuses.Single().PeriodTotal);

@@ -141,11 +141,11 @@ public sealed class BurnRateGoldenTests
     }
 
     [Theory]
-    [InlineData(100, 0)]
+    [InlineData(0.999, 0)]
     [InlineData(0, 1)]
-    public void Ten_requests_an_hour_with_one_failure_pages_only_without_the_low_traffic_guard(long minEvents, int expectedPages)
+    public void Ten_requests_an_hour_with_one_failure_pages_only_without_the_low_traffic_guard(double confidence, int expectedPages)
     {
-        var evaluator = new AlertEvaluator([Availability()], Options(TimeSpan.FromMinutes(1), minEvents));
+        var evaluator = new AlertEvaluator([Availability()], Options(TimeSpan.FromMinutes(1), confidence));
         var alerts = Feed(evaluator, T0, T0 + (6 * Hour), Minute, start =>
         {
             var minuteOfHour = (start - T0) / Minute % 60;
@@ -180,7 +180,7 @@ public sealed class BurnRateGoldenTests
     [Fact]
     public void Burn_rates_sum_counts_rather_than_averaging_window_ratios()
     {
-        var evaluator = new AlertEvaluator([Availability()], Options(TimeSpan.FromMinutes(1), minEvents: 0));
+        var evaluator = new AlertEvaluator([Availability()], Options(TimeSpan.FromMinutes(1), lowTrafficConfidence: 0));
         var statuses = new List<SloStatus>();
 
         // One busy healthy window and one nearly idle failing one: the ratio of sums is 1/1001, the mean of ratios 50%.

@@ -135,7 +135,7 @@ public sealed class EvaluatorRulesTests
     public void Quality_revisions_replace_earlier_counts_exactly()
     {
         var slo = Accuracy(name: "acc");
-        var evaluator = new AlertEvaluator([slo], Options(TimeSpan.FromMinutes(1), minEvents: 0));
+        var evaluator = new AlertEvaluator([slo], Options(TimeSpan.FromMinutes(1), lowTrafficConfidence: 0));
         QualityWindowResult Q(long start, long revision, long labeled, long correct) => new()
         {
             ModelName = "cancer", ModelVersion = "1", WindowStartMs = start, WindowSizeMs = Minute, Revision = revision, Labeled = labeled, Correct = correct, Predictions = 100,
@@ -164,7 +164,7 @@ public sealed class EvaluatorRulesTests
     [Fact]
     public void Versions_are_summed_and_other_window_sizes_are_ignored()
     {
-        var evaluator = new AlertEvaluator([Availability()], Options(TimeSpan.FromMinutes(1), minEvents: 0));
+        var evaluator = new AlertEvaluator([Availability()], Options(TimeSpan.FromMinutes(1), lowTrafficConfidence: 0));
         evaluator.Apply(Latency(T0, Minute, 100, 10, version: "1"));
         evaluator.Apply(Latency(T0, Minute, 50, 5, version: "2"));
 
@@ -225,7 +225,7 @@ public sealed class EvaluatorRulesTests
     public void Latency_sli_uses_the_entry_whose_threshold_matches_the_slo()
     {
         var slo = Availability() with { Name = "lat", Sli = SliKind.Latency, LatencyThresholdUs = 50_000, Target = 0.99, Tiers = DefaultTiers.For(TimeSpan.FromDays(30)).Skip(1).ToList() };
-        var evaluator = new AlertEvaluator([slo], Options(TimeSpan.FromMinutes(1), minEvents: 0));
+        var evaluator = new AlertEvaluator([slo], Options(TimeSpan.FromMinutes(1), lowTrafficConfidence: 0));
         var result = Latency(T0, Minute, 1000, 10, fastCount: 900);
         result.LatencySlis.Insert(0, new LatencySli { ThresholdUs = 10_000, Good = 100, Total = 1000 });
         Assert.Equal(InputOutcome.Applied, evaluator.Apply(result));
@@ -243,7 +243,7 @@ public sealed class EvaluatorRulesTests
     {
         var paris = TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris");
         var slo = Availability() with { Period = SloPeriod.CalendarMonth(paris), Tiers = DefaultTiers.For(TimeSpan.FromDays(30)) };
-        var evaluator = new AlertEvaluator([slo], Options(TimeSpan.FromHours(1), minEvents: 0));
+        var evaluator = new AlertEvaluator([slo], Options(TimeSpan.FromHours(1), lowTrafficConfidence: 0));
         var monthStart = new DateTimeOffset(2026, 11, 30, 23, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds(); // 2026-12-01 00:00 Paris
         var statuses = new List<SloStatus>();
         Feed(evaluator, monthStart - (3 * Hour), monthStart + (2 * Hour), Hour, s => (1000, s < monthStart ? 1 : 0), statuses);

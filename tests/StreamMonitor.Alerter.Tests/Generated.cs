@@ -28,12 +28,13 @@ internal static class Generated
         RelativeError = 0.01,
     };
 
-    public static EvaluatorOptions Options(TimeSpan window, long minEvents = 100, TimeSpan? hold = null) => new()
+    /// <summary>Evaluator settings over one window size; <paramref name="lowTrafficConfidence"/> 0 turns the low-traffic guard off.</summary>
+    public static EvaluatorOptions Options(TimeSpan window, double lowTrafficConfidence = 0.999, TimeSpan? hold = null) => new()
     {
         ResultWindow = window,
         QualityWindow = window,
         DriftWindow = window,
-        MinEventsInLongWindow = minEvents,
+        LowTrafficConfidence = lowTrafficConfidence,
         ResolveHold = hold ?? TimeSpan.FromMinutes(1),
         MissingDataAfter = TimeSpan.FromMinutes(15),
     };
