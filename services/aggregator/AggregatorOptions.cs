@@ -80,6 +80,16 @@ public sealed class AggregatorOptions : IValidatableObject
     /// <summary>The delayed-label quality topology (section "Aggregator:Quality").</summary>
     public QualityOptions Quality { get; set; } = new();
 
+    /// <summary>Event-time plausibility of every input record (section "Aggregator:EventTime").</summary>
+    public EventTimeOptions EventTime { get; set; } = new();
+
+    /// <summary>
+    /// Dead-letter feature events the record policy rejects. Off by default: the scorer reads every feature record and
+    /// dead-letters the bad ones itself, so the drift topology only counts them (one dead letter per bad record). Turn
+    /// it on where no scorer runs.
+    /// </summary>
+    public bool DeadLetterFeatures { get; set; }
+
     /// <summary>The parsed window specs.</summary>
     public IReadOnlyList<WindowSpec> WindowSpecs() => EffectiveWindows.Select(ParseWindow).ToList();
 
@@ -152,6 +162,11 @@ public sealed class AggregatorOptions : IValidatableObject
         }
 
         foreach (var error in Quality.Validate())
+        {
+            yield return error;
+        }
+
+        foreach (var error in EventTime.Validate())
         {
             yield return error;
         }
