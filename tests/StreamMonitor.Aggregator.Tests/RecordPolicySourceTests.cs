@@ -268,6 +268,22 @@ public sealed class RecordPolicySourceTests
     }
 
     [Fact]
+    public void A_record_is_decoded_once_for_every_reader_and_a_reused_consume_result_is_decoded_again()
+    {
+        var inputs = InMemoryPipeline.Inputs(Codec);
+        var record = Record(Topics.Predictions, 0, Codec.Serialize(Prediction("a", Now)), Now);
+        var first = inputs.Prediction(record).Value;
+        Assert.Same(first, inputs.Prediction(record).Value);
+
+        // Same object, next record (as a benchmark or a test harness may do): its own outcome, never the previous one.
+        record.Offset = 1;
+        record.Message.Value = Codec.Serialize(Prediction("b", long.MaxValue));
+        Assert.Equal(ReasonCodes.EventTimeImplausible, inputs.Prediction(record).Rejection?.ReasonCode);
+        record.Message.Value = Codec.Serialize(Prediction("c", Now));
+        Assert.Equal("c", inputs.Prediction(record).Value?.EventId);
+    }
+
+    [Fact]
     public void Model_names_and_versions_must_not_hold_the_window_key_separator()
     {
         var policy = new RecordPolicy(Codec);

@@ -14,7 +14,7 @@ namespace StreamMonitor.Aggregator.Topology;
 /// </summary>
 public sealed class InputRecords
 {
-    private readonly ConditionalWeakTable<ConsumeResult<byte[], byte[]>, object> _decoded = [];
+    private readonly ConditionalWeakTable<ConsumeResult<byte[], byte[]>, Decoded> _decoded = [];
 
     /// <summary>Creates the source over <paramref name="policy"/>.</summary>
     public InputRecords(RecordPolicy policy)
@@ -47,13 +47,17 @@ public sealed class InputRecords
         where T : class
     {
         ArgumentNullException.ThrowIfNull(record);
-        if (_decoded.TryGetValue(record, out var cached) && cached is Validated<T> known)
+        // A caller may reuse one ConsumeResult for several records: the outcome belongs to these bytes at this offset only.
+        if (_decoded.TryGetValue(record, out var cached) && ReferenceEquals(cached.Value, record.Message.Value) && cached.Offset == record.Offset.Value
+            && cached.Result is Validated<T> known)
         {
             return known;
         }
 
         var result = decode(Policy, record);
-        _decoded.AddOrUpdate(record, result);
+        _decoded.AddOrUpdate(record, new Decoded(record.Message.Value, record.Offset.Value, result));
         return result;
     }
+
+    private sealed record Decoded(byte[]? Value, long Offset, object Result);
 }
