@@ -115,7 +115,9 @@ public sealed class AggregatorOptions : IValidatableObject
         (string Suffix, long Factor)[] units = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)];
         foreach (var (suffix, factor) in units)
         {
-            if (text.EndsWith(suffix, StringComparison.Ordinal) && long.TryParse(text[..^suffix.Length], NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0)
+            // No wrap: "200000000000d" is not a (negative or tiny) duration but an error.
+            if (text.EndsWith(suffix, StringComparison.Ordinal) && long.TryParse(text[..^suffix.Length], NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
+                && value <= long.MaxValue / factor)
             {
                 return value * factor;
             }

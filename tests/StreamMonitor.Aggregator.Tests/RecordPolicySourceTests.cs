@@ -234,6 +234,23 @@ public sealed class RecordPolicySourceTests
     }
 
     [Fact]
+    public void A_horizon_near_long_MaxValue_neither_expires_a_prediction_at_once_nor_forgets_its_label()
+    {
+        var settings = new QualitySettings(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)), 5_000, long.MaxValue - 1, 60_000, Topics);
+        var task = new QualityJoinTask(settings, 0, null, new Dictionary<string, byte[]>(StringComparer.Ordinal), InMemoryPipeline.Inputs(Codec), Codec);
+        var output = new RecordingOutput();
+        task.Process(Record(Topics.Predictions, 0, Codec.Serialize(Prediction("p", Now)), Now), output);
+        task.Process(Record(Topics.Predictions, 1, Codec.Serialize(Prediction("q", Now + 1_000)), Now + 1_000), output);
+        Assert.Equal(2, task.Waiting); // a wrapped "time + horizon" would have expired both at once
+        task.Process(Record(Topics.Labels, 0, Codec.Serialize(new Label { EventId = "p", Value = 1, LabelTimeMs = Now + 2_000 }), Now + 2_000), output);
+        task.Process(Record(Topics.Labels, 1, Codec.Serialize(new Label { EventId = "p", Value = 0, LabelTimeMs = Now + 3_000 }), Now + 3_000), output);
+        Assert.Equal([ReasonCodes.LabelDuplicate], Letters(output, Topics.DeadLetter).Select(l => l.ReasonCode));
+        Assert.Equal(1, task.Waiting);
+        Assert.Throws<FormatException>(() => AggregatorOptions.ParseDuration("200000000000d"));
+        Assert.Equal(106_751_991_167L * 86_400_000, AggregatorOptions.ParseDuration("106751991167d"));
+    }
+
+    [Fact]
     public void The_projection_dead_letters_what_line_protocol_cannot_carry_and_keeps_the_other_points()
     {
         var projection = new ResultProjection(Topics, new RecordPolicy(Codec), Codec, new ProjectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())));
