@@ -15,6 +15,8 @@ public sealed class AggregatorMetrics : ITaskMetrics
     private readonly Counter _records;
     private readonly Counter _late;
     private readonly Counter _deadLetters;
+    private readonly Counter _rejected;
+    private readonly Counter _driftSkipped;
     private readonly Counter _windows;
     private readonly Counter _checkpoints;
     private readonly Gauge _streamTime;
@@ -31,6 +33,8 @@ public sealed class AggregatorMetrics : ITaskMetrics
         _records = factory.CreateCounter("streammon_aggregator_records_total", "Input records processed, by processor and topic.", ["processor", "topic"]);
         _late = factory.CreateCounter("streammon_aggregator_late_records_total", "Records routed to the late-events topic, by input topic.", ["topic"]);
         _deadLetters = factory.CreateCounter("streammon_aggregator_dead_letters_total", "Records sent to the dead-letter topic, by reason code.", ["reason_code"]);
+        _rejected = factory.CreateCounter("streammon_aggregator_rejected_records_total", "Input records the record policy rejected, by input topic and reason code (dead-lettered, or only counted for feature events, which the scorer dead-letters).", ["topic", "reason_code"]);
+        _driftSkipped = factory.CreateCounter("streammon_aggregator_drift_skipped_total", "Valid feature events of models without a drift profile: drift is not computed for them (no model label: model names are input).");
         _windows = factory.CreateCounter("streammon_aggregator_windows_emitted_total", "Window partials (stage A: final or provisional) and results (stage B) emitted, by kind.", ["kind", "output"]);
         _checkpoints = factory.CreateCounter("streammon_aggregator_checkpoints_total", "Task checkpoints written, by processor.", ["processor"]);
         _streamTime = factory.CreateGauge("streammon_aggregator_stream_time_ms", "Largest stream time of the processor's tasks (event time, epoch ms).", ["processor"]);
@@ -47,6 +51,12 @@ public sealed class AggregatorMetrics : ITaskMetrics
 
     /// <inheritdoc />
     public void DeadLetter(string reasonCode) => _deadLetters.WithLabels(reasonCode).Inc();
+
+    /// <inheritdoc />
+    public void Rejected(string topic, string reasonCode) => _rejected.WithLabels(topic, reasonCode).Inc();
+
+    /// <inheritdoc />
+    public void DriftSkipped() => _driftSkipped.Inc();
 
     /// <inheritdoc />
     public void PartialEmitted(WindowKind kind, bool final) => _windows.WithLabels(kind.ToString(), final ? "final_partial" : "provisional_partial").Inc();

@@ -80,6 +80,16 @@ public sealed class AggregatorOptions : IValidatableObject
     /// <summary>The delayed-label quality topology (section "Aggregator:Quality").</summary>
     public QualityOptions Quality { get; set; } = new();
 
+    /// <summary>Event-time plausibility of every input record (section "Aggregator:EventTime").</summary>
+    public EventTimeOptions EventTime { get; set; } = new();
+
+    /// <summary>
+    /// Dead-letter feature events the record policy rejects. Off by default: the scorer reads every feature record and
+    /// dead-letters the bad ones itself, so the drift topology only counts them (one dead letter per bad record). Turn
+    /// it on where no scorer runs.
+    /// </summary>
+    public bool DeadLetterFeatures { get; set; }
+
     /// <summary>The parsed window specs.</summary>
     public IReadOnlyList<WindowSpec> WindowSpecs() => EffectiveWindows.Select(ParseWindow).ToList();
 
@@ -105,7 +115,9 @@ public sealed class AggregatorOptions : IValidatableObject
         (string Suffix, long Factor)[] units = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)];
         foreach (var (suffix, factor) in units)
         {
-            if (text.EndsWith(suffix, StringComparison.Ordinal) && long.TryParse(text[..^suffix.Length], NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0)
+            // No wrap: "200000000000d" is not a (negative or tiny) duration but an error.
+            if (text.EndsWith(suffix, StringComparison.Ordinal) && long.TryParse(text[..^suffix.Length], NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
+                && value <= long.MaxValue / factor)
             {
                 return value * factor;
             }
@@ -152,6 +164,11 @@ public sealed class AggregatorOptions : IValidatableObject
         }
 
         foreach (var error in Quality.Validate())
+        {
+            yield return error;
+        }
+
+        foreach (var error in EventTime.Validate())
         {
             yield return error;
         }

@@ -7,6 +7,7 @@ using StreamMonitor.Aggregator.Latency;
 using StreamMonitor.Aggregator.Quality;
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Hosting;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
@@ -18,8 +19,12 @@ namespace StreamMonitor.Aggregator;
 /// Runs the aggregator: stage A (group "{ConsumerGroup}") over the input topics and stage B (group
 /// "{ConsumerGroup}-merge") over the partials topic, and the quality join (group "{ConsumerGroup}-quality") over
 /// predictions and labels (<see cref="QualityProcessor"/>), each on its own thread with its own consumer and producer.
+/// Every input record goes through one <see cref="RecordPolicy"/> (Aggregator:EventTime) at the source
+/// (<see cref="InputRecords"/>), so a bad record is rejected, routed once and never reaches a topology's state. A
+/// processor that fails anyway (the cluster, a corrupt checkpoint) stops the service: its checkpoints make a restart
+/// resume exactly where it left off.
 /// </summary>
-public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptions<AggregatorOptions> aggregatorOptions, IReadinessGate readiness, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime, Prometheus.IMetricFactory metricFactory) : BackgroundService
+public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptions<AggregatorOptions> aggregatorOptions, IReadinessGate readiness, ProgressWatchdog watchdog, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime, Prometheus.IMetricFactory metricFactory) : BackgroundService
 {
     /// <inheritdoc />
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -28,19 +33,20 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
         var options = aggregatorOptions.Value;
         var logger = loggerFactory.CreateLogger<AggregatorWorker>();
         var codec = new EventCodec();
+        var inputs = new InputRecords(new RecordPolicy(codec, options.EventTime.ToPolicy()));
         var progress = new ProgressBoard();
         var topics = kafka.Topics;
         var metrics = new AggregatorMetrics(metricFactory, progress);
         var stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, topics, metrics);
-        var inputs = new List<string>();
+        var inputTopics = new List<string>();
         var builders = new List<IResultBuilder>();
         LatencyTopology? latency = null;
         DriftTopology? drift = null;
         ScoreDriftTopology? scoreDrift = null;
         if (options.Latency)
         {
-            latency = new LatencyTopology(codec, options.EffectiveSliThresholdsUs, topics);
-            inputs.Add(topics.Predictions);
+            latency = new LatencyTopology(inputs, codec, options.EffectiveSliThresholdsUs, topics);
+            inputTopics.Add(topics.Predictions);
             builders.Add(latency);
         }
 
@@ -52,18 +58,18 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
                 logger.LogInformation("Drift reference for {Model}: profile {ProfileId} from {Source} ({Rows} rows)", model, profile.Id, profile.Source, profile.Rows);
             }
 
-            drift = new DriftTopology(codec, profiles, options.DriftThresholds, topics);
-            inputs.Add(topics.Features);
+            drift = new DriftTopology(inputs, codec, profiles, options.DriftThresholds, topics, options.DeadLetterFeatures, metrics);
+            inputTopics.Add(topics.Features);
             builders.Add(drift);
             // Without the latency topology, score drift is the stage A topology of the predictions: it routes bad ones.
-            scoreDrift = new ScoreDriftTopology(codec, profiles, routesBadRecords: latency is null);
-            if (scoreDrift.Enabled && !inputs.Contains(topics.Predictions))
+            scoreDrift = new ScoreDriftTopology(inputs, profiles, routesBadRecords: latency is null);
+            if (scoreDrift.Enabled && !inputTopics.Contains(topics.Predictions))
             {
-                inputs.Add(topics.Predictions);
+                inputTopics.Add(topics.Predictions);
             }
         }
 
-        if (inputs.Count == 0)
+        if (inputTopics.Count == 0)
         {
             throw new InvalidOperationException("No topology is enabled (Aggregator:Latency, or Aggregator:Drift with Aggregator:Profiles).");
         }
@@ -85,15 +91,16 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
         var checkpointInterval = TimeSpan.FromMilliseconds(options.CheckpointIntervalMs);
         readiness.MarkReady();
         return Task.WhenAll(
-            RunProcessor("stage-a", new ProcessorSettings(options.ConsumerGroup, inputs, options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromMilliseconds(200)), stageA, kafka, progress, metrics, stoppingToken),
+            RunProcessor("stage-a", new ProcessorSettings(options.ConsumerGroup, inputTopics, options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromMilliseconds(200)), stageA, kafka, progress, metrics, stoppingToken),
             RunProcessor("stage-b", new ProcessorSettings(options.ConsumerGroup + "-merge", [topics.WindowPartials], options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromSeconds(1)), stageB, kafka, progress, metrics, stoppingToken),
-            quality is null ? Task.CompletedTask : RunProcessor("quality", kafka, (producer, store) => QualityProcessor.Create(quality, options, kafka, codec, producer, store, loggerFactory, metrics.ForProcessor("quality")).Run, stoppingToken));
+            quality is null ? Task.CompletedTask : RunProcessor("quality", kafka, (producer, store, loop) => QualityProcessor.Create(quality, options, kafka, inputs, codec, producer, store, loggerFactory, metrics.ForProcessor("quality"), loop).Run, stoppingToken));
     }
 
     private Task RunProcessor(string name, ProcessorSettings settings, IPartitionTaskFactory factory, KafkaOptions kafka, ProgressBoard progress, AggregatorMetrics metrics, CancellationToken stoppingToken) =>
-        RunProcessor(name, kafka, (producer, store) => new PartitionedProcessor(settings, kafka, factory, producer, store, progress, loggerFactory.CreateLogger($"StreamMonitor.Aggregator.{name}"), metrics.ForProcessor(name)).Run, stoppingToken);
+        RunProcessor(name, kafka, (producer, store, loop) => new PartitionedProcessor(settings with { Progress = loop }, kafka, factory, producer, store, progress, loggerFactory.CreateLogger($"StreamMonitor.Aggregator.{name}"), metrics.ForProcessor(name)).Run, stoppingToken);
 
-    private Task RunProcessor(string name, KafkaOptions kafka, Func<IProducer<byte[], byte[]>, CheckpointStore, Action<CancellationToken>> create, CancellationToken stoppingToken)
+    /// <summary>Runs a processor on its own thread, its loop registered with the liveness watchdog as "aggregator/{name}".</summary>
+    private Task RunProcessor(string name, KafkaOptions kafka, Func<IProducer<byte[], byte[]>, CheckpointStore, LoopProgress, Action<CancellationToken>> create, CancellationToken stoppingToken)
     {
         var logger = loggerFactory.CreateLogger($"StreamMonitor.Aggregator.{name}");
         return Task.Factory.StartNew(
@@ -105,11 +112,14 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
                     producerConfig.MessageMaxBytes = 16 * 1024 * 1024;
                     using var producer = new ProducerBuilder<byte[], byte[]>(producerConfig).Build();
                     using var store = new CheckpointStore(kafka, $"aggregator-{name}-{Environment.ProcessId}");
-                    create(producer, store)(stoppingToken);
+                    using var loop = watchdog.Register("aggregator/" + name);
+                    create(producer, store, loop)(stoppingToken);
                 }
-                catch (Exception ex) when (ex is KafkaException or InvalidDataException or TimeoutException or InvalidOperationException)
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    // Fail fast: the checkpoints make a restart resume exactly where this left off.
+                    // Fail fast, whatever failed (not only the cluster: an unforeseen exception must not end one processor
+                    // silently while the others run and the service reports ready). The checkpoints make a restart
+                    // resume exactly where this left off; no input record can cause this, the record policy rejects it first.
                     logger.LogCritical(ex, "Processor {Processor} failed; stopping the service", name);
                     readiness.MarkNotReady($"{name} failed: {ex.Message}");
                     lifetime.StopApplication();

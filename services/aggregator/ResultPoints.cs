@@ -4,19 +4,51 @@ using StreamMonitor.Streams;
 
 namespace StreamMonitor.Aggregator;
 
+/// <summary>The points of one result: those built and rendered, and those line protocol cannot carry.</summary>
+public sealed class ProjectedPoints
+{
+    private readonly List<LinePoint> _points = [];
+    private readonly List<string> _rejected = [];
+
+    /// <summary>Points ready to write (each rendered once already, so the writer cannot throw on them).</summary>
+    public IReadOnlyList<LinePoint> Points => _points;
+
+    /// <summary>Points InfluxDB's line protocol cannot carry: "measurement: why" (a tag with a tab, a time past 2262...).</summary>
+    public IReadOnlyList<string> Rejected => _rejected;
+
+    /// <summary>Builds and renders one point; a point that cannot be is recorded in <see cref="Rejected"/> instead of thrown.</summary>
+    internal void Add(string measurement, Func<string, LinePoint> build)
+    {
+        try
+        {
+            var point = build(measurement);
+            point.ToLineProtocol();
+            _points.Add(point);
+        }
+        catch (Exception ex) when (ex is LineProtocolException or ArgumentException or InvalidOperationException or OverflowException or FormatException)
+        {
+            // Names and values come from input records: a bad one costs its point, never the projection.
+            _rejected.Add($"{measurement}: {ex.Message}");
+        }
+    }
+}
+
 /// <summary>
 /// InfluxDB points of window results (measurements in the common brief). Time = window start; tags model, version,
-/// window (size label); so a re-emitted result overwrites its points. Null or non-finite values are omitted.
+/// window (size label); so a re-emitted result overwrites its points. Null or non-finite values are omitted. Each point
+/// is built on its own (<see cref="ProjectedPoints"/>): one that line protocol cannot carry does not take the others
+/// of its result with it, and nothing here throws on a result's content.
 /// </summary>
 public static class ResultPoints
 {
     /// <summary>Points of a latency result: latency_window, one latency_stage per stage, one latency_sli per threshold.</summary>
-    public static IEnumerable<LinePoint> Of(LatencyWindowResult result)
+    public static ProjectedPoints Of(LatencyWindowResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
+        var points = new ProjectedPoints();
         var window = WindowSpec.FormatDuration(result.WindowSizeMs);
         LinePoint Base(string measurement) => LinePoint.Measurement(measurement).Tag("model", result.ModelName).Tag("version", result.ModelVersion).Tag("window", window);
-        yield return Base("latency_window")
+        points.Add("latency_window", m => Base(m)
             .Field("count", result.Count)
             .Field("error_count", result.ErrorCount)
             .Field("error_rate", Finite(result.ErrorRate))
@@ -24,10 +56,10 @@ public static class ResultPoints
             .Field("batch_size_mean", Finite(result.BatchSizeMean))
             .Field("batch_size_max", (long)result.BatchSizeMax)
             .Field("late_count", result.LateCount)
-            .TimestampMs(result.WindowStartMs);
+            .TimestampMs(result.WindowStartMs));
         foreach (var stage in result.Stages.Where(s => s.Count > 0))
         {
-            yield return Base("latency_stage").Tag("stage", stage.Stage)
+            points.Add("latency_stage", m => Base(m).Tag("stage", stage.Stage)
                 .Field("count", stage.Count)
                 .Field("mean_us", Finite(stage.MeanUs))
                 .Field("p50_us", stage.P50Us)
@@ -36,32 +68,35 @@ public static class ResultPoints
                 .Field("p99_us", stage.P99Us)
                 .Field("p999_us", stage.P999Us)
                 .Field("max_us", stage.MaxUs)
-                .TimestampMs(result.WindowStartMs);
+                .TimestampMs(result.WindowStartMs));
         }
 
         foreach (var sli in result.LatencySlis)
         {
-            yield return Base("latency_sli").Tag("threshold_us", sli.ThresholdUs.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            points.Add("latency_sli", m => Base(m).Tag("threshold_us", sli.ThresholdUs.ToString(System.Globalization.CultureInfo.InvariantCulture))
                 .Field("good", sli.Good)
                 .Field("total", sli.Total)
-                .TimestampMs(result.WindowStartMs);
+                .TimestampMs(result.WindowStartMs));
         }
+
+        return points;
     }
 
     /// <summary>Points of a drift result: drift_window and one drift_feature per column.</summary>
-    public static IEnumerable<LinePoint> Of(DriftWindowResult result)
+    public static ProjectedPoints Of(DriftWindowResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
+        var points = new ProjectedPoints();
         var window = WindowSpec.FormatDuration(result.WindowSizeMs);
         LinePoint Base(string measurement) => LinePoint.Measurement(measurement).Tag("model", result.ModelName).Tag("version", result.ModelVersion).Tag("window", window);
-        yield return Base("drift_window")
+        points.Add("drift_window", m => Base(m)
             .Field("count", result.Count)
             .Field("drifted_share", Finite(result.DriftedShare))
             .Field("dataset_drift", result.DatasetDrift ? 1L : 0L)
-            .TimestampMs(result.WindowStartMs);
+            .TimestampMs(result.WindowStartMs));
         foreach (var feature in result.Features)
         {
-            yield return Base("drift_feature").Tag("feature", feature.Feature).Tag("kind", feature.Kind.ToString().ToLowerInvariant())
+            points.Add("drift_feature", m => Base(m).Tag("feature", feature.Feature).Tag("kind", feature.Kind.ToString().ToLowerInvariant())
                 .Field("count", feature.Count)
                 .Field("null_rate", Finite(feature.NullRate))
                 .Field("out_of_range_rate", Finite(feature.OutOfRangeRate))
@@ -76,15 +111,18 @@ public static class ResultPoints
                 .Field("drift_score", Finite(feature.DriftScore))
                 .Field("threshold", Finite(feature.Threshold))
                 .Field("drifted", feature.Drifted ? 1L : 0L)
-                .TimestampMs(result.WindowStartMs);
+                .TimestampMs(result.WindowStartMs));
         }
+
+        return points;
     }
 
     /// <summary>Point of a quality result: quality_window (a re-emitted revision overwrites it).</summary>
-    public static LinePoint Of(QualityWindowResult result)
+    public static ProjectedPoints Of(QualityWindowResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        return LinePoint.Measurement("quality_window").Tag("model", result.ModelName).Tag("version", result.ModelVersion).Tag("window", WindowSpec.FormatDuration(result.WindowSizeMs))
+        var points = new ProjectedPoints();
+        points.Add("quality_window", m => LinePoint.Measurement(m).Tag("model", result.ModelName).Tag("version", result.ModelVersion).Tag("window", WindowSpec.FormatDuration(result.WindowSizeMs))
             .Field("predictions", result.Predictions)
             .Field("labeled", result.Labeled)
             .Field("label_coverage", Finite(result.LabelCoverage))
@@ -103,7 +141,8 @@ public static class ResultPoints
             .Field("label_delay_p90_ms", result.LabelDelayP90Ms)
             .Field("label_delay_p99_ms", result.LabelDelayP99Ms)
             .Field("revision", result.Revision)
-            .TimestampMs(result.WindowStartMs);
+            .TimestampMs(result.WindowStartMs));
+        return points;
     }
 
     private static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;

@@ -6,6 +6,8 @@ namespace StreamMonitor.Streams;
 /// An epoch-aligned event-time window: ranges are [start, start + size) with starts at multiples of the advance.
 /// Tumbling when advance == size; hopping when advance &lt; size. State is kept in panes of gcd(size, advance), so a
 /// record updates exactly one pane and a hopping window is the merge of its size/pane consecutive panes.
+/// Defined over the whole range of <see cref="long"/>: the arithmetic is exact (128-bit) and a start that would fall
+/// before <see cref="long.MinValue"/> saturates to it, so no event time, however absurd, can wrap a result or a loop.
 /// </summary>
 public sealed record WindowSpec
 {
@@ -35,12 +37,11 @@ public sealed record WindowSpec
     /// <summary>Tag value of the window size as written to InfluxDB ("10s", "1m", "1h", "90s").</summary>
     public string Label => FormatDuration(SizeMs) + (AdvanceMs == SizeMs ? "" : "/" + FormatDuration(AdvanceMs));
 
-    /// <summary>Largest multiple of <paramref name="unit"/> not above <paramref name="t"/> (correct for negative t).</summary>
-    public static long FloorTo(long t, long unit)
-    {
-        var r = t % unit;
-        return r < 0 ? t - r - unit : t - r;
-    }
+    /// <summary>
+    /// Largest multiple of <paramref name="unit"/> (positive) not above <paramref name="t"/> (correct for negative t);
+    /// <see cref="long.MinValue"/> when that multiple lies below it.
+    /// </summary>
+    public static long FloorTo(long t, long unit) => Saturating.Clamp(Floor(t, unit));
 
     /// <summary>Start of the pane holding event time <paramref name="t"/>.</summary>
     public long PaneStart(long t) => FloorTo(t, PaneMs);
@@ -49,16 +50,37 @@ public sealed record WindowSpec
     public long LastWindowStart(long t) => FloorTo(t, AdvanceMs);
 
     /// <summary>Start of the earliest window containing <paramref name="t"/>: the smallest aligned s with s + size &gt; t.</summary>
-    public long FirstWindowStart(long t) => FloorTo(t - SizeMs, AdvanceMs) + AdvanceMs;
+    public long FirstWindowStart(long t) => Saturating.Clamp(FirstStart(t));
 
-    /// <summary>Starts of every window containing <paramref name="t"/>, ascending.</summary>
+    /// <summary>
+    /// Starts of every window containing <paramref name="t"/>, ascending (at most size / advance of them). Starts
+    /// before <see cref="long.MinValue"/> saturate to it and are returned once.
+    /// </summary>
     public IEnumerable<long> WindowStartsContaining(long t)
     {
-        for (var s = FirstWindowStart(t); s <= LastWindowStart(t); s += AdvanceMs)
+        // 128-bit: near long.MaxValue the next start would wrap to a negative one and the loop would never end.
+        var last = Floor(t, AdvanceMs);
+        var previous = (long?)null;
+        for (var s = FirstStart(t); s <= last; s += AdvanceMs)
         {
-            yield return s;
+            var start = Saturating.Clamp(s);
+            if (start != previous)
+            {
+                previous = start;
+                yield return start;
+            }
         }
     }
+
+    /// <summary>
+    /// Whether a window starting at <paramref name="startMs"/> has closed at <paramref name="streamTimeMs"/>: its end
+    /// plus <paramref name="graceMs"/> is at or before the stream time. Exact: a window whose close lies beyond
+    /// <see cref="long.MaxValue"/> never closes.
+    /// </summary>
+    public bool IsClosed(long startMs, long graceMs, long streamTimeMs) => CloseOf(startMs, graceMs) <= streamTimeMs;
+
+    /// <summary>End + <paramref name="graceMs"/> of the window starting at <paramref name="startMs"/>, exactly (may exceed <see cref="long.MaxValue"/>).</summary>
+    public Int128 CloseOf(long startMs, long graceMs) => (Int128)startMs + SizeMs + graceMs;
 
     /// <summary>Formats a duration in the largest whole unit: 10000 → "10s", 60000 → "1m", 3600000 → "1h", 1500 → "1500ms".</summary>
     public static string FormatDuration(long ms)
@@ -75,6 +97,14 @@ public sealed record WindowSpec
 
         return ms % 1000 == 0 ? (ms / 1000).ToString(CultureInfo.InvariantCulture) + "s" : ms.ToString(CultureInfo.InvariantCulture) + "ms";
     }
+
+    private static Int128 Floor(Int128 t, long unit)
+    {
+        var r = t % unit;
+        return r < 0 ? t - r - unit : t - r;
+    }
+
+    private Int128 FirstStart(long t) => Floor((Int128)t - SizeMs, AdvanceMs) + AdvanceMs;
 
     private static long Gcd(long a, long b)
     {

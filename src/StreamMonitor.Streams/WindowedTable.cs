@@ -17,8 +17,8 @@ public interface IMergeable<in T>
 /// (a provisional result re-emitted if more records arrive before the window closes).</param>
 public readonly record struct WindowResult<TState>(string Key, int SpecIndex, WindowSpec Spec, long StartMs, TState State, bool Final)
 {
-    /// <summary>Window end (exclusive).</summary>
-    public long EndMs => StartMs + Spec.SizeMs;
+    /// <summary>Window end (exclusive); <see cref="long.MaxValue"/> when it lies beyond.</summary>
+    public long EndMs => Saturating.Add(StartMs, Spec.SizeMs);
 }
 
 /// <summary>
@@ -27,6 +27,8 @@ public readonly record struct WindowResult<TState>(string Key, int SpecIndex, Wi
 /// open window needs them. A record is late for a spec when even the latest window containing it has closed; the
 /// caller routes it (late-events topic) and the table counts it in the pane holding the current stream time.
 /// Deterministic: results depend only on the order of records in the partition. Not thread-safe (one task owns it).
+/// Close, grace and idle arithmetic is exact over the whole range of <see cref="long"/> (a window whose close lies beyond
+/// <see cref="long.MaxValue"/> never closes): an absurd event time cannot wrap into the past and close everything.
 /// </summary>
 public sealed class WindowedTable<TState>
     where TState : class, IMergeable<TState>
@@ -122,7 +124,7 @@ public sealed class WindowedTable<TState>
     public bool IsLate(WindowSpec spec, long eventTimeMs)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return StreamTime != long.MinValue && spec.LastWindowStart(eventTimeMs) + spec.SizeMs + GraceMs <= StreamTime;
+        return StreamTime != long.MinValue && spec.IsClosed(spec.LastWindowStart(eventTimeMs), GraceMs, StreamTime);
     }
 
     /// <summary>
@@ -139,7 +141,7 @@ public sealed class WindowedTable<TState>
             var spec = _specs[pane.Spec];
             foreach (var start in spec.WindowStartsContaining(pane.Start))
             {
-                var closeAt = start + spec.SizeMs + GraceMs;
+                var closeAt = spec.CloseOf(start, GraceMs);
                 var window = pane with { Start = start };
                 if (closeAt > StreamTime && closeAt + idleMs <= watermarkMs && !_flushed.Contains(window))
                 {
@@ -225,10 +227,11 @@ public sealed class WindowedTable<TState>
         var next = long.MaxValue;
         foreach (var start in spec.WindowStartsContaining(id.Start))
         {
-            var closeAt = start + spec.SizeMs + GraceMs;
+            // A close beyond long.MaxValue is never reached: it stays at "none" (long.MaxValue).
+            var closeAt = spec.CloseOf(start, GraceMs);
             if (closeAt > _closedThrough && closeAt < next)
             {
-                next = closeAt;
+                next = (long)closeAt;
             }
         }
 
@@ -250,7 +253,7 @@ public sealed class WindowedTable<TState>
             var spec = _specs[pane.Spec];
             foreach (var start in spec.WindowStartsContaining(pane.Start))
             {
-                var closeAt = start + spec.SizeMs + GraceMs;
+                var closeAt = spec.CloseOf(start, GraceMs);
                 if (closeAt > from && closeAt <= to)
                 {
                     windows.Add(pane with { Start = start });
@@ -270,7 +273,7 @@ public sealed class WindowedTable<TState>
         foreach (var pane in _panes.Keys)
         {
             var spec = _specs[pane.Spec];
-            if (spec.LastWindowStart(pane.Start) + spec.SizeMs + GraceMs <= to)
+            if (spec.IsClosed(spec.LastWindowStart(pane.Start), GraceMs, to))
             {
                 drop.Add(pane);
             }
@@ -297,9 +300,11 @@ public sealed class WindowedTable<TState>
         else
         {
             merged = _factory();
-            for (var pane = window.Start; pane < window.Start + spec.SizeMs; pane += spec.PaneMs)
+
+            // By index: near long.MaxValue "pane += PaneMs" would wrap and never reach the window's end.
+            for (var i = 0L; i < spec.SizeMs / spec.PaneMs && (Int128)window.Start + (i * spec.PaneMs) <= long.MaxValue; i++)
             {
-                if (_panes.TryGetValue(window with { Start = pane }, out var state))
+                if (_panes.TryGetValue(window with { Start = window.Start + (i * spec.PaneMs) }, out var state))
                 {
                     merged.MergeFrom(state);
                 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Confluent.Kafka;
 using StreamMonitor.Stack;
 using StreamMonitor.Testing;
@@ -48,7 +47,7 @@ public sealed class AggregatorMetricsTests(AggregatorProcessFixture fixture, ITe
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
         while (DateTime.UtcNow < deadline)
         {
-            metrics = Parse(await http.GetStringAsync(metricsUrl));
+            metrics = MetricsText.Parse(await http.GetStringAsync(metricsUrl));
             if (metrics.GetValueOrDefault(recordsSeries) >= expectedRecords
                 && metrics.GetValueOrDefault(qualitySeries) >= expectedRecords
                 && metrics.GetValueOrDefault("streammon_aggregator_checkpoints_total{processor=\"quality\"}") > 0
@@ -65,6 +64,7 @@ public sealed class AggregatorMetricsTests(AggregatorProcessFixture fixture, ITe
         // The quality join reads the undecodable prediction too but leaves its dead letter to stage A: one, not two.
         Assert.Equal(expectedRecords, metrics[qualitySeries]);
         Assert.Equal(1, metrics.Where(m => m.Key.StartsWith("streammon_aggregator_dead_letters_total{", StringComparison.Ordinal)).Sum(m => m.Value));
+        Assert.Equal(1, metrics[$"streammon_aggregator_rejected_records_total{{topic=\"{options.Topics.Predictions}\",reason_code=\"DECODE_TRUNCATED\"}}"]);
         Assert.True(metrics["streammon_aggregator_checkpoints_total{processor=\"quality\"}"] > 0);
         Assert.True(metrics["streammon_aggregator_checkpoints_total{processor=\"stage-a\"}"] > 0);
         Assert.True(metrics["streammon_aggregator_windows_emitted_total{kind=\"Latency\",output=\"final_partial\"}"] > 0);
@@ -76,11 +76,4 @@ public sealed class AggregatorMetricsTests(AggregatorProcessFixture fixture, ITe
         Assert.True(metrics.ContainsKey("streammon_aggregator_merge_duplicates_total"));
         Assert.Equal(0, metrics.Where(m => m.Key.StartsWith("streammon_aggregator_late_records_total{", StringComparison.Ordinal)).Sum(m => m.Value));
     }
-
-    /// <summary>Prometheus text format: "series value" per line, comments skipped.</summary>
-    private static Dictionary<string, double> Parse(string text) => text.Split('\n')
-        .Where(l => l.Length > 0 && l[0] != '#')
-        .Select(l => (Series: l[..l.LastIndexOf(' ')], Value: double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)))
-        .GroupBy(x => x.Series, StringComparer.Ordinal)
-        .ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
 }

@@ -11,9 +11,10 @@ public static class CsvFeatureEvents
 {
     /// <summary>
     /// Produces <paramref name="row"/>, a line of a CSV file with the columns <paramref name="header"/>, as a feature
-    /// event of <paramref name="model"/> at <paramref name="eventTimeMs"/>, keyed by <paramref name="eventId"/>.
+    /// event of <paramref name="model"/> at <paramref name="eventTimeMs"/>, keyed by <paramref name="eventId"/>, stamped
+    /// <paramref name="timestampMs"/> (default: the producer's clock).
     /// </summary>
-    public static void Produce(IProducer<byte[], byte[]> producer, EventCodec codec, TopicCatalog topics, string[] header, string row, string model, long eventTimeMs, string eventId)
+    public static void Produce(IProducer<byte[], byte[]> producer, EventCodec codec, TopicCatalog topics, string[] header, string row, string model, long eventTimeMs, string eventId, long? timestampMs = null)
     {
         ArgumentNullException.ThrowIfNull(producer);
         ArgumentNullException.ThrowIfNull(codec);
@@ -31,6 +32,12 @@ public static class CsvFeatureEvents
         }
 
         var feature = new FeatureEvent { EventId = eventId, ModelName = model, EventTimeMs = eventTimeMs, Features = features };
-        producer.Produce(topics.Features, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(eventId), Value = codec.Serialize(feature) });
+        var message = new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(eventId), Value = codec.Serialize(feature) };
+        if (timestampMs is { } timestamp)
+        {
+            message.Timestamp = new Timestamp(timestamp, TimestampType.CreateTime);
+        }
+
+        producer.Produce(topics.Features, message);
     }
 }

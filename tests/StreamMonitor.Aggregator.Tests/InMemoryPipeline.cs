@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using StreamMonitor.Aggregator.Latency;
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
 using StreamMonitor.Testing;
@@ -29,7 +30,7 @@ public sealed class InMemoryPipeline
     public InMemoryPipeline(AggregatorOptions options)
     {
         Options = options;
-        Topology = new LatencyTopology(_codec, options.EffectiveSliThresholdsUs, _topics);
+        Topology = new LatencyTopology(Inputs(_codec), _codec, options.EffectiveSliThresholdsUs, _topics);
         Stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, _topics);
         Merge = new MergeSettings(options.GraceMs, options.MergeGraceMs, options.MergeRetentionMs, _topics.DeadLetter);
     }
@@ -153,6 +154,9 @@ public sealed class InMemoryPipeline
 
         return output.Records;
     }
+
+    /// <summary>The aggregator's source over the default record policy.</summary>
+    public static InputRecords Inputs(EventCodec codec) => new(new RecordPolicy(codec));
 
     public static ConsumeResult<byte[], byte[]> Record(string topic, int partition, long offset, byte[] value, byte[]? key = null) => new()
     {

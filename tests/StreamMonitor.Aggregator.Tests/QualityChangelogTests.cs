@@ -34,7 +34,7 @@ public sealed class QualityChangelogTests
     [Fact]
     public void The_checkpoint_record_has_a_fixed_size_and_a_checkpoint_writes_only_the_changed_entries()
     {
-        var task = new QualityJoinTask(Settings, 0, null, new Dictionary<string, byte[]>(StringComparer.Ordinal), Codec);
+        var task = new QualityJoinTask(Settings, 0, null, new Dictionary<string, byte[]>(StringComparer.Ordinal), InMemoryPipeline.Inputs(Codec), Codec);
         var output = new RecordingOutput();
         var offset = 0L;
         void Feed(string topic, byte[] value) => task.Process(InMemoryPipeline.Record(topic, 0, offset++, value), output);
@@ -75,7 +75,7 @@ public sealed class QualityChangelogTests
     public void A_task_restored_from_its_changelog_entries_continues_exactly_like_the_original()
     {
         var none = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        var original = new QualityJoinTask(Settings, 0, null, none, Codec);
+        var original = new QualityJoinTask(Settings, 0, null, none, InMemoryPipeline.Inputs(Codec), Codec);
         var changelog = ChangelogPartition.Empty();
         var topic = new List<ChangelogRecord>();
         var scratch = new RecordingOutput();
@@ -99,7 +99,7 @@ public sealed class QualityChangelogTests
         }
 
         ChangelogPartition.Restore(LogCompaction.Compact(topic), changelog.Generation, out var entries, out _);
-        var restored = new QualityJoinTask(Settings, 0, state, entries, Codec);
+        var restored = new QualityJoinTask(Settings, 0, state, entries, InMemoryPipeline.Inputs(Codec), Codec);
         Assert.Equal(original.Waiting, restored.Waiting);
         Assert.Equal(original.OpenWindows, restored.OpenWindows);
 

@@ -1,5 +1,6 @@
 using StreamMonitor.Aggregator.Quality;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
 
@@ -19,7 +20,7 @@ public sealed class QualityDeadLetterTests
         var topics = new TopicCatalog();
         var codec = new EventCodec();
         var settings = new QualitySettings(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)), 5_000, LabelScenario.HorizonMs, 60_000, topics) { RoutesMalformedPredictions = routes };
-        var task = new QualityJoinTask(settings, 0, null, new Dictionary<string, byte[]>(StringComparer.Ordinal), codec);
+        var task = new QualityJoinTask(settings, 0, null, new Dictionary<string, byte[]>(StringComparer.Ordinal), InMemoryPipeline.Inputs(codec), codec);
         var output = new RecordingOutput();
         var records = new (string Topic, byte[] Value)[]
         {
@@ -36,9 +37,8 @@ public sealed class QualityDeadLetterTests
 
         var letters = output.Records.Where(r => r.Topic == topics.DeadLetter).Select(r => codec.Deserialize<DeadLetter>(r.Value)).ToList();
         var fromLabels = letters.Where(l => l.SourceTopic == topics.Labels).Select(l => l.ReasonCode).ToList();
-        Assert.Equal(2, fromLabels.Count);
-        Assert.Contains("LABEL_INVALID", fromLabels);
-        Assert.Equal(routes ? ["DECODE_TRUNCATED", "BAD_MODEL_NAME"] : [], letters.Where(l => l.SourceTopic == topics.Predictions).Select(l => l.ReasonCode));
+        Assert.Equal([ReasonCodes.DecodeTruncated, ReasonCodes.InvalidIdentifier], fromLabels);
+        Assert.Equal(routes ? [ReasonCodes.DecodeTruncated, ReasonCodes.InvalidIdentifier] : [], letters.Where(l => l.SourceTopic == topics.Predictions).Select(l => l.ReasonCode));
         Assert.Equal(1, task.Waiting);
     }
 }

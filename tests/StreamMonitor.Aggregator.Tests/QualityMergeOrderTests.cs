@@ -39,7 +39,7 @@ public class QualityMergeOrderTests
     {
         const long now = 1_763_800_000_000;
         var settings = Settings with { GraceMs = 5_000, IdleTimeoutMs = 120_000 };
-        var quiet = new QualityJoinTask(settings, 0, null, NoChangelog, Codec);
+        var quiet = new QualityJoinTask(settings, 0, null, NoChangelog, InMemoryPipeline.Inputs(Codec), Codec);
         var output = new RecordingOutput();
         quiet.OnIdle(long.MinValue, output);
         Assert.Empty(output.Records);
@@ -57,7 +57,7 @@ public class QualityMergeOrderTests
         Assert.Equal(1, quiet.Late);
 
         // A task with an open window never moves on others' time.
-        var busy = new QualityJoinTask(settings, 1, null, NoChangelog, Codec);
+        var busy = new QualityJoinTask(settings, 1, null, NoChangelog, InMemoryPipeline.Inputs(Codec), Codec);
         var busyOutput = new RecordingOutput();
         busy.Process(InMemoryPipeline.Record(Topics.Predictions, 1, 0, Codec.Serialize(new Prediction { EventId = "p", ModelName = "fraud", ModelVersion = "1", EventTimeMs = now, Status = PredictionStatus.OK, Score = 0.2 })), busyOutput);
         var before = busyOutput.Records.Count;
@@ -67,7 +67,7 @@ public class QualityMergeOrderTests
 
     private static Dictionary<string, byte[]> Run(LabelScenario scenario, Random random)
     {
-        var processor = new QualityProcessor(Settings, Codec);
+        var processor = new QualityProcessor(Settings, InMemoryPipeline.Inputs(Codec), Codec);
         var sentinelTime = scenario.Labels.Max(l => l.Label.LabelTimeMs) + (3 * LabelScenario.HorizonMs);
         var partials = new List<(int Partition, byte[] Key, byte[] Value)>();
         for (var p = 0; p < Topics.InputPartitions; p++)

@@ -87,7 +87,7 @@ public class QualityPipelineTests
     public void Quality_point_has_the_window_identity_and_omits_undefined_metrics()
     {
         var result = new QualityWindowResult { ModelName = "fraud", ModelVersion = "2", WindowStartMs = StartMs, WindowSizeMs = 60_000, Revision = 7, Predictions = 10, Labeled = 4, ExpiredUnlabeled = 1, LabelCoverage = 0.4, Correct = 3, Accuracy = 0.75, Precision = null, RocAuc = double.NaN, LabelDelayP50Ms = 1_500 };
-        var line = ResultPoints.Of(result).ToLineProtocol();
+        var line = Assert.Single(ResultPoints.Of(result).Points).ToLineProtocol();
         Assert.StartsWith("quality_window,model=fraud,version=2,window=1m ", line, StringComparison.Ordinal);
         Assert.EndsWith(" " + (StartMs * 1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture), line, StringComparison.Ordinal);
         Assert.Contains("revision=7i", line, StringComparison.Ordinal);
@@ -117,7 +117,7 @@ public class QualityPipelineTests
             var offsets = new Dictionary<string, long>(StringComparer.Ordinal) { [Topics.Predictions] = 0, [Topics.Labels] = 0 };
             var records = stream.Select(x => InMemoryPipeline.Record(x.Topic, p, offsets[x.Topic]++, x.Value)).ToList();
             var partition = p;
-            foreach (var output in InMemoryPipeline.RunTask((state, changelog) => new QualityJoinTask(Settings, partition, state, changelog, Codec), records, random))
+            foreach (var output in InMemoryPipeline.RunTask((state, changelog) => new QualityJoinTask(Settings, partition, state, changelog, InMemoryPipeline.Inputs(Codec), Codec), records, random))
             {
                 if (output.Topic == Topics.WindowPartials)
                 {

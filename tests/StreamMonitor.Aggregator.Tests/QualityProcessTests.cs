@@ -109,7 +109,7 @@ public sealed class QualityProcessTests(AggregatorProcessFixture fixture, ITestO
 
     private async Task AssertDeadLettersAsync(KafkaOptions options)
     {
-        // Replays after a kill re-send dead letters with the same key (source topic:partition:offset): count distinct keys.
+        // Replays after a kill re-send dead letters with the same key (source topic/partition/offset): count distinct keys.
         var letters = await fixture.Kafka.ConsumeAllAsync<DeadLetter>(options.Topics.DeadLetter, TimeSpan.FromSeconds(30));
         var reasons = letters.Where(l => l.Value.SourceTopic == options.Topics.Labels).GroupBy(l => l.Value.ReasonCode).ToDictionary(g => g.Key, g => g.Select(l => l.Key).Distinct(StringComparer.Ordinal).Count(), StringComparer.Ordinal);
         foreach (var (reason, count) in _scenario.ExpectedLabelDeadLetters())

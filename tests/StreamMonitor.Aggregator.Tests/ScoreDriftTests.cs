@@ -3,6 +3,7 @@ using StreamMonitor.Aggregator.Drift;
 using StreamMonitor.Aggregator.Latency;
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
 using StreamMonitor.Streams.Drift;
@@ -37,9 +38,10 @@ public class ScoreDriftTests
         var profiles = new Dictionary<string, ReferenceProfile> { ["m"] = profile };
         var options = new AggregatorOptions { Windows = ["1m"], GraceMs = 2_000, MergeGraceMs = 5_000 };
         var stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, topics);
-        var drift = new DriftTopology(codec, profiles, new DriftThresholds(), topics);
-        var score = new ScoreDriftTopology(codec, profiles);
-        var latency = new LatencyTopology(codec, options.EffectiveSliThresholdsUs, topics);
+        var inputs = InMemoryPipeline.Inputs(codec);
+        var drift = new DriftTopology(inputs, codec, profiles, new DriftThresholds(), topics);
+        var score = new ScoreDriftTopology(inputs, profiles);
+        var latency = new LatencyTopology(inputs, codec, options.EffectiveSliThresholdsUs, topics);
         Assert.Equal(8, drift.Sources.Count);
 
         // Scores drift upwards over time (√u: more mass near 1 than the reference u²); a few error, shadow and
@@ -150,7 +152,7 @@ public class ScoreDriftTests
         profile.Seal();
         var options = new AggregatorOptions { Windows = ["1m"], GraceMs = 2_000 };
         var stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, topics);
-        var score = new ScoreDriftTopology(codec, new Dictionary<string, ReferenceProfile> { ["m"] = profile }, routesBadRecords);
+        var score = new ScoreDriftTopology(InMemoryPipeline.Inputs(codec), new Dictionary<string, ReferenceProfile> { ["m"] = profile }, routesBadRecords);
         var task = new WindowStageTask<ModelDriftAggregate>(score, stage, new TopicPartition(topics.Predictions, 0), null, codec);
         var output = new RecordingOutput();
         Prediction Ok(string model, string version, long time, PredictionStatus status = PredictionStatus.OK) =>
@@ -172,7 +174,7 @@ public class ScoreDriftTests
         // The undecodable record and the bad name are routed once by whichever topology routes; valid predictions it
         // does not aggregate (another model, an error) are skipped, never dead-lettered.
         var letters = output.Records.Where(r => r.Topic == topics.DeadLetter).Select(r => codec.Deserialize<DeadLetter>(r.Value)).ToList();
-        Assert.Equal(routesBadRecords ? ["DECODE_TRUNCATED", "BAD_MODEL_NAME"] : [], letters.Select(l => l.ReasonCode));
+        Assert.Equal(routesBadRecords ? [ReasonCodes.DecodeTruncated, ReasonCodes.InvalidIdentifier] : [], letters.Select(l => l.ReasonCode));
         Assert.All(letters, l => Assert.Equal(topics.Predictions, l.SourceTopic));
         // The first window closed with exactly the one score it aggregates.
         var partial = output.Records.Where(r => r.Topic == topics.WindowPartials).Select(r => PartialRecords.Parse(r.Value)).Single(r => r.Window is not null);

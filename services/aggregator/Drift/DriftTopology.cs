@@ -1,5 +1,7 @@
+using Confluent.Kafka;
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams.Drift;
 
@@ -8,9 +10,19 @@ namespace StreamMonitor.Aggregator.Drift;
 /// <summary>
 /// Input drift per model against its reference profile: stage A reads feature events (the model's inputs), stage B
 /// builds <see cref="DriftWindowResult"/>. Feature events carry no model version, so results use version "all".
-/// Events of models without a profile are counted and dead-lettered (reason NO_PROFILE).
+/// Valid events of a model without a profile only advance the stream time and are counted
+/// (<see cref="ITaskMetrics.DriftSkipped"/>): the model is scored and monitored for latency and quality, its drift is
+/// simply not computed. Feature events the record policy rejects are counted by reason; the scorer, which reads every
+/// feature record, dead-letters them, so this topology does only when <paramref name="deadLetterRejected"/> (no scorer).
 /// </summary>
-public sealed class DriftTopology(EventCodec codec, IReadOnlyDictionary<string, ReferenceProfile> profiles, DriftThresholds thresholds, TopicCatalog topics) : IStageTopology<ModelDriftAggregate>, IResultBuilder
+/// <param name="inputs">Decodes and validates the feature events.</param>
+/// <param name="codec">Encodes the results.</param>
+/// <param name="profiles">Reference profiles by model.</param>
+/// <param name="thresholds">Drift decision thresholds.</param>
+/// <param name="topics">Topic names.</param>
+/// <param name="deadLetterRejected">Dead-letter rejected feature events (Aggregator:DeadLetterFeatures).</param>
+/// <param name="metrics">Counts the events of models without a profile (optional).</param>
+public sealed class DriftTopology(InputRecords inputs, EventCodec codec, IReadOnlyDictionary<string, ReferenceProfile> profiles, DriftThresholds thresholds, TopicCatalog topics, bool deadLetterRejected = false, ITaskMetrics? metrics = null) : IStageTopology<ModelDriftAggregate>, IResultBuilder
 {
     /// <summary>Version used in drift result keys.</summary>
     public const string AllVersions = "all";
@@ -39,31 +51,34 @@ public sealed class DriftTopology(EventCodec codec, IReadOnlyDictionary<string, 
     public ModelDriftAggregate Read(BinaryReader reader) => ModelDriftAggregate.Read(reader);
 
     /// <inheritdoc />
-    public bool TryRead(byte[] value, out string key, out long eventTimeMs, out Action<ModelDriftAggregate> update, out string reasonCode, out string reason)
+    public bool DeadLettersRejected => deadLetterRejected;
+
+    /// <summary>Whether the merge can build a result for <paramref name="window"/>: its model still has a profile.</summary>
+    public bool Covers(WindowKey window) => profiles.ContainsKey(window.ModelName);
+
+    /// <inheritdoc />
+    public Rejection? TryRead(ConsumeResult<byte[], byte[]> record, out string key, out long eventTimeMs, out Action<ModelDriftAggregate> update)
     {
         key = "";
         eventTimeMs = 0;
         update = static _ => { };
-        if (!codec.TryDeserialize<FeatureEvent>(value, out var features, out var error) || features is null)
+        if (!inputs.Features(record).TryGet(out var features, out var rejection))
         {
-            reasonCode = error?.ReasonCode ?? "DECODE";
-            reason = error?.Message ?? "Not a feature event.";
-            return false;
+            return rejection;
         }
 
+        eventTimeMs = features.EventTimeMs;
         if (!profiles.TryGetValue(features.ModelName, out var profile))
         {
-            reasonCode = "NO_PROFILE";
-            reason = $"No reference profile is configured for model '{features.ModelName}'.";
-            return false;
+            // Not an error: a model may be served without a drift profile. The model name is hostile input, so the
+            // counter has no model label.
+            metrics?.DriftSkipped();
+            return null;
         }
 
-        key = features.ModelName + "|" + AllVersions;
-        eventTimeMs = features.EventTimeMs;
+        key = features.ModelName + Identifiers.KeySeparator + AllVersions;
         update = aggregate => aggregate.Add(profile, features);
-        reasonCode = "";
-        reason = "";
-        return true;
+        return null;
     }
 
     /// <inheritdoc />

@@ -1,5 +1,7 @@
+using Confluent.Kafka;
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Streams.Drift;
 
 namespace StreamMonitor.Aggregator.Drift;
@@ -9,15 +11,14 @@ namespace StreamMonitor.Aggregator.Drift;
 /// (<see cref="ReferenceProfile.Score"/>), the window's scores in the reference cell layout. Its partials have the drift
 /// kind and key ("model|all"), so the drift merge adds them to the same window as the feature partials; they carry no
 /// feature counts (<see cref="DriftAggregate.Count"/> stays the number of feature events). Beside the latency topology,
-/// which already routes malformed and late predictions of the same partitions, it skips what it has no use for instead
-/// of dead-lettering it twice (<paramref name="routesBadRecords"/> false); without the latency topology it routes them
-/// itself. Either way it skips valid predictions it does not aggregate (errors, shadows, models without a score
-/// reference).
+/// which already routes rejected and late predictions of the same partitions, it skips them instead of dead-lettering
+/// them twice (<paramref name="routesBadRecords"/> false); without the latency topology it routes them itself. Either
+/// way it skips valid predictions it does not aggregate (errors, shadows, models without a score reference).
 /// </summary>
-/// <param name="codec">Decodes predictions.</param>
+/// <param name="inputs">Decodes and validates predictions (the same outcome as the latency topology's).</param>
 /// <param name="profiles">Reference profiles by model.</param>
-/// <param name="routesBadRecords">Dead-letter undecodable predictions and late-route late ones (no latency topology runs).</param>
-public sealed class ScoreDriftTopology(EventCodec codec, IReadOnlyDictionary<string, ReferenceProfile> profiles, bool routesBadRecords = false) : IStageTopology<ModelDriftAggregate>
+/// <param name="routesBadRecords">Dead-letter rejected predictions and late-route late ones (no latency topology runs).</param>
+public sealed class ScoreDriftTopology(InputRecords inputs, IReadOnlyDictionary<string, ReferenceProfile> profiles, bool routesBadRecords = false) : IStageTopology<ModelDriftAggregate>
 {
     /// <inheritdoc />
     public WindowKind Kind => WindowKind.Drift;
@@ -44,39 +45,27 @@ public sealed class ScoreDriftTopology(EventCodec codec, IReadOnlyDictionary<str
     public ModelDriftAggregate Read(BinaryReader reader) => ModelDriftAggregate.Read(reader);
 
     /// <inheritdoc />
-    public bool TryRead(byte[] value, out string key, out long eventTimeMs, out Action<ModelDriftAggregate> update, out string reasonCode, out string reason)
+    public Rejection? TryRead(ConsumeResult<byte[], byte[]> record, out string key, out long eventTimeMs, out Action<ModelDriftAggregate> update)
     {
         key = "";
-        eventTimeMs = long.MinValue;
+        eventTimeMs = 0;
         update = static _ => { };
-        reasonCode = "";
-        reason = "";
-        if (!codec.TryDeserialize<Prediction>(value, out var prediction, out var error) || prediction is null)
+        if (!inputs.Prediction(record).TryGet(out var prediction, out var rejection))
         {
-            // Routed here, or skipped (empty key, no time) because the latency topology routes it.
-            reasonCode = error?.ReasonCode ?? "DECODE";
-            reason = error?.Message ?? "Not a prediction.";
-            return !routesBadRecords;
-        }
-
-        if (string.IsNullOrEmpty(prediction.ModelName) || prediction.ModelName.Contains('|', StringComparison.Ordinal) || prediction.ModelVersion.Contains('|', StringComparison.Ordinal))
-        {
-            // The same rule as the latency topology's and the quality join's, so every consumer rejects the same records.
-            reasonCode = "BAD_MODEL_NAME";
-            reason = $"Model name '{prediction.ModelName}' / version '{prediction.ModelVersion}' is empty or contains '|'.";
-            return !routesBadRecords;
+            // Routed here, or skipped because the latency topology routes it.
+            return rejection;
         }
 
         eventTimeMs = prediction.EventTimeMs;
         if (prediction.Status != PredictionStatus.OK || prediction.Shadow || !profiles.TryGetValue(prediction.ModelName, out var profile) || profile.Score is null)
         {
             // Skipped (empty key), but its event time still advances this topology's stream time.
-            return true;
+            return null;
         }
 
-        key = prediction.ModelName + "|" + DriftTopology.AllVersions;
+        key = prediction.ModelName + Identifiers.KeySeparator + DriftTopology.AllVersions;
         var score = prediction.Score;
         update = aggregate => aggregate.AddScore(profile, score);
-        return true;
+        return null;
     }
 }

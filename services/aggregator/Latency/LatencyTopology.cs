@@ -1,11 +1,20 @@
+using Confluent.Kafka;
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 
 namespace StreamMonitor.Aggregator.Latency;
 
-/// <summary>Latency and traffic per model version: stage A reads predictions, stage B builds <see cref="LatencyWindowResult"/>.</summary>
-public sealed class LatencyTopology(EventCodec codec, IReadOnlyList<long> sliThresholdsUs, TopicCatalog topics) : IStageTopology<LatencyAggregate>, IResultBuilder
+/// <summary>
+/// Latency and traffic per model version: stage A reads predictions (valid ones, through <paramref name="inputs"/>),
+/// stage B builds <see cref="LatencyWindowResult"/>. It routes the rejected and late predictions of its partitions.
+/// </summary>
+/// <param name="inputs">Decodes and validates the predictions.</param>
+/// <param name="codec">Encodes the results.</param>
+/// <param name="sliThresholdsUs">Latency SLI thresholds.</param>
+/// <param name="topics">Topic names.</param>
+public sealed class LatencyTopology(InputRecords inputs, EventCodec codec, IReadOnlyList<long> sliThresholdsUs, TopicCatalog topics) : IStageTopology<LatencyAggregate>, IResultBuilder
 {
     /// <inheritdoc />
     public WindowKind Kind => WindowKind.Latency;
@@ -30,34 +39,21 @@ public sealed class LatencyTopology(EventCodec codec, IReadOnlyList<long> sliThr
     public LatencyAggregate Read(BinaryReader reader) => LatencyAggregate.ReadFrom(reader);
 
     /// <inheritdoc />
-    public bool TryRead(byte[] value, out string key, out long eventTimeMs, out Action<LatencyAggregate> update, out string reasonCode, out string reason)
+    public Rejection? TryRead(ConsumeResult<byte[], byte[]> record, out string key, out long eventTimeMs, out Action<LatencyAggregate> update)
     {
-        if (!codec.TryDeserialize<Prediction>(value, out var prediction, out var error) || prediction is null)
+        if (!inputs.Prediction(record).TryGet(out var prediction, out var rejection))
         {
             key = "";
             eventTimeMs = 0;
             update = static _ => { };
-            reasonCode = error?.ReasonCode ?? "DECODE";
-            reason = error?.Message ?? "Not a prediction.";
-            return false;
+            return rejection;
         }
 
-        if (string.IsNullOrEmpty(prediction.ModelName) || prediction.ModelName.Contains('|', StringComparison.Ordinal) || prediction.ModelVersion.Contains('|', StringComparison.Ordinal))
-        {
-            key = "";
-            eventTimeMs = 0;
-            update = static _ => { };
-            reasonCode = "BAD_MODEL_NAME";
-            reason = $"Model name '{prediction.ModelName}' / version '{prediction.ModelVersion}' is empty or contains '|'.";
-            return false;
-        }
-
-        key = prediction.ModelName + "|" + prediction.ModelVersion;
+        // An ERROR prediction of an invalid model arrives in the "_unknown" bucket and counts in its error rate there.
+        key = prediction.ModelName + Identifiers.KeySeparator + prediction.ModelVersion;
         eventTimeMs = prediction.EventTimeMs;
         update = aggregate => aggregate.Add(prediction);
-        reasonCode = "";
-        reason = "";
-        return true;
+        return null;
     }
 
     /// <inheritdoc />

@@ -3,6 +3,7 @@ using System.Text;
 using Confluent.Kafka;
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
 
@@ -18,8 +19,8 @@ namespace StreamMonitor.Aggregator.Quality;
 /// process watermark (largest quality stream time of the process, event time) minus this, so a quiet partition does not
 /// hold the merge's windows incomplete forever.</param>
 /// <param name="Metrics">Where the task reports late predictions, dead letters and emitted partials (optional).</param>
-/// <param name="RoutesMalformedPredictions">Dead-letter predictions that cannot be decoded or named; false when stage A
-/// reads the same partitions and already does (a record is dead-lettered once). Labels are always the join's own.</param>
+/// <param name="RoutesMalformedPredictions">Dead-letter predictions the record policy rejects; false when stage A reads
+/// the same partitions and already does (a record is dead-lettered once). Labels are always the join's own.</param>
 public sealed record QualitySettings(WindowSpec Window, long GraceMs, long LabelHorizonMs, long UpdateIntervalMs, TopicCatalog Topics, long IdleTimeoutMs = 600_000, ITaskMetrics? Metrics = null, bool RoutesMalformedPredictions = true);
 
 /// <summary>
@@ -34,6 +35,8 @@ public sealed record QualitySettings(WindowSpec Window, long GraceMs, long Label
 /// State that grows with traffic (pending predictions, waiting labels, resolved ids, windows and their label delays and
 /// scores) is kept as changelog entries (<see cref="IChangelogTask"/>): a checkpoint writes only what changed, in
 /// append-only chunks for a window's lists, and the checkpoint record holds only counters and stream times.
+/// Predictions and labels are read through the record policy (<see cref="InputRecords"/>): a rejected record (an
+/// implausible event or label time among others) moves neither stream time. Horizon and close arithmetic saturates.
 /// </summary>
 public sealed class QualityJoinTask : IChangelogTask
 {
@@ -47,6 +50,7 @@ public sealed class QualityJoinTask : IChangelogTask
         (a, b) => a.Time != b.Time ? a.Time.CompareTo(b.Time) : string.CompareOrdinal(a.Id, b.Id));
 
     private readonly QualitySettings _settings;
+    private readonly InputRecords _inputs;
     private readonly EventCodec _codec;
     private readonly string _sourceId;
     private readonly Dictionary<string, PendingPrediction> _pending = new(StringComparer.Ordinal);
@@ -66,11 +70,13 @@ public sealed class QualityJoinTask : IChangelogTask
     /// Creates or restores the task for partition <paramref name="partition"/> of both topics from its checkpointed
     /// <paramref name="state"/> and the <paramref name="changelog"/> entries live at that checkpoint.
     /// </summary>
-    public QualityJoinTask(QualitySettings settings, int partition, byte[]? state, IReadOnlyDictionary<string, byte[]> changelog, EventCodec codec)
+    public QualityJoinTask(QualitySettings settings, int partition, byte[]? state, IReadOnlyDictionary<string, byte[]> changelog, InputRecords inputs, EventCodec codec)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(changelog);
+        ArgumentNullException.ThrowIfNull(inputs);
         _settings = settings;
+        _inputs = inputs;
         _codec = codec;
         _sourceId = SourceOf(settings.Topics, partition);
         if (state is not null)
@@ -98,7 +104,7 @@ public sealed class QualityJoinTask : IChangelogTask
     /// <inheritdoc />
     public long StreamTime { get; private set; } = long.MinValue;
 
-    /// <summary>Undecodable or invalid records (dead-lettered).</summary>
+    /// <summary>Records the record policy rejected (dead-lettered) and labels of a binary model that are neither 0 nor 1.</summary>
     public long Malformed { get; private set; }
 
     /// <summary>Predictions whose window had closed (late-events topic).</summary>
@@ -127,24 +133,13 @@ public sealed class QualityJoinTask : IChangelogTask
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(output);
-        if (record.Message.Value is not { } value)
-        {
-            if (record.Topic == _settings.Topics.Labels || _settings.RoutesMalformedPredictions)
-            {
-                Malformed++;
-                SendDeadLetter(output, _settings.Topics.DeadLetter, record, "NULL_VALUE", "Record has no value.", null);
-            }
-
-            return;
-        }
-
         if (record.Topic == _settings.Topics.Labels)
         {
-            ProcessLabel(record, value, output);
+            ProcessLabel(record, output);
         }
         else
         {
-            ProcessPrediction(record, value, output);
+            ProcessPrediction(record, output);
         }
 
         Expire(output);
@@ -176,12 +171,13 @@ public sealed class QualityJoinTask : IChangelogTask
         // Joins and expiries follow this partition's own records only: expiring on other partitions' time would make
         // the results depend on consumption speed. Only a task with no unfinished window (nothing an advance could cut
         // short) lets the watermark move its frontier; a prediction for a window closed that way is late.
-        if (watermarkMs == long.MinValue || _windows.Count > 0 || watermarkMs - _settings.IdleTimeoutMs <= _predictionTime)
+        var idleTime = Saturating.Subtract(watermarkMs, _settings.IdleTimeoutMs);
+        if (watermarkMs == long.MinValue || _windows.Count > 0 || idleTime <= _predictionTime)
         {
             return;
         }
 
-        _predictionTime = watermarkMs - _settings.IdleTimeoutMs;
+        _predictionTime = idleTime;
         PublishFrontier(output);
     }
 
@@ -320,28 +316,15 @@ public sealed class QualityJoinTask : IChangelogTask
         }
     }
 
-    private void ProcessPrediction(ConsumeResult<byte[], byte[]> record, byte[] value, ITaskOutput output)
+    private void ProcessPrediction(ConsumeResult<byte[], byte[]> record, ITaskOutput output)
     {
-        if (!_codec.TryDeserialize<Prediction>(value, out var prediction, out var error) || prediction is null)
+        if (!_inputs.Prediction(record).TryGet(out var prediction, out var rejection))
         {
             if (_settings.RoutesMalformedPredictions)
             {
-                Malformed++;
-                SendDeadLetter(output, _settings.Topics.DeadLetter, record, error?.ReasonCode ?? "DECODE", error?.Message ?? "Not a prediction.", null);
+                Reject(record, rejection, output);
             }
 
-            return;
-        }
-
-        if (string.IsNullOrEmpty(prediction.ModelName) || prediction.ModelName.Contains('|', StringComparison.Ordinal) || prediction.ModelVersion.Contains('|', StringComparison.Ordinal))
-        {
-            if (!_settings.RoutesMalformedPredictions)
-            {
-                return;
-            }
-
-            Malformed++;
-            SendDeadLetter(output, _settings.Topics.DeadLetter, record, "BAD_MODEL_NAME", $"Model name '{prediction.ModelName}' / version '{prediction.ModelVersion}' is empty or contains '|'.", prediction.EventTimeMs);
             return;
         }
 
@@ -353,7 +336,7 @@ public sealed class QualityJoinTask : IChangelogTask
         if (_pending.ContainsKey(id) || _resolved.ContainsKey(id))
         {
             Duplicates++;
-            SendDeadLetter(output, _settings.Topics.DeadLetter, record, "PREDICTION_DUPLICATE", $"Prediction {id} was already seen; the first one is joined.", eventTime);
+            SendDeadLetter(output, _settings.Topics.DeadLetter, record, ReasonCodes.PredictionDuplicate, $"Prediction {id} was already seen; the first one is joined.", eventTime);
             return;
         }
 
@@ -365,22 +348,22 @@ public sealed class QualityJoinTask : IChangelogTask
             Resolve(id, Resolution.Error, eventTime);
             if (RemoveWaiting(id) is { } early)
             {
-                SendLabelDeadLetter(output, id, early, "LABEL_ERROR_PREDICTION", "The prediction failed (status ERROR); it has no output to judge.");
+                SendLabelDeadLetter(output, id, early, ReasonCodes.LabelErrorPrediction, "The prediction failed (status ERROR); it has no output to judge.");
             }
 
             return;
         }
 
         var start = _settings.Window.LastWindowStart(eventTime);
-        if (_predictionTime >= start + _settings.Window.SizeMs + _settings.GraceMs)
+        if (_settings.Window.IsClosed(start, _settings.GraceMs, _predictionTime))
         {
             Late++;
             _settings.Metrics?.Late(record.Topic);
-            SendDeadLetter(output, _settings.Topics.LateEvents, record, "LATE", $"Event time {eventTime} is past the close (end + grace {_settings.GraceMs} ms) of its {_settings.Window.Label} quality window; prediction stream time {_predictionTime}.", eventTime);
+            SendDeadLetter(output, _settings.Topics.LateEvents, record, ReasonCodes.Late, $"Event time {eventTime} is past the close (end + grace {_settings.GraceMs} ms) of its {_settings.Window.Label} quality window; prediction stream time {_predictionTime}.", eventTime);
             return;
         }
 
-        var slot = (start, prediction.ModelName + "|" + prediction.ModelVersion);
+        var slot = (start, prediction.ModelName + Identifiers.KeySeparator + prediction.ModelVersion);
         if (!_windows.TryGetValue(slot, out var window))
         {
             window = new WindowState(slot);
@@ -402,26 +385,19 @@ public sealed class QualityJoinTask : IChangelogTask
         }
     }
 
-    private void ProcessLabel(ConsumeResult<byte[], byte[]> record, byte[] value, ITaskOutput output)
+    private void ProcessLabel(ConsumeResult<byte[], byte[]> record, ITaskOutput output)
     {
-        if (!_codec.TryDeserialize<Label>(value, out var label, out var error) || label is null)
+        if (!_inputs.Label(record).TryGet(out var label, out var rejection))
         {
-            Malformed++;
-            SendDeadLetter(output, _settings.Topics.DeadLetter, record, error?.ReasonCode ?? "DECODE", error?.Message ?? "Not a label.", null);
-            return;
-        }
-
-        if (string.IsNullOrEmpty(label.EventId) || !double.IsFinite(label.Value))
-        {
-            Malformed++;
-            SendDeadLetter(output, _settings.Topics.DeadLetter, record, "LABEL_INVALID", "Label without event id or with a non-finite value.", label.LabelTimeMs);
+            // Labels are only the join's: it always routes them.
+            Reject(record, rejection, output);
             return;
         }
 
         StreamTime = Math.Max(StreamTime, label.LabelTimeMs);
         Expire(output);
         var id = label.EventId;
-        var waiting = new WaitingLabel(label.LabelTimeMs, label.Value, record.Partition.Value, record.Offset.Value, value);
+        var waiting = new WaitingLabel(label.LabelTimeMs, label.Value, record.Partition.Value, record.Offset.Value, record.Message.Value);
         if (RemovePending(id) is { } prediction)
         {
             Join(id, prediction, waiting, output);
@@ -430,17 +406,17 @@ public sealed class QualityJoinTask : IChangelogTask
         {
             var (code, reason) = resolved.Status switch
             {
-                Resolution.Joined => ("LABEL_DUPLICATE", "A label for this prediction was already joined (the first wins)."),
-                Resolution.Expired => ("LABEL_EXPIRED", "The prediction expired unlabeled (label horizon passed)."),
-                _ => ("LABEL_ERROR_PREDICTION", "The prediction failed (status ERROR); it has no output to judge."),
+                Resolution.Joined => (ReasonCodes.LabelDuplicate, "A label for this prediction was already joined (the first wins)."),
+                Resolution.Expired => (ReasonCodes.LabelExpired, "The prediction expired unlabeled (label horizon passed)."),
+                _ => (ReasonCodes.LabelErrorPrediction, "The prediction failed (status ERROR); it has no output to judge."),
             };
             Count(code);
             SendLabelDeadLetter(output, id, waiting, code, reason);
         }
         else if (_waiting.ContainsKey(id))
         {
-            Count("LABEL_DUPLICATE");
-            SendLabelDeadLetter(output, id, waiting, "LABEL_DUPLICATE", "A label for this event id is already waiting (the first wins).");
+            Count(ReasonCodes.LabelDuplicate);
+            SendLabelDeadLetter(output, id, waiting, ReasonCodes.LabelDuplicate, "A label for this event id is already waiting (the first wins).");
         }
         else
         {
@@ -462,13 +438,13 @@ public sealed class QualityJoinTask : IChangelogTask
     {
         switch (code)
         {
-            case "LABEL_DUPLICATE":
+            case ReasonCodes.LabelDuplicate:
                 Duplicates++;
                 break;
-            case "LABEL_EXPIRED":
+            case ReasonCodes.LabelExpired:
                 LabelsExpired++;
                 break;
-            case "LABEL_UNKNOWN_PREDICTION":
+            case ReasonCodes.LabelUnknownPrediction:
                 LabelsUnknown++;
                 break;
             default:
@@ -483,7 +459,7 @@ public sealed class QualityJoinTask : IChangelogTask
         {
             // Counted like an unknown label; the prediction stays joinable for a valid one.
             Malformed++;
-            SendLabelDeadLetter(output, id, label, "LABEL_INVALID", $"Binary model: label {label.Value} is neither 0 nor 1.");
+            SendLabelDeadLetter(output, id, label, ReasonCodes.InvalidValue, $"Binary model: label {label.Value.ToString(CultureInfo.InvariantCulture)} is neither 0 nor 1.");
             AddPending(id, prediction);
             return;
         }
@@ -509,7 +485,7 @@ public sealed class QualityJoinTask : IChangelogTask
     private void Resolve(string id, Resolution status, long predictionTimeMs)
     {
         // Remembered for another horizon after the prediction's own horizon, to classify late labels.
-        var forgetAt = predictionTimeMs + (2 * _settings.LabelHorizonMs);
+        var forgetAt = Saturating.Add(predictionTimeMs, _settings.LabelHorizonMs, _settings.LabelHorizonMs);
         _resolved[id] = (status, forgetAt);
         _resolvedByTime.Add((forgetAt, id));
         _changes[ResolvedPrefix + id] = Encode(writer =>
@@ -575,7 +551,7 @@ public sealed class QualityJoinTask : IChangelogTask
 
     private void Expire(ITaskOutput output)
     {
-        while (_pendingByTime.Count > 0 && _pendingByTime.Min.Time + _settings.LabelHorizonMs < StreamTime)
+        while (_pendingByTime.Count > 0 && Saturating.Add(_pendingByTime.Min.Time, _settings.LabelHorizonMs) < StreamTime)
         {
             var (time, id) = _pendingByTime.Min;
             var prediction = RemovePending(id)!;
@@ -585,12 +561,12 @@ public sealed class QualityJoinTask : IChangelogTask
             Settle(window, output);
         }
 
-        while (_waitingByTime.Count > 0 && _waitingByTime.Min.Time + _settings.LabelHorizonMs < StreamTime)
+        while (_waitingByTime.Count > 0 && Saturating.Add(_waitingByTime.Min.Time, _settings.LabelHorizonMs) < StreamTime)
         {
             var id = _waitingByTime.Min.Id;
             var label = RemoveWaiting(id);
-            Count("LABEL_UNKNOWN_PREDICTION");
-            SendLabelDeadLetter(output, id, label!, "LABEL_UNKNOWN_PREDICTION", $"No prediction for this event id within the label horizon ({_settings.LabelHorizonMs} ms).");
+            Count(ReasonCodes.LabelUnknownPrediction);
+            SendLabelDeadLetter(output, id, label!, ReasonCodes.LabelUnknownPrediction, $"No prediction for this event id within the label horizon ({_settings.LabelHorizonMs} ms).");
         }
 
         while (_resolvedByTime.Count > 0 && _resolvedByTime.Min.Time < StreamTime)
@@ -602,7 +578,7 @@ public sealed class QualityJoinTask : IChangelogTask
         }
     }
 
-    private bool IsClosed(WindowState window) => _predictionTime >= window.Slot.Time + _settings.Window.SizeMs + _settings.GraceMs;
+    private bool IsClosed(WindowState window) => _settings.Window.IsClosed(window.Slot.Time, _settings.GraceMs, _predictionTime);
 
     private void Finish(WindowState window, ITaskOutput output)
     {
@@ -638,7 +614,7 @@ public sealed class QualityJoinTask : IChangelogTask
         var frontier = _predictionTime;
         if (_windows.Count > 0)
         {
-            frontier = Math.Min(frontier, _windows.First().Key.Time + _settings.Window.SizeMs + _settings.GraceMs - 1);
+            frontier = Math.Min(frontier, Saturating.Add(_windows.First().Key.Time, _settings.Window.SizeMs + _settings.GraceMs, -1));
         }
 
         if (frontier <= _lastFrontier)
@@ -655,34 +631,27 @@ public sealed class QualityJoinTask : IChangelogTask
         }
     }
 
+    private void Reject(ConsumeResult<byte[], byte[]> record, Rejection rejection, ITaskOutput output)
+    {
+        Malformed++;
+        _settings.Metrics?.Rejected(record.Topic, rejection.ReasonCode);
+        SendDeadLetter(output, _settings.Topics.DeadLetter, record, rejection.ReasonCode, rejection.Detail, rejection.EventTimeMs);
+    }
+
     private void SendLabelDeadLetter(ITaskOutput output, string id, WaitingLabel label, string code, string reason) =>
-        SendDeadLetter(output, _settings.Topics.DeadLetter, _settings.Topics.Labels, label.Partition, label.Offset, Encoding.UTF8.GetBytes(id), label.Payload, code, reason, label.LabelTimeMs);
+        Send(output, _settings.Topics.DeadLetter, TaskState.DeadLetter(_codec, _settings.Topics.Labels, label.Partition, label.Offset, Encoding.UTF8.GetBytes(id), label.Payload, code, reason, label.LabelTimeMs, StreamTime), code);
 
     private void SendDeadLetter(ITaskOutput output, string topic, ConsumeResult<byte[], byte[]> record, string code, string reason, long? eventTime) =>
-        SendDeadLetter(output, topic, record.Topic, record.Partition.Value, record.Offset.Value, record.Message.Key, record.Message.Value, code, reason, eventTime);
+        Send(output, topic, TaskState.DeadLetter(_codec, record, code, reason, eventTime, StreamTime), code);
 
-    private void SendDeadLetter(ITaskOutput output, string topic, string sourceTopic, int partition, long offset, byte[]? key, byte[]? payload, string code, string reason, long? eventTime)
+    private void Send(ITaskOutput output, string topic, (byte[] Key, byte[] Value) letter, string code)
     {
+        // Observed at the stream time, not the wall clock: a replay writes the same envelope.
+        output.Send(topic, null, letter.Key, letter.Value);
         if (topic == _settings.Topics.DeadLetter)
         {
             _settings.Metrics?.DeadLetter(code);
         }
-
-        var letter = new DeadLetter
-        {
-            Service = "aggregator",
-            SourceTopic = sourceTopic,
-            SourcePartition = partition,
-            SourceOffset = offset,
-            Key = key,
-            Payload = payload,
-            ReasonCode = code,
-            Reason = reason,
-            EventTimeMs = eventTime,
-            // Stream time, not the wall clock: a replay writes the same envelope.
-            ObservedAtMs = StreamTime == long.MinValue ? 0 : StreamTime,
-        };
-        output.Send(topic, null, Encoding.UTF8.GetBytes($"{sourceTopic}:{partition}:{offset}"), _codec.Serialize(letter));
     }
 
     private sealed record PendingPrediction((long Time, string Id) Window, long EventTimeMs, OutputKind Kind, double Score, int? PredictedClass);

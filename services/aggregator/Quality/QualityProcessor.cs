@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
@@ -9,12 +10,16 @@ namespace StreamMonitor.Aggregator.Quality;
 /// <summary>
 /// Runs <see cref="QualityJoinTask"/>s: one per partition number p over predictions p (lane 0) and labels p (lane 1), in
 /// group "{ConsumerGroup}-quality", the lanes merged by event time (prediction event time against label time; equal
-/// times: the prediction first).
+/// times: the prediction first). Event times are read through the record policy (<paramref name="inputs"/>), whose
+/// outcome the task reuses; a rejected record has none and is released at once, moving no time.
 /// </summary>
-public sealed class QualityProcessor(QualitySettings settings, EventCodec codec) : ICoPartitionedTaskFactory
+/// <param name="settings">The quality topology's settings.</param>
+/// <param name="inputs">Decodes and validates predictions and labels.</param>
+/// <param name="codec">Encodes dead letters.</param>
+public sealed class QualityProcessor(QualitySettings settings, InputRecords inputs, EventCodec codec) : ICoPartitionedTaskFactory
 {
-    /// <summary>The processor of the service.</summary>
-    public static CoPartitionedProcessor Create(QualitySettings settings, AggregatorOptions options, KafkaOptions kafka, EventCodec codec, IProducer<byte[], byte[]> producer, CheckpointStore store, ILoggerFactory loggerFactory, IProcessorMetrics? metrics = null)
+    /// <summary>The processor of the service; <paramref name="progress"/> reports its loop to the liveness watchdog.</summary>
+    public static CoPartitionedProcessor Create(QualitySettings settings, AggregatorOptions options, KafkaOptions kafka, InputRecords inputs, EventCodec codec, IProducer<byte[], byte[]> producer, CheckpointStore store, ILoggerFactory loggerFactory, IProcessorMetrics? metrics = null, LoopProgress? progress = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(options);
@@ -26,29 +31,25 @@ public sealed class QualityProcessor(QualitySettings settings, EventCodec codec)
             TimeSpan.FromMilliseconds(options.CheckpointIntervalMs),
             TimeSpan.FromSeconds(1),
             options.Quality.LaneCapacity,
-            settings.Topics.QualityChangelog);
+            settings.Topics.QualityChangelog,
+            progress);
 
         // Its own progress board: label times run ahead of prediction times and must not drive latency idle flushes.
-        return new CoPartitionedProcessor(processor, kafka, new QualityProcessor(settings, codec), producer, store, new ProgressBoard(), loggerFactory.CreateLogger("StreamMonitor.Aggregator.quality"), metrics);
+        return new CoPartitionedProcessor(processor, kafka, new QualityProcessor(settings, inputs, codec), producer, store, new ProgressBoard(), loggerFactory.CreateLogger("StreamMonitor.Aggregator.quality"), metrics);
     }
 
     /// <inheritdoc />
-    public IPartitionTask Create(int partition, byte[]? state, IReadOnlyDictionary<string, byte[]> changelog) => new QualityJoinTask(settings, partition, state, changelog, codec);
+    public IPartitionTask Create(int partition, byte[]? state, IReadOnlyDictionary<string, byte[]> changelog) => new QualityJoinTask(settings, partition, state, changelog, inputs, codec);
 
     /// <inheritdoc />
     public long EventTimeOf(int lane, ConsumeResult<byte[], byte[]> record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        if (record.Message.Value is not { } value)
-        {
-            return long.MinValue;
-        }
-
         if (lane == 0)
         {
-            return codec.TryDeserialize<Prediction>(value, out var prediction, out _) && prediction is not null ? prediction.EventTimeMs : long.MinValue;
+            return inputs.Prediction(record).Value?.EventTimeMs ?? long.MinValue;
         }
 
-        return codec.TryDeserialize<Label>(value, out var label, out _) && label is not null ? label.LabelTimeMs : long.MinValue;
+        return inputs.Label(record).Value?.LabelTimeMs ?? long.MinValue;
     }
 }

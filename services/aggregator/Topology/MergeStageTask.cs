@@ -1,6 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Streams;
 
 namespace StreamMonitor.Aggregator.Topology;
@@ -34,6 +35,12 @@ public interface IResultBuilder
     /// <summary>As <see cref="Build(WindowKey, IReadOnlyList{byte[]})"/>; <paramref name="complete"/>: every source has
     /// passed the window, so this is its last emission.</summary>
     byte[] Build(WindowKey window, IReadOnlyList<byte[]> partialStates, bool complete) => Build(window, partialStates);
+
+    /// <summary>
+    /// Whether this builder can build <paramref name="window"/> (false, e.g., for a drift window of a model whose profile
+    /// was removed from the configuration while its partials were in flight): the merge dead-letters such partials.
+    /// </summary>
+    bool Covers(WindowKey window) => true;
 }
 
 /// <summary>
@@ -47,7 +54,9 @@ public interface IResultBuilder
 /// announced that it consumed all of its input): a source that is merely behind, as when partitions race through a
 /// backlog or a replay, can never have its partials expired, so the final result of a window is a function of the
 /// input alone, not of how the sources' records interleave here. A later partial of a source for a window dropped
-/// while that source was idle is dead-lettered (PARTIAL_EXPIRED).
+/// while that source was idle is dead-lettered (PARTIAL_EXPIRED); a partial that does not parse (PARTIAL_MALFORMED) or
+/// that no configured builder covers (PARTIAL_UNMERGEABLE) is dead-lettered too. Close, grace and retention arithmetic
+/// saturates, so no watermark or window start can wrap it.
 /// </summary>
 public sealed class MergeStageTask : IPartitionTask
 {
@@ -97,7 +106,7 @@ public sealed class MergeStageTask : IPartitionTask
         }
         catch (InvalidDataException ex)
         {
-            SendDeadLetter(output, record, "BAD_PARTIAL", ex.Message);
+            SendDeadLetter(output, record, ReasonCodes.PartialMalformed, ex.Message);
             return;
         }
 
@@ -123,9 +132,9 @@ public sealed class MergeStageTask : IPartitionTask
             return;
         }
 
-        if (!_builders.ContainsKey(window.Kind))
+        if (!Covers(window))
         {
-            SendDeadLetter(output, record, "UNKNOWN_KIND", $"No merge is configured for {window.Kind} partials.");
+            SendDeadLetter(output, record, ReasonCodes.PartialUnmergeable, $"No merge is configured for the {window.Kind} partial of {window} (topology disabled or profile removed).");
             return;
         }
 
@@ -143,7 +152,7 @@ public sealed class MergeStageTask : IPartitionTask
             {
                 Expired++;
                 _settings.Metrics?.MergeExpired();
-                SendDeadLetter(output, record, "PARTIAL_EXPIRED", $"Partial of {text} from {partial.Source} arrived after the merge retention dropped the window while that source was idle.");
+                SendDeadLetter(output, record, ReasonCodes.PartialExpired, $"Partial of {text} from {partial.Source} arrived after the merge retention dropped the window while that source was idle.");
                 return;
             }
 
@@ -228,7 +237,11 @@ public sealed class MergeStageTask : IPartitionTask
                 window.Partials[source] = reader.ReadBytes(reader.ReadInt32());
             }
 
-            _windows[window.Key.ToString()] = window;
+            // A window of a topology or profile configured away since the checkpoint cannot be built any more.
+            if (Covers(window.Key))
+            {
+                _windows[window.Key.ToString()] = window;
+            }
         }
 
         // Checkpoints written before idle tracking end here: no source idle, nothing expired.
@@ -250,7 +263,9 @@ public sealed class MergeStageTask : IPartitionTask
         _progress.Observe(StreamTime);
     });
 
-    private long CloseAt(WindowKey window) => window.WindowStartMs + window.WindowSizeMs + (_builders[window.Kind].GraceMs ?? _settings.GraceMs);
+    private bool Covers(WindowKey window) => _builders.TryGetValue(window.Kind, out var builder) && builder.Covers(window);
+
+    private long CloseAt(WindowKey window) => Saturating.Add(window.WindowStartMs, window.WindowSizeMs, _builders[window.Kind].GraceMs ?? _settings.GraceMs);
 
     private long MaxWatermark() => StreamTime;
 
@@ -285,12 +300,12 @@ public sealed class MergeStageTask : IPartitionTask
         }
 
         var max = MaxWatermark();
-        if (builder.Upsert ? window.Dirty : !window.Emitted && max >= closeAt + _settings.MergeGraceMs)
+        if (builder.Upsert ? window.Dirty : !window.Emitted && max >= Saturating.Add(closeAt, _settings.MergeGraceMs))
         {
             Emit(window, output);
         }
 
-        if (!builder.Upsert && max >= closeAt + _settings.MergeGraceMs + _settings.RetentionMs && LaggingSourcesIdle(builder, closeAt))
+        if (!builder.Upsert && max >= Saturating.Add(closeAt, _settings.MergeGraceMs, _settings.RetentionMs) && LaggingSourcesIdle(builder, closeAt))
         {
             foreach (var source in builder.Sources)
             {

@@ -11,6 +11,16 @@ public interface ITaskMetrics
     /// <summary>A record was sent to the dead-letter topic with <paramref name="reasonCode"/>.</summary>
     void DeadLetter(string reasonCode);
 
+    /// <summary>
+    /// An input record of <paramref name="topic"/> was rejected by the record policy with <paramref name="reasonCode"/>
+    /// (counted once, by the consumer that routes it, whether it is dead-lettered or, for feature events the scorer
+    /// dead-letters, only counted).
+    /// </summary>
+    void Rejected(string topic, string reasonCode);
+
+    /// <summary>A valid feature event of a model without a drift profile: scored and monitored elsewhere, drift not computed.</summary>
+    void DriftSkipped();
+
     /// <summary>Stage A emitted a partial of a <paramref name="kind"/> window (final or an idle flush).</summary>
     void PartialEmitted(WindowKind kind, bool final);
 

@@ -1,10 +1,9 @@
-using System.Text;
 using Confluent.Kafka;
 using StreamMonitor.Contracts;
 
 namespace StreamMonitor.Aggregator.Topology;
 
-/// <summary>What the stage tasks share: the binary framing of their checkpointed state, and dead-letter envelopes.</summary>
+/// <summary>What the aggregator's tasks share: the binary framing of their checkpointed state, and the dead-letter envelope.</summary>
 public static class TaskState
 {
     /// <summary>The bytes <paramref name="write"/> writes (a task's checkpoint state).</summary>
@@ -30,26 +29,25 @@ public static class TaskState
     }
 
     /// <summary>
-    /// The dead-letter envelope of <paramref name="record"/>: key "topic:partition:offset" (duplicates after a crash
-    /// stay visible), observed at the task's stream time (never the wall clock, so a replay writes the same envelope).
+    /// The aggregator's one dead-letter (and late-event) envelope for <paramref name="record"/>: built by
+    /// <see cref="Contracts.DeadLetter.For"/> (payload capped, size and SHA-256 kept) under the one key format
+    /// <see cref="Contracts.DeadLetter.KeyOf"/> ("topic/partition/offset": a record dead-lettered again after a crash
+    /// lands on the same key). Tasks pass their stream time as <paramref name="observedAtMs"/> (never the wall clock, so a
+    /// replay writes the same envelope); long.MinValue (no stream time yet) is written as 0.
     /// </summary>
-    public static (byte[] Key, byte[] Value) DeadLetter(EventCodec codec, ConsumeResult<byte[], byte[]> record, string code, string reason, long? eventTimeMs, long streamTimeMs)
+    public static (byte[] Key, byte[] Value) DeadLetter(EventCodec codec, ConsumeResult<byte[], byte[]> record, string code, string reason, long? eventTimeMs, long observedAtMs)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return DeadLetter(codec, record.Topic, record.Partition.Value, record.Offset.Value, record.Message.Key, record.Message.Value, code, reason, eventTimeMs, observedAtMs);
+    }
+
+    /// <summary>As <see cref="DeadLetter(EventCodec, ConsumeResult{byte[], byte[]}, string, string, long?, long)"/>, for a record known by its coordinates and bytes.</summary>
+    public static (byte[] Key, byte[] Value) DeadLetter(EventCodec codec, string sourceTopic, int sourcePartition, long sourceOffset, byte[]? key, byte[]? payload, string code, string reason, long? eventTimeMs, long observedAtMs)
     {
         ArgumentNullException.ThrowIfNull(codec);
-        ArgumentNullException.ThrowIfNull(record);
-        var letter = new StreamMonitor.Contracts.DeadLetter
-        {
-            Service = "aggregator",
-            SourceTopic = record.Topic,
-            SourcePartition = record.Partition.Value,
-            SourceOffset = record.Offset.Value,
-            Key = record.Message.Key,
-            Payload = record.Message.Value,
-            ReasonCode = code,
-            Reason = reason,
-            EventTimeMs = eventTimeMs,
-            ObservedAtMs = streamTimeMs == long.MinValue ? 0 : streamTimeMs,
-        };
-        return (Encoding.UTF8.GetBytes($"{record.Topic}:{record.Partition.Value}:{record.Offset.Value}"), codec.Serialize(letter));
+        var letter = Contracts.DeadLetter.For(sourceTopic, sourcePartition, sourceOffset, key, payload, code, reason, eventTimeMs, Contracts.DeadLetter.DefaultMaxPayloadBytes);
+        letter.Service = "aggregator";
+        letter.ObservedAtMs = observedAtMs == long.MinValue ? 0 : observedAtMs;
+        return (Contracts.DeadLetter.KeyOf(sourceTopic, sourcePartition, sourceOffset), codec.Serialize(letter));
     }
 }

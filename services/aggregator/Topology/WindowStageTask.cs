@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Streams;
 
 namespace StreamMonitor.Aggregator.Topology;
@@ -21,18 +22,24 @@ public interface IStageTopology<TAgg>
     TAgg Read(BinaryReader reader);
 
     /// <summary>
-    /// Reads a record: on success the grouping key ("model|version"; empty for a record this topology does not
-    /// aggregate, which only advances its stream time), event time and the update to apply; on failure a dead-letter
-    /// reason code and text.
+    /// Reads a consumed record through the record policy (<see cref="InputRecords"/>, with the record's Kafka
+    /// timestamp). Null when it is valid, with the grouping key ("model|version"; empty for a valid record this topology
+    /// does not aggregate, which only advances its stream time), event time and the update to apply; otherwise the
+    /// rejection, and the record touches no stream time.
     /// </summary>
-    bool TryRead(byte[] value, out string key, out long eventTimeMs, out Action<TAgg> update, out string reasonCode, out string reason);
+    Rejection? TryRead(ConsumeResult<byte[], byte[]> record, out string key, out long eventTimeMs, out Action<TAgg> update);
 
     /// <summary>
-    /// False for a topology that shares its input partitions with another one that already routes malformed and late
-    /// records: it neither dead-letters nor late-routes (so a record is routed once); its TryRead then returns an empty
-    /// key instead of failing.
+    /// False for a topology that shares its input partitions with another one that already routes rejected and late
+    /// records: it neither dead-letters, counts nor late-routes them (so a record is routed once).
     /// </summary>
     bool RoutesBadRecords => true;
+
+    /// <summary>
+    /// When this topology routes bad records: true to dead-letter a rejected record, false to only count it (its topic
+    /// is read by a service that dead-letters it already, as the scorer does with feature events).
+    /// </summary>
+    bool DeadLettersRejected => true;
 
     /// <summary>
     /// Appended to the input topic in this topology's source ids ("topic{suffix}:partition"), so two topologies on one
@@ -99,7 +106,7 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
     /// <summary>Records routed to the late-events topic (one per late window spec).</summary>
     public long Late { get; private set; }
 
-    /// <summary>Records routed to the dead-letter topic.</summary>
+    /// <summary>Records this topology rejected and routed (dead-lettered, or only counted; see <see cref="IStageTopology{TAgg}.DeadLettersRejected"/>).</summary>
     public long Malformed { get; private set; }
 
     /// <summary>The window table (tests and memory accounting).</summary>
@@ -117,23 +124,19 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
             SendWatermark(output, idle: false);
         }
 
-        var value = record.Message.Value;
-        if (value is null && !_topology.RoutesBadRecords)
+        if (_topology.TryRead(record, out var key, out var eventTime, out var update) is { } rejection)
         {
-            return;
-        }
+            // Before any stream time: an implausible event time must never move this partition's windows.
+            if (_topology.RoutesBadRecords)
+            {
+                Malformed++;
+                _settings.Metrics?.Rejected(record.Topic, rejection.ReasonCode);
+                if (_topology.DeadLettersRejected)
+                {
+                    SendDeadLetter(output, _settings.Topics.DeadLetter, record, rejection.ReasonCode, rejection.Detail, rejection.EventTimeMs);
+                }
+            }
 
-        if (value is null)
-        {
-            Malformed++;
-            SendDeadLetter(output, _settings.Topics.DeadLetter, record, "NULL_VALUE", "Record has no value.", null);
-            return;
-        }
-
-        if (!_topology.TryRead(value, out var key, out var eventTime, out var update, out var code, out var reason))
-        {
-            Malformed++;
-            SendDeadLetter(output, _settings.Topics.DeadLetter, record, code, reason, null);
             return;
         }
 
@@ -151,7 +154,7 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
             var specs = string.Join(",", Enumerable.Range(0, _settings.Specs.Count).Where(i => (lateMask & (1 << i)) != 0).Select(i => _settings.Specs[i].Label));
             Late++;
             _settings.Metrics?.Late(record.Topic);
-            SendDeadLetter(output, _settings.Topics.LateEvents, record, "LATE", $"Event time {eventTime} is past the close (end + grace {_settings.GraceMs} ms) of its {specs} window(s); stream time {_table.StreamTime}.", eventTime);
+            SendDeadLetter(output, _settings.Topics.LateEvents, record, ReasonCodes.Late, $"Event time {eventTime} is past the close (end + grace {_settings.GraceMs} ms) of its {specs} window(s); stream time {_table.StreamTime}.", eventTime);
         }
 
         EmitClosed(output);
@@ -160,11 +163,11 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
     /// <inheritdoc />
     public void OnIdle(long watermarkMs, ITaskOutput output)
     {
-        var goingIdle = !_idleAnnounced && (_table.StreamTime == long.MinValue || watermarkMs >= _table.StreamTime + _settings.IdleTimeoutMs);
+        var goingIdle = !_idleAnnounced && (_table.StreamTime == long.MinValue || watermarkMs >= Saturating.Add(_table.StreamTime, _settings.IdleTimeoutMs));
 
         // Going idle flushes every open window: once the merge takes this source for idle it may drop windows this
         // source is behind on, so all that this source holds must be there first.
-        _table.FlushIdle(goingIdle ? long.MaxValue - _settings.IdleTimeoutMs : watermarkMs, _settings.IdleTimeoutMs, _closed);
+        _table.FlushIdle(goingIdle ? long.MaxValue : watermarkMs, goingIdle ? 0 : _settings.IdleTimeoutMs, _closed);
         EmitClosed(output);
         if (goingIdle)
         {
@@ -208,7 +211,7 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
         }
 
         _closed.Clear();
-        var boundary = _table.StreamTime == long.MinValue ? long.MinValue : WindowSpec.FloorTo(_table.StreamTime - _settings.GraceMs, _boundaryUnit);
+        var boundary = _table.StreamTime == long.MinValue ? long.MinValue : WindowSpec.FloorTo(Saturating.Subtract(_table.StreamTime, _settings.GraceMs), _boundaryUnit);
         if (boundary > _lastWatermarkBoundary)
         {
             _lastWatermarkBoundary = boundary;

@@ -48,6 +48,22 @@ public static class Identifiers
     /// <summary>Whether <paramref name="value"/> is a valid, non-empty identifier.</summary>
     public static bool IsValid(string? value) => Check("identifier", value) is null;
 
+    /// <summary>Separates model name and version in window keys ("model|version", "latency|model|version|start|size").</summary>
+    public const char KeySeparator = '|';
+
+    /// <summary>
+    /// The rule for a model name or version: an identifier without <see cref="KeySeparator"/>, which would make the
+    /// window keys built from it ambiguous. Null when valid, else the rejection naming <paramref name="field"/>.
+    /// </summary>
+    public static Rejection? CheckModel(string field, string? value, bool required = true) =>
+        Check(field, value, required)
+        ?? (value is not null && value.Contains(KeySeparator, StringComparison.Ordinal)
+            ? new Rejection(ReasonCodes.InvalidIdentifier, $"{field} '{Printable(value)}' contains '{KeySeparator}', the window-key separator.")
+            : null);
+
+    /// <summary>Whether <paramref name="value"/> is a valid, non-empty model name or version.</summary>
+    public static bool IsValidModel(string? value) => CheckModel("model", value) is null;
+
     /// <summary>A short, printable form of a hostile string for logs and dead-letter details (escaped, cut at 64).</summary>
     public static string Printable(string? value)
     {

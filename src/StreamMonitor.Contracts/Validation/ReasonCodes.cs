@@ -81,6 +81,21 @@ public static class ReasonCodes
     /// <summary>A derived point InfluxDB's line protocol cannot carry (the result itself is on its Kafka topic).</summary>
     public const string ProjectionRejected = "PROJECTION_REJECTED";
 
+    /// <summary>
+    /// An event time past the close (end + grace) of its window: the record goes to the late-events topic with this
+    /// code (same envelope as a dead letter), not to the dead-letter topic.
+    /// </summary>
+    public const string Late = "LATE";
+
+    /// <summary>A record of the aggregator's internal window-partials topic that does not parse.</summary>
+    public const string PartialMalformed = "PARTIAL_MALFORMED";
+
+    /// <summary>A window partial of a kind or model the merge has no configuration for (a topology or profile removed since).</summary>
+    public const string PartialUnmergeable = "PARTIAL_UNMERGEABLE";
+
+    /// <summary>A window partial that arrived after the merge retention dropped its window while its source was idle.</summary>
+    public const string PartialExpired = "PARTIAL_EXPIRED";
+
     /// <summary>Every code with its meaning, for docs and tests.</summary>
     public static IReadOnlyDictionary<string, string> All { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -109,5 +124,9 @@ public static class ReasonCodes
         [LabelErrorPrediction] = "the label's prediction failed",
         [LabelUnknownPrediction] = "no prediction for the label within the horizon",
         [ProjectionRejected] = "a point InfluxDB line protocol cannot carry",
+        [Late] = "event time past its window's close (late-events topic)",
+        [PartialMalformed] = "an internal window partial does not parse",
+        [PartialUnmergeable] = "a window partial of a kind or model the merge is not configured for",
+        [PartialExpired] = "a window partial after its window was dropped",
     };
 }

@@ -38,7 +38,7 @@ public sealed class RecordPolicy
     {
         ArgumentNullException.ThrowIfNull(featureEvent);
         var rejection = Identifiers.Check("event_id", featureEvent.EventId)
-                        ?? Identifiers.Check("model_name", featureEvent.ModelName)
+                        ?? Identifiers.CheckModel("model_name", featureEvent.ModelName)
                         ?? Identifiers.Check("entity_id", featureEvent.EntityId, required: false)
                         ?? EventTime.Check("event_time_ms", featureEvent.EventTimeMs, recordTimestampMs);
         return rejection is null ? Validated<FeatureEvent>.Valid(featureEvent) : Validated<FeatureEvent>.Rejected(rejection with { EventTimeMs = featureEvent.EventTimeMs });
@@ -58,15 +58,15 @@ public sealed class RecordPolicy
 
         var prediction = p!;
         if (prediction.Status == PredictionStatus.ERROR
-            && (!Identifiers.IsValid(prediction.ModelName) || !Identifiers.IsValid(prediction.ModelVersion)))
+            && (!Identifiers.IsValidModel(prediction.ModelName) || !Identifiers.IsValidModel(prediction.ModelVersion)))
         {
             prediction.ModelName = Identifiers.UnknownModelBucket;
             prediction.ModelVersion = Identifiers.UnknownModelBucket;
         }
 
         var rejection = Identifiers.Check("event_id", prediction.EventId)
-                        ?? Identifiers.Check("model_name", prediction.ModelName)
-                        ?? Identifiers.Check("model_version", prediction.ModelVersion)
+                        ?? Identifiers.CheckModel("model_name", prediction.ModelName)
+                        ?? Identifiers.CheckModel("model_version", prediction.ModelVersion)
                         ?? Identifiers.Check("entity_id", prediction.EntityId, required: false)
                         ?? EventTime.Check("event_time_ms", prediction.EventTimeMs, recordTimestampMs)
                         ?? CheckTiming(prediction.Timing)
@@ -84,7 +84,7 @@ public sealed class RecordPolicy
 
         var label = l!;
         var rejection = Identifiers.Check("event_id", label.EventId)
-                        ?? Identifiers.Check("model_name", label.ModelName, required: false)
+                        ?? Identifiers.CheckModel("model_name", label.ModelName, required: false)
                         ?? (double.IsFinite(label.Value) ? null : new Rejection(ReasonCodes.InvalidValue, $"label {label.Value.ToString(CultureInfo.InvariantCulture)} is not finite."))
                         ?? EventTime.Check("label_time_ms", label.LabelTimeMs, recordTimestampMs);
         return rejection is null ? Validated<Label>.Valid(label) : Validated<Label>.Rejected(rejection with { EventTimeMs = label.LabelTimeMs });
@@ -165,8 +165,8 @@ public sealed class RecordPolicy
     }
 
     private Rejection? CheckWindow(string model, string version, long startMs, long sizeMs, long? recordTimestampMs) =>
-        Identifiers.Check("model_name", model)
-        ?? Identifiers.Check("model_version", version)
+        Identifiers.CheckModel("model_name", model)
+        ?? Identifiers.CheckModel("model_version", version)
         ?? (sizeMs is <= 0 or > MaxWindowSizeMs ? Invalid($"window_size_ms {sizeMs} is outside 1 ms .. 366 days.") : null)
         ?? EventTime.Check("window_start_ms", startMs, recordTimestampMs)
         ?? EventTime.Check("window end", startMs + sizeMs, null);
