@@ -418,8 +418,9 @@ public sealed partial class ScorerWorker : BackgroundService
     }
 
     /// <summary>
-    /// A record that cannot be scored: exactly one dead letter and one ERROR prediction, then the loop goes on. The
-    /// prediction is first-class downstream, never a second dead letter: every identifier in it is valid. It is
+    /// A record that cannot be scored: exactly one dead letter and, when the record has a plausible event time, one
+    /// ERROR prediction at that time; then the loop goes on. The prediction is first-class downstream, never a second
+    /// dead letter: every identifier in it is valid. It is
     /// keyed by the event id when that is valid, else by the record's coordinates (topic/partition/offset); it
     /// carries a served model's name and the version in service (or, for a model that failed to load, the version
     /// that failed), so it counts in that model's error rate; an unknown or invalid model name goes to the
@@ -435,21 +436,25 @@ public sealed partial class ScorerWorker : BackgroundService
         _deadLetters!.Publish(context.Record, rejection.ReasonCode, detail, rejection.EventTimeMs ?? featureEvent?.EventTimeMs);
 
         var record = context.Record;
+
+        // An ERROR prediction is placed at the event's own time. A record without a plausible event time (undecodable,
+        // or its time refused) gets the dead letter only: any stand-in time (the record timestamp, the wall clock)
+        // would be invented, and in a backfill or a time-compressed run it would move the aggregator's stream time
+        // ahead of the real events and make them late.
+        if (featureEvent is null || _policy.EventTime.Check("event_time_ms", featureEvent.EventTimeMs, context.RecordTimestampMs) is not null)
+        {
+            _tracker.Acknowledged(record.TopicPartition, record.Offset.Value);
+            return;
+        }
+
         var prediction = NewPrediction(null, context, model, PredictionStatus.ERROR, $"{rejection.ReasonCode}: {detail}");
-        prediction.EventId = featureEvent is not null && Identifiers.IsValid(featureEvent.EventId)
+        prediction.EventId = Identifiers.IsValid(featureEvent.EventId)
             ? featureEvent.EventId
             : Encoding.UTF8.GetString(DeadLetter.KeyOf(record.Topic, record.Partition.Value, record.Offset.Value));
         prediction.ModelName = modelName;
         prediction.ModelVersion = version;
-        if (featureEvent is not null)
-        {
-            prediction.EntityId = Identifiers.Check("entity_id", featureEvent.EntityId, required: false) is null ? featureEvent.EntityId : "";
-            if (_policy.EventTime.Check("event_time_ms", featureEvent.EventTimeMs, context.RecordTimestampMs) is null)
-            {
-                prediction.EventTimeMs = featureEvent.EventTimeMs;
-            }
-        }
-
+        prediction.EntityId = Identifiers.Check("entity_id", featureEvent.EntityId, required: false) is null ? featureEvent.EntityId : "";
+        prediction.EventTimeMs = featureEvent.EventTimeMs;
         prediction.ExecutionProvider = "";
         var handOff = Stopwatch.GetTimestamp();
         prediction.Timing.DecodeUs = Micros(handOff - context.ConsumeTicks);
@@ -486,9 +491,7 @@ public sealed partial class ScorerWorker : BackgroundService
             ModelVersion = model?.Version ?? "",
             ModelHash = model?.Sha256 ?? "",
             EntityId = featureEvent?.EntityId ?? "",
-            // Without an event (or a plausible one) the record's timestamp stands in; a record without one (rare since
-            // Kafka 0.10) gets its consume time, so downstream never sees an ERROR prediction from 1970.
-            EventTimeMs = featureEvent?.EventTimeMs ?? recordMs ?? context.ConsumedAtMs,
+            EventTimeMs = featureEvent?.EventTimeMs ?? 0,
             Status = status,
             ErrorReason = error,
             OutputKind = model?.Session.Model.Manifest.OutputKind ?? OutputKind.BINARY_PROBABILITY,

@@ -38,8 +38,9 @@ public static class HostileCorpus
         var n = 0;
         byte[] Key() => Encoding.UTF8.GetBytes($"hostile-{n++}");
         Dictionary<string, double?> Features() => featureNames.ToDictionary(f => f, _ => (double?)1.0, StringComparer.Ordinal);
-        FeatureEvent Event(string id = "hostile-event", string? model = null, long? time = null) =>
-            new() { EventId = id, ModelName = model ?? servedModel, EntityId = "entity", EventTimeMs = time ?? nowMs, Features = Features() };
+        // Unique event ids: the scorer's ERROR predictions for these records must not look like duplicates to the quality join.
+        FeatureEvent Event(string? id = null, string? model = null, long? time = null) =>
+            new() { EventId = id ?? $"hostile-event-{corpus.Count}", ModelName = model ?? servedModel, EntityId = "entity", EventTimeMs = time ?? nowMs, Features = Features() };
         Prediction Pred(string id = "hostile-prediction", string model = "cancer", string version = "1", long? time = null, PredictionStatus status = PredictionStatus.OK) =>
             new() { EventId = id, ModelName = model, ModelVersion = version, EventTimeMs = time ?? nowMs, Status = status, Score = 0.5, OutputKind = OutputKind.BINARY_PROBABILITY };
         void Add(string topic, byte[]? value, string? expected, string description, string? prefix = null) =>
@@ -74,7 +75,9 @@ public static class HostileCorpus
             Add(topic, huge, ReasonCodes.DecodeCorruptBody, $"{name} declaring a 2 GB string");
             var overflow = valid[..EventCodec.HeaderLength].Concat(Enumerable.Repeat((byte)0xFF, 11)).ToArray();
             Add(topic, overflow, ReasonCodes.DecodeCorruptBody, $"{name} with a varint over 64 bits");
-            Add(topic, null, ReasonCodes.EmptyRecord, $"{name}: no value");
+            // On the compacted result topics a null value is a tombstone, a legitimate deletion: skipped, not dead-lettered.
+            var compacted = topic.Contains(".results.", StringComparison.Ordinal);
+            Add(topic, null, compacted ? null : ReasonCodes.EmptyRecord, compacted ? $"{name}: a tombstone" : $"{name}: no value");
             Add(topic, [], ReasonCodes.EmptyRecord, $"{name}: empty value");
             if (foreign is not null)
             {
