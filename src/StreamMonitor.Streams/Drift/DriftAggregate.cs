@@ -3,14 +3,22 @@ namespace StreamMonitor.Streams.Drift;
 /// <summary>
 /// Window state of one model's inputs against a <see cref="ReferenceProfile"/>: per numeric feature the count of
 /// window values in each reference grid cell (plus below-min and above-max cells), nulls and the window's own min/max;
-/// per categorical feature the category counts. Everything is a count or a min/max, so merging is exact.
+/// per categorical feature the category counts; per discrete numeric feature also the values outside the reference
+/// set. Everything is a count, a value or a min/max, so merging is exact and independent of the order.
 /// </summary>
 public sealed class DriftAggregate : IMergeable<DriftAggregate>
 {
-    private const byte Version = 1;
+    /// <summary>Version 2 added the unseen values of discrete columns; version 1 states are read without them.</summary>
+    private const byte Version = 2;
 
     /// <summary>Distinct unseen categories tracked by name per feature; more are pooled (their count stays exact).</summary>
     public const int MaxTrackedCategories = 1_000;
+
+    /// <summary>
+    /// Distinct values outside the reference set of a discrete numeric column tracked by value per feature and
+    /// aggregate; more are counted in their cells only (Wasserstein then states the bound of the untracked mass).
+    /// </summary>
+    public const int MaxTrackedUnseenValues = 256;
 
     /// <summary>Name under which categories beyond <see cref="MaxTrackedCategories"/> are pooled.</summary>
     public const string OtherCategory = "\u0000other";
@@ -90,16 +98,18 @@ public sealed class DriftAggregate : IMergeable<DriftAggregate>
     public static DriftAggregate ReadFrom(BinaryReader reader)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        if (reader.ReadByte() != Version)
+        var version = reader.ReadByte();
+        if (version is not (1 or Version))
         {
             throw new InvalidDataException("Unknown drift aggregate version.");
         }
 
+        var withUnseenValues = version >= 2;
         var count = reader.ReadInt64();
         var numeric = new NumericWindow[reader.ReadInt32()];
         for (var i = 0; i < numeric.Length; i++)
         {
-            numeric[i] = NumericWindow.ReadFrom(reader);
+            numeric[i] = NumericWindow.ReadFrom(reader, withUnseenValues);
         }
 
         var categorical = new CategoricalWindow[reader.ReadInt32()];
@@ -108,7 +118,7 @@ public sealed class DriftAggregate : IMergeable<DriftAggregate>
             categorical[i] = CategoricalWindow.ReadFrom(reader);
         }
 
-        var score = reader.ReadBoolean() ? NumericWindow.ReadFrom(reader) : null;
+        var score = reader.ReadBoolean() ? NumericWindow.ReadFrom(reader, withUnseenValues) : null;
         return new DriftAggregate(numeric, categorical, score) { Count = count };
     }
 }
@@ -134,6 +144,13 @@ public sealed class NumericWindow
     /// <summary>Largest finite value (−∞ when empty).</summary>
     public double Max { get; set; } = double.NegativeInfinity;
 
+    /// <summary>
+    /// Discrete columns: counts of window values that are not reference values, by value (the first
+    /// <see cref="DriftAggregate.MaxTrackedUnseenValues"/> distinct ones of each aggregate); they are in
+    /// <see cref="CellCounts"/> too. Empty for continuous columns.
+    /// </summary>
+    public SortedDictionary<double, long> UnseenValues { get; } = [];
+
     /// <summary>Adds a value (null or non-finite counts as null).</summary>
     public void Add(NumericProfile profile, double? value)
     {
@@ -145,9 +162,16 @@ public sealed class NumericWindow
         }
 
         Count++;
-        CellCounts[profile.WindowCellOf(v)]++;
+        var cell = profile.WindowCellOf(v);
+        CellCounts[cell]++;
         Min = Math.Min(Min, v);
         Max = Math.Max(Max, v);
+        if (profile.IsUnseenCell(cell) && (UnseenValues.Count < DriftAggregate.MaxTrackedUnseenValues || UnseenValues.ContainsKey(v)))
+        {
+            // -0.0 and 0.0 are one value: key by +0 so the map's keys are the values' positions.
+            var key = v == 0 ? 0.0 : v;
+            UnseenValues[key] = UnseenValues.GetValueOrDefault(key) + 1;
+        }
     }
 
     /// <summary>Adds another window's counts.</summary>
@@ -163,9 +187,13 @@ public sealed class NumericWindow
         Count += other.Count;
         Min = Math.Min(Min, other.Min);
         Max = Math.Max(Max, other.Max);
+        foreach (var (value, count) in other.UnseenValues)
+        {
+            UnseenValues[value] = UnseenValues.GetValueOrDefault(value) + count;
+        }
     }
 
-    /// <summary>Binary encoding: only non-zero cells (most are zero in a short window).</summary>
+    /// <summary>Binary encoding: only non-zero cells (most are zero in a short window), then the unseen values.</summary>
     public void WriteTo(BinaryWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
@@ -183,10 +211,20 @@ public sealed class NumericWindow
                 writer.Write(CellCounts[i]);
             }
         }
+
+        writer.Write(UnseenValues.Count);
+        foreach (var (value, count) in UnseenValues)
+        {
+            writer.Write(value);
+            writer.Write(count);
+        }
     }
 
-    /// <summary>Reads what <see cref="WriteTo"/> wrote.</summary>
-    public static NumericWindow ReadFrom(BinaryReader reader)
+    /// <summary>
+    /// Reads what <see cref="WriteTo"/> wrote; <paramref name="withUnseenValues"/> false reads the encoding of drift
+    /// aggregate version 1, which ended after the cells.
+    /// </summary>
+    public static NumericWindow ReadFrom(BinaryReader reader, bool withUnseenValues = true)
     {
         ArgumentNullException.ThrowIfNull(reader);
         var window = new NumericWindow(reader.ReadInt32()) { Nulls = reader.ReadInt64(), Count = reader.ReadInt64(), Min = reader.ReadDouble(), Max = reader.ReadDouble() };
@@ -194,6 +232,12 @@ public sealed class NumericWindow
         for (var i = 0; i < nonZero; i++)
         {
             window.CellCounts[reader.ReadInt32()] = reader.ReadInt64();
+        }
+
+        var unseen = withUnseenValues ? reader.ReadInt32() : 0;
+        for (var i = 0; i < unseen; i++)
+        {
+            window.UnseenValues[reader.ReadDouble()] = reader.ReadInt64();
         }
 
         return window;
