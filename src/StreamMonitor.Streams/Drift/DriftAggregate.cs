@@ -3,22 +3,23 @@ namespace StreamMonitor.Streams.Drift;
 /// <summary>
 /// Window state of one model's inputs against a <see cref="ReferenceProfile"/>: per numeric feature the count of
 /// window values in each reference grid cell (plus below-min and above-max cells), nulls and the window's own min/max;
-/// per categorical feature the category counts; per discrete numeric feature also the values outside the reference
-/// set. Everything is a count, a value or a min/max, so merging is exact and independent of the order.
+/// per categorical feature the category counts; per numeric feature also the values outside the reference (its set of
+/// values when discrete, its range when continuous). Everything is a count, a value or a min/max, so merging is exact
+/// and independent of the order.
 /// </summary>
 public sealed class DriftAggregate : IMergeable<DriftAggregate>
 {
-    /// <summary>Version 2 added the unseen values of discrete columns; version 1 states are read without them.</summary>
+    /// <summary>Version 2 added the values outside the reference; version 1 states are read without them.</summary>
     private const byte Version = 2;
 
     /// <summary>Distinct unseen categories tracked by name per feature; more are pooled (their count stays exact).</summary>
     public const int MaxTrackedCategories = 1_000;
 
     /// <summary>
-    /// Distinct values outside the reference set of a discrete numeric column tracked by value per feature and
-    /// aggregate; more are counted in their cells only (Wasserstein then states the bound of the untracked mass).
+    /// Distinct values outside the reference tracked by value per numeric feature and aggregate; more are counted in
+    /// their cells only (Wasserstein then states the bound of the untracked mass).
     /// </summary>
-    public const int MaxTrackedUnseenValues = 256;
+    public const int MaxTrackedOutsideValues = 256;
 
     /// <summary>Name under which categories beyond <see cref="MaxTrackedCategories"/> are pooled.</summary>
     public const string OtherCategory = "\u0000other";
@@ -104,12 +105,12 @@ public sealed class DriftAggregate : IMergeable<DriftAggregate>
             throw new InvalidDataException("Unknown drift aggregate version.");
         }
 
-        var withUnseenValues = version >= 2;
+        var withOutsideValues = version >= 2;
         var count = reader.ReadInt64();
         var numeric = new NumericWindow[reader.ReadInt32()];
         for (var i = 0; i < numeric.Length; i++)
         {
-            numeric[i] = NumericWindow.ReadFrom(reader, withUnseenValues);
+            numeric[i] = NumericWindow.ReadFrom(reader, withOutsideValues);
         }
 
         var categorical = new CategoricalWindow[reader.ReadInt32()];
@@ -118,7 +119,7 @@ public sealed class DriftAggregate : IMergeable<DriftAggregate>
             categorical[i] = CategoricalWindow.ReadFrom(reader);
         }
 
-        var score = reader.ReadBoolean() ? NumericWindow.ReadFrom(reader, withUnseenValues) : null;
+        var score = reader.ReadBoolean() ? NumericWindow.ReadFrom(reader, withOutsideValues) : null;
         return new DriftAggregate(numeric, categorical, score) { Count = count };
     }
 }
@@ -145,11 +146,12 @@ public sealed class NumericWindow
     public double Max { get; set; } = double.NegativeInfinity;
 
     /// <summary>
-    /// Discrete columns: counts of window values that are not reference values, by value (the first
-    /// <see cref="DriftAggregate.MaxTrackedUnseenValues"/> distinct ones of each aggregate); they are in
-    /// <see cref="CellCounts"/> too. Empty for continuous columns.
+    /// Counts of the window values outside the reference (<see cref="NumericProfile.IsOutsideCell"/>: not a reference
+    /// value of a discrete column, below or above the range of a continuous one), by value: the first
+    /// <see cref="DriftAggregate.MaxTrackedOutsideValues"/> distinct ones of each aggregate. They are in
+    /// <see cref="CellCounts"/> too; their positions make Wasserstein exact in those cells.
     /// </summary>
-    public SortedDictionary<double, long> UnseenValues { get; } = [];
+    public SortedDictionary<double, long> OutsideValues { get; } = [];
 
     /// <summary>Adds a value (null or non-finite counts as null).</summary>
     public void Add(NumericProfile profile, double? value)
@@ -166,11 +168,11 @@ public sealed class NumericWindow
         CellCounts[cell]++;
         Min = Math.Min(Min, v);
         Max = Math.Max(Max, v);
-        if (profile.IsUnseenCell(cell) && (UnseenValues.Count < DriftAggregate.MaxTrackedUnseenValues || UnseenValues.ContainsKey(v)))
+        if (profile.IsOutsideCell(cell) && (OutsideValues.Count < DriftAggregate.MaxTrackedOutsideValues || OutsideValues.ContainsKey(v)))
         {
             // -0.0 and 0.0 are one value: key by +0 so the map's keys are the values' positions.
             var key = v == 0 ? 0.0 : v;
-            UnseenValues[key] = UnseenValues.GetValueOrDefault(key) + 1;
+            OutsideValues[key] = OutsideValues.GetValueOrDefault(key) + 1;
         }
     }
 
@@ -187,13 +189,13 @@ public sealed class NumericWindow
         Count += other.Count;
         Min = Math.Min(Min, other.Min);
         Max = Math.Max(Max, other.Max);
-        foreach (var (value, count) in other.UnseenValues)
+        foreach (var (value, count) in other.OutsideValues)
         {
-            UnseenValues[value] = UnseenValues.GetValueOrDefault(value) + count;
+            OutsideValues[value] = OutsideValues.GetValueOrDefault(value) + count;
         }
     }
 
-    /// <summary>Binary encoding: only non-zero cells (most are zero in a short window), then the unseen values.</summary>
+    /// <summary>Binary encoding: only non-zero cells (most are zero in a short window), then the values outside the reference.</summary>
     public void WriteTo(BinaryWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
@@ -212,8 +214,8 @@ public sealed class NumericWindow
             }
         }
 
-        writer.Write(UnseenValues.Count);
-        foreach (var (value, count) in UnseenValues)
+        writer.Write(OutsideValues.Count);
+        foreach (var (value, count) in OutsideValues)
         {
             writer.Write(value);
             writer.Write(count);
@@ -221,10 +223,10 @@ public sealed class NumericWindow
     }
 
     /// <summary>
-    /// Reads what <see cref="WriteTo"/> wrote; <paramref name="withUnseenValues"/> false reads the encoding of drift
+    /// Reads what <see cref="WriteTo"/> wrote; <paramref name="withOutsideValues"/> false reads the encoding of drift
     /// aggregate version 1, which ended after the cells.
     /// </summary>
-    public static NumericWindow ReadFrom(BinaryReader reader, bool withUnseenValues = true)
+    public static NumericWindow ReadFrom(BinaryReader reader, bool withOutsideValues = true)
     {
         ArgumentNullException.ThrowIfNull(reader);
         var window = new NumericWindow(reader.ReadInt32()) { Nulls = reader.ReadInt64(), Count = reader.ReadInt64(), Min = reader.ReadDouble(), Max = reader.ReadDouble() };
@@ -234,10 +236,10 @@ public sealed class NumericWindow
             window.CellCounts[reader.ReadInt32()] = reader.ReadInt64();
         }
 
-        var unseen = withUnseenValues ? reader.ReadInt32() : 0;
-        for (var i = 0; i < unseen; i++)
+        var outside = withOutsideValues ? reader.ReadInt32() : 0;
+        for (var i = 0; i < outside; i++)
         {
-            window.UnseenValues[reader.ReadDouble()] = reader.ReadInt64();
+            window.OutsideValues[reader.ReadDouble()] = reader.ReadInt64();
         }
 
         return window;

@@ -62,8 +62,9 @@ public sealed record DriftThresholds
 /// discrete columns. p-value: asymptotic Kolmogorov distribution with n_eff = n·m/(n+m) and Stephens' correction
 /// (√n_eff + 0.12 + 0.11/√n_eff)·D (conservative with ties).</item>
 /// <item>Wasserstein-1 / reference std: ∫|F_ref − F_win|, exact where the positions of the values are known (point
-/// cells; the tracked values of a discrete column outside its reference set), with the unknown part of each cell
-/// spread linearly; |error| ≤ Σ_cells width·max(spread reference mass, untracked window mass) / std.</item>
+/// cells; the tracked window values outside the reference: off its values when discrete, below or above its range when
+/// continuous), with the unknown part of each cell spread linearly; |error| ≤ Σ_cells width·max(spread reference
+/// mass, untracked window mass) / std.</item>
 /// <item>Chi-square goodness of fit of the window's known categories (values of a discrete column) against the
 /// reference frequencies, df = k − 1, p-value from the regularized upper incomplete gamma function; unseen categories
 /// (values) are reported by their own rate.</item>
@@ -458,7 +459,7 @@ public static class DriftStatistics
     {
         var winCells = window.CellCounts;
         var edges = CellEdges(reference, window);
-        var tracked = window.UnseenValues.ToList();
+        var tracked = window.OutsideValues.ToList();
         var next = 0;
         double n = reference.Count;
         double m = window.Count;

@@ -158,6 +158,12 @@ public sealed class NumericProfile
     /// </summary>
     public bool IsUnseenCell(int windowCell) => Discrete && (windowCell == 0 || windowCell == Cells + 1 || !IsPointCell(windowCell - 1));
 
+    /// <summary>
+    /// True when a window value in window-layout cell <paramref name="windowCell"/> is outside the reference: not a
+    /// reference value of a discrete column (<see cref="IsUnseenCell"/>), below or above the range of a continuous one.
+    /// </summary>
+    public bool IsOutsideCell(int windowCell) => windowCell == 0 || windowCell == Cells + 1 || IsUnseenCell(windowCell);
+
     /// <summary>Checks the grid invariants.</summary>
     public void Validate()
     {
@@ -239,8 +245,8 @@ public sealed class NumericProfile
             for (var i = 0; i <= gridResolution; i++)
             {
                 // Lower empirical quantile at i/G: the value at rank ceil(i·n/G), first value for i = 0.
-                var rank = (int)Math.Max(1, Math.Ceiling((double)i * n / gridResolution));
-                edges.Add(finite[Math.Min(n, rank) - 1]);
+                var rank = Math.Max(1, (((long)i * n) + gridResolution - 1) / gridResolution);
+                edges.Add(finite[rank - 1]);
             }
         }
 
