@@ -8,9 +8,9 @@ namespace StreamMonitor.Streams.Drift;
 
 /// <summary>
 /// The reference distribution of a model's inputs (and optionally its score), built once from training data by
-/// `streammon profile build`. Numeric features keep a fine grid of reference quantiles with exact reference counts per
-/// grid cell (KS and Wasserstein are computed on it) and coarse bins of equal reference mass (PSI, Jensen-Shannon);
-/// categorical features keep category counts.
+/// `streammon profile build`. Numeric features keep exact reference counts in the cells of a grid (see
+/// <see cref="NumericProfile"/>: the exact value frequencies of a discrete column, reference quantiles with the heavy
+/// values in cells of their own for a continuous one); categorical features keep category counts.
 /// </summary>
 public sealed class ReferenceProfile
 {
