@@ -69,11 +69,6 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
             }
         }
 
-        if (inputTopics.Count == 0)
-        {
-            throw new InvalidOperationException("No topology is enabled (Aggregator:Latency, or Aggregator:Drift with Aggregator:Profiles).");
-        }
-
         var quality = options.Quality.Enabled ? options.Quality.ToSettings(topics, metrics) with
         {
             // Stage A dead-letters malformed predictions when a topology of it reads them; the join then only skips them.
@@ -85,13 +80,19 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
             builders.Add(new QualityTopology(codec, quality));
         }
 
+        if (inputTopics.Count == 0 && quality is null)
+        {
+            throw new InvalidOperationException("No topology is enabled (Aggregator:Latency, Aggregator:Drift with Aggregator:Profiles, or Aggregator:Quality).");
+        }
+
         var stageA = new StageAFactory(stage, codec, latency, drift, scoreDrift is { Enabled: true } ? scoreDrift : null);
         var merge = new MergeSettings(options.GraceMs, options.MergeGraceMs, options.MergeRetentionMs, topics.DeadLetter, metrics);
         var stageB = new MergeFactory(builders, merge, codec, progress);
         var checkpointInterval = TimeSpan.FromMilliseconds(options.CheckpointIntervalMs);
         readiness.MarkReady();
         return Task.WhenAll(
-            RunProcessor("stage-a", new ProcessorSettings(options.ConsumerGroup, inputTopics, options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromMilliseconds(200)), stageA, kafka, progress, metrics, stoppingToken),
+            // Quality alone has no windowed input of stage A; its partials still go through stage B.
+            inputTopics.Count == 0 ? Task.CompletedTask : RunProcessor("stage-a", new ProcessorSettings(options.ConsumerGroup, inputTopics, options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromMilliseconds(200)), stageA, kafka, progress, metrics, stoppingToken),
             RunProcessor("stage-b", new ProcessorSettings(options.ConsumerGroup + "-merge", [topics.WindowPartials], options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromSeconds(1)), stageB, kafka, progress, metrics, stoppingToken),
             quality is null ? Task.CompletedTask : RunProcessor("quality", kafka, (producer, store, loop) => QualityProcessor.Create(quality, options, kafka, inputs, codec, producer, store, loggerFactory, metrics.ForProcessor("quality"), loop).Run, stoppingToken));
     }

@@ -44,4 +44,9 @@ public sealed class FeatureDrift
     [AvroField("drift_score")] public double DriftScore { get; set; }
     [AvroField("threshold")] public double Threshold { get; set; }
     [AvroField("drifted")] public bool Drifted { get; set; }
+    [AvroField("discrete")] public bool Discrete { get; set; }
+    [AvroField("ks_resolution")] public double? KsResolution { get; set; }
+    [AvroField("wasserstein_resolution")] public double? WassersteinResolution { get; set; }
+    [AvroField("ks_p_value_floored")] public bool KsPValueFloored { get; set; }
+    [AvroField("chi_square_p_value_floored")] public bool ChiSquarePValueFloored { get; set; }
 }

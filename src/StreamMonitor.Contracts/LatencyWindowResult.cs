@@ -38,6 +38,8 @@ public sealed class StageLatency
     [AvroField("p99_us")] public long P99Us { get; set; }
     [AvroField("p999_us")] public long P999Us { get; set; }
     [AvroField("max_us")] public long MaxUs { get; set; }
+    [AvroField("clamped_count")] public long ClampedCount { get; set; }
+    [AvroField("unbounded_percentiles")] public List<string> UnboundedPercentiles { get; set; } = [];
 }
 
 /// <summary>Good/total counts of a latency SLI at one threshold.</summary>

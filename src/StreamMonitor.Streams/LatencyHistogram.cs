@@ -11,8 +11,10 @@ namespace StreamMonitor.Streams;
 /// holding the exact nearest-rank value (rank = ⌈q·n⌉), clamped to the exact [min, max]; hence
 /// |reported − exact| ≤ exact / 256 (0.39 %) at every percentile. HdrHistogram's own GetValueAtPercentile
 /// would return the top of the bucket (error up to 0.78 %, always upwards) and uses rank round(q·n); neither is used.</para>
-/// <para>Values above 1 h are recorded as 1 h and counted in <see cref="Clamped"/>; negative values as 0 (also
-/// counted). Merging adds bucket counts: the merge of partial histograms is identical to one built from all values.</para>
+/// <para>Values above 1 h are recorded as 1 h (<see cref="ClampedAbove"/>), negative values as 0
+/// (<see cref="ClampedBelow"/>). The bound holds only for a percentile whose nearest rank falls on a value that was not
+/// clamped (<see cref="IsWithinBound"/>); at a rank among the values above 1 h the reported 1 h is a lower bound of
+/// the exact value. Merging adds bucket counts: the merge of partial histograms is identical to one built from all values.</para>
 /// </summary>
 public sealed class LatencyHistogram : IMergeable<LatencyHistogram>
 {
@@ -22,8 +24,14 @@ public sealed class LatencyHistogram : IMergeable<LatencyHistogram>
     /// <summary>Significant decimal digits of the histogram.</summary>
     public const int SignificantDigits = 2;
 
-    /// <summary>Stated bound on the relative error of every reported percentile.</summary>
+    /// <summary>Stated bound on the relative error of every reported percentile within the range (see <see cref="IsWithinBound"/>).</summary>
     public const double RelativeErrorBound = 1.0 / 256;
+
+    /// <summary>
+    /// First long of the encoding since the clamp counts were split: the first encoding began with the count, which is
+    /// never negative.
+    /// </summary>
+    private const long SplitClampEncoding = -2;
 
     private IntHistogram _histogram = Create();
 
@@ -40,7 +48,13 @@ public sealed class LatencyHistogram : IMergeable<LatencyHistogram>
     public long Max { get; private set; } = long.MinValue;
 
     /// <summary>Values outside [0, <see cref="HighestTrackableUs"/>] that were clamped.</summary>
-    public long Clamped { get; private set; }
+    public long Clamped => ClampedBelow + ClampedAbove;
+
+    /// <summary>Negative values, recorded as 0.</summary>
+    public long ClampedBelow { get; private set; }
+
+    /// <summary>Values above <see cref="HighestTrackableUs"/>, recorded as it.</summary>
+    public long ClampedAbove { get; private set; }
 
     /// <summary>The underlying histogram (read-only use: tests compare bucket counts).</summary>
     public HistogramBase Histogram => _histogram;
@@ -53,12 +67,12 @@ public sealed class LatencyHistogram : IMergeable<LatencyHistogram>
         {
             valueUs = 0;
             max = 0;
-            Clamped++;
+            ClampedBelow++;
         }
         else if (valueUs > HighestTrackableUs)
         {
             valueUs = HighestTrackableUs;
-            Clamped++;
+            ClampedAbove++;
         }
 
         _histogram.RecordValue(valueUs);
@@ -82,7 +96,8 @@ public sealed class LatencyHistogram : IMergeable<LatencyHistogram>
         Sum += other.Sum;
         Min = Math.Min(Min, other.Min);
         Max = Math.Max(Max, other.Max);
-        Clamped += other.Clamped;
+        ClampedBelow += other.ClampedBelow;
+        ClampedAbove += other.ClampedAbove;
     }
 
     /// <summary>Mean of the recorded values (NaN when empty).</summary>
@@ -126,13 +141,29 @@ public sealed class LatencyHistogram : IMergeable<LatencyHistogram>
         return result;
     }
 
+    /// <summary>
+    /// True when the percentile (parts per 100 000) holds the relative error bound: its nearest rank falls on a value
+    /// recorded without clamping. Empty histogram: true (nothing is claimed).
+    /// </summary>
+    public bool IsWithinBound(int partsPer100k)
+    {
+        if (Count == 0)
+        {
+            return true;
+        }
+
+        var rank = NearestRank(Count, partsPer100k);
+        return rank > ClampedBelow && rank <= Count - ClampedAbove;
+    }
+
     /// <summary>Nearest rank ⌈q·n⌉ (at least 1) for q in parts per 100 000, in exact integer arithmetic.</summary>
     public static long NearestRank(long count, int partsPer100k) => Math.Max(1, ((count * partsPer100k) + 99_999) / 100_000);
 
-    /// <summary>Writes the histogram (HdrHistogram V2 compressed encoding) and the exact moments.</summary>
+    /// <summary>Writes the histogram (HdrHistogram V2 compressed encoding), the exact moments and the clamp counts.</summary>
     public void WriteTo(BinaryWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(SplitClampEncoding);
         writer.Write(Count);
         if (Count == 0)
         {
@@ -142,7 +173,8 @@ public sealed class LatencyHistogram : IMergeable<LatencyHistogram>
         writer.Write(Sum);
         writer.Write(Min);
         writer.Write(Max);
-        writer.Write(Clamped);
+        writer.Write(ClampedBelow);
+        writer.Write(ClampedAbove);
         var buffer = ByteBuffer.Allocate(_histogram.GetNeededByteBufferCapacity());
         var length = _histogram.EncodeIntoCompressedByteBuffer(buffer);
         writer.Write(length);
@@ -153,11 +185,22 @@ public sealed class LatencyHistogram : IMergeable<LatencyHistogram>
         }
     }
 
-    /// <summary>Reads what <see cref="WriteTo"/> wrote.</summary>
+    /// <summary>
+    /// Reads what <see cref="WriteTo"/> wrote, or the first encoding (one clamp count): its clamped values count as
+    /// above the range when the exact max is, else as below (negative timings are rejected before they get here, so
+    /// that encoding holds values clamped on one side only).
+    /// </summary>
     public static LatencyHistogram ReadFrom(BinaryReader reader)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        var result = new LatencyHistogram { Count = reader.ReadInt64() };
+        var first = reader.ReadInt64();
+        var split = first == SplitClampEncoding;
+        if (!split && first < 0)
+        {
+            throw new InvalidDataException($"Unknown latency histogram encoding ({first}).");
+        }
+
+        var result = new LatencyHistogram { Count = split ? reader.ReadInt64() : first };
         if (result.Count == 0)
         {
             return result;
@@ -166,7 +209,22 @@ public sealed class LatencyHistogram : IMergeable<LatencyHistogram>
         result.Sum = reader.ReadInt64();
         result.Min = reader.ReadInt64();
         result.Max = reader.ReadInt64();
-        result.Clamped = reader.ReadInt64();
+        if (split)
+        {
+            result.ClampedBelow = reader.ReadInt64();
+            result.ClampedAbove = reader.ReadInt64();
+        }
+        else
+        {
+            var clamped = reader.ReadInt64();
+            (result.ClampedAbove, result.ClampedBelow) = result.Max > HighestTrackableUs ? (clamped, 0L) : (0L, clamped);
+        }
+
+        if (result.Count < 0 || result.ClampedBelow < 0 || result.ClampedAbove < 0 || result.Clamped > result.Count)
+        {
+            throw new InvalidDataException("Inconsistent latency histogram counts.");
+        }
+
         var length = reader.ReadInt32();
         var bytes = reader.ReadBytes(length);
         if (bytes.Length != length)

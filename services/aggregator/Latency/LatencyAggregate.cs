@@ -12,6 +12,9 @@ public sealed class LatencyAggregate : IMergeable<LatencyAggregate>, Topology.IL
 {
     private const byte Version = 1;
 
+    /// <summary>Names of the reported percentiles, as <see cref="StageLatency.UnboundedPercentiles"/> lists them.</summary>
+    private static readonly string[] PercentileNames = ["p50", "p90", "p95", "p99", "p999"];
+
     /// <summary>Creates an empty aggregate for the given SLI thresholds (µs, ascending order not required).</summary>
     public LatencyAggregate(IReadOnlyList<long> sliThresholdsUs)
     {
@@ -215,7 +218,15 @@ public sealed class LatencyAggregate : IMergeable<LatencyAggregate>, Topology.IL
                 P99Us = p[3],
                 P999Us = p[4],
                 MaxUs = stage.Count == 0 ? 0 : stage.Max,
+                ClampedCount = stage.Clamped,
             });
+            for (var q = 0; q < quantiles.Length; q++)
+            {
+                if (!stage.IsWithinBound(quantiles[q]))
+                {
+                    result.Stages[^1].UnboundedPercentiles.Add(PercentileNames[q]);
+                }
+            }
         }
 
         for (var i = 0; i < SliThresholdsUs.Length; i++)

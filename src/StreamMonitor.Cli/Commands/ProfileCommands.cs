@@ -34,23 +34,25 @@ public static class ProfileCommands
         var scoreNonFinite = new Option<NonFinitePolicy>("--score-non-finite") { Description = "Reject (the scorer's default: the row gets no score) or ImputeMean for null/NaN/Inf feature values when scoring; set it as the scorer's Scorer:NonFinitePolicy.", DefaultValueFactory = _ => NonFinitePolicy.Reject };
         var scoreIgnoreExtra = new Option<bool>("--score-ignore-extra-features") { Description = "Topic ranges: score events carrying numeric features the model does not know (the scorer's Scorer:RejectExtraFeatures=false) instead of rejecting them." };
         var bins = new Option<int>("--bins") { Description = "Coarse bins of equal reference mass (PSI, Jensen-Shannon).", DefaultValueFactory = _ => 10 };
-        var grid = new Option<int>("--grid") { Description = "Quantile grid resolution (KS, Wasserstein).", DefaultValueFactory = _ => 1000 };
+        var grid = new Option<int>("--grid") { Description = "Quantile grid resolution G of continuous columns (KS, Wasserstein: values heavier than 1/G get a cell of their own).", DefaultValueFactory = _ => NumericProfile.DefaultGridResolution };
+        var discreteMax = new Option<int>("--discrete-max-values") { Description = "Numeric columns with at most this many distinct reference values keep their exact value frequencies (discrete).", DefaultValueFactory = _ => NumericProfile.DefaultDiscreteMaxValues };
         var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Build from the features topic instead of a CSV: Kafka bootstrap servers." };
         var fromMs = new Option<long>("--from-ms") { Description = "Topic range: first event time (inclusive, epoch ms).", DefaultValueFactory = _ => long.MinValue };
         var toMs = new Option<long>("--to-ms") { Description = "Topic range: last event time (exclusive, epoch ms).", DefaultValueFactory = _ => long.MaxValue };
         var suffix = new Option<string>("--suffix") { Description = "Topic-name suffix (replay namespace).", DefaultValueFactory = _ => "" };
         var build = new Command("build", "Build a reference profile from a CSV data set or from a range of event time on the features topic.")
         {
-            data, model, output, exclude, scoreColumn, scoreStore, scoreVersion, scoreNonFinite, scoreIgnoreExtra, bins, grid, bootstrap, fromMs, toMs, suffix,
+            data, model, output, exclude, scoreColumn, scoreStore, scoreVersion, scoreNonFinite, scoreIgnoreExtra, bins, grid, discreteMax, bootstrap, fromMs, toMs, suffix,
         };
         build.SetAction(async (parse, cancellationToken) =>
         {
             var modelName = parse.GetValue(model)!;
             var binCount = parse.GetValue(bins);
             var gridResolution = parse.GetValue(grid);
-            if (binCount < 2 || gridResolution < binCount)
+            var discreteMaxValues = parse.GetValue(discreteMax);
+            if (binCount < 2 || gridResolution < binCount || discreteMaxValues < 0)
             {
-                await Console.Error.WriteLineAsync("--bins must be at least 2 and --grid at least --bins.");
+                await Console.Error.WriteLineAsync("--bins must be at least 2, --grid at least --bins and --discrete-max-values at least 0.");
                 return 2;
             }
 
@@ -75,7 +77,7 @@ public static class ProfileCommands
                 using var scorer = storeRoot is null ? null : OpenScorer(storeRoot.FullName, modelName, parse.GetValue(scoreVersion), parse.GetValue(scoreNonFinite), !parse.GetValue(scoreIgnoreExtra), loggers.CreateLogger("streammon.profile"));
                 if (parse.GetValue(data) is { } csv)
                 {
-                    result = ProfileBuilder.FromCsv(csv.FullName, modelName, parse.GetValue(exclude) ?? [], parse.GetValue(scoreColumn), gridResolution, binCount);
+                    result = ProfileBuilder.FromCsv(csv.FullName, modelName, parse.GetValue(exclude) ?? [], parse.GetValue(scoreColumn), gridResolution, binCount, discreteMaxValues);
                     if (scorer is not null)
                     {
                         foreach (var row in CsvRows(csv.FullName, scorer.Session.Model.Manifest))
@@ -87,7 +89,7 @@ public static class ProfileCommands
                 else if (parse.GetValue(bootstrap) is { } servers)
                 {
                     var options = new KafkaOptions { BootstrapServers = servers, Topics = new TopicCatalog { Suffix = parse.GetValue(suffix) ?? "" } };
-                    result = FromTopic(options, modelName, parse.GetValue(fromMs), parse.GetValue(toMs), gridResolution, binCount, scorer?.Scorer, cancellationToken);
+                    result = FromTopic(options, modelName, parse.GetValue(fromMs), parse.GetValue(toMs), gridResolution, binCount, discreteMaxValues, scorer?.Scorer, cancellationToken);
                 }
                 else
                 {
@@ -104,7 +106,7 @@ public static class ProfileCommands
                     }
 
                     var manifest = scorer.Session.Model.Manifest;
-                    result.Score = NumericProfile.Build(ReferenceScorer.ScoreFeature, scores.Scores, gridResolution, binCount);
+                    result.Score = NumericProfile.Build(ReferenceScorer.ScoreFeature, scores.Scores, gridResolution, binCount, discreteMaxValues);
                     result.Source += $"; scores: {manifest.Name} {manifest.Version} (model.onnx sha256 {scorer.Session.Model.Sha256[..12]})";
                     result.Seal();
                 }
@@ -135,7 +137,7 @@ public static class ProfileCommands
     /// Reads every partition of the features topic up to its current end and profiles the model's events in [from, to);
     /// each of those events also goes to <paramref name="scorer"/> when one is given.
     /// </summary>
-    private static ReferenceProfile FromTopic(KafkaOptions options, string model, long fromMs, long toMs, int gridResolution, int bins, ReferenceScorer? scorer, CancellationToken cancellationToken)
+    private static ReferenceProfile FromTopic(KafkaOptions options, string model, long fromMs, long toMs, int gridResolution, int bins, int discreteMaxValues, ReferenceScorer? scorer, CancellationToken cancellationToken)
     {
         var codec = new EventCodec();
         var numeric = new Dictionary<string, List<double>>(StringComparer.Ordinal);
@@ -203,7 +205,7 @@ public static class ProfileCommands
             Model = model,
             Source = $"{topic} event time [{fromMs}, {toMs})",
             Rows = rows,
-            Numeric = numeric.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => NumericProfile.Build(c.Key, c.Value, gridResolution, bins)).ToList(),
+            Numeric = numeric.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => NumericProfile.Build(c.Key, c.Value, gridResolution, bins, discreteMaxValues)).ToList(),
             Categorical = categorical.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => CategoricalProfile.Build(c.Key, c.Value)).ToList(),
         };
         profile.Seal();

@@ -3,14 +3,23 @@ namespace StreamMonitor.Streams.Drift;
 /// <summary>
 /// Window state of one model's inputs against a <see cref="ReferenceProfile"/>: per numeric feature the count of
 /// window values in each reference grid cell (plus below-min and above-max cells), nulls and the window's own min/max;
-/// per categorical feature the category counts. Everything is a count or a min/max, so merging is exact.
+/// per categorical feature the category counts; per numeric feature also the values outside the reference (its set of
+/// values when discrete, its range when continuous). Everything is a count, a value or a min/max, so merging is exact
+/// and independent of the order.
 /// </summary>
 public sealed class DriftAggregate : IMergeable<DriftAggregate>
 {
-    private const byte Version = 1;
+    /// <summary>Version 2 added the values outside the reference; version 1 states are read without them.</summary>
+    private const byte Version = 2;
 
     /// <summary>Distinct unseen categories tracked by name per feature; more are pooled (their count stays exact).</summary>
     public const int MaxTrackedCategories = 1_000;
+
+    /// <summary>
+    /// Distinct values outside the reference tracked by value per numeric feature and aggregate; more are counted in
+    /// their cells only (Wasserstein then states the bound of the untracked mass).
+    /// </summary>
+    public const int MaxTrackedOutsideValues = 256;
 
     /// <summary>Name under which categories beyond <see cref="MaxTrackedCategories"/> are pooled.</summary>
     public const string OtherCategory = "\u0000other";
@@ -90,16 +99,18 @@ public sealed class DriftAggregate : IMergeable<DriftAggregate>
     public static DriftAggregate ReadFrom(BinaryReader reader)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        if (reader.ReadByte() != Version)
+        var version = reader.ReadByte();
+        if (version is not (1 or Version))
         {
             throw new InvalidDataException("Unknown drift aggregate version.");
         }
 
+        var withOutsideValues = version >= 2;
         var count = reader.ReadInt64();
         var numeric = new NumericWindow[reader.ReadInt32()];
         for (var i = 0; i < numeric.Length; i++)
         {
-            numeric[i] = NumericWindow.ReadFrom(reader);
+            numeric[i] = NumericWindow.ReadFrom(reader, withOutsideValues);
         }
 
         var categorical = new CategoricalWindow[reader.ReadInt32()];
@@ -108,7 +119,7 @@ public sealed class DriftAggregate : IMergeable<DriftAggregate>
             categorical[i] = CategoricalWindow.ReadFrom(reader);
         }
 
-        var score = reader.ReadBoolean() ? NumericWindow.ReadFrom(reader) : null;
+        var score = reader.ReadBoolean() ? NumericWindow.ReadFrom(reader, withOutsideValues) : null;
         return new DriftAggregate(numeric, categorical, score) { Count = count };
     }
 }
@@ -134,6 +145,14 @@ public sealed class NumericWindow
     /// <summary>Largest finite value (−∞ when empty).</summary>
     public double Max { get; set; } = double.NegativeInfinity;
 
+    /// <summary>
+    /// Counts of the window values outside the reference (<see cref="NumericProfile.IsOutsideCell"/>: not a reference
+    /// value of a discrete column, below or above the range of a continuous one), by value: the first
+    /// <see cref="DriftAggregate.MaxTrackedOutsideValues"/> distinct ones of each aggregate. They are in
+    /// <see cref="CellCounts"/> too; their positions make Wasserstein exact in those cells.
+    /// </summary>
+    public SortedDictionary<double, long> OutsideValues { get; } = [];
+
     /// <summary>Adds a value (null or non-finite counts as null).</summary>
     public void Add(NumericProfile profile, double? value)
     {
@@ -145,9 +164,16 @@ public sealed class NumericWindow
         }
 
         Count++;
-        CellCounts[profile.WindowCellOf(v)]++;
+        var cell = profile.WindowCellOf(v);
+        CellCounts[cell]++;
         Min = Math.Min(Min, v);
         Max = Math.Max(Max, v);
+        if (profile.IsOutsideCell(cell) && (OutsideValues.Count < DriftAggregate.MaxTrackedOutsideValues || OutsideValues.ContainsKey(v)))
+        {
+            // -0.0 and 0.0 are one value: key by +0 so the map's keys are the values' positions.
+            var key = v == 0 ? 0.0 : v;
+            OutsideValues[key] = OutsideValues.GetValueOrDefault(key) + 1;
+        }
     }
 
     /// <summary>Adds another window's counts.</summary>
@@ -163,9 +189,13 @@ public sealed class NumericWindow
         Count += other.Count;
         Min = Math.Min(Min, other.Min);
         Max = Math.Max(Max, other.Max);
+        foreach (var (value, count) in other.OutsideValues)
+        {
+            OutsideValues[value] = OutsideValues.GetValueOrDefault(value) + count;
+        }
     }
 
-    /// <summary>Binary encoding: only non-zero cells (most are zero in a short window).</summary>
+    /// <summary>Binary encoding: only non-zero cells (most are zero in a short window), then the values outside the reference.</summary>
     public void WriteTo(BinaryWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
@@ -183,10 +213,20 @@ public sealed class NumericWindow
                 writer.Write(CellCounts[i]);
             }
         }
+
+        writer.Write(OutsideValues.Count);
+        foreach (var (value, count) in OutsideValues)
+        {
+            writer.Write(value);
+            writer.Write(count);
+        }
     }
 
-    /// <summary>Reads what <see cref="WriteTo"/> wrote.</summary>
-    public static NumericWindow ReadFrom(BinaryReader reader)
+    /// <summary>
+    /// Reads what <see cref="WriteTo"/> wrote; <paramref name="withOutsideValues"/> false reads the encoding of drift
+    /// aggregate version 1, which ended after the cells.
+    /// </summary>
+    public static NumericWindow ReadFrom(BinaryReader reader, bool withOutsideValues = true)
     {
         ArgumentNullException.ThrowIfNull(reader);
         var window = new NumericWindow(reader.ReadInt32()) { Nulls = reader.ReadInt64(), Count = reader.ReadInt64(), Min = reader.ReadDouble(), Max = reader.ReadDouble() };
@@ -194,6 +234,12 @@ public sealed class NumericWindow
         for (var i = 0; i < nonZero; i++)
         {
             window.CellCounts[reader.ReadInt32()] = reader.ReadInt64();
+        }
+
+        var outside = withOutsideValues ? reader.ReadInt32() : 0;
+        for (var i = 0; i < outside; i++)
+        {
+            window.OutsideValues[reader.ReadDouble()] = reader.ReadInt64();
         }
 
         return window;

@@ -1,4 +1,4 @@
-using MathNet.Numerics.Distributions;
+using MathNet.Numerics;
 using StreamMonitor.Contracts;
 
 namespace StreamMonitor.Streams.Drift;
@@ -47,26 +47,38 @@ public sealed record DriftThresholds
 }
 
 /// <summary>
-/// Drift statistics of one window against a reference, computed from binned, mergeable state.
+/// Drift statistics of one window against a reference, computed from binned, mergeable state. Every numeric result
+/// states the resolution it had in this window (<see cref="FeatureDrift.KsResolution"/>,
+/// <see cref="FeatureDrift.WassersteinResolution"/>); see docs/aggregator.md for the bounds per column kind.
 /// <list type="bullet">
-/// <item>PSI and Jensen-Shannon (base 2, distance = √divergence, in [0, 1]) on the profile's coarse bins of equal
-/// reference mass; values below the reference min join the first bin, above the max the last. PSI replaces empty bin
-/// proportions by ε = 1e-4 (Evidently's choice); JS needs no smoothing (0·log 0 = 0). Both are exact for those bins.</item>
-/// <item>KS statistic: max |F_ref − F_win| over the grid edges (reference quantiles at i/1000). Exact CDFs at the
-/// edges, so the reported D is a lower bound of the exact two-sample D and D_exact − D ≤ the largest single-cell
-/// mass of either sample (resolution ≈ 1/1000 for the reference). p-value: asymptotic Kolmogorov distribution with
-/// n_eff = n·m/(n+m) and Stephens' correction (√n_eff + 0.12 + 0.11/√n_eff)·D.</item>
-/// <item>Wasserstein-1 / reference std: ∫|F_ref − F_win| with both CDFs linear inside each cell (cells outside the
-/// reference range end at the window's min/max); |error| ≤ Σ_cells width·(ref cell mass + window cell mass) / std.</item>
-/// <item>Chi-square goodness of fit of the window's known categories against the reference frequencies
-/// (df = k − 1, MathNet's chi-squared CDF); unseen categories are reported by their own rate.</item>
+/// <item>PSI and Jensen-Shannon (base 2, distance = √divergence, in [0, 1]): continuous columns on the profile's coarse
+/// bins of equal reference mass (values below the reference min join the first bin, above the max the last); discrete
+/// columns on their values plus one bin for the values outside the reference set. PSI replaces empty proportions by
+/// ε = 1e-4 (Evidently's choice); JS needs no smoothing (0·log 0 = 0). Both are exact for those bins.</item>
+/// <item>KS statistic: max |F_ref − F_win| over the cell edges, where both CDFs are exact: a lower bound of the exact
+/// two-sample D. Inside a cell holding reference mass r spread over several values and window mass w, |F_ref − F_win|
+/// can exceed its value at the cell's edges by at most min(r, w), and the exact bound from the edge values is what
+/// <see cref="FeatureDrift.KsResolution"/> reports. Point cells, gaps and the outer cells add nothing: D is exact for
+/// discrete columns. p-value: asymptotic Kolmogorov distribution with n_eff = n·m/(n+m) and Stephens' correction
+/// (√n_eff + 0.12 + 0.11/√n_eff)·D (conservative with ties).</item>
+/// <item>Wasserstein-1 / reference std: ∫|F_ref − F_win|, exact where the positions of the values are known (point
+/// cells; the tracked window values outside the reference: off its values when discrete, below or above its range when
+/// continuous), with the unknown part of each cell spread linearly; |error| ≤ Σ_cells width·max(spread reference
+/// mass, untracked window mass) / std.</item>
+/// <item>Chi-square goodness of fit of the window's known categories (values of a discrete column) against the
+/// reference frequencies, df = k − 1, p-value from the regularized upper incomplete gamma function; unseen categories
+/// (values) are reported by their own rate.</item>
 /// </list>
-/// Null/NaN rate, out-of-range rate and unseen-category rate are separate signals: nulls never enter a distribution.
+/// p-values below <see cref="PValueFloor"/> are reported as the floor with a flag. Null/NaN rate, out-of-range rate
+/// and unseen-category rate are separate signals: nulls never enter a distribution.
 /// </summary>
 public static class DriftStatistics
 {
     /// <summary>Smoothing of empty proportions in PSI.</summary>
     public const double PsiEpsilon = 1e-4;
+
+    /// <summary>Smallest reported p-value: smaller ones (down to an underflow to 0) are reported as it, flagged.</summary>
+    public const double PValueFloor = 1e-300;
 
     /// <summary>
     /// Statistics of a numeric column (or the score, with <paramref name="kind"/> PREDICTION); <paramref name="columns"/>:
@@ -84,6 +96,7 @@ public static class DriftStatistics
             Kind = kind,
             Count = total,
             NullRate = total == 0 ? 0 : (double)window.Nulls / total,
+            Discrete = reference.Discrete,
         };
         var smallReference = reference.Count <= thresholds.SmallReferenceMax;
         var alpha = thresholds.ColumnAlpha(columns);
@@ -99,15 +112,33 @@ public static class DriftStatistics
         var refCells = new long[cells.Length];
         reference.GridCounts.CopyTo(refCells, 1);
 
-        var (refBins, winBins) = (CoarseBins(reference, refCells), CoarseBins(reference, cells));
-        result.Psi = Psi(refBins, reference.Count, winBins, window.Count);
-        result.JsDistance = JsDistance(refBins, reference.Count, winBins, window.Count);
-        var d = KsStatistic(refCells, reference.Count, cells, window.Count);
+        if (reference.Discrete)
+        {
+            var (refValues, winValues) = (ValueBins(reference, refCells), ValueBins(reference, cells));
+            result.UnseenCategoryRate = (double)winValues[^1] / window.Count;
+            result.Psi = Psi(refValues, reference.Count, winValues, window.Count);
+            result.JsDistance = JsDistance(refValues, reference.Count, winValues, window.Count);
+            if (ChiSquareGoodnessOfFit(refValues.AsSpan(0, refValues.Length - 1), winValues.AsSpan(0, winValues.Length - 1)) is { } chi)
+            {
+                (result.ChiSquare, result.ChiSquarePValue, result.ChiSquarePValueFloored) = chi;
+            }
+        }
+        else
+        {
+            var (refBins, winBins) = (CoarseBins(reference, refCells), CoarseBins(reference, cells));
+            result.Psi = Psi(refBins, reference.Count, winBins, window.Count);
+            result.JsDistance = JsDistance(refBins, reference.Count, winBins, window.Count);
+        }
+
+        var (d, upper) = KolmogorovSmirnov(reference, refCells, cells, window.Count);
         result.KsStatistic = d;
-        result.KsPValue = KolmogorovPValue(d, reference.Count, window.Count);
+        result.KsResolution = upper - d;
+        (result.KsPValue, result.KsPValueFloored) = Floored(KolmogorovPValue(d, reference.Count, window.Count));
         if (reference.Std > 0)
         {
-            result.WassersteinNormed = Wasserstein(reference, refCells, cells, window) / reference.Std;
+            var (area, bound) = Wasserstein(reference, refCells, window);
+            result.WassersteinNormed = area / reference.Std;
+            result.WassersteinResolution = bound / reference.Std;
         }
 
         result.DriftScore = smallReference ? result.KsPValue.Value : result.WassersteinNormed ?? 0;
@@ -147,19 +178,10 @@ public static class DriftStatistics
         result.Psi = Psi(refCounts, reference.Count, winCounts, window.Count);
         result.JsDistance = JsDistance(refCounts, reference.Count, winCounts, window.Count);
 
-        var known = window.Count - unseen;
-        if (reference.Frequencies.Count >= 2 && known > 0)
+        var known = reference.Frequencies.Keys.ToArray();
+        if (ChiSquareGoodnessOfFit(known.Select(c => reference.Frequencies[c]).ToArray(), known.Select(c => window.Counts.GetValueOrDefault(c)).ToArray()) is { } chi)
         {
-            double chi = 0;
-            foreach (var (category, refCount) in reference.Frequencies)
-            {
-                var expected = (double)known * refCount / reference.Count;
-                var observed = window.Counts.GetValueOrDefault(category);
-                chi += (observed - expected) * (observed - expected) / expected;
-            }
-
-            result.ChiSquare = chi;
-            result.ChiSquarePValue = 1 - ChiSquared.CDF(reference.Frequencies.Count - 1, chi);
+            (result.ChiSquare, result.ChiSquarePValue, result.ChiSquarePValueFloored) = chi;
         }
 
         result.DriftScore = smallReference ? result.ChiSquarePValue ?? 1 : result.JsDistance.Value;
@@ -219,6 +241,32 @@ public static class DriftStatistics
         return bins;
     }
 
+    /// <summary>
+    /// Discrete columns: window-layout cells as one bin per reference value (point cell, in order) and a last bin of
+    /// the values outside the reference set (below, between and above the values).
+    /// </summary>
+    public static long[] ValueBins(NumericProfile reference, long[] windowLayoutCells)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        ArgumentNullException.ThrowIfNull(windowLayoutCells);
+        var bins = new List<long>();
+        long outside = 0;
+        for (var cell = 0; cell < windowLayoutCells.Length; cell++)
+        {
+            if (reference.IsUnseenCell(cell))
+            {
+                outside += windowLayoutCells[cell];
+            }
+            else
+            {
+                bins.Add(windowLayoutCells[cell]);
+            }
+        }
+
+        bins.Add(outside);
+        return [.. bins];
+    }
+
     /// <summary>Population stability index with ε-smoothed proportions.</summary>
     public static double Psi(long[] reference, long referenceTotal, long[] window, long windowTotal)
     {
@@ -260,22 +308,78 @@ public static class DriftStatistics
         return Math.Sqrt(Math.Clamp(divergence, 0, 1));
     }
 
-    /// <summary>Max CDF difference at the cell boundaries of two samples in the same cell layout.</summary>
-    public static double KsStatistic(long[] referenceCells, long referenceTotal, long[] windowCells, long windowTotal)
+    /// <summary>
+    /// Chi-square goodness of fit of the window's counts against the reference counts of the same categories (those
+    /// with a reference count); null when fewer than two categories or no window value can be tested.
+    /// </summary>
+    public static (double ChiSquare, double PValue, bool Floored)? ChiSquareGoodnessOfFit(ReadOnlySpan<long> reference, ReadOnlySpan<long> window)
     {
+        long referenceTotal = 0;
+        long known = 0;
+        var categories = 0;
+        for (var i = 0; i < reference.Length; i++)
+        {
+            if (reference[i] > 0)
+            {
+                referenceTotal += reference[i];
+                known += window[i];
+                categories++;
+            }
+        }
+
+        if (categories < 2 || known == 0)
+        {
+            return null;
+        }
+
+        double chi = 0;
+        for (var i = 0; i < reference.Length; i++)
+        {
+            if (reference[i] > 0)
+            {
+                var expected = (double)known * reference[i] / referenceTotal;
+                chi += (window[i] - expected) * (window[i] - expected) / expected;
+            }
+        }
+
+        // The upper tail directly: 1 − CDF would lose every p-value below about 1e-16 to cancellation.
+        var (p, floored) = Floored(SpecialFunctions.GammaUpperRegularized((categories - 1) / 2.0, chi / 2));
+        return (chi, p, floored);
+    }
+
+    /// <summary>
+    /// Two-sample KS statistic at the cell edges of two samples in the window cell layout (a lower bound of the exact
+    /// D) and an upper bound of the exact D from the cells that hold reference mass spread over several values.
+    /// </summary>
+    public static (double D, double Upper) KolmogorovSmirnov(NumericProfile reference, long[] referenceCells, long[] windowCells, long windowTotal)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
         ArgumentNullException.ThrowIfNull(referenceCells);
         ArgumentNullException.ThrowIfNull(windowCells);
         long r = 0;
         long w = 0;
         double d = 0;
-        for (var i = 0; i < referenceCells.Length; i++)
+        double upper = 0;
+        double before = 0;
+        for (var cell = 0; cell < referenceCells.Length; cell++)
         {
-            r += referenceCells[i];
-            w += windowCells[i];
-            d = Math.Max(d, Math.Abs(((double)r / referenceTotal) - ((double)w / windowTotal)));
+            r += referenceCells[cell];
+            w += windowCells[cell];
+            var after = ((double)r / reference.Count) - ((double)w / windowTotal);
+            d = Math.Max(d, Math.Abs(after));
+            if (cell >= 1 && cell <= reference.Cells && referenceCells[cell] > 0 && windowCells[cell] > 0 && !reference.IsPointCell(cell - 1))
+            {
+                // Inside the cell F_ref rises by rm and F_win by wm, each anywhere: before + ΔR − ΔW lies in
+                // [max(before − wm, after − rm), min(before + rm, after + wm)].
+                var rm = (double)referenceCells[cell] / reference.Count;
+                var wm = (double)windowCells[cell] / windowTotal;
+                upper = Math.Max(upper, Math.Max(Math.Min(before + rm, after + wm), -Math.Max(before - wm, after - rm)));
+            }
+
+            before = after;
         }
 
-        return d;
+        return (d, Math.Max(d, upper));
     }
 
     /// <summary>Asymptotic two-sample KS p-value (Kolmogorov distribution, Stephens' small-sample correction).</summary>
@@ -316,45 +420,20 @@ public static class DriftStatistics
             return Math.Clamp(1 - (Math.Sqrt(2 * Math.PI) / lambda * sum), 0, 1);
         }
 
+        // Q = 2 Σ (−1)^(j−1) exp(−2j²λ²): the terms fall fast, and the sum keeps its relative precision down to the
+        // underflow of exp (about 1e-308).
         double q = 0;
         for (var j = 1; j <= 100; j++)
         {
             var term = Math.Exp(-2.0 * j * j * lambda * lambda);
             q += (j % 2 == 1 ? 2 : -2) * term;
-            if (term < 1e-17)
+            if (term < 1e-17 * q)
             {
                 break;
             }
         }
 
         return Math.Clamp(q, 0, 1);
-    }
-
-    /// <summary>∫|F_ref − F_win| dx with CDFs linear inside cells.</summary>
-    private static double Wasserstein(NumericProfile reference, long[] refCells, long[] winCells, NumericWindow window)
-    {
-        var edges = CellEdges(reference, window);
-        double area = 0;
-        double fr = 0;
-        double fw = 0;
-        for (var cell = 0; cell < refCells.Length; cell++)
-        {
-            var width = edges[cell + 1] - edges[cell];
-            var d0 = fr - fw;
-            fr += (double)refCells[cell] / reference.Count;
-            fw += (double)winCells[cell] / window.Count;
-            var d1 = fr - fw;
-            if (width <= 0)
-            {
-                continue;
-            }
-
-            area += (d0 >= 0) == (d1 >= 0)
-                ? width * (Math.Abs(d0) + Math.Abs(d1)) / 2
-                : width * ((d0 * d0) + (d1 * d1)) / (2 * (Math.Abs(d0) + Math.Abs(d1)));
-        }
-
-        return area;
     }
 
     /// <summary>Edges of the window-layout cells: [winMin, grid…, winMax] (outer cells empty when not needed).</summary>
@@ -367,5 +446,82 @@ public static class DriftStatistics
         reference.Grid.CopyTo(edges, 1);
         edges[^1] = Math.Max(reference.Grid[^1], window.Max);
         return edges;
+    }
+
+    private static (double Value, bool Floored) Floored(double p) => p < PValueFloor ? (PValueFloor, true) : (p, false);
+
+    /// <summary>
+    /// ∫|F_ref − F_win| dx and a bound of its error. Point cells and tracked values are steps at known positions; the
+    /// rest of a cell's mass (reference mass spread over several values, untracked window values) rises linearly
+    /// across the cell, which is off by at most max(spread reference mass, untracked window mass) at any x in it.
+    /// </summary>
+    private static (double Area, double Bound) Wasserstein(NumericProfile reference, long[] refCells, NumericWindow window)
+    {
+        var winCells = window.CellCounts;
+        var edges = CellEdges(reference, window);
+        var tracked = window.OutsideValues.ToList();
+        var next = 0;
+        double n = reference.Count;
+        double m = window.Count;
+        double area = 0;
+        double bound = 0;
+        long r = 0;
+        long w = 0;
+        for (var cell = 0; cell < refCells.Length; cell++)
+        {
+            var start = edges[cell];
+            var width = edges[cell + 1] - start;
+            var before = (r / n) - (w / m);
+            r += refCells[cell];
+            w += winCells[cell];
+            var after = (r / n) - (w / m);
+            if (cell >= 1 && cell <= reference.Cells && reference.IsPointCell(cell - 1))
+            {
+                // All of the cell's mass sits at its lower edge: the difference is `after` across it.
+                area += width * Math.Abs(after);
+                continue;
+            }
+
+            // The tracked values of this cell (ascending, like the cells): steps at their own positions.
+            var first = next;
+            double trackedMass = 0;
+            while (next < tracked.Count && reference.WindowCellOf(tracked[next].Key) == cell)
+            {
+                trackedMass += tracked[next++].Value / m;
+            }
+
+            var spread = refCells[cell] / n;
+            var untracked = Math.Max((winCells[cell] / m) - trackedMass, 0);
+            var position = start;
+            var level = before;
+            double steps = 0;
+            for (var i = first; i < next; i++)
+            {
+                var (value, count) = tracked[i];
+                var end = before + (width > 0 ? (spread - untracked) * (value - start) / width : 0) - steps;
+                area += Segment(value - position, level, end);
+                steps += count / m;
+                level = end - (count / m);
+                position = value;
+            }
+
+            area += Segment(edges[cell + 1] - position, level, after);
+            bound += width * Math.Max(spread, untracked);
+        }
+
+        return (area, bound);
+    }
+
+    /// <summary>∫|d| over a segment where d runs linearly from <paramref name="d0"/> to <paramref name="d1"/>.</summary>
+    private static double Segment(double width, double d0, double d1)
+    {
+        if (width <= 0)
+        {
+            return 0;
+        }
+
+        return (d0 >= 0) == (d1 >= 0)
+            ? width * (Math.Abs(d0) + Math.Abs(d1)) / 2
+            : width * ((d0 * d0) + (d1 * d1)) / (2 * (Math.Abs(d0) + Math.Abs(d1)));
     }
 }
