@@ -16,6 +16,8 @@ public static class DashboardPanelChart
 {
     private const int Width = 1100;
     private const int Height = 480;
+    private const int InsideLegendMax = 8;
+    private const int MaxLegendEntries = 16;
 
     /// <summary>Writes the panel's series as lines (step lines when <paramref name="steps"/>) and returns the points drawn.</summary>
     /// <param name="title">Panel title.</param>
@@ -32,20 +34,36 @@ public static class DashboardPanelChart
         plot.XLabel("time (UTC)");
         plot.Axes.DateTimeTicksBottom();
         var points = 0;
-        foreach (var s in series.Where(s => s.Values.Count > 0))
+        var drawn = series.Where(s => s.Values.Count > 0).ToList();
+
+        // A legend of dozens of series (one per feature) does not fit: name the ones that peak highest, which are the
+        // ones a reader looks for (the drifting feature, the slow stage), and say how many are unnamed.
+        var named = drawn.OrderByDescending(s => s.Values.Max()).Take(MaxLegendEntries).ToHashSet();
+        if (named.Count < drawn.Count)
+        {
+            plot.Title($"{title} (legend: the {named.Count} highest of {drawn.Count} series)");
+        }
+
+        foreach (var s in drawn)
         {
             var xs = s.TimesMs.Select(ms => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToOADate()).ToArray();
             var line = plot.Add.Scatter(xs, s.Values.ToArray());
-            line.LegendText = s.Legend;
+            line.LegendText = named.Contains(s) ? s.Legend : "";
             line.MarkerSize = xs.Length == 1 ? 6 : 0;
             line.LineWidth = 2;
             line.ConnectStyle = steps ? ConnectStyle.StepHorizontal : ConnectStyle.Straight;
             points += xs.Length;
         }
 
-        if (points > 0)
+        if (points > 0 && plot.GetPlottables().Count() <= InsideLegendMax)
         {
             plot.ShowLegend(Alignment.UpperLeft);
+        }
+        else if (points > 0)
+        {
+            // A legend of many series (one per feature) would cover the lines: put it beside the plot, smaller.
+            plot.Legend.FontSize = 9;
+            plot.ShowLegend(Edge.Right);
         }
         else
         {

@@ -98,6 +98,7 @@ public static class DashboardCommands
                         }
                     }
 
+                    series = ShortenLegends(series);
                     var file = Path.Combine(folder, $"{i + 1:D2}-{Slug(cell.Name)}.png");
                     var points = DashboardPanelChart.Save(cell.Name, cell.YLabel, series, cell.Type == "line-stepplot", file);
                     Console.WriteLine($"{board.Stem} / {cell.Name}: rows={rows} points={points} -> {Path.GetRelativePath(outDir, file)}");
@@ -165,6 +166,23 @@ public static class DashboardCommands
                 yield return new PanelSeries(tags.Length == 0 ? column : $"{column} {tags}", xs, ys);
             }
         }
+    }
+
+    // Words every legend of a cell shares (the column of a one-field query, a tag with one value) say nothing: drop
+    // them so that a cell of many series (one per feature) keeps a legend that fits beside the plot.
+    private static List<PanelSeries> ShortenLegends(List<PanelSeries> series)
+    {
+        if (series.Count < 2)
+        {
+            return series;
+        }
+
+        var common = series.Select(s => s.Legend.Split(' ').ToHashSet(StringComparer.Ordinal)).Aggregate((a, b) => { a.IntersectWith(b); return a; });
+        return series.Select(s =>
+        {
+            var kept = s.Legend.Split(' ').Where(w => !common.Contains(w)).ToArray();
+            return kept.Length == 0 ? s : s with { Legend = string.Join(' ', kept) };
+        }).ToList();
     }
 
     private static string AutoInterval(long rangeMs)
