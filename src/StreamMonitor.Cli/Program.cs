@@ -4,6 +4,7 @@ using StreamMonitor.Cli.Commands;
 var root = new RootCommand("streammon: the StreamMonitor command line (embedded Kafka cluster, local InfluxDB, models, replay, demo).");
 
 // One verb (group) per file under Commands/, registered with one line each, in alphabetical order.
+root.Add(DashboardCommands.Create());
 root.Add(DemoCommands.Create());
 root.Add(InfluxCommands.Create());
 root.Add(KafkaCommand.Create());

@@ -65,7 +65,12 @@ public static class SummaryView
         grid.AddRow("Kafka", Esc(where.BootstrapServers));
         grid.AddRow("Topics", Esc(string.Join(", ", where.Topics)));
         grid.AddRow("InfluxDB", Esc($"{where.InfluxUrl} database \"{where.InfluxDatabase}\" (influx -host ... -database {where.InfluxDatabase})"));
-        grid.AddRow("Dashboards", Esc($"{where.DashboardsDirectory} (Chronograf: docker compose up chronograf, see docs/dashboards.md)"));
+        grid.AddRow("Dashboards", Esc($"{where.DashboardsDirectory} (Chronograf and Grafana: docker compose up chronograf grafana, see docs/dashboards.md)"));
+        if (summary.Ranges.Count > 0)
+        {
+            grid.AddRow("Dashboard PNGs", Esc($"streammon dashboards render --influx-url {where.InfluxUrl} --database {where.InfluxDatabase} --from {summary.Ranges.Min(r => r.Range.StartMs)} --to {summary.Ranges.Max(r => r.Range.EndMs)} --dashboards-dir {where.DashboardsDirectory} --out {Path.Combine(where.WorkDirectory, "dashboards-png")}"));
+        }
+
         grid.AddRow("Logs and state", Esc(where.WorkDirectory));
         grid.AddRow("This summary", Esc(where.SummaryFile));
         yield return grid;

@@ -15,7 +15,7 @@ namespace StreamMonitor.EndToEnd.Tests;
 /// environment variable names a real configuration key of the service it is given to (reflected from the options
 /// types), the effective configuration validates and points at the compose services rather than loopback, ports and
 /// healthchecks agree with the services' HTTP ports, volumes and mounted paths exist, Chronograf gets the dashboards and
-/// the database they query, and every job runs a real CLI verb.
+/// the database they query, Grafana gets its provisioned data source and dashboards, and every job runs a real CLI verb.
 /// </summary>
 public sealed partial class DockerComposeTests
 {
@@ -25,9 +25,9 @@ public sealed partial class DockerComposeTests
     private static Compose C => File_.Value;
 
     [Fact]
-    public void Declares_kafka_influxdb_chronograf_the_three_services_and_topic_creation()
+    public void Declares_kafka_influxdb_chronograf_grafana_the_three_services_and_topic_creation()
     {
-        foreach (var name in (string[])["kafka", "influxdb", "chronograf", "topics", .. AppServices])
+        foreach (var name in (string[])["kafka", "influxdb", "chronograf", "grafana", "topics", .. AppServices])
         {
             Assert.True(C.Services.ContainsKey(name), $"service {name} missing");
         }
@@ -198,6 +198,38 @@ public sealed partial class DockerComposeTests
             Assert.Equal(C.Env("influxdb")["INFLUXDB_DB"], C.Env(service)["Influx__Database"]);
             Assert.Equal("http://influxdb:8086", C.Env(service)["Influx__Url"]);
         }
+    }
+
+    [Fact]
+    public void Grafana_gets_the_provisioned_data_mountedand_the_dashboards_where_its_provider_looks()
+    {
+        var grafana = C.Services["grafana"];
+        Assert.StartsWith("grafana/grafana", C.Str(grafana, "image"), StringComparison.Ordinal);
+        Assert.Contains("influxdb", C.DependsOn(grafana));
+        var mounts = C.List(grafana, "volumes").Select(v => v.Split(':')).ToDictionary(m => m[1], m => m[0], StringComparer.Ordinal);
+        Assert.Equal("./dashboards/grafana/provisioning", mounts["/etc/grafana/provisioning"]);
+        var provisioning = Path.Combine(RepoPaths.Root, "dashboards", "grafana", "provisioning");
+        var yaml = new DeserializerBuilder().Build();
+
+        // The data source is the compose InfluxDB and database, with the uid every panel names.
+        var sources = yaml.Deserialize<Dictionary<object, object>>(File.ReadAllText(Path.Combine(provisioning, "datasources", "influxdb.yaml")));
+        var source = (Dictionary<object, object>)((List<object>)sources["datasources"]).Single();
+        Assert.Equal("influxdb", source["type"]);
+        Assert.Equal("http://influxdb:8086", source["url"]);
+        Assert.Equal(C.Env("influxdb")["INFLUXDB_DB"], ((Dictionary<object, object>)source["jsonData"])["dbName"]);
+        foreach (var path in DashboardFiles.GrafanaPaths())
+        {
+            Assert.Contains($"\"uid\": \"{source["uid"]}\"", File.ReadAllText(path), StringComparison.Ordinal);
+        }
+
+        // The dashboards provider reads the folder the dashboards are mounted at.
+        var providers = yaml.Deserialize<Dictionary<object, object>>(File.ReadAllText(Path.Combine(provisioning, "dashboards", "streammon.yaml")));
+        var provider = (Dictionary<object, object>)((List<object>)providers["providers"]).Single();
+        Assert.Equal("file", provider["type"]);
+        var folder = (string)((Dictionary<object, object>)provider["options"])["path"];
+        Assert.True(mounts.TryGetValue(folder, out var mounted), $"grafana: nothing is mounted at the provider's path {folder}");
+        Assert.Equal(Path.GetFullPath(DashboardFiles.GrafanaDirectory), Path.GetFullPath(Path.Combine(RepoPaths.Root, mounted!)));
+        Assert.True(DashboardFiles.GrafanaPaths().Count >= 4, "expected the four Grafana dashboards");
     }
 
     [Fact]
