@@ -18,7 +18,8 @@ Layout written:
   examples/models/data/{iris,diabetes}.csv                    full data sets (feature columns, then label)
   examples/models/data/{cancer,iris,diabetes}-sample.csv       the fixed rows every model is checked on
   examples/models/<model>/model.onnx, expected.json            one folder per model
-  examples/models/unsupported/*.onnx                           signatures the scorer cannot serve
+  examples/models/unsupported/*.onnx                           signatures the scorer cannot serve, and two graphs that
+                                                               load but fail to run (NaN outputs, a runtime error)
 """
 import json
 import os
@@ -437,7 +438,12 @@ def unsupported():
                                 helper.make_node("Log", ["negated"], ["probability"])],
           [helper.make_tensor_value_info("float_input", f, ["N", 30])],
           [helper.make_tensor_value_info("probability", f, ["N", 1])])
-    print("unsupported: 8 models")
+    # Loads and passes every shape check, but ONNX Runtime fails to run it (30 columns cannot be reshaped into rows of 7).
+    write("runtime-error", [helper.make_node("Reshape", ["float_input", "shape"], ["rows_of_7"]),
+                            helper.make_node("ReduceMean", ["rows_of_7"], ["probability"], axes=[1], keepdims=1)],
+          [helper.make_tensor_value_info("float_input", f, ["N", 30])],
+          [helper.make_tensor_value_info("probability", f, ["N", 1])], [tensor("shape", np.array([-1, 7], dtype=np.int64))])
+    print("unsupported: 9 models")
 
 
 def main():

@@ -64,7 +64,7 @@ public static class ModelCheckCommand
 
             var stored = modelStore.Load(modelName, modelVersion);
             var manifest = stored.Manifest;
-            using var session = ModelSession.Create(stored, new SessionSettings { MaxBatchRows = Math.Max(1, inputs.Count), Provider = ExecutionProviderChoice.Cpu, IntraOpThreads = 1 }, NullLogger.Instance);
+            using var session = ModelSession.Create(stored, new SessionSettings { MaxBatchRows = Math.Max(1, inputs.Count), Provider = ExecutionProviderChoice.Cpu, IntraOpThreads = 1, QuietRuntimeLog = true }, NullLogger.Instance);
             var validator = new FeatureValidator(manifest, parse.GetValue(policy), rejectExtraFeatures: false);
             Console.WriteLine($"{manifest.Name} version {manifest.Version} (sha256 {stored.Sha256})");
             foreach (var line in ModelAddCommand.Describe(manifest, session.Signature))

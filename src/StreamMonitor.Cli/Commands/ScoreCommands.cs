@@ -80,6 +80,7 @@ public static class ScoreCommands
                 MaxBatchRows = parse.GetValue(batchSize),
                 Provider = parse.GetValue(provider),
                 IntraOpThreads = parse.GetValue(intraOp),
+                QuietRuntimeLog = true,
             }, logger);
             if (!session.WarmUp())
             {

@@ -98,7 +98,7 @@ public static class ModelRegistration
         }
 
         var bytes = File.ReadAllBytes(request.OnnxPath);
-        using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 };
+        using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
         InferenceSession session;
         try
         {
@@ -381,7 +381,7 @@ public static class ModelRegistration
         var model = new StoredModel(manifest, bytes, ModelStore.Sha256Hex(bytes), "");
         try
         {
-            using var session = ModelSession.Create(model, new SessionSettings { MaxBatchRows = CheckBatchRows, Provider = ExecutionProviderChoice.Cpu, IntraOpThreads = 1 }, NullLogger.Instance);
+            using var session = ModelSession.Create(model, new SessionSettings { MaxBatchRows = CheckBatchRows, Provider = ExecutionProviderChoice.Cpu, IntraOpThreads = 1, QuietRuntimeLog = true }, NullLogger.Instance);
             if (!session.WarmUp())
             {
                 throw new InvalidDataException($"the model's outputs on the feature means ({(manifest.FeatureMeans.Count > 0 ? "from --features-from" : "zeros without --features-from")}) are not finite.");
