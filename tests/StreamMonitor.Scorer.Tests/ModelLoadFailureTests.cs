@@ -36,7 +36,7 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
     public async Task A_model_the_scorer_cannot_feed_is_reported_and_the_other_model_serves_until_a_fixed_export_is_dropped_in()
     {
         var good = ScorerHarness.BuildModel(_store, "cancer", "1");
-        var torch = SaveModel(good, Unservable("image-input"));
+        var torch = SaveModel(good, Unservable("image-input"), inputName: "pixels");
         var options = cluster.CreateOptions();
         var port = LocalPorts.Free();
         var scorer = StartScorer(options, port, "cancer", "torch");
@@ -86,7 +86,7 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
 
         // The user re-exports with a dynamic batch axis and replaces the version folder: the watcher sees the
         // folder change, loads it, and the model serves without a restart.
-        var fixedModel = new ModelStore(_store).Save(torch, TorchExport("dynamic-batch.onnx"), overwrite: true);
+        var fixedModel = new ModelStore(_store).Save(torch with { InputName = "features" }, TorchExport("dynamic-batch.onnx"), overwrite: true);
         var fixedHash = ModelStore.Sha256Hex(File.ReadAllBytes(Path.Combine(fixedModel, ModelStore.OnnxFileName)));
         readiness = (await WaitForReadinessAsync(http, "model torch: serving version 1\n")).Body;
         Assert.Contains("model cancer: serving version 1\n", readiness, StringComparison.Ordinal);
@@ -139,8 +139,8 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
     public async Task With_no_model_that_loads_the_scorer_is_not_ready_and_says_why_until_a_fixed_export_is_dropped_in()
     {
         var reference = ScorerHarness.BuildModel(_store, "reference", "1"); // only for the feature names and means
-        var torch = SaveModel(reference, Unservable("image-input"));
-        SaveModel(reference, Unservable("runtime-error"), "onerow"); // passes the shape checks, fails in ONNX Runtime at warm-up
+        var torch = SaveModel(reference, Unservable("image-input"), inputName: "pixels");
+        SaveModel(reference, Unservable("runtime-error"), "onerow", "float_input"); // passes the shape checks, fails in ONNX Runtime at warm-up
         var options = cluster.CreateOptions();
         var port = LocalPorts.Free();
         var scorer = StartScorer(options, port, "torch", "onerow");
@@ -158,7 +158,7 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
         Assert.Contains("streammon_scorer_model_load_failures_total{model=\"onerow\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains(scorer.Lines, l => l.Contains("Model onerow version 1 could not be loaded (OnnxRuntimeException", StringComparison.Ordinal));
 
-        new ModelStore(_store).Save(torch, TorchExport("dynamic-batch.onnx"), overwrite: true);
+        new ModelStore(_store).Save(torch with { InputName = "features" }, TorchExport("dynamic-batch.onnx"), overwrite: true);
         await scorer.WaitForHttpOkAsync(new Uri(http.BaseAddress, "/readyz"), Timeout);
         body = (await GetAsync(http, "/readyz")).Body;
         Assert.StartsWith("ready\nmodel torch: serving version 1\nmodel onerow: unavailable: version 1 failed to load: OnnxRuntimeException", body, StringComparison.Ordinal);
@@ -177,9 +177,9 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
     public void Dispose() => Directory.Delete(_store, recursive: true);
 
     /// <summary>Stores an export as version 1 of <paramref name="name"/>, with the manifest of the C# model on the same data.</summary>
-    private ModelManifest SaveModel(ModelBuildResult reference, byte[] export, string name = "torch")
+    private ModelManifest SaveModel(ModelBuildResult reference, byte[] export, string name = "torch", string inputName = "features")
     {
-        var manifest = new ModelManifest { Name = name, Version = "1", Features = reference.Manifest.Features, FeatureMeans = reference.Manifest.FeatureMeans };
+        var manifest = new ModelManifest { Name = name, Version = "1", Features = reference.Manifest.Features, FeatureMeans = reference.Manifest.FeatureMeans, InputName = inputName };
         new ModelStore(_store).Save(manifest, export);
         return manifest;
     }
