@@ -193,6 +193,7 @@ public sealed class BringYourOwnModelTests(EmbeddedKafkaFixture cluster, Registe
     [InlineData("torch-diabetes-1d", "--kind=regression --logits", "--logits applies to classifiers", "")]
     [InlineData("sklearn-logreg-zipmap", "--classes=benign,malignant", "a ZipMap whose keys are 0,1", "--classes must list exactly those keys")]
     [InlineData("torch-iris-logits", "--classes=a,b", "has 3 classes but --classes lists 2", "give one name per class")]
+    [InlineData("torch-diabetes-1d", "--kind=regression --classes=a,b", "--classes applies to classifiers only.", "")]
     [InlineData("torch-mlp", "--threshold=1.5", "--threshold 1.5 is not a probability", "give a value in 0..1")]
     [InlineData("torch-mlp", "--input=x", "the model has no input 'x'; its inputs: features float [N,30]", "")]
     [InlineData("sklearn-logreg", "--output=label", "output 'label' is int64 [N]: class labels, not scores", "name the probabilities output with --output NAME")]

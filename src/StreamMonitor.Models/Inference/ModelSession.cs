@@ -250,9 +250,11 @@ public sealed class ModelSession : IDisposable
         {
             problem = $"model.json's class_names ({string.Join(',', manifest.ClassNames)}) repeat a name";
         }
-        else if (manifest.ClassNames.Count != 0 && manifest.ClassNames.Count != Math.Max(width, 2))
+        else if (manifest.ClassNames.Count != 0 && (manifest.OutputKind == OutputKind.REGRESSION || manifest.ClassNames.Count != Math.Max(width, 2)))
         {
-            problem = $"model.json lists {manifest.ClassNames.Count} class names for {Math.Max(width, 2)} classes";
+            problem = manifest.OutputKind == OutputKind.REGRESSION
+                ? "a regression model has no classes, but model.json lists class_names"
+                : $"model.json lists {manifest.ClassNames.Count} class names for {Math.Max(width, 2)} classes";
         }
         else if (manifest.OutputKind == OutputKind.BINARY_PROBABILITY && manifest.DecisionThreshold is not (>= 0 and <= 1))
         {

@@ -139,7 +139,7 @@ public static class ModelRegistration
                     : "--threshold applies to binary models only.");
             }
 
-            if (classNames is not null && classNames.Length != Math.Max(width, 2))
+            if (classNames is not null && (kind == OutputKind.REGRESSION || classNames.Length != Math.Max(width, 2)))
             {
                 throw new InvalidDataException(kind == OutputKind.REGRESSION
                     ? "--classes applies to classifiers only."
