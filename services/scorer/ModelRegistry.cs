@@ -40,7 +40,7 @@ public sealed record ModelLoadState(string Name, bool Attempted, string? LoadedV
 /// Finds new model versions in the store, loads and warms them up off the scoring thread, and offers them to the
 /// scoring loop, which takes an offered version only between batches: that is what makes a swap atomic with
 /// respect to the stream. A version that fails to load (any exception: a bad manifest, an ONNX graph ONNX Runtime
-/// refuses, a warm-up that fails, e.g. a model exported with a fixed batch size) is logged, counted and recorded in
+/// refuses, a signature it cannot serve, a warm-up that fails) is logged, counted and recorded in
 /// <see cref="States"/>; it never blocks the other models, and the version in service (if any) keeps serving. A
 /// failed version is loaded again when its folder changes (a fixed model.onnx or model.json dropped in place) or
 /// when a newer version appears.

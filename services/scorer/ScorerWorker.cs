@@ -284,7 +284,7 @@ public sealed partial class ScorerWorker : BackgroundService
         }
 
         var index = slot.Batcher.Count;
-        if (model.Validator.Fill(featureEvent, model.Session.InputRow(index)) is { } invalid)
+        if (model.Validator.Fill(featureEvent, model.Session, index) is { } invalid)
         {
             Reject(context, featureEvent, new Rejection(invalid.Code, invalid.Detail));
             return;
@@ -376,7 +376,7 @@ public sealed partial class ScorerWorker : BackgroundService
             for (var i = 0; i < rows; i++)
             {
                 var row = slot.Rows[i];
-                if (shadow.Validator.Fill(row.Event, shadow.Session.InputRow(accepted)) is { } invalid)
+                if (shadow.Validator.Fill(row.Event, shadow.Session, accepted) is { } invalid)
                 {
                     var failed = NewPrediction(row.Event, row.Context, shadow, PredictionStatus.ERROR, invalid.ToString());
                     failed.Shadow = true;

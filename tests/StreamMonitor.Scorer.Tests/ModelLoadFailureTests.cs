@@ -13,10 +13,11 @@ using Xunit.Abstractions;
 namespace StreamMonitor.Scorer.Tests;
 
 /// <summary>
-/// A model that fails to load never blocks the others (issue #11): a torch.onnx.export without a dynamic batch axis
-/// next to a good model, with the scorer as its own process. The good model is scored, /readyz is 200 and names the
-/// failure, /metrics and the log report it, its events get ERROR predictions and one MODEL_UNAVAILABLE dead letter
-/// each, and dropping a fixed export into its folder makes it serve.
+/// A model that fails to load never blocks the others (issue #11): an export the scorer cannot feed (a 4-D image
+/// input) next to a good model, with the scorer as its own process. The good model is scored, /readyz is 200 and
+/// names the failure, /metrics and the log report it, its events get ERROR predictions and one MODEL_UNAVAILABLE
+/// dead letter each, and dropping a fixed export into its folder makes it serve. (A torch export without a dynamic
+/// batch axis is no longer such a model: it is served in chunks of its fixed batch, see BringYourOwnModelTests.)
 /// </summary>
 public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOutputHelper output) : IClassFixture<EmbeddedKafkaFixture>, IDisposable
 {
@@ -28,11 +29,14 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
     /// <summary>The committed torch exports (tests/models/fixed-batch/make_models.py made them).</summary>
     private static byte[] TorchExport(string name) => File.ReadAllBytes(Path.Combine(TestPaths.RepositoryRoot, "tests", "models", "fixed-batch", name));
 
+    /// <summary>Graphs the scorer cannot serve (examples/models/make_models.py made them).</summary>
+    private static byte[] Unservable(string name) => File.ReadAllBytes(Path.Combine(TestPaths.RepositoryRoot, "examples", "models", "unsupported", name + ".onnx"));
+
     [Fact]
-    public async Task A_model_exported_without_a_dynamic_batch_axis_is_reported_and_the_other_model_serves_until_a_fixed_export_is_dropped_in()
+    public async Task A_model_the_scorer_cannot_feed_is_reported_and_the_other_model_serves_until_a_fixed_export_is_dropped_in()
     {
         var good = ScorerHarness.BuildModel(_store, "cancer", "1");
-        var torch = SaveTorchModel(good, "fixed-batch.onnx");
+        var torch = SaveModel(good, Unservable("image-input"), inputName: "pixels");
         var options = cluster.CreateOptions();
         var port = LocalPorts.Free();
         var scorer = StartScorer(options, port, "cancer", "torch");
@@ -44,7 +48,7 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
         output.WriteLine(readiness);
         Assert.StartsWith("ready\n", readiness, StringComparison.Ordinal);
         Assert.Contains("model cancer: serving version 1\n", readiness, StringComparison.Ordinal);
-        Assert.Matches("model torch: unavailable: version 1 failed to load: .*fixed batch dimension of 1", readiness);
+        Assert.Matches(@"model torch: unavailable: version 1 failed to load: InvalidDataException: torch 1: input 'pixels' is float \[N,1,4,4\]; the scorer feeds a 2-D \[batch, features\] tensor: export the model with a 2-D input", readiness);
         var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         Assert.Contains("streammon_scorer_model_load_failures_total{model=\"torch\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("streammon_scorer_model_available{model=\"torch\"} 0", metrics, StringComparison.Ordinal);
@@ -82,7 +86,7 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
 
         // The user re-exports with a dynamic batch axis and replaces the version folder: the watcher sees the
         // folder change, loads it, and the model serves without a restart.
-        var fixedModel = new ModelStore(_store).Save(torch, TorchExport("dynamic-batch.onnx"), overwrite: true);
+        var fixedModel = new ModelStore(_store).Save(torch with { InputName = "features" }, TorchExport("dynamic-batch.onnx"), overwrite: true);
         var fixedHash = ModelStore.Sha256Hex(File.ReadAllBytes(Path.Combine(fixedModel, ModelStore.OnnxFileName)));
         readiness = (await WaitForReadinessAsync(http, "model torch: serving version 1\n")).Body;
         Assert.Contains("model cancer: serving version 1\n", readiness, StringComparison.Ordinal);
@@ -135,8 +139,8 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
     public async Task With_no_model_that_loads_the_scorer_is_not_ready_and_says_why_until_a_fixed_export_is_dropped_in()
     {
         var reference = ScorerHarness.BuildModel(_store, "reference", "1"); // only for the feature names and means
-        var torch = SaveTorchModel(reference, "fixed-batch.onnx");
-        SaveTorchModel(reference, "warmup-fails.onnx", "onerow"); // passes the shape checks, fails in ONNX Runtime at warm-up
+        var torch = SaveModel(reference, Unservable("image-input"), inputName: "pixels");
+        SaveModel(reference, Unservable("runtime-error"), "onerow", "float_input"); // passes the shape checks, fails in ONNX Runtime at warm-up
         var options = cluster.CreateOptions();
         var port = LocalPorts.Free();
         var scorer = StartScorer(options, port, "torch", "onerow");
@@ -147,14 +151,14 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
         output.WriteLine(body);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.StartsWith("not ready: no served model has a version that loads\n", body, StringComparison.Ordinal);
-        Assert.Matches("model torch: unavailable: version 1 failed to load: .*fixed batch dimension", body);
-        Assert.Matches("model onerow: unavailable: version 1 failed to load: OnnxRuntimeException: .*Got invalid dimensions.*Got: 64 Expected: 1", body);
+        Assert.Matches("model torch: unavailable: version 1 failed to load: .*2-D", body);
+        Assert.Matches(@"model onerow: unavailable: version 1 failed to load: OnnxRuntimeException: .*Non-zero status code returned while running Reshape node", body);
         Assert.Equal("ok\n", (await GetAsync(http, "/healthz")).Body); // alive, only not ready
         var metrics = (await GetAsync(http, "/metrics")).Body;
         Assert.Contains("streammon_scorer_model_load_failures_total{model=\"onerow\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains(scorer.Lines, l => l.Contains("Model onerow version 1 could not be loaded (OnnxRuntimeException", StringComparison.Ordinal));
 
-        new ModelStore(_store).Save(torch, TorchExport("dynamic-batch.onnx"), overwrite: true);
+        new ModelStore(_store).Save(torch with { InputName = "features" }, TorchExport("dynamic-batch.onnx"), overwrite: true);
         await scorer.WaitForHttpOkAsync(new Uri(http.BaseAddress, "/readyz"), Timeout);
         body = (await GetAsync(http, "/readyz")).Body;
         Assert.StartsWith("ready\nmodel torch: serving version 1\nmodel onerow: unavailable: version 1 failed to load: OnnxRuntimeException", body, StringComparison.Ordinal);
@@ -172,11 +176,11 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
 
     public void Dispose() => Directory.Delete(_store, recursive: true);
 
-    /// <summary>Stores a torch export as version 1 of <paramref name="name"/>, with the manifest of the C# model on the same data.</summary>
-    private ModelManifest SaveTorchModel(ModelBuildResult reference, string export, string name = "torch")
+    /// <summary>Stores an export as version 1 of <paramref name="name"/>, with the manifest of the C# model on the same data.</summary>
+    private ModelManifest SaveModel(ModelBuildResult reference, byte[] export, string name = "torch", string inputName = "features")
     {
-        var manifest = new ModelManifest { Name = name, Version = "1", Features = reference.Manifest.Features, FeatureMeans = reference.Manifest.FeatureMeans };
-        new ModelStore(_store).Save(manifest, TorchExport(export));
+        var manifest = new ModelManifest { Name = name, Version = "1", Features = reference.Manifest.Features, FeatureMeans = reference.Manifest.FeatureMeans, InputName = inputName };
+        new ModelStore(_store).Save(manifest, export);
         return manifest;
     }
 

@@ -6,14 +6,16 @@ using StreamMonitor.Models.Training;
 
 namespace StreamMonitor.Cli.Commands;
 
-/// <summary>`streammon models`: build models from a data set into the model store, list the store.</summary>
+/// <summary>`streammon models`: build models from a data set into the model store, register models exported elsewhere, check and list them.</summary>
 public static class ModelCommands
 {
     /// <summary>The `models` verb with its sub-verbs.</summary>
     public static Command Create()
     {
-        var models = new Command("models", "Models: train and export ONNX models into the model store, list it.");
+        var models = new Command("models", "Models: train and export ONNX models into the model store, register ONNX files exported elsewhere, check and list them.");
         models.Add(CreateBuild());
+        models.Add(ModelAddCommand.Create());
+        models.Add(ModelCheckCommand.Create());
         models.Add(CreateList());
         return models;
     }
@@ -113,7 +115,7 @@ public static class ModelCommands
     {
         var store = new Option<DirectoryInfo>("--store") { Description = "Model store root.", DefaultValueFactory = _ => new DirectoryInfo("models") };
         var list = new Command("list", "List the models and versions in the store with their hash and held-out accuracy.") { store };
-        list.SetAction(parse =>
+        list.SetAction(parse => CliErrors.Run(() =>
         {
             var modelStore = new ModelStore(parse.GetValue(store)!.FullName);
             foreach (var name in modelStore.ModelNames())
@@ -127,7 +129,7 @@ public static class ModelCommands
             }
 
             return 0;
-        });
+        }));
         return list;
     }
 }

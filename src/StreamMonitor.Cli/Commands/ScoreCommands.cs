@@ -37,7 +37,7 @@ public static class ScoreCommands
         {
             model, version, store, inputTopic, inputCsv, inputParquet, from, to, fromTime, toTime, outputTopic, outputFile, batchSize, provider, intraOp, policy, bootstrap,
         };
-        score.SetAction(async (parse, cancellationToken) =>
+        score.SetAction((parse, cancellationToken) => CliErrors.RunAsync(async () =>
         {
             var inputs = new object?[] { parse.GetValue(inputTopic), parse.GetValue(inputCsv), parse.GetValue(inputParquet) }.Count(i => i is not null);
             var outputs = new object?[] { parse.GetValue(outputTopic), parse.GetValue(outputFile) }.Count(o => o is not null);
@@ -80,8 +80,12 @@ public static class ScoreCommands
                 MaxBatchRows = parse.GetValue(batchSize),
                 Provider = parse.GetValue(provider),
                 IntraOpThreads = parse.GetValue(intraOp),
+                QuietRuntimeLog = true,
             }, logger);
-            session.WarmUp();
+            if (!session.WarmUp())
+            {
+                throw new InvalidDataException($"{modelName} {modelVersion}: its outputs on the feature means are not finite.");
+            }
             var scorer = new BackfillScorer(session, new FeatureValidator(stored.Manifest, parse.GetValue(policy), rejectExtraFeatures: true), $"streammon-score-{Environment.ProcessId}");
 
             KafkaRange? range = null;
@@ -154,7 +158,7 @@ public static class ScoreCommands
             {
                 range?.Dispose();
             }
-        });
+        }));
         return score;
     }
 

@@ -131,7 +131,7 @@ public sealed class BackfillScorer(ModelSession session, FeatureValidator valida
                 errors++;
                 sink.Write(Refused(input.Event, input.FallbackId, input.RecordTimeMs, input.Event.ModelName, $"{ReasonCodes.UnknownModel}: not the model of this run ({manifest.Name})"));
             }
-            else if (validator.Fill(input.Event, session.InputRow(count)) is { } invalid)
+            else if (validator.Fill(input.Event, session, count) is { } invalid)
             {
                 errors++;
                 sink.Write(NewPrediction(input.Event, null, input.RecordTimeMs, PredictionStatus.ERROR, invalid.ToString()));

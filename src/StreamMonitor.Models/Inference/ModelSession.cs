@@ -1,14 +1,26 @@
+using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
+using StreamMonitor.Contracts;
 using StreamMonitor.Models.Store;
 
 namespace StreamMonitor.Models.Inference;
 
 /// <summary>
 /// One loaded model version ready to run batches without allocating: the input and output tensors live in pinned
-/// float arrays sized for <see cref="SessionSettings.MaxBatchRows"/>, and for every batch size an OrtValue view
-/// over those arrays and an IO binding are created once at load. <see cref="Run"/> is then a native call over
-/// pre-bound memory. Not thread-safe: one batch at a time (the scorer's batching loop is the only caller).
+/// arrays sized for <see cref="SessionSettings.MaxBatchRows"/>, and an OrtValue view over those arrays and an IO
+/// binding are created once at load for every batch size (or, for a graph with a fixed batch size, for every chunk).
+/// <see cref="Run"/> is then a native call over pre-bound memory.
+/// <para>
+/// What exporters write is served as it is (<see cref="ModelSignature"/>): a float64 input is filled in its own pinned
+/// float64 buffer; a float64 output is cast once per run into the float32 rows <see cref="OutputRow"/> returns; a
+/// [batch] output is read as one column; a graph with a fixed batch size B (torch.onnx.export without dynamic_axes)
+/// runs each batch as consecutive B-row chunks, the rows after the last real one holding whatever the buffer held
+/// (their outputs are never read); a ZipMap output is copied from the maps ONNX Runtime allocates, one column per
+/// class name, the only case that allocates per run. Logit outputs get a sigmoid or softmax after the run, so
+/// <see cref="OutputRow"/> always holds what <see cref="ModelManifest.OutputKind"/> says.
+/// </para>
+/// Not thread-safe: one batch at a time (the scorer's batching loop is the only caller).
 /// </summary>
 public sealed class ModelSession : IDisposable
 {
@@ -17,40 +29,82 @@ public sealed class ModelSession : IDisposable
 
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
-    private readonly float[] _input;
+    private readonly float[]? _input;
+    private readonly double[]? _inputDouble;
     private readonly float[] _output;
-    private readonly OrtValue[] _inputValues;
-    private readonly OrtValue[] _outputValues;
-    private readonly OrtIoBinding[] _bindings;
+    private readonly double[]? _outputDouble;
+    private readonly bool _logits;
+
+    /// <summary>Dynamic batch: slot r runs rows [0, r). Fixed batch B: slot c runs rows [cB, (c+1)B).</summary>
+    private readonly OrtValue?[] _inputValues;
+    private readonly OrtValue?[] _outputValues;
+    private readonly OrtIoBinding?[] _bindings;
+    private readonly ZipMapReader? _zipMap;
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
     private bool _disposed;
 
-    private ModelSession(StoredModel model, InferenceSession session, string provider, int maxBatchRows)
+    private ModelSession(StoredModel model, InferenceSession session, ModelSignature signature, string provider, int maxBatchRows)
     {
+        var manifest = model.Manifest;
         Model = model;
+        Signature = signature;
         _session = session;
         ExecutionProvider = provider;
         MaxBatchRows = maxBatchRows;
-        InputWidth = model.Manifest.Features.Count;
-        OutputWidth = model.Manifest.OutputWidth;
-        _input = GC.AllocateArray<float>(maxBatchRows * InputWidth, pinned: true);
-        _output = GC.AllocateArray<float>(maxBatchRows * OutputWidth, pinned: true);
-        _inputValues = new OrtValue[maxBatchRows + 1];
-        _outputValues = new OrtValue[maxBatchRows + 1];
-        _bindings = new OrtIoBinding[maxBatchRows + 1];
-        var memoryInfo = OrtMemoryInfo.DefaultInstance;
-        for (var rows = 1; rows <= maxBatchRows; rows++)
+        InputWidth = manifest.Features.Count;
+        OutputWidth = manifest.OutputWidth;
+        _logits = manifest.Logits;
+        var fixedBatch = signature.FixedBatch;
+        var capacity = fixedBatch > 0 ? (maxBatchRows + fixedBatch - 1) / fixedBatch * fixedBatch : maxBatchRows;
+        if (signature.InputIsDouble)
         {
-            _inputValues[rows] = OrtValue.CreateTensorValueFromMemory(memoryInfo, _input.AsMemory(0, rows * InputWidth), [rows, InputWidth]);
-            _outputValues[rows] = OrtValue.CreateTensorValueFromMemory(memoryInfo, _output.AsMemory(0, rows * OutputWidth), [rows, OutputWidth]);
+            _inputDouble = GC.AllocateArray<double>(capacity * InputWidth, pinned: true);
+        }
+        else
+        {
+            _input = GC.AllocateArray<float>(capacity * InputWidth, pinned: true);
+        }
+
+        _output = GC.AllocateArray<float>(capacity * OutputWidth, pinned: true);
+        if (signature.OutputIsDouble)
+        {
+            _outputDouble = GC.AllocateArray<double>(capacity * OutputWidth, pinned: true);
+        }
+
+        _inputNames = [signature.InputName];
+        _outputNames = [signature.OutputName];
+        if (signature.Layout == OutputLayout.ZipMap)
+        {
+            _zipMap = new ZipMapReader(manifest, signature.ZipMapStringKeys);
+        }
+
+        var slots = fixedBatch > 0 ? capacity / fixedBatch : maxBatchRows + 1;
+        _inputValues = new OrtValue?[slots];
+        _outputValues = new OrtValue?[slots];
+        _bindings = new OrtIoBinding?[slots];
+        for (var slot = fixedBatch > 0 ? 0 : 1; slot < slots; slot++)
+        {
+            var (first, rows) = fixedBatch > 0 ? (slot * fixedBatch, fixedBatch) : (0, slot);
+            _inputValues[slot] = InputValue(first, rows);
+            if (_zipMap is not null)
+            {
+                continue;
+            }
+
+            _outputValues[slot] = OutputValue(first, rows);
             var binding = _session.CreateIoBinding();
-            binding.BindInput(model.Manifest.InputName, _inputValues[rows]);
-            binding.BindOutput(model.Manifest.OutputName, _outputValues[rows]);
-            _bindings[rows] = binding;
+            binding.BindInput(signature.InputName, _inputValues[slot]);
+            binding.BindOutput(signature.OutputName, _outputValues[slot]);
+            _bindings[slot] = binding;
         }
     }
 
     /// <summary>The model version this session runs.</summary>
     public StoredModel Model { get; }
+
+    /// <summary>The input and output it feeds and reads, as the graph declares them.</summary>
+    public ModelSignature Signature { get; }
 
     /// <summary>Provider that runs the model (never one that was only asked for).</summary>
     public string ExecutionProvider { get; }
@@ -64,13 +118,17 @@ public sealed class ModelSession : IDisposable
     /// <summary>Outputs per row.</summary>
     public int OutputWidth { get; }
 
+    /// <summary>Whether the input is float64: rows are then filled through <see cref="InputRowDouble"/>.</summary>
+    public bool InputIsDouble => Signature.InputIsDouble;
+
     /// <summary>Execution providers compiled into the ONNX Runtime native library in use.</summary>
     public static IReadOnlyList<string> AvailableProviders() => OrtEnv.Instance().GetAvailableProviders();
 
     /// <summary>
     /// Creates a session: CUDA only when asked for (auto or cuda) and present in the native build; otherwise CPU,
-    /// with a log line saying why.
+    /// with a log line saying why. The graph must match the manifest (<see cref="Check"/>).
     /// </summary>
+    /// <exception cref="InvalidDataException">The graph cannot be served with this manifest; the message says why and what to do.</exception>
     public static ModelSession Create(StoredModel model, SessionSettings settings, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -87,6 +145,7 @@ public sealed class ModelSession : IDisposable
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             IntraOpNumThreads = settings.IntraOpThreads,
             InterOpNumThreads = settings.InterOpThreads,
+            LogSeverityLevel = settings.QuietRuntimeLog ? OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL : OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING,
         };
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", settings.AllowSpinning ? "1" : "0");
         options.AddSessionConfigEntry("session.inter_op.allow_spinning", settings.AllowSpinning ? "1" : "0");
@@ -117,8 +176,14 @@ public sealed class ModelSession : IDisposable
         var session = new InferenceSession(model.OnnxBytes, options);
         try
         {
-            Validate(model, session, settings.MaxBatchRows);
-            return new ModelSession(model, session, provider, settings.MaxBatchRows);
+            var signature = Check(model.Manifest, session);
+            if (signature.FixedBatch > 0)
+            {
+                logger.LogInformation("{Model} {Version}: the graph fixes the batch at {FixedBatch} rows; every batch runs as {FixedBatch}-row chunks, the last one padded",
+                    model.Manifest.Name, model.Manifest.Version, signature.FixedBatch, signature.FixedBatch);
+            }
+
+            return new ModelSession(model, session, signature, provider, settings.MaxBatchRows);
         }
         catch
         {
@@ -127,13 +192,91 @@ public sealed class ModelSession : IDisposable
         }
     }
 
-    /// <summary>Input row <paramref name="row"/> of the pinned input buffer, to be filled before <see cref="Run"/>.</summary>
-    public Span<float> InputRow(int row) => _input.AsSpan(row * InputWidth, InputWidth);
+    /// <summary>
+    /// Reads the signature of <paramref name="session"/> at the manifest's input and output names and checks that
+    /// the manifest describes it: feature count, output width, output kind, class names, feature means.
+    /// </summary>
+    /// <exception cref="InvalidDataException">They disagree, or the graph cannot be served; the message names the model and the fix.</exception>
+    public static ModelSignature Check(ModelManifest manifest, InferenceSession session)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        ArgumentNullException.ThrowIfNull(session);
+        var subject = $"{manifest.Name} {manifest.Version}";
+        ModelSignature signature;
+        try
+        {
+            signature = ModelSignature.Read(session, manifest.InputName, manifest.OutputName);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException($"{subject}: {ex.Message}", ex);
+        }
 
-    /// <summary>The whole input buffer (rows x features).</summary>
-    public Span<float> InputBuffer => _input;
+        string? problem = null;
+        var width = manifest.OutputWidth;
+        if (manifest.Features.Count == 0)
+        {
+            problem = "model.json lists no features";
+        }
+        else if (signature.InputColumns > 0 && signature.InputColumns != manifest.Features.Count)
+        {
+            problem = $"input '{signature.InputName}' is {signature.InputDescription} but model.json lists {manifest.Features.Count} features";
+        }
+        else if (manifest.FeatureMeans.Count != 0 && manifest.FeatureMeans.Count != manifest.Features.Count)
+        {
+            problem = $"model.json has {manifest.FeatureMeans.Count} feature means for {manifest.Features.Count} features";
+        }
+        else if (signature.Layout != OutputLayout.ZipMap && signature.OutputWidth != width)
+        {
+            problem = $"output '{signature.OutputName}' is {signature.OutputDescription} but model.json says output_width {width}";
+        }
+        else if (signature.Layout == OutputLayout.ZipMap && (manifest.ClassNames.Count != width || width < 2))
+        {
+            problem = $"output '{signature.OutputName}' is a ZipMap ({signature.OutputDescription}): model.json must list its keys as class_names, one per output column (output_width {width}); register the model with streammon models add";
+        }
+        else if (manifest.OutputKind == OutputKind.BINARY_PROBABILITY && width is not (1 or 2))
+        {
+            problem = $"a binary model reads one column (P(1)) or two ([P(0), P(1)]), but the output has {width}; register it as multiclass";
+        }
+        else if (manifest.OutputKind == OutputKind.MULTICLASS_PROBABILITIES && width < 2)
+        {
+            problem = "a multiclass model needs one output column per class, but the output has 1; register it as binary or regression";
+        }
+        else if (manifest.OutputKind == OutputKind.REGRESSION && (width != 1 || manifest.Logits))
+        {
+            problem = $"a regression model reads one value per row{(manifest.Logits ? " and takes no logits flag" : $", but the output has {width}")}";
+        }
+        else if (manifest.ClassNames.Distinct(StringComparer.Ordinal).Count() != manifest.ClassNames.Count)
+        {
+            problem = $"model.json's class_names ({string.Join(',', manifest.ClassNames)}) repeat a name";
+        }
+        else if (manifest.ClassNames.Count != 0 && (manifest.OutputKind == OutputKind.REGRESSION || manifest.ClassNames.Count != Math.Max(width, 2)))
+        {
+            problem = manifest.OutputKind == OutputKind.REGRESSION
+                ? "a regression model has no classes, but model.json lists class_names"
+                : $"model.json lists {manifest.ClassNames.Count} class names for {Math.Max(width, 2)} classes";
+        }
+        else if (manifest.OutputKind == OutputKind.BINARY_PROBABILITY && manifest.DecisionThreshold is not (>= 0 and <= 1))
+        {
+            problem = $"decision_threshold {manifest.DecisionThreshold} is not a probability";
+        }
 
-    /// <summary>Output row <paramref name="row"/> after <see cref="Run"/>.</summary>
+        return problem is null ? signature : throw new InvalidDataException($"{subject}: {problem}.");
+    }
+
+    /// <summary>Input row <paramref name="row"/> of a float32 model's pinned input buffer, to be filled before <see cref="Run"/>.</summary>
+    /// <exception cref="InvalidOperationException">The model's input is float64 (<see cref="InputIsDouble"/>).</exception>
+    public Span<float> InputRow(int row) => _input is { } input
+        ? input.AsSpan(row * InputWidth, InputWidth)
+        : throw new InvalidOperationException($"{Model.Manifest.Name} {Model.Manifest.Version} has a float64 input: fill it with InputRowDouble (FeatureValidator.Fill(event, session, row) picks the right one).");
+
+    /// <summary>Input row <paramref name="row"/> of a float64 model's pinned input buffer.</summary>
+    /// <exception cref="InvalidOperationException">The model's input is float32.</exception>
+    public Span<double> InputRowDouble(int row) => _inputDouble is { } input
+        ? input.AsSpan(row * InputWidth, InputWidth)
+        : throw new InvalidOperationException($"{Model.Manifest.Name} {Model.Manifest.Version} has a float32 input: fill it with InputRow.");
+
+    /// <summary>Output row <paramref name="row"/> after <see cref="Run"/>, as <see cref="ModelManifest.OutputKind"/> defines it.</summary>
     public ReadOnlySpan<float> OutputRow(int row) => _output.AsSpan(row * OutputWidth, OutputWidth);
 
     /// <summary>Runs the first <paramref name="rows"/> input rows; results are read with <see cref="OutputRow"/>.</summary>
@@ -145,12 +288,41 @@ public sealed class ModelSession : IDisposable
             throw new ArgumentOutOfRangeException(nameof(rows), rows, $"Batch must have 1..{MaxBatchRows} rows.");
         }
 
-        _session.RunWithBinding(_runOptions, _bindings[rows]);
+        var fixedBatch = Signature.FixedBatch;
+        if (fixedBatch > 0)
+        {
+            for (var chunk = 0; chunk * fixedBatch < rows; chunk++)
+            {
+                RunSlot(chunk, chunk * fixedBatch, fixedBatch);
+            }
+        }
+        else
+        {
+            RunSlot(rows, 0, rows);
+        }
+
+        var values = rows * OutputWidth;
+        if (_outputDouble is { } doubles)
+        {
+            for (var i = 0; i < values; i++)
+            {
+                _output[i] = (float)doubles[i];
+            }
+        }
+
+        if (_logits)
+        {
+            for (var r = 0; r < rows; r++)
+            {
+                ApplyLogits(_output.AsSpan(r * OutputWidth, OutputWidth));
+            }
+        }
     }
 
     /// <summary>
-    /// Runs the model once at batch size 1 and once at the largest batch on the training means, so the first real
-    /// request pays no lazy initialisation; returns false if the outputs are not finite.
+    /// Runs the model once at batch size 1 and once at the largest batch on the training means (zeros when the
+    /// manifest has none), so the first real request pays no lazy initialisation; returns false if the outputs are
+    /// not finite.
     /// </summary>
     public bool WarmUp()
     {
@@ -159,10 +331,17 @@ public sealed class ModelSession : IDisposable
         {
             for (var r = 0; r < rows; r++)
             {
-                var row = InputRow(r);
-                for (var j = 0; j < row.Length; j++)
+                for (var j = 0; j < InputWidth; j++)
                 {
-                    row[j] = j < means.Count ? (float)means[j] : 0f;
+                    var value = j < means.Count ? means[j] : 0;
+                    if (_inputDouble is { } doubles)
+                    {
+                        doubles[(r * InputWidth) + j] = value;
+                    }
+                    else
+                    {
+                        _input![(r * InputWidth) + j] = (float)value;
+                    }
                 }
             }
 
@@ -191,50 +370,152 @@ public sealed class ModelSession : IDisposable
         }
 
         _disposed = true;
-        for (var rows = 1; rows <= MaxBatchRows; rows++)
+        for (var slot = 0; slot < _inputValues.Length; slot++)
         {
-            _bindings[rows]?.Dispose();
-            _inputValues[rows]?.Dispose();
-            _outputValues[rows]?.Dispose();
+            _bindings[slot]?.Dispose();
+            _inputValues[slot]?.Dispose();
+            _outputValues[slot]?.Dispose();
         }
 
         _runOptions.Dispose();
         _session.Dispose();
     }
 
-    private static void Validate(StoredModel model, InferenceSession session, int maxBatchRows)
+    /// <summary>Sigmoid of a single logit, softmax of a row of them (shifted by the maximum, so no overflow).</summary>
+    private static void ApplyLogits(Span<float> row)
     {
-        var manifest = model.Manifest;
-        if (!session.InputMetadata.TryGetValue(manifest.InputName, out var input) || session.InputMetadata.Count != 1)
+        if (row.Length == 1)
         {
-            throw new InvalidDataException($"{manifest.Name} {manifest.Version}: the model must have exactly one input named '{manifest.InputName}'.");
+            row[0] = (float)(1 / (1 + Math.Exp(-(double)row[0])));
+            return;
         }
 
-        if (!session.OutputMetadata.TryGetValue(manifest.OutputName, out var output))
+        var max = double.NegativeInfinity;
+        foreach (var value in row)
         {
-            throw new InvalidDataException($"{manifest.Name} {manifest.Version}: the model has no output named '{manifest.OutputName}'.");
+            max = Math.Max(max, value);
         }
 
-        if (input.ElementType != typeof(float) || output.ElementType != typeof(float))
+        var sum = 0.0;
+        for (var k = 0; k < row.Length; k++)
         {
-            throw new InvalidDataException($"{manifest.Name} {manifest.Version}: input and output must be float tensors.");
+            sum += Math.Exp(row[k] - max);
         }
 
-        if (input.Dimensions.Length != 2 || input.Dimensions[1] != manifest.Features.Count)
+        for (var k = 0; k < row.Length; k++)
         {
-            throw new InvalidDataException($"{manifest.Name} {manifest.Version}: input shape [{string.Join(',', input.Dimensions)}] does not match {manifest.Features.Count} features.");
+            row[k] = (float)(Math.Exp(row[k] - max) / sum);
+        }
+    }
+
+    private OrtValue InputValue(int firstRow, int rows)
+    {
+        var memoryInfo = OrtMemoryInfo.DefaultInstance;
+        long[] shape = [rows, InputWidth];
+        return _inputDouble is { } doubles
+            ? OrtValue.CreateTensorValueFromMemory(memoryInfo, doubles.AsMemory(firstRow * InputWidth, rows * InputWidth), shape)
+            : OrtValue.CreateTensorValueFromMemory(memoryInfo, _input!.AsMemory(firstRow * InputWidth, rows * InputWidth), shape);
+    }
+
+    private OrtValue OutputValue(int firstRow, int rows)
+    {
+        var memoryInfo = OrtMemoryInfo.DefaultInstance;
+        long[] shape = Signature.Layout == OutputLayout.Vector ? [rows] : [rows, OutputWidth];
+        return _outputDouble is { } doubles
+            ? OrtValue.CreateTensorValueFromMemory(memoryInfo, doubles.AsMemory(firstRow * OutputWidth, rows * OutputWidth), shape)
+            : OrtValue.CreateTensorValueFromMemory(memoryInfo, _output.AsMemory(firstRow * OutputWidth, rows * OutputWidth), shape);
+    }
+
+    private void RunSlot(int slot, int firstRow, int rows)
+    {
+        if (_zipMap is null)
+        {
+            _session.RunWithBinding(_runOptions, _bindings[slot]);
+            return;
         }
 
-        if (output.Dimensions.Length != 2 || output.Dimensions[1] != manifest.OutputWidth)
+        using var results = _session.Run(_runOptions, _inputNames, [_inputValues[slot]!], _outputNames);
+        _zipMap.Read(results.First(), _output.AsSpan(firstRow * OutputWidth, rows * OutputWidth));
+    }
+
+    /// <summary>
+    /// Copies a ZipMap output (one map per row, class label to probability) into output rows: each key goes to the
+    /// column of the class name it equals, so the column order is the manifest's, whatever order the maps iterate in.
+    /// </summary>
+    private sealed class ZipMapReader
+    {
+        private readonly string _subject;
+        private readonly IReadOnlyList<string> _names;
+        private readonly long[] _intKeys = [];
+        private readonly byte[][] _stringKeys = [];
+
+        public ZipMapReader(ModelManifest manifest, bool stringKeys)
         {
-            throw new InvalidDataException($"{manifest.Name} {manifest.Version}: output shape [{string.Join(',', output.Dimensions)}] does not match output width {manifest.OutputWidth}.");
+            _subject = $"{manifest.Name} {manifest.Version}";
+            _names = manifest.ClassNames;
+            if (stringKeys)
+            {
+                _stringKeys = _names.Select(Encoding.UTF8.GetBytes).ToArray();
+                return;
+            }
+
+            _intKeys = new long[_names.Count];
+            for (var k = 0; k < _names.Count; k++)
+            {
+                if (!long.TryParse(_names[k], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _intKeys[k]))
+                {
+                    throw new InvalidDataException($"{_subject}: the ZipMap output's keys are int64, but class name '{_names[k]}' is not an integer; model.json's class_names must be the keys.");
+                }
+            }
         }
 
-        // A fixed first dimension (what torch.onnx.export writes without dynamic_axes) runs only batches of exactly
-        // that many rows; ONNX Runtime would refuse every other batch size, the first time at warm-up.
-        if (input.Dimensions[0] > 0 && (input.Dimensions[0] != 1 || maxBatchRows != 1))
+        public void Read(OrtValue sequence, Span<float> output)
         {
-            throw new InvalidDataException($"{manifest.Name} {manifest.Version}: input '{manifest.InputName}' has a fixed batch dimension of {input.Dimensions[0]}, but batches of 1..{maxBatchRows} rows are run; export the model with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={{'{manifest.InputName}': {{0: 'batch'}}, '{manifest.OutputName}': {{0: 'batch'}}}})).");
+            var width = _names.Count;
+            var rows = sequence.GetValueCount();
+            if (rows * width != output.Length)
+            {
+                throw new InvalidDataException($"{_subject}: the ZipMap output has {rows} maps for {output.Length / width} rows.");
+            }
+
+            var allocator = OrtAllocator.DefaultInstance;
+            for (var r = 0; r < rows; r++)
+            {
+                using var map = sequence.GetValue(r, allocator);
+                using var keys = map.GetValue(0, allocator);
+                using var values = map.GetValue(1, allocator);
+                var probabilities = values.GetTensorDataAsSpan<float>();
+                if (probabilities.Length != width)
+                {
+                    throw new InvalidDataException($"{_subject}: a ZipMap row has {probabilities.Length} classes, model.json lists {width} ({string.Join(',', _names)}).");
+                }
+
+                var row = output.Slice(r * width, width);
+                for (var i = 0; i < width; i++)
+                {
+                    var column = _stringKeys.Length > 0 ? IndexOf(keys.GetStringElementAsSpan(i)) : Array.IndexOf(_intKeys, keys.GetTensorDataAsSpan<long>()[i]);
+                    if (column < 0)
+                    {
+                        var key = _stringKeys.Length > 0 ? keys.GetStringElement(i) : keys.GetTensorDataAsSpan<long>()[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
+                        throw new InvalidDataException($"{_subject}: the ZipMap output has class '{key}', which is not among model.json's class_names ({string.Join(',', _names)}).");
+                    }
+
+                    row[column] = probabilities[i];
+                }
+            }
+        }
+
+        private int IndexOf(ReadOnlySpan<byte> key)
+        {
+            for (var k = 0; k < _stringKeys.Length; k++)
+            {
+                if (key.SequenceEqual(_stringKeys[k]))
+                {
+                    return k;
+                }
+            }
+
+            return -1;
         }
     }
 }

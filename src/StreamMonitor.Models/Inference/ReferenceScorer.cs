@@ -50,7 +50,7 @@ public sealed class ReferenceScorer
     {
         ArgumentNullException.ThrowIfNull(row);
         _rows++;
-        if (_validator.Fill(row, _session.InputRow(_pending)) is { } invalid)
+        if (_validator.Fill(row, _session, _pending) is { } invalid)
         {
             _rejected[invalid.Code] = _rejected.GetValueOrDefault(invalid.Code) + 1;
             _firstRejection ??= invalid with { Detail = $"row {_rows}: {invalid.Detail}" };

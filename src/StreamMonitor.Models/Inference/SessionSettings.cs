@@ -31,4 +31,11 @@ public sealed record SessionSettings
     /// default), which a service sharing the machine with Kafka clients cannot afford, so it is off by default.
     /// </summary>
     public bool AllowSpinning { get; init; }
+
+    /// <summary>
+    /// Keeps ONNX Runtime's own log (warnings and errors written straight to stderr) quiet. Every failure still
+    /// reaches the caller as an exception with the same message; a command line that prints that message as one
+    /// line sets this so the user does not read it twice, in colour, with a source path.
+    /// </summary>
+    public bool QuietRuntimeLog { get; init; }
 }

@@ -19,17 +19,35 @@ public sealed record ModelManifest
     /// <summary>Ordered feature names: the columns of the input tensor.</summary>
     public required IReadOnlyList<string> Features { get; init; }
 
-    /// <summary>Per-feature training mean, in <see cref="Features"/> order (used by the Impute policy).</summary>
-    public required IReadOnlyList<double> FeatureMeans { get; init; }
+    /// <summary>
+    /// Per-feature training mean, in <see cref="Features"/> order (used by the ImputeMean policy); empty when unknown
+    /// (a model registered without data), in which case only the Reject policy can serve it.
+    /// </summary>
+    public IReadOnlyList<double> FeatureMeans { get; init; } = [];
 
-    /// <summary>Name of the [N, features] float input tensor.</summary>
+    /// <summary>Name of the [N, features] float or double input tensor.</summary>
     public string InputName { get; init; } = "features";
 
-    /// <summary>Name of the output tensor.</summary>
+    /// <summary>Name of the output the scores are read from (a tensor, or a ZipMap sequence of maps).</summary>
     public string OutputName { get; init; } = "probability";
 
-    /// <summary>Width of the output tensor: 1 for binary probability or regression, K for K classes.</summary>
+    /// <summary>Values per row of the output: 1 for a binary probability or regression, 2 for [P(0), P(1)], K for K classes.</summary>
     public int OutputWidth { get; init; } = 1;
+
+    /// <summary>
+    /// Whether the output holds logits: the scorer applies a sigmoid (width 1) or a softmax over the row (width 2 and
+    /// more) before reading probabilities.
+    /// </summary>
+    public bool Logits { get; init; }
+
+    /// <summary>
+    /// Class names in output column order (for a binary model with one output column: [negative, positive]); empty
+    /// when not given. For a ZipMap output they are the map's keys, and they decide which key goes to which column.
+    /// </summary>
+    public IReadOnlyList<string> ClassNames { get; init; } = [];
+
+    /// <summary>The exporter's label output beside the scores (int64 or string), which the scorer does not run; null when none.</summary>
+    public string? LabelOutputName { get; init; }
 
     /// <summary>What the output means.</summary>
     [JsonConverter(typeof(JsonStringEnumConverter<OutputKind>))]

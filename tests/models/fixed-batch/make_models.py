@@ -1,16 +1,15 @@
 #!/usr/bin/python3
-"""Exports the two small models the scorer's load-failure tests use, with torch.onnx.export as users do.
+"""Exports three small models with torch.onnx.export as users do, for the scorer's tests.
 
-fixed-batch.onnx:   exported WITHOUT dynamic_axes, so its input is [1, 30] and its output [1, 1]. ONNX Runtime
-                    refuses every batch but 1; the scorer must report the model as failed and keep serving the
-                    others (issue #11).
-dynamic-batch.onnx: the same network exported WITH a dynamic batch axis ([batch, 30] -> [batch, 1]): the fixed
-                    version a user drops in afterwards.
+fixed-batch.onnx:   exported WITHOUT dynamic_axes, so its input is [1, 30] and its output [1, 1]. The scorer serves it
+                    by running every batch as 1-row chunks (issue #12; until then it refused it up front).
+dynamic-batch.onnx: the same network exported WITH a dynamic batch axis ([batch, 30] -> [batch, 1]).
 warmup-fails.onnx:  declares the dynamic batch axis, but its traced graph reshapes the input to exactly one row
-                    (x.view(1, -1) becomes a constant shape): it loads and runs at batch 1, and ONNX Runtime fails
-                    on any larger batch, first at the scorer's warm-up.
+                    (x.view(1, -1) becomes a constant shape), so ONNX Runtime infers its output as [1, 1] and fails
+                    on any larger batch. The scorer takes the fixed output batch as the batch size and serves it in
+                    1-row chunks; it no longer fails at warm-up, whatever its name says.
 
-Both: logistic regression on the 30 features of data/breast_cancer_wisconsin.csv (standardised inside the graph),
+All three: logistic regression on the 30 features of data/breast_cancer_wisconsin.csv (standardised inside the graph),
 input "features", output "probability" = P(label = 1), as the scorer's model.json expects by default. The committed
 .onnx files are what the tests load; CI never runs this script (it needs Debian's python3-torch 1.13).
 
