@@ -29,8 +29,13 @@ public static class HostileCorpus
 {
     private const long HundredYearsMs = 100L * 365 * 86_400_000;
 
-    /// <summary>Builds the corpus for the namespace of <paramref name="topics"/>; <paramref name="nowMs"/> is about the produce time.</summary>
-    public static List<HostileRecord> Build(TopicCatalog topics, string servedModel, IReadOnlyList<string> featureNames, long nowMs, int seed = 11)
+    /// <summary>
+    /// Builds the corpus for the namespace of <paramref name="topics"/>. <paramref name="nowMs"/> is about the produce
+    /// time (the record timestamps implausible event times are judged against); records with a plausible event time
+    /// carry <paramref name="eventTimeMs"/>, the good traffic's first event time, so that, like a bad record sent
+    /// alongside real traffic, they never move a stream time past the good events.
+    /// </summary>
+    public static List<HostileRecord> Build(TopicCatalog topics, string servedModel, IReadOnlyList<string> featureNames, long nowMs, long eventTimeMs, int seed = 11)
     {
         var codec = new EventCodec();
         var rng = new Random(seed);
@@ -40,9 +45,9 @@ public static class HostileCorpus
         Dictionary<string, double?> Features() => featureNames.ToDictionary(f => f, _ => (double?)1.0, StringComparer.Ordinal);
         // Unique event ids: the scorer's ERROR predictions for these records must not look like duplicates to the quality join.
         FeatureEvent Event(string? id = null, string? model = null, long? time = null) =>
-            new() { EventId = id ?? $"hostile-event-{corpus.Count}", ModelName = model ?? servedModel, EntityId = "entity", EventTimeMs = time ?? nowMs, Features = Features() };
+            new() { EventId = id ?? $"hostile-event-{corpus.Count}", ModelName = model ?? servedModel, EntityId = "entity", EventTimeMs = time ?? eventTimeMs, Features = Features() };
         Prediction Pred(string id = "hostile-prediction", string model = "cancer", string version = "1", long? time = null, PredictionStatus status = PredictionStatus.OK) =>
-            new() { EventId = id, ModelName = model, ModelVersion = version, EventTimeMs = time ?? nowMs, Status = status, Score = 0.5, OutputKind = OutputKind.BINARY_PROBABILITY };
+            new() { EventId = id, ModelName = model, ModelVersion = version, EventTimeMs = time ?? eventTimeMs, Status = status, Score = 0.5, OutputKind = OutputKind.BINARY_PROBABILITY };
         void Add(string topic, byte[]? value, string? expected, string description, string? prefix = null) =>
             corpus.Add(new HostileRecord(topic, Key(), value, expected, description) { ExpectedPrefix = prefix });
         void AddGeneric(string topic, byte[] valid, Func<byte[], byte[]>? foreign, string name)
@@ -87,7 +92,7 @@ public static class HostileCorpus
 
         // Features: the scorer owns their dead letters.
         var feature = codec.Serialize(Event());
-        AddGeneric(topics.Features, feature, _ => codec.Serialize(new Label { EventId = "x", Value = 1, LabelTimeMs = nowMs }), "feature event");
+        AddGeneric(topics.Features, feature, _ => codec.Serialize(new Label { EventId = "x", Value = 1, LabelTimeMs = eventTimeMs }), "feature event");
         foreach (var model in new[] { "cancr", "cancer-v2", "CANCER" })
         {
             Add(topics.Features, codec.Serialize(Event(model: model)), ReasonCodes.UnknownModel, $"unknown model '{model}'");
@@ -155,14 +160,14 @@ public static class HostileCorpus
         }
 
         // Labels: the aggregator's quality join owns their dead letters.
-        var label = codec.Serialize(new Label { EventId = "hostile-label", ModelName = servedModel, Value = 1, LabelTimeMs = nowMs });
+        var label = codec.Serialize(new Label { EventId = "hostile-label", ModelName = servedModel, Value = 1, LabelTimeMs = eventTimeMs });
         AddGeneric(topics.Labels, label, _ => codec.Serialize(Pred()), "label");
-        Add(topics.Labels, codec.Serialize(new Label { EventId = "", Value = 1, LabelTimeMs = nowMs }), ReasonCodes.InvalidIdentifier, "label without an event id");
-        Add(topics.Labels, codec.Serialize(new Label { EventId = "ev\tx", Value = 1, LabelTimeMs = nowMs }), ReasonCodes.InvalidIdentifier, "label id with a tab");
-        Add(topics.Labels, codec.Serialize(new Label { EventId = "x", ModelName = "m\nm", Value = 1, LabelTimeMs = nowMs }), ReasonCodes.InvalidIdentifier, "label model with a newline");
+        Add(topics.Labels, codec.Serialize(new Label { EventId = "", Value = 1, LabelTimeMs = eventTimeMs }), ReasonCodes.InvalidIdentifier, "label without an event id");
+        Add(topics.Labels, codec.Serialize(new Label { EventId = "ev\tx", Value = 1, LabelTimeMs = eventTimeMs }), ReasonCodes.InvalidIdentifier, "label id with a tab");
+        Add(topics.Labels, codec.Serialize(new Label { EventId = "x", ModelName = "m\nm", Value = 1, LabelTimeMs = eventTimeMs }), ReasonCodes.InvalidIdentifier, "label model with a newline");
         foreach (var value in new[] { double.NaN, double.PositiveInfinity, double.NegativeInfinity })
         {
-            Add(topics.Labels, codec.Serialize(new Label { EventId = "x", Value = value, LabelTimeMs = nowMs }), ReasonCodes.InvalidValue, $"label value {value}");
+            Add(topics.Labels, codec.Serialize(new Label { EventId = "x", Value = value, LabelTimeMs = eventTimeMs }), ReasonCodes.InvalidValue, $"label value {value}");
         }
 
         foreach (var time in new[] { long.MaxValue, nowMs + HundredYearsMs, long.MinValue })
@@ -171,7 +176,7 @@ public static class HostileCorpus
         }
 
         // Result topics: the alerter owns their dead letters (the aggregator's projection only counts them).
-        var start = nowMs - (nowMs % 60_000) - 600_000;
+        var start = eventTimeMs - (eventTimeMs % 60_000);
         LatencyWindowResult Latency(string model = "cancer", string version = "1", long? at = null, long size = 60_000, long count = 10, long errors = 0, double rate = 0) =>
             new() { ModelName = model, ModelVersion = version, WindowStartMs = at ?? start, WindowSizeMs = size, Count = count, ErrorCount = errors, ErrorRate = rate };
         AddGeneric(topics.LatencyResults, codec.Serialize(Latency()), _ => codec.Serialize(new DriftWindowResult { ModelName = "cancer", ModelVersion = "all", WindowStartMs = start, WindowSizeMs = 60_000 }), "latency result");
