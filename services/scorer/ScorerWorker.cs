@@ -535,7 +535,7 @@ public sealed partial class ScorerWorker : BackgroundService
             catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
             {
                 // Backpressure: serve delivery reports until the local queue has room.
-                _producer!.Poll(TimeSpan.FromMilliseconds(50));
+                _producer!.Flush(TimeSpan.FromMilliseconds(50));
             }
         }
     }

@@ -197,7 +197,7 @@ public sealed class RangeCopier
             }
             catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
             {
-                producer.Poll(TimeSpan.FromMilliseconds(50));
+                producer.Flush(TimeSpan.FromMilliseconds(50));
                 await Task.Yield();
                 cancellationToken.ThrowIfCancellationRequested();
             }

@@ -31,7 +31,7 @@ internal sealed class ProducerOutput(IProducer<byte[], byte[]> producer) : ITask
             catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
             {
                 // Backpressure: wait for deliveries instead of growing memory.
-                producer.Poll(TimeSpan.FromMilliseconds(50));
+                producer.Flush(TimeSpan.FromMilliseconds(50));
             }
         }
     }

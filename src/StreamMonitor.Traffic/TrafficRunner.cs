@@ -159,7 +159,7 @@ public sealed class TrafficRunner
             catch (ProduceException<string, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
             {
                 // The local queue is bounded: wait for deliveries instead of growing memory.
-                producer.Poll(TimeSpan.FromMilliseconds(50));
+                producer.Flush(TimeSpan.FromMilliseconds(50));
                 await Task.Yield();
                 cancellationToken.ThrowIfCancellationRequested();
             }

@@ -52,7 +52,7 @@ public sealed class TopicPredictionSink : IPredictionSink
             }
             catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
             {
-                _producer.Poll(TimeSpan.FromMilliseconds(50));
+                _producer.Flush(TimeSpan.FromMilliseconds(50));
             }
         }
     }
