@@ -15,7 +15,8 @@ namespace StreamMonitor.Scorer.Tests;
 /// <summary>
 /// The batch path (streammon score) refuses what the streaming scorer refuses, where the events are read: a topic
 /// range judges event times against record timestamps, a file only against the absolute range; every ERROR
-/// prediction has valid identifiers and the streaming scorer's model attribution.
+/// prediction has valid identifiers, the streaming scorer's model attribution and the event's own time, and a record
+/// without a plausible event time gets none (it is counted).
 /// </summary>
 public sealed class BatchValidationTests(EmbeddedKafkaFixture cluster) : IClassFixture<EmbeddedKafkaFixture>, IDisposable
 {
@@ -23,7 +24,7 @@ public sealed class BatchValidationTests(EmbeddedKafkaFixture cluster) : IClassF
     private readonly RecordPolicy _downstream = new(ScorerHarness.Codec);
 
     [Fact]
-    public async Task A_csv_backfill_refuses_implausible_times_bad_identifiers_and_other_models_with_valid_error_predictions()
+    public async Task A_csv_backfill_refuses_implausible_times_bad_identifiers_and_other_models_with_valid_error_predictions_at_their_own_times()
     {
         var model = ScorerHarness.BuildModel(_store, "cancer", "1");
         var features = model.Manifest.Features;
@@ -44,19 +45,21 @@ public sealed class BatchValidationTests(EmbeddedKafkaFixture cluster) : IClassF
         Row(7, "ctrl\u0001id", "cancer", "1700000000000");
         await File.WriteAllLinesAsync(csv, lines);
 
-        var predictions = await ScoreAsync(model, FileSources.CsvAsync(csv, "cancer"));
+        var (predictions, summary) = await ScoreAsync(model, FileSources.CsvAsync(csv, "cancer"));
         var byId = predictions.ToDictionary(p => p.EventId);
-        Assert.Equal(7, byId.Count);
+        Assert.Equal(5, byId.Count);
+        Assert.Equal((7L, 5L), (summary.Rows, summary.Errors));
         Assert.Equal(PredictionStatus.OK, byId["ok"].Status);
         Assert.Equal(PredictionStatus.OK, byId["events-2"].Status);
-        AssertError(byId["far"], ReasonCodes.EventTimeImplausible, "cancer", "1");
-        Assert.Equal(byId["far"].Timing.ConsumedAtMs, byId["far"].EventTimeMs); // the bad time is not carried on: a file row has no record time, so the run's stands in
-        AssertError(byId["not-a-time"], ReasonCodes.DecodeCorruptBody, "cancer", "1");
+        // No plausible event time, no ERROR prediction: any stand-in time would be invented.
+        Assert.DoesNotContain("far", byId.Keys);
+        Assert.DoesNotContain("not-a-time", byId.Keys);
         AssertError(byId["other"], ReasonCodes.UnknownModel, Identifiers.UnknownModelBucket, Identifiers.UnknownModelBucket);
         Assert.Contains("model_name 'other-model'", byId["other"].ErrorReason, StringComparison.Ordinal);
         AssertError(byId["tabbed"], ReasonCodes.InvalidIdentifier, Identifiers.UnknownModelBucket, Identifiers.UnknownModelBucket);
         Assert.Contains(@"model_name 'can\u0009cer'", byId["tabbed"].ErrorReason, StringComparison.Ordinal);
         AssertError(byId["events-7"], ReasonCodes.InvalidIdentifier, "cancer", "1"); // the invalid id is replaced by the row
+        Assert.All(predictions, p => Assert.Equal(1_700_000_000_000, p.EventTimeMs));
         AssertAcceptedDownstream(predictions);
     }
 
@@ -103,23 +106,23 @@ public sealed class BatchValidationTests(EmbeddedKafkaFixture cluster) : IClassF
         Assert.Equal("e-000003", refused[ReasonCodes.EventTimeImplausible].FallbackId); // its id is valid: kept
         Assert.Equal("cancer", refused[ReasonCodes.EventTimeImplausible].ModelName);
 
-        var predictions = await ScoreAsync(model, inputs.ToAsyncEnumerable());
-        Assert.Equal(1, predictions.Count(p => p.Status == PredictionStatus.OK));
-        AssertError(predictions.Single(p => p.EventId == "e-000003"), ReasonCodes.EventTimeImplausible, "cancer", "1");
-        AssertError(predictions.Single(p => p.EventId == refused[ReasonCodes.DecodeCorruptBody].FallbackId), ReasonCodes.DecodeCorruptBody, Identifiers.UnknownModelBucket, Identifiers.UnknownModelBucket);
+        // Only the good event is predicted: the three refused records have no plausible event time (counted only).
+        var (predictions, summary) = await ScoreAsync(model, inputs.ToAsyncEnumerable());
+        Assert.Equal(PredictionStatus.OK, Assert.Single(predictions).Status);
+        Assert.Equal(3, summary.Errors);
         AssertAcceptedDownstream(predictions);
     }
 
     public void Dispose() => Directory.Delete(_store, recursive: true);
 
-    private async Task<List<Prediction>> ScoreAsync(ModelBuildResult model, IAsyncEnumerable<BatchInput> inputs)
+    private async Task<(List<Prediction> Predictions, BatchSummary Summary)> ScoreAsync(ModelBuildResult model, IAsyncEnumerable<BatchInput> inputs)
     {
         var stored = new ModelStore(_store).Load(model.Manifest.Name, model.Manifest.Version);
         using var session = ModelSession.Create(stored, new SessionSettings { MaxBatchRows = 4, IntraOpThreads = 1 }, NullLogger.Instance);
         var scorer = new BackfillScorer(session, new FeatureValidator(stored.Manifest, NonFinitePolicy.Reject, rejectExtraFeatures: true), "test");
         using var sink = new ListSink();
-        await scorer.RunAsync(inputs, sink);
-        return sink.Predictions;
+        var summary = await scorer.RunAsync(inputs, sink);
+        return (sink.Predictions, summary);
     }
 
     private static void AssertError(Prediction prediction, string code, string modelName, string version)

@@ -15,7 +15,8 @@ namespace StreamMonitor.Models.Batch;
 /// </param>
 /// <param name="RecordTimeMs">Record timestamp (Kafka) or 0.</param>
 /// <param name="ModelName">For a refused record that decoded: the model name it carries (possibly invalid); else null.</param>
-public readonly record struct BatchInput(FeatureEvent? Event, string? ErrorCode, string? ErrorDetail, string FallbackId, long RecordTimeMs, string? ModelName = null)
+/// <param name="EventTimeMs">For a refused record that decoded with a plausible event time: that time; else null (no ERROR prediction is written for it).</param>
+public readonly record struct BatchInput(FeatureEvent? Event, string? ErrorCode, string? ErrorDetail, string FallbackId, long RecordTimeMs, string? ModelName = null, long? EventTimeMs = null)
 {
     /// <summary>
     /// Validates a decoded event with <paramref name="policy"/> (identifiers; event time against
@@ -27,12 +28,13 @@ public readonly record struct BatchInput(FeatureEvent? Event, string? ErrorCode,
         ArgumentNullException.ThrowIfNull(featureEvent);
         return policy.Validate(featureEvent, recordTimestampMs).TryGet(out _, out var rejection)
             ? new BatchInput(featureEvent, null, null, featureEvent.EventId, recordTimeMs)
-            : Refused(rejection.ReasonCode, rejection.Detail, Identifiers.IsValid(featureEvent.EventId) ? featureEvent.EventId : fallbackId, recordTimeMs, featureEvent.ModelName);
+            : Refused(rejection.ReasonCode, rejection.Detail, Identifiers.IsValid(featureEvent.EventId) ? featureEvent.EventId : fallbackId, recordTimeMs, featureEvent.ModelName,
+                rejection.ReasonCode == ReasonCodes.EventTimeImplausible ? null : featureEvent.EventTimeMs);
     }
 
     /// <summary>A refused record.</summary>
-    public static BatchInput Refused(string reasonCode, string detail, string fallbackId, long recordTimeMs, string? modelName = null) =>
-        new(null, reasonCode, detail, fallbackId, recordTimeMs, modelName);
+    public static BatchInput Refused(string reasonCode, string detail, string fallbackId, long recordTimeMs, string? modelName = null, long? eventTimeMs = null) =>
+        new(null, reasonCode, detail, fallbackId, recordTimeMs, modelName, eventTimeMs);
 }
 
 /// <summary>Where batch predictions go.</summary>
@@ -123,13 +125,18 @@ public sealed class BackfillScorer(ModelSession session, FeatureValidator valida
             rows++;
             if (input.Event is null)
             {
+                // Without a plausible event time there is no honest time to place an ERROR prediction at (an invented
+                // one would move the aggregator's stream time past the backfill's real events): counted only.
                 errors++;
-                sink.Write(Refused(null, input.FallbackId, input.RecordTimeMs, input.ModelName, $"{input.ErrorCode}: {input.ErrorDetail}"));
+                if (input.EventTimeMs is { } eventTimeMs)
+                {
+                    sink.Write(Refused(null, input.FallbackId, eventTimeMs, input.RecordTimeMs, input.ModelName, $"{input.ErrorCode}: {input.ErrorDetail}"));
+                }
             }
             else if (!string.Equals(input.Event.ModelName, manifest.Name, StringComparison.Ordinal))
             {
                 errors++;
-                sink.Write(Refused(input.Event, input.FallbackId, input.RecordTimeMs, input.Event.ModelName, $"{ReasonCodes.UnknownModel}: not the model of this run ({manifest.Name})"));
+                sink.Write(Refused(input.Event, input.FallbackId, input.Event.EventTimeMs, input.RecordTimeMs, input.Event.ModelName, $"{ReasonCodes.UnknownModel}: not the model of this run ({manifest.Name})"));
             }
             else if (validator.Fill(input.Event, session, count) is { } invalid)
             {
@@ -159,18 +166,12 @@ public sealed class BackfillScorer(ModelSession session, FeatureValidator valida
         return new BatchSummary(rows, rows - errors, errors, batches, elapsed, TimeSpan.FromSeconds((double)inferenceTicks / Stopwatch.Frequency));
     }
 
-    /// <summary>
-    /// The ERROR prediction of a refused input, under the run's model or the unknown-model bucket. A refused record's
-    /// own event time may be the defect: its record timestamp stands in, or for a file row (none) the time of the run.
-    /// </summary>
-    private Prediction Refused(FeatureEvent? featureEvent, string id, long recordTimeMs, string? modelName, string error)
+    /// <summary>The ERROR prediction of a refused input at its (plausible) event time, under the run's model or the unknown-model bucket.</summary>
+    private Prediction Refused(FeatureEvent? featureEvent, string id, long eventTimeMs, long recordTimeMs, string? modelName, string error)
     {
         var prediction = NewPrediction(featureEvent, id, recordTimeMs, PredictionStatus.ERROR, error);
         prediction.EventId = id;
-        if (featureEvent is null && recordTimeMs <= 0)
-        {
-            prediction.EventTimeMs = prediction.Timing.ConsumedAtMs;
-        }
+        prediction.EventTimeMs = eventTimeMs;
 
         if (!string.Equals(modelName, session.Model.Manifest.Name, StringComparison.Ordinal))
         {
