@@ -62,6 +62,13 @@ public sealed class EventCodec
             throw new EventDecodeException(DecodeError.Truncated, $"{data.Length} bytes is shorter than the {HeaderLength}-byte single-object header.");
         }
 
+        if (data[0] == 0x00)
+        {
+            // The most common producer mistake: Confluent's Avro serializer. Say what it is and what to use instead.
+            throw new EventDecodeException(DecodeError.ConfluentFraming, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"This is Confluent Schema Registry framing (magic byte 00, schema id {BinaryPrimitives.ReadInt32BigEndian(data[1..5])}); StreamMonitor reads Avro single-object encoding (C3 01 + the schema's CRC-64-AVRO fingerprint + the Avro body): write it with Avro's BinaryMessageEncoder (Java) or as C3 01 + the 8-byte little-endian fingerprint + the Avro binary body (writer schemas: schemas/*.avsc), not with a Schema Registry serializer."));
+        }
+
         if (data[0] != Marker0 || data[1] != Marker1)
         {
             throw new EventDecodeException(DecodeError.BadMarker, $"Expected marker C3 01, found {data[0]:X2} {data[1]:X2}.");

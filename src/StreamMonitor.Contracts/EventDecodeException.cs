@@ -13,6 +13,8 @@ public enum DecodeError
     SchemaMismatch,
     /// <summary>The body does not decode with the writer schema (cut short, bad lengths, trailing bytes).</summary>
     CorruptBody,
+    /// <summary>Confluent Schema Registry's wire format (magic byte 0, 4-byte schema id), not single-object encoding.</summary>
+    ConfluentFraming,
 }
 
 /// <summary>Bytes that are not a valid single-object-encoded event of the requested type.</summary>
@@ -50,6 +52,7 @@ public sealed class EventDecodeException : Exception
         DecodeError.BadMarker => "DECODE_BAD_MARKER",
         DecodeError.UnknownFingerprint => "DECODE_UNKNOWN_FINGERPRINT",
         DecodeError.SchemaMismatch => "DECODE_SCHEMA_MISMATCH",
+        DecodeError.ConfluentFraming => "DECODE_CONFLUENT_FRAMING",
         _ => "DECODE_CORRUPT_BODY",
     };
 }

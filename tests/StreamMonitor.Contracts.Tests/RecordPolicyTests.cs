@@ -84,6 +84,18 @@ public sealed class RecordPolicyTests
         Assert.Equal(ReasonCodes.EventTimeImplausible, CodeOf(Policy.Features(Codec.Serialize(Event(time: Now / 1000)), Now)));
 
     [Fact]
+    public void Confluent_schema_registry_framing_is_named_with_what_to_use_instead()
+    {
+        // 00, a big-endian schema id (42), then the Avro body: what Confluent's serializers write.
+        var body = Codec.Serialize(Event())[EventCodec.HeaderLength..];
+        byte[] framed = [0x00, 0x00, 0x00, 0x00, 0x2A, .. body];
+        var outcome = Policy.Features(framed, Now);
+        Assert.Equal(ReasonCodes.DecodeConfluentFraming, CodeOf(outcome));
+        Assert.Contains("schema id 42", outcome.Rejection!.Detail, StringComparison.Ordinal);
+        Assert.Contains("single-object encoding", outcome.Rejection.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Empty_and_missing_values_are_empty_records()
     {
         Assert.Equal(ReasonCodes.EmptyRecord, CodeOf(Policy.Predictions(null, Now)));

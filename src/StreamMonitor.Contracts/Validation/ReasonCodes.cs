@@ -21,6 +21,9 @@ public static class ReasonCodes
     /// <summary>The body does not decode with the writer schema (cut short, bad lengths, invalid UTF-8, trailing bytes).</summary>
     public const string DecodeCorruptBody = "DECODE_CORRUPT_BODY";
 
+    /// <summary>Confluent Schema Registry's wire format (00 + schema id) instead of Avro single-object encoding.</summary>
+    public const string DecodeConfluentFraming = "DECODE_CONFLUENT_FRAMING";
+
     /// <summary>The record has no value (a tombstone or an empty produce) on a topic that carries events.</summary>
     public const string EmptyRecord = "EMPTY_RECORD";
 
@@ -104,6 +107,7 @@ public static class ReasonCodes
         [DecodeUnknownFingerprint] = "writer schema fingerprint unknown",
         [DecodeSchemaMismatch] = "another record type, or an unresolvable writer schema",
         [DecodeCorruptBody] = "body does not decode (cut short, bad lengths, invalid UTF-8, trailing bytes)",
+        [DecodeConfluentFraming] = "Confluent Schema Registry framing (00 + schema id): use Avro single-object encoding",
         [EmptyRecord] = "no value on an event topic",
         [InvalidIdentifier] = "model name, version, entity id or event id missing, too long or with control characters",
         [EventTimeImplausible] = "event time too far ahead of or behind the Kafka record timestamp",
