@@ -35,7 +35,7 @@ public sealed class EmbeddedClusterTests(EmbeddedKafkaFixture kafka) : IClassFix
     public async Task Dead_letters_are_keyed_by_source_position_and_counted_per_reason()
     {
         var options = kafka.CreateOptions();
-        await kafka.ProduceRawAsync(options.Topics.Features, "bad-1", [0x00, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        await kafka.ProduceRawAsync(options.Topics.Features, "bad-1", [0x01, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
         await kafka.ProduceRawAsync(options.Topics.Features, "bad-2", [0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
         var inputs = await kafka.ConsumeRawAllAsync(options.Topics.Features, Timeout);
         Assert.Equal(2, inputs.Count);
