@@ -41,7 +41,7 @@ public sealed class RecordPolicy
                         ?? Identifiers.CheckModel("model_name", featureEvent.ModelName)
                         ?? Identifiers.Check("entity_id", featureEvent.EntityId, required: false)
                         ?? EventTime.Check("event_time_ms", featureEvent.EventTimeMs, recordTimestampMs);
-        return rejection is null ? Validated<FeatureEvent>.Valid(featureEvent) : Validated<FeatureEvent>.Rejected(rejection with { EventTimeMs = featureEvent.EventTimeMs });
+        return Result(featureEvent, rejection, featureEvent.EventTimeMs);
     }
 
     /// <summary>
@@ -71,7 +71,7 @@ public sealed class RecordPolicy
                         ?? EventTime.Check("event_time_ms", prediction.EventTimeMs, recordTimestampMs)
                         ?? CheckTiming(prediction.Timing)
                         ?? CheckOutputs(prediction);
-        return rejection is null ? Validated<Prediction>.Valid(prediction) : Validated<Prediction>.Rejected(rejection with { EventTimeMs = prediction.EventTimeMs });
+        return Result(prediction, rejection, prediction.EventTimeMs);
     }
 
     /// <summary>Decodes and validates a label.</summary>
@@ -87,7 +87,7 @@ public sealed class RecordPolicy
                         ?? Identifiers.CheckModel("model_name", label.ModelName, required: false)
                         ?? (double.IsFinite(label.Value) ? null : new Rejection(ReasonCodes.InvalidValue, $"label {label.Value.ToString(CultureInfo.InvariantCulture)} is not finite."))
                         ?? EventTime.Check("label_time_ms", label.LabelTimeMs, recordTimestampMs);
-        return rejection is null ? Validated<Label>.Valid(label) : Validated<Label>.Rejected(rejection with { EventTimeMs = label.LabelTimeMs });
+        return Result(label, rejection, label.LabelTimeMs);
     }
 
     /// <summary>Decodes and validates a latency window result.</summary>
