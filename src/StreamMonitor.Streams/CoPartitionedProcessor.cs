@@ -214,7 +214,7 @@ public sealed class CoPartitionedProcessor
 
         if (handed > 0)
         {
-            _progress.Observe(group.Task.StreamTime);
+            _progress.Observe(group.Task.ProgressTime);
             for (var lane = 0; lane < group.Paused.Length; lane++)
             {
                 if (group.Paused[lane] && group.Merge.HasRoom(lane))
@@ -258,7 +258,7 @@ public sealed class CoPartitionedProcessor
             var (changelog, entries) = RestoreChangelog(pair.Key, generation);
             var task = _factory.Create(pair.Key, state, entries);
             _groups[pair.Key] = new TaskGroup(task, key, pair.Key, offsets, new EventTimeMerge(_settings.Topics.Count, _settings.LaneCapacity), task is IChangelogTask ? changelog : null);
-            _progress.Observe(task.StreamTime);
+            _progress.Observe(task.ProgressTime);
             for (var lane = 0; lane < _settings.Topics.Count; lane++)
             {
                 var partition = new TopicPartition(_settings.Topics[lane], pair.Key);

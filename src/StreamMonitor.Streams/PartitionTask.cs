@@ -22,6 +22,14 @@ public interface IPartitionTask
     long StreamTime { get; }
 
     /// <summary>
+    /// What this task reports to the process's progress board, the watermark the other tasks' idle rules compare
+    /// their own progress with: the stream time, unless part of the task's input runs ahead of what its windows are
+    /// decided on (the quality join reports its prediction time: label times lead by the label delay, and a lead that
+    /// does not come from the same kind of records must not make a partition look idle).
+    /// </summary>
+    long ProgressTime => StreamTime;
+
+    /// <summary>
     /// Called between records, only while the task's partition is caught up (the consumer has reached its end), with
     /// the largest stream time known to this process (other partitions' data): the task may emit provisional results
     /// of windows it holds open although the rest of the group has moved on.

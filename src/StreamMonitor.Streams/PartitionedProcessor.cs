@@ -84,7 +84,7 @@ public sealed class PartitionedProcessor
                     entry.Task.Process(record, _output);
                     entry.NextOffset = record.Offset.Value + 1;
                     entry.Dirty = true;
-                    _progress.Observe(entry.Task.StreamTime);
+                    _progress.Observe(entry.Task.ProgressTime);
                     _metrics?.Processed(record.TopicPartition, entry.Task.StreamTime);
                     cadence.Handed(1);
                     _settings.Progress?.Progressed();
@@ -129,7 +129,7 @@ public sealed class PartitionedProcessor
             var task = _factory.Create(partition, checkpoint?.State);
             var offset = checkpoint?.NextOffset ?? 0;
             _tasks[partition] = new TaskEntry(task, key, partition) { NextOffset = offset };
-            _progress.Observe(task.StreamTime);
+            _progress.Observe(task.ProgressTime);
             result.Add(new TopicPartitionOffset(partition, checkpoint is null ? Offset.Beginning : new Offset(offset)));
             _logger.LogInformation("Assigned {Topic}[{Partition}] in {Group}: resuming at offset {Offset} (checkpoint {HasCheckpoint})", partition.Topic, partition.Partition.Value, _settings.GroupId, offset, checkpoint is not null);
         }

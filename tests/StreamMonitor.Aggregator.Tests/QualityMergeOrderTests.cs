@@ -65,6 +65,55 @@ public class QualityMergeOrderTests
         Assert.Equal(before, busyOutput.Records.Count);
     }
 
+    [Fact]
+    public void Labels_ahead_of_the_predictions_do_not_move_the_progress_other_partitions_idle_rules_read()
+    {
+        const long now = 1_763_800_000_000;
+        var settings = Settings with { GraceMs = 5_000, IdleTimeoutMs = 120_000 };
+        var task = new QualityJoinTask(settings, 0, null, NoChangelog, InMemoryPipeline.Inputs(Codec), Codec);
+        var output = new RecordingOutput();
+        task.Process(InMemoryPipeline.Record(Topics.Predictions, 0, 0, Codec.Serialize(new Prediction { EventId = "p", ModelName = "fraud", ModelVersion = "1", EventTimeMs = now, Status = PredictionStatus.OK, Score = 0.2 })), output);
+        task.Process(InMemoryPipeline.Record(Topics.Labels, 0, 0, Codec.Serialize(new Label { EventId = "q", Value = 1, LabelTimeMs = now + 1_800_000 })), output);
+
+        Assert.Equal(now + 1_800_000, task.StreamTime);
+        Assert.Equal(now, ((IPartitionTask)task).ProgressTime);
+
+        // A partition that has seen no prediction yet (a scorer slow to start) is not behind on anyone's predictions.
+        var board = new ProgressBoard();
+        var labelsOnly = new QualityJoinTask(settings, 1, null, NoChangelog, InMemoryPipeline.Inputs(Codec), Codec);
+        labelsOnly.Process(InMemoryPipeline.Record(Topics.Labels, 1, 0, Codec.Serialize(new Label { EventId = "r", Value = 0, LabelTimeMs = now + 1_800_000 })), output);
+        board.Observe(((IPartitionTask)labelsOnly).ProgressTime);
+        var quiet = new QualityJoinTask(settings, 2, null, NoChangelog, InMemoryPipeline.Inputs(Codec), Codec);
+        var quietOutput = new RecordingOutput();
+        quiet.OnIdle(board.Watermark, quietOutput);
+        Assert.Empty(quietOutput.Records);
+    }
+
+    [Fact]
+    public void A_caught_up_task_emits_the_revision_a_label_made_after_the_last_update_tick()
+    {
+        const long start = 60_000L * 29_396_667;
+        var settings = Settings with { GraceMs = 5_000 };
+        var task = new QualityJoinTask(settings, 0, null, NoChangelog, InMemoryPipeline.Inputs(Codec), Codec);
+        var output = new RecordingOutput();
+        Prediction Pred(string id, long time) => new() { EventId = id, ModelName = "fraud", ModelVersion = "1", EventTimeMs = time, Status = PredictionStatus.OK, Score = 0.8 };
+        List<PartialRecord> Partials() => output.Records.Where(r => r.Topic == Topics.WindowPartials).Select(r => PartialRecords.Parse(r.Value)).Where(p => p.Window?.WindowStartMs == start).ToList();
+
+        task.Process(InMemoryPipeline.Record(Topics.Predictions, 0, 0, Codec.Serialize(Pred("a", start + 1_000))), output);
+        task.Process(InMemoryPipeline.Record(Topics.Predictions, 0, 1, Codec.Serialize(Pred("c", start + 2_000))), output);
+        task.Process(InMemoryPipeline.Record(Topics.Predictions, 0, 2, Codec.Serialize(Pred("b", start + 66_000))), output);
+        Assert.Single(Partials());
+
+        // Same update interval as the last tick: the join changes the closed window ("c" still waits), and no tick emits it.
+        task.Process(InMemoryPipeline.Record(Topics.Labels, 0, 0, Codec.Serialize(new Label { EventId = "a", Value = 1, LabelTimeMs = start + 67_000 })), output);
+        Assert.Single(Partials());
+
+        task.OnIdle(long.MinValue, output);
+        Assert.Equal(2, Partials().Count);
+        task.OnIdle(long.MinValue, output);
+        Assert.Equal(2, Partials().Count);
+    }
+
     private static Dictionary<string, byte[]> Run(LabelScenario scenario, Random random)
     {
         var processor = new QualityProcessor(Settings, InMemoryPipeline.Inputs(Codec), Codec);

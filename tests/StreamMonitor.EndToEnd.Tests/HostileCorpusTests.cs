@@ -153,6 +153,11 @@ public sealed class HostileCorpusTests(ITestOutputHelper output) : IAsyncLifetim
             Census(letters.Where(l => !corpusSources.Contains((l.SourceTopic, l.SourcePartition, l.SourceOffset))).Select(l => l.ReasonCode)));
         Assert.Equal(expectedLetters, letters.Count(l => corpusSources.Contains((l.SourceTopic, l.SourcePartition, l.SourceOffset))));
 
+        // Lateness is decided by each partition's own records: the good traffic is late (or not) the same way in both.
+        Assert.Equal(
+            LateCensus(ReadAll<DeadLetter>(clean, clean.Topics.LateEvents)),
+            LateCensus(ReadAll<DeadLetter>(hostile, hostile.Topics.LateEvents).Where(l => !corpusSources.Contains((l.SourceTopic, l.SourcePartition, l.SourceOffset)))));
+
         AssertGoodTrafficExact(cleanResults.Log, WithoutRefused(hostileResults.Log), ReadAll<Prediction>(hostile, hostile.Topics.Predictions));
     }
 
@@ -232,6 +237,10 @@ public sealed class HostileCorpusTests(ITestOutputHelper output) : IAsyncLifetim
     /// <summary>The model and version a prediction counts under once validated (ERROR predictions of unknown models go to the bucket).</summary>
     private static (string Model, string Version) ModelOf(Prediction p) =>
         Identifiers.IsValid(p.ModelName) && Identifiers.IsValid(p.ModelVersion) ? (p.ModelName, p.ModelVersion) : (Identifiers.UnknownModelBucket, Identifiers.UnknownModelBucket);
+
+    /// <summary>Late records by topic and reason (the source topics' names differ only by the namespace suffix).</summary>
+    private static SortedDictionary<string, int> LateCensus(IEnumerable<DeadLetter> letters) =>
+        Census(letters.Select(l => l.SourceTopic.Replace(".clean", string.Empty, StringComparison.Ordinal).Replace(".hostile", string.Empty, StringComparison.Ordinal) + " " + l.ReasonCode));
 
     private static SortedDictionary<string, int> Census(IEnumerable<string> codes) =>
         new(codes.GroupBy(c => c, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal), StringComparer.Ordinal);

@@ -16,8 +16,8 @@ namespace StreamMonitor.Aggregator.Quality;
 /// <param name="UpdateIntervalMs">Closed windows with new labels or expiries are re-emitted when task stream time passes a multiple of this.</param>
 /// <param name="Topics">Topic names.</param>
 /// <param name="IdleTimeoutMs">Idle rule: a task holding no unfinished window raises its prediction stream time to the
-/// process watermark (largest quality stream time of the process, event time) minus this, so a quiet partition does not
-/// hold the merge's windows incomplete forever.</param>
+/// process watermark (largest prediction stream time of the process, event time) minus this, so a quiet partition does
+/// not hold the merge's windows incomplete forever.</param>
 /// <param name="Metrics">Where the task reports late predictions, dead letters and emitted partials (optional).</param>
 /// <param name="RoutesMalformedPredictions">Dead-letter predictions the record policy rejects; false when stage A reads
 /// the same partitions and already does (a record is dead-lettered once). Labels are always the join's own.</param>
@@ -28,7 +28,8 @@ public sealed record QualitySettings(WindowSpec Window, long GraceMs, long Label
 /// by event id, whichever arrives first waiting up to the label horizon, and keeps per (model, version, window of
 /// prediction event time) a <see cref="QualityAggregate"/>. Stream time = max of prediction event times and label
 /// times; windows close on prediction stream time (max prediction event time) + grace. A closed window's partial is
-/// emitted at every update tick (stream time passing a multiple of the update interval) when it changed, and with
+/// emitted at every update tick (stream time passing a multiple of the update interval) and whenever the task is caught
+/// up (so the last revision is the state the input gives, however the lanes interleaved) when it changed, and with
 /// final = true once all its predictions are labeled or expired (then its state is dropped). The published watermark
 /// is the finalisation frontier min(prediction stream time, earliest unfinished window's close − 1), so the merge
 /// treats a window as complete only when every partition has finalised it. Deterministic given the record order.
@@ -104,6 +105,13 @@ public sealed class QualityJoinTask : IChangelogTask
     /// <inheritdoc />
     public long StreamTime { get; private set; } = long.MinValue;
 
+    /// <summary>
+    /// The prediction stream time: the idle rule compares predictions with predictions. Label times lead prediction
+    /// times by the label delay, and labels keep arriving while the scorer is slow to start or catching up; had they
+    /// counted, a partition whose predictions were merely behind would look idle and its own predictions turn late.
+    /// </summary>
+    public long ProgressTime => _predictionTime;
+
     /// <summary>Records the record policy rejected (dead-lettered) and labels of a binary model that are neither 0 nor 1.</summary>
     public long Malformed { get; private set; }
 
@@ -147,19 +155,7 @@ public sealed class QualityJoinTask : IChangelogTask
         if (tick > _lastTick)
         {
             _lastTick = tick;
-            foreach (var window in _windows.Values.ToList())
-            {
-                if (IsClosed(window) && window.Pending == 0)
-                {
-                    Finish(window, output);
-                }
-                else if (IsClosed(window) && window.Dirty)
-                {
-                    EmitPartial(window, final: false, output);
-                }
-            }
-
-            PublishFrontier(output);
+            FlushClosedWindows(output);
         }
     }
 
@@ -167,6 +163,11 @@ public sealed class QualityJoinTask : IChangelogTask
     public void OnIdle(long watermarkMs, ITaskOutput output)
     {
         ArgumentNullException.ThrowIfNull(output);
+
+        // Caught up: what the closed windows hold now is all this partition's input says. Emitted here, not only at the
+        // next update tick, which may never come when traffic pauses: otherwise the last revision of a window would
+        // depend on where the tick fell among the records, that is on how the two lanes' fetches interleaved.
+        FlushClosedWindows(output);
 
         // Joins and expiries follow this partition's own records only: expiring on other partitions' time would make
         // the results depend on consumption speed. Only a task with no unfinished window (nothing an advance could cut
@@ -576,6 +577,24 @@ public sealed class QualityJoinTask : IChangelogTask
             _resolved.Remove(entry.Id);
             _changes[ResolvedPrefix + entry.Id] = null;
         }
+    }
+
+    /// <summary>Finishes the closed windows with nothing pending and emits the other closed windows that changed.</summary>
+    private void FlushClosedWindows(ITaskOutput output)
+    {
+        foreach (var window in _windows.Values.ToList())
+        {
+            if (IsClosed(window) && window.Pending == 0)
+            {
+                Finish(window, output);
+            }
+            else if (IsClosed(window) && window.Dirty)
+            {
+                EmitPartial(window, final: false, output);
+            }
+        }
+
+        PublishFrontier(output);
     }
 
     private bool IsClosed(WindowState window) => _settings.Window.IsClosed(window.Slot.Time, _settings.GraceMs, _predictionTime);

@@ -42,6 +42,9 @@ public sealed class CompositeTask : IPartitionTask
     public long StreamTime => _tasks.Max(t => t.StreamTime);
 
     /// <inheritdoc />
+    public long ProgressTime => _tasks.Max(t => t.ProgressTime);
+
+    /// <inheritdoc />
     public void Process(ConsumeResult<byte[], byte[]> record, ITaskOutput output)
     {
         foreach (var task in _tasks)
