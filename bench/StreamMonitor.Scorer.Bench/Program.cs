@@ -247,9 +247,11 @@ try
         Console.WriteLine(string.Create(c, $"   e2e        p50 {Pct(e2e, 50) / 1e3:F3} ms  p99 {Pct(e2e, 99) / 1e3:F3} ms"));
         Console.WriteLine(string.Create(c, $"   inference  p50 {Pct(inference, 50) / 1e3:F3} ms  p99 {Pct(inference, 99) / 1e3:F3} ms"));
         Console.WriteLine(string.Create(c, $"   batch_wait p50 {Pct(wait, 50) / 1e3:F3} ms  p99 {Pct(wait, 99) / 1e3:F3} ms"));
+        // Goal of issue #13: with idle dispatch the queue delay is a cap, not a floor, so the overhead above
+        // inference stays within 2 ms at a light rate whatever the delay.
         var p99 = Pct(overhead, 99) / 1e3;
-        var goal = settings.QueueDelayMs + 2.0;
-        Console.WriteLine(string.Create(c, $"   overhead (e2e - inference) p50 {Pct(overhead, 50) / 1e3:F3} ms  p99 {p99:F3} ms (goal p99 < {goal:F1} ms) -> {(p99 < goal ? "MET" : "NOT MET")}"));
+        const double goal = 2.0;
+        Console.WriteLine(string.Create(c, $"   overhead (e2e - inference) p50 {Pct(overhead, 50) / 1e3:F3} ms  p99 {p99:F3} ms = {p99 / goal:F2} of the {goal:F1} ms goal -> {(p99 <= goal ? "MET" : "NOT MET")}"));
         Console.WriteLine("   (percentiles are exact: computed from every prediction, no sketch)");
     }
     finally

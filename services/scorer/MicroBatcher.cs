@@ -1,22 +1,34 @@
+using StreamMonitor.Contracts;
+
 namespace StreamMonitor.Scorer;
 
 /// <summary>
 /// The dispatch rule of a dynamic batcher, on a caller-supplied monotonic clock: a batch leaves as soon as it holds
-/// <see cref="MaxRows"/> rows; otherwise once its first row has waited the queue delay. The delay never holds back
-/// a full batch (Triton's rule). Pure logic, so tests drive it with a fake clock.
+/// <see cref="MaxRows"/> rows (FULL); a partial batch leaves when nothing more is waiting to join it (DRAIN, with
+/// <see cref="DispatchWhenIdle"/>: rows batch up only while the engine is busy) or once its first row has waited the
+/// queue delay (DEADLINE). The delay is a cap that never holds back a full batch (Triton's rule). Pure logic, so
+/// tests drive it with a fake clock.
 /// </summary>
 public sealed class MicroBatcher
 {
     private long _firstEnqueueTicks;
 
     /// <summary>Creates a batcher.</summary>
-    public MicroBatcher(int maxRows, long queueDelayTicks)
+    public MicroBatcher(int maxRows, long queueDelayTicks, bool dispatchWhenIdle = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxRows, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(queueDelayTicks);
         MaxRows = maxRows;
         QueueDelayTicks = queueDelayTicks;
+        DispatchWhenIdle = dispatchWhenIdle;
     }
+
+    /// <summary>A partial batch leaves as soon as no further row is waiting; otherwise it waits for the delay.</summary>
+    public bool DispatchWhenIdle { get; }
+
+    /// <summary>True when the caller should only look for rows already waiting (not block for new ones): rows wait
+    /// here and would leave at once if none is.</summary>
+    public bool WantsOnlyWaitingRows => DispatchWhenIdle && Count > 0;
 
     /// <summary>Rows per full batch.</summary>
     public int MaxRows { get; }
@@ -51,6 +63,13 @@ public sealed class MicroBatcher
 
     /// <summary>True when waiting rows have reached their deadline at <paramref name="nowTicks"/>.</summary>
     public bool IsDue(long nowTicks) => Count > 0 && nowTicks >= DeadlineTicks;
+
+    /// <summary>
+    /// Why the partial batch must leave at <paramref name="nowTicks"/>, or null while it waits;
+    /// <paramref name="nothingWaiting"/>: the input has no further row ready (the engine would idle).
+    /// </summary>
+    public DispatchReason? Due(long nowTicks, bool nothingWaiting) =>
+        IsDue(nowTicks) ? DispatchReason.DEADLINE : Count > 0 && nothingWaiting && DispatchWhenIdle ? DispatchReason.DRAIN : null;
 
     /// <summary>Empties the batch after dispatch.</summary>
     public void Reset() => Count = 0;

@@ -30,6 +30,13 @@ public sealed class ScorerOptions : IValidatableObject
     [Range(0, 10_000)]
     public int QueueDelayMs { get; set; } = 5;
 
+    /// <summary>
+    /// Dispatch a partial batch at once when no further record is waiting in the consumer (natural batching): rows only
+    /// batch up while the engine is busy, and the queue delay is a cap, not a floor. Off: every partial batch waits the
+    /// full delay, which trades latency at light load for fewer, larger batches.
+    /// </summary>
+    public bool DispatchWhenIdle { get; set; } = true;
+
     /// <summary>auto, cpu or cuda.</summary>
     public ExecutionProviderChoice ExecutionProvider { get; set; } = ExecutionProviderChoice.Auto;
 

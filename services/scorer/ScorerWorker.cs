@@ -87,7 +87,7 @@ public sealed partial class ScorerWorker : BackgroundService
         _commitIntervalTicks = Math.Max(1, _options.CommitIntervalMs * Stopwatch.Frequency / 10_000);
         foreach (var name in _options.Models)
         {
-            var slot = new ModelSlot(name, _options.BatchSize, _queueDelayTicks, metrics, _options.Shadows.GetValueOrDefault(name));
+            var slot = new ModelSlot(name, _options.BatchSize, _queueDelayTicks, _options.DispatchWhenIdle, metrics, _options.Shadows.GetValueOrDefault(name));
             _slots[name] = slot;
             if (slot.ShadowName is { } shadowName)
             {
@@ -200,16 +200,21 @@ public sealed partial class ScorerWorker : BackgroundService
             PublishModelStates();
             var now = Stopwatch.GetTimestamp();
             var deadline = long.MaxValue;
+            var onlyWaiting = false;
             foreach (var slot in _slots.Values)
             {
                 deadline = Math.Min(deadline, slot.Batcher.DeadlineTicks);
+                onlyWaiting |= slot.Batcher.WantsOnlyWaitingRows;
             }
 
             var waitMs = deadline == long.MaxValue ? 100 : (int)Math.Clamp(((deadline - now) * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency, 0, 100);
+
+            // With rows waiting, only look at what the client has already fetched: nothing there means the engine
+            // would idle for the rest of the delay, so the batch leaves now.
             ConsumeResult<byte[], byte[]>? record;
             try
             {
-                record = consumer.Consume(waitMs);
+                record = consumer.Consume(onlyWaiting ? 0 : waitMs);
             }
             catch (ConsumeException ex)
             {
@@ -224,11 +229,12 @@ public sealed partial class ScorerWorker : BackgroundService
             }
 
             now = Stopwatch.GetTimestamp();
+            var nothingWaiting = onlyWaiting && record is (null or { IsPartitionEOF: true });
             foreach (var slot in _slots.Values)
             {
-                if (slot.Batcher.IsDue(now))
+                if (slot.Batcher.Due(now, nothingWaiting) is { } reason)
                 {
-                    Dispatch(slot, DispatchReason.DEADLINE);
+                    Dispatch(slot, reason);
                 }
             }
 
@@ -790,11 +796,11 @@ public sealed partial class ScorerWorker : BackgroundService
     /// <summary>Per served model: the version in service, its shadow, the batcher and the pre-resolved metrics.</summary>
     private sealed class ModelSlot : IDisposable
     {
-        public ModelSlot(string name, int batchSize, long queueDelayTicks, ScorerMetrics metrics, string? shadowName)
+        public ModelSlot(string name, int batchSize, long queueDelayTicks, bool dispatchWhenIdle, ScorerMetrics metrics, string? shadowName)
         {
             Name = name;
             ShadowName = shadowName;
-            Batcher = new MicroBatcher(batchSize, queueDelayTicks);
+            Batcher = new MicroBatcher(batchSize, queueDelayTicks, dispatchWhenIdle);
             Rows = Enumerable.Range(0, batchSize).Select(_ => new PendingRow()).ToArray();
             ShadowRowMap = new int[batchSize];
             Stages = metrics.StageHistograms(name);

@@ -26,8 +26,9 @@ public sealed class BatchingTests(EmbeddedKafkaFixture cluster, ITestOutputHelpe
             producer.Flush(TimeSpan.FromSeconds(10));
         }
 
-        // A long delay: a batch that waited for it instead of leaving when full would show it in batch_wait.
-        await using var app = await ScorerHarness.StartScorerAsync(options, _store, "--Scorer:Models:0=cancer", $"--Scorer:BatchSize={batch}", "--Scorer:QueueDelayMs=3000");
+        // A long delay: a batch that waited for it instead of leaving when full would show it in batch_wait. Idle
+        // dispatch off, so a moment between two fetches of the backlog cannot send a partial batch early.
+        await using var app = await ScorerHarness.StartScorerAsync(options, _store, "--Scorer:Models:0=cancer", $"--Scorer:BatchSize={batch}", "--Scorer:QueueDelayMs=3000", "--Scorer:DispatchWhenIdle=false");
         var predictions = ScorerHarness.Read<Prediction>(options, options.Topics.Predictions, r => r.Count >= events, TimeSpan.FromSeconds(60)).Select(r => r.Value).ToList();
         await app.StopAsync();
 
@@ -41,31 +42,24 @@ public sealed class BatchingTests(EmbeddedKafkaFixture cluster, ITestOutputHelpe
     }
 
     [Fact]
-    public async Task With_a_trickle_each_event_leaves_at_its_deadline_in_a_partial_batch()
+    public async Task With_a_trickle_and_an_idle_engine_each_event_leaves_at_once_without_waiting_for_the_delay()
     {
-        var model = ScorerHarness.BuildModel(_store, "cancer", "1");
-        var options = cluster.CreateOptions();
+        // A long delay: an event that waited for it instead of leaving when nothing else was waiting would show it.
+        const int delayMs = 3000;
+        var predictions = await TrickleAsync(delayMs, events: 8, $"--Scorer:QueueDelayMs={delayMs}");
+
+        output.WriteLine(string.Join(", ", predictions.Select(p => $"{p.Timing.BatchSize}/{p.Timing.DispatchReason}/{p.Timing.BatchWaitUs}us")));
+        Assert.All(predictions, p => Assert.Equal(DispatchReason.DRAIN, p.Timing.DispatchReason));
+        Assert.All(predictions, p => Assert.Equal(1, p.Timing.BatchSize));
+        Assert.All(predictions, p => Assert.True(p.Timing.BatchWaitUs < delayMs * 1000 / 3, $"batch_wait {p.Timing.BatchWaitUs} us: an idle engine waited for the delay"));
+    }
+
+    [Fact]
+    public async Task With_idle_dispatch_off_each_event_of_a_trickle_leaves_at_its_deadline_in_a_partial_batch()
+    {
         const int delayMs = 20;
         const int events = 12;
-        await using var app = await ScorerHarness.StartScorerAsync(options, _store, "--Scorer:Models:0=cancer", "--Scorer:BatchSize=64", $"--Scorer:QueueDelayMs={delayMs}");
-        using (var producer = ScorerHarness.Producer(options))
-        {
-            // One event first, answered once the scorer owns the partitions, so the trickle is not a backlog.
-            var first = ScorerHarness.Event(model, 1000);
-            ScorerHarness.Produce(producer, options, first);
-            producer.Flush(TimeSpan.FromSeconds(10));
-            Assert.NotEmpty(ScorerHarness.Read<Prediction>(options, options.Topics.Predictions, r => r.Count >= 1, TimeSpan.FromSeconds(60)));
-            for (var i = 0; i < events; i++)
-            {
-                ScorerHarness.Produce(producer, options, ScorerHarness.Event(model, i));
-                producer.Flush(TimeSpan.FromSeconds(10));
-                await Task.Delay(150);
-            }
-        }
-
-        var predictions = ScorerHarness.Read<Prediction>(options, options.Topics.Predictions, r => r.Count >= events + 1, TimeSpan.FromSeconds(60))
-            .Select(r => r.Value).Where(p => p.EventId != "e-001000").ToList();
-        await app.StopAsync();
+        var predictions = await TrickleAsync(delayMs, events, "--Scorer:DispatchWhenIdle=false", $"--Scorer:QueueDelayMs={delayMs}");
 
         Assert.Equal(events, predictions.Count);
         output.WriteLine(string.Join(", ", predictions.Select(p => $"{p.Timing.BatchSize}/{p.Timing.DispatchReason}/{p.Timing.BatchWaitUs}us")));
@@ -80,4 +74,31 @@ public sealed class BatchingTests(EmbeddedKafkaFixture cluster, ITestOutputHelpe
     }
 
     public void Dispose() => Directory.Delete(_store, recursive: true);
+
+    /// <summary>Starts the scorer, then produces <paramref name="events"/> events 150 ms apart; returns their predictions.</summary>
+    private async Task<List<Prediction>> TrickleAsync(int delayMs, int events, params string[] settings)
+    {
+        var model = ScorerHarness.BuildModel(_store, "cancer", "1");
+        var options = cluster.CreateOptions();
+        await using var app = await ScorerHarness.StartScorerAsync(options, _store, ["--Scorer:Models:0=cancer", "--Scorer:BatchSize=64", .. settings]);
+        using (var producer = ScorerHarness.Producer(options))
+        {
+            // One event first, answered once the scorer owns the partitions, so the trickle is not a backlog.
+            var first = ScorerHarness.Event(model, 1000);
+            ScorerHarness.Produce(producer, options, first);
+            producer.Flush(TimeSpan.FromSeconds(10));
+            Assert.NotEmpty(ScorerHarness.Read<Prediction>(options, options.Topics.Predictions, r => r.Count >= 1, TimeSpan.FromSeconds(60 + (delayMs / 1000))));
+            for (var i = 0; i < events; i++)
+            {
+                ScorerHarness.Produce(producer, options, ScorerHarness.Event(model, i));
+                producer.Flush(TimeSpan.FromSeconds(10));
+                await Task.Delay(150);
+            }
+        }
+
+        var predictions = ScorerHarness.Read<Prediction>(options, options.Topics.Predictions, r => r.Count >= events + 1, TimeSpan.FromSeconds(60))
+            .Select(r => r.Value).Where(p => p.EventId != "e-001000").ToList();
+        await app.StopAsync();
+        return predictions;
+    }
 }

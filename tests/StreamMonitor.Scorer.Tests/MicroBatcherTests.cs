@@ -36,6 +36,24 @@ public sealed class MicroBatcherTests
         batcher.Add(5_000);
         Assert.Equal(5_100, batcher.DeadlineTicks);
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_partial_batch_leaves_when_nothing_more_is_waiting_only_with_idle_dispatch(bool dispatchWhenIdle)
+    {
+        var batcher = new MicroBatcher(maxRows: 64, queueDelayTicks: 100, dispatchWhenIdle);
+        Assert.False(batcher.WantsOnlyWaitingRows);
+        Assert.Null(batcher.Due(0, nothingWaiting: true));
+        batcher.Add(1_000);
+        Assert.Equal(dispatchWhenIdle, batcher.WantsOnlyWaitingRows);
+        Assert.Null(batcher.Due(1_010, nothingWaiting: false));
+        Assert.Equal(dispatchWhenIdle ? DispatchReason.DRAIN : null, batcher.Due(1_010, nothingWaiting: true));
+
+        // The delay stays a cap either way.
+        Assert.Equal(DispatchReason.DEADLINE, batcher.Due(1_100, nothingWaiting: false));
+        Assert.Equal(DispatchReason.DEADLINE, batcher.Due(1_100, nothingWaiting: true));
+    }
 }
 
 public sealed class OffsetTrackerTests
