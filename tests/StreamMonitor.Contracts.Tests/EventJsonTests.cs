@@ -144,6 +144,18 @@ public sealed class EventJsonTests
     }
 
     [Fact]
+    public void The_json_examples_in_the_docs_are_valid_events()
+    {
+        var doc = File.ReadAllText(Path.Combine(Testing.StreammonCli.RepositoryRoot, "docs", "producing.md"));
+        var blocks = doc.Split("```json\n").Skip(1).Select(b => b[..b.IndexOf("```", StringComparison.Ordinal)]).ToList();
+        var (features, labels) = (blocks.Where(b => b.Contains("\"features\"", StringComparison.Ordinal)).ToList(), blocks.Where(b => !b.Contains("\"features\"", StringComparison.Ordinal)).ToList());
+        Assert.Single(features);
+        Assert.Single(labels);
+        Assert.True(Policy.Features(Utf8(features[0]), null).IsValid, Policy.Features(Utf8(features[0]), null).Rejection?.ToString());
+        Assert.True(Policy.Labels(Utf8(labels[0]), null).IsValid, Policy.Labels(Utf8(labels[0]), null).Rejection?.ToString());
+    }
+
+    [Fact]
     public void Json_schema_files_have_the_avro_fields_and_the_readers_required_members()
     {
         Check("feature-event", EventJson.FeatureEventRequired, ValidFeatures, json => Policy.Features(json, Now).Rejection);
