@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs every StreamMonitor test (unit, integration against an embedded Kafka cluster and a real influxd, end to end).
-# Works on a fresh Debian 12 machine with the .NET 10 SDK: installs InfluxDB when it is missing (as root).
+# Works on a fresh Debian 12 machine with the .NET 10 SDK: installs InfluxDB, and the Python packages the producer
+# example needs, when they are missing (as root).
 # Last line of output: "N passed, N failed, N skipped". Exit code non-zero when anything failed.
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 scripts/ensure-influxdb.sh
+scripts/ensure-python.sh
 
 results=artifacts/test-results
 rm -rf "$results"

@@ -77,11 +77,19 @@ public sealed class EventCodec
         return BinaryPrimitives.ReadInt64LittleEndian(data[2..HeaderLength]);
     }
 
-    /// <summary>Decodes an event; throws <see cref="EventDecodeException"/> with a typed reason on bad input.</summary>
+    /// <summary>
+    /// Decodes an event; throws <see cref="EventDecodeException"/> with a typed reason on bad input. A FeatureEvent or
+    /// Label may also arrive as JSON (<see cref="EventJson"/>), told apart per record by its first byte.
+    /// </summary>
     public T Deserialize<T>(byte[] data)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(data);
+        if (EventJson.IsJson(data))
+        {
+            return EventJson.Read<T>(data);
+        }
+
         var fingerprint = ReadFingerprint(data);
         var reader = GetReader<T>(fingerprint);
         var decoder = new BoundedBinaryDecoder(data, HeaderLength, data.Length - HeaderLength);

@@ -15,9 +15,11 @@ public enum DecodeError
     CorruptBody,
     /// <summary>Confluent Schema Registry's wire format (magic byte 0, 4-byte schema id), not single-object encoding.</summary>
     ConfluentFraming,
+    /// <summary>A JSON record (first non-whitespace byte '{') that is not a valid JSON FeatureEvent or Label (<see cref="EventJson"/>).</summary>
+    Json,
 }
 
-/// <summary>Bytes that are not a valid single-object-encoded event of the requested type.</summary>
+/// <summary>Bytes that are not a valid single-object-encoded (or, for FeatureEvent and Label, JSON) event of the requested type.</summary>
 public sealed class EventDecodeException : Exception
 {
     /// <summary>Creates the exception.</summary>
@@ -53,6 +55,7 @@ public sealed class EventDecodeException : Exception
         DecodeError.UnknownFingerprint => "DECODE_UNKNOWN_FINGERPRINT",
         DecodeError.SchemaMismatch => "DECODE_SCHEMA_MISMATCH",
         DecodeError.ConfluentFraming => "DECODE_CONFLUENT_FRAMING",
+        DecodeError.Json => "DECODE_JSON",
         _ => "DECODE_CORRUPT_BODY",
     };
 }

@@ -82,6 +82,26 @@ public sealed class RecordPolicySourceTests
         output.Records.Where(r => r.Topic == topic).Select(r => Codec.Deserialize<DeadLetter>(r.Value)).ToList();
 
     [Fact]
+    public void Json_feature_events_and_labels_come_through_the_same_source_and_rules_as_avro()
+    {
+        var inputs = InMemoryPipeline.Inputs(Codec);
+        byte[] Json(string text) => Encoding.UTF8.GetBytes(text.Replace("NOW", Now.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+
+        var features = inputs.Features(Record(Topics.Features, 0, Json("""{"event_id":"j1","model_name":"cancer","entity_id":"p","event_time_ms":NOW,"features":{"f0":0.5,"f1":null}}"""), Now + 10));
+        Assert.True(features.TryGet(out var e, out _));
+        Assert.Equal(("j1", Now, 0.5), (e.EventId, e.EventTimeMs, e.Features["f0"]));
+
+        var label = inputs.Label(Record(Topics.Labels, 1, Json(""" {"event_id":"j1","label":1,"label_time_ms":NOW}"""), Now + 10));
+        Assert.True(label.TryGet(out var l, out _));
+        Assert.Equal(("j1", 1.0, (string?)null), (l.EventId, l.Value, l.ModelName));
+
+        Assert.Equal(ReasonCodes.DecodeJson, inputs.Label(Record(Topics.Labels, 2, Json("""{"event_id":"j1","label":"1","label_time_ms":NOW}"""), Now)).Rejection!.ReasonCode);
+        Assert.Equal(ReasonCodes.EventTimeImplausible, inputs.Label(Record(Topics.Labels, 3, Json("""{"event_id":"j1","label":1,"label_time_ms":NOW}"""), Now + CenturyMs)).Rejection!.ReasonCode);
+        Assert.Equal(ReasonCodes.InvalidIdentifier, inputs.Features(Record(Topics.Features, 4, Json("""{"event_id":"","model_name":"m","entity_id":"","event_time_ms":NOW,"features":{}}"""), Now)).Rejection!.ReasonCode);
+        Assert.Equal(ReasonCodes.DecodeBadMarker, inputs.Prediction(Record(Topics.Predictions, 5, Json("""{"event_id":"j1"}"""), Now)).Rejection!.ReasonCode);
+    }
+
+    [Fact]
     public void Stage_A_dead_letters_implausible_and_invalid_predictions_once_without_moving_its_stream_time()
     {
         var metrics = new RecordingMetrics();

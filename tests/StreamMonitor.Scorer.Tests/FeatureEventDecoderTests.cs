@@ -294,6 +294,28 @@ public sealed class FeatureEventDecoderTests
         output.AddRange(bytes);
     }
 
+    [Fact]
+    public void Json_records_reach_the_scorer_through_the_same_reader_as_the_codecs()
+    {
+        var decoder = new FeatureEventDecoder(_codec);
+        var random = new Random(12);
+        for (var n = 0; n < 500; n++)
+        {
+            var ev = RandomEvent(random);
+            ev.Features = ev.Features.Where(f => f.Value is not { } v || double.IsFinite(v)).ToDictionary();
+            var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object?>
+            {
+                ["event_id"] = ev.EventId, ["model_name"] = ev.ModelName, ["entity_id"] = ev.EntityId,
+                ["event_time_ms"] = ev.EventTimeMs, ["features"] = ev.Features, ["categorical"] = ev.Categorical,
+            });
+            AssertSame(ev, decoder.Decode(json));
+            AssertSame(_codec.Deserialize<FeatureEvent>(json), decoder.Decode(json));
+        }
+
+        Assert.False(decoder.TryDecode("{\"event_id\":1}"u8.ToArray(), out _, out var error));
+        Assert.Equal("DECODE_JSON", error!.ReasonCode);
+    }
+
     private static void AssertSame(FeatureEvent expected, FeatureEvent actual)
     {
         Assert.Equal(expected.EventId, actual.EventId);

@@ -24,6 +24,9 @@ public static class ReasonCodes
     /// <summary>Confluent Schema Registry's wire format (00 + schema id) instead of Avro single-object encoding.</summary>
     public const string DecodeConfluentFraming = "DECODE_CONFLUENT_FRAMING";
 
+    /// <summary>A JSON record (FeatureEvent or Label) that is not valid JSON or not the documented shape (the message names the member and byte).</summary>
+    public const string DecodeJson = "DECODE_JSON";
+
     /// <summary>The record has no value (a tombstone or an empty produce) on a topic that carries events.</summary>
     public const string EmptyRecord = "EMPTY_RECORD";
 
@@ -108,6 +111,7 @@ public static class ReasonCodes
         [DecodeSchemaMismatch] = "another record type, or an unresolvable writer schema",
         [DecodeCorruptBody] = "body does not decode (cut short, bad lengths, invalid UTF-8, trailing bytes)",
         [DecodeConfluentFraming] = "Confluent Schema Registry framing (00 + schema id): use Avro single-object encoding",
+        [DecodeJson] = "a JSON FeatureEvent or Label that is not valid JSON or not the documented shape (member and byte named)",
         [EmptyRecord] = "no value on an event topic",
         [InvalidIdentifier] = "model name, version, entity id or event id missing, too long or with control characters",
         [EventTimeImplausible] = "event time too far ahead of or behind the Kafka record timestamp",

@@ -11,7 +11,7 @@ namespace StreamMonitor.Models.Inference;
 /// reflection: Avro.Reflect's reader costs about 50 us per event, close to a row's inference. The fast path reads
 /// only records whose fingerprint is the current FeatureEvent schema's, and only while that schema has exactly the
 /// fields it was written for (checked once, at construction); every other record goes through the codec, which
-/// resolves older and newer writer schemas. Bounds checks are those of the codec's decoder: a declared length or
+/// resolves older and newer writer schemas, and JSON records (<see cref="EventJson"/>). Bounds checks are those of the codec's decoder: a declared length or
 /// block count larger than the bytes left is rejected before anything is allocated, and every body error is a
 /// <see cref="DecodeError.CorruptBody"/>. Thread-safe (no mutable state).
 /// </summary>
@@ -43,8 +43,7 @@ public sealed class FeatureEventDecoder
     public FeatureEvent Decode(byte[] data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var fingerprint = EventCodec.ReadFingerprint(data);
-        if (!IsFastPath || fingerprint != _fingerprint)
+        if (!IsFastPath || EventJson.IsJson(data) || EventCodec.ReadFingerprint(data) != _fingerprint)
         {
             return _codec.Deserialize<FeatureEvent>(data);
         }
