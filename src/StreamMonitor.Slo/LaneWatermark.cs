@@ -1,9 +1,10 @@
 namespace StreamMonitor.Slo;
 
 /// <summary>
-/// Cross-partition event-time watermark of the alerter's inputs. A lane is one input partition; its position is the
-/// largest window end seen on it (the order of records inside a partition does not matter: several writers share
-/// it). Watermark = the minimum position over the counting lanes, never moving back. Which lanes count:
+/// Event-time watermark of one tick group's inputs (<see cref="GroupWatermarks"/> holds one per group). A lane is one
+/// input partition; its position is the largest window end seen on it (the order of records inside a partition does
+/// not matter: several writers share it). Watermark = the minimum position over the counting lanes, never moving back.
+/// Which lanes count:
 /// <list type="bullet">
 /// <item>a lane registered with <see cref="Expect"/> holds the watermark entirely until it has reached its end once:
 /// on start (a restart, a replay) the whole backlog is applied before any tick is decided, so the order in which the
@@ -11,9 +12,9 @@ namespace StreamMonitor.Slo;
 /// full value), cannot change a decision;</item>
 /// <item>after that, a lane with a record read since it was last caught up counts however far behind it is;</item>
 /// <item>a caught-up lane (end of partition reached) counts once it has data, unless its position is more than
-/// <see cref="IdleSpanMs"/> behind the most advanced lane: a partition that receives no more keys, or a topic whose
-/// results trail by design, stalls evaluation at most that long;</item>
-/// <item>a caught-up lane that never had data (an empty partition, a topic with no data at all) does not count.</item>
+/// <see cref="IdleSpanMs"/> behind the most advanced lane of this watermark (<see cref="Front"/>): a partition that
+/// receives no more keys stalls evaluation at most that long;</item>
+/// <item>a caught-up lane that never had data (an empty partition) does not count.</item>
 /// </list>
 /// </summary>
 public sealed class LaneWatermark
@@ -32,6 +33,30 @@ public sealed class LaneWatermark
 
     /// <summary>The watermark; null before it is defined.</summary>
     public long? Current { get; private set; }
+
+    /// <summary>The most advanced lane's position; null before any lane has data.</summary>
+    public long? Front => _lanes.Values.Max(l => l.Position);
+
+    /// <summary>True while a registered lane has not been read to its end once (its start-up backlog).</summary>
+    public bool Starting => _lanes.Values.Any(l => l.Initial);
+
+    /// <summary>True while a lane may still have unread records (registered and not caught up, or read since it was last caught up).</summary>
+    public bool Waiting => _lanes.Values.Any(l => l.Backlog);
+
+    /// <summary>
+    /// Moves the watermark up to <paramref name="floorMs"/> when no lane is waiting (every partition read to its end):
+    /// nothing known is still to come, so a group whose input stopped or trails follows the other inputs (see
+    /// <see cref="GroupWatermarks"/>). Returns the watermark.
+    /// </summary>
+    public long? RaiseIdleTo(long floorMs)
+    {
+        if (!Waiting && (Current is not { } current || floorMs > current))
+        {
+            Current = floorMs;
+        }
+
+        return Current;
+    }
 
     /// <summary>Registers a lane whose backlog is still to be read: it holds the watermark until it has reached its end once.</summary>
     public void Expect(string lane)

@@ -154,12 +154,14 @@ public sealed class ArrivalOrderTests
     /// <summary>One emission of a result: when it leaves the aggregator (event time), and its topic partition.</summary>
     private sealed record Emission(object Result, string Key, long EmittedAtMs, int Sequence)
     {
-        public string Lane => Result switch
+        public TickGroup Group => Result switch
         {
-            LatencyWindowResult => "latency",
-            DriftWindowResult => "drift",
-            _ => "quality",
-        } + "[" + (int)((uint)StableHash(Key) % 4) + "]";
+            LatencyWindowResult => TickGroup.Latency,
+            DriftWindowResult => TickGroup.Drift,
+            _ => TickGroup.Quality,
+        };
+
+        public string Lane => Group + "[" + (int)((uint)StableHash(Key) % 4) + "]";
 
         public long WindowEndMs => Result switch
         {
@@ -310,13 +312,14 @@ public sealed class ArrivalOrderTests
     private static Outcome Run(List<Emission> delivery, int restartAt = -1, bool catchUp = false)
     {
         var evaluator = new AlertEvaluator(Slos(), Evaluation);
-        var watermark = new LaneWatermark(IdleSpan);
+        var watermarks = new GroupWatermarks(IdleSpan);
         var remaining = delivery.GroupBy(r => r.Lane).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var groupOf = delivery.GroupBy(r => r.Lane).ToDictionary(g => g.Key, g => g.First().Group, StringComparer.Ordinal);
         if (catchUp)
         {
             foreach (var lane in remaining.Keys)
             {
-                watermark.Expect(lane);
+                watermarks.Expect(groupOf[lane], lane);
             }
         }
 
@@ -329,18 +332,18 @@ public sealed class ArrivalOrderTests
             {
                 // Restart: state and watermark through JSON, as the alerter's checkpoint carries them.
                 var state = JsonSerializer.Deserialize<EvaluatorState>(JsonSerializer.Serialize(evaluator.Capture()))!;
-                var lanes = watermark.Capture();
-                var current = watermark.Current;
+                var lanes = watermarks.CaptureLanes();
+                var current = watermarks.CaptureCurrent();
                 evaluator = new AlertEvaluator(Slos(), Evaluation);
                 evaluator.Restore(state);
-                watermark = new LaneWatermark(IdleSpan);
-                watermark.Restore(lanes, current);
+                watermarks = new GroupWatermarks(IdleSpan);
+                watermarks.Restore(lanes, lane => groupOf[lane], g => current.TryGetValue(g, out var ms) ? ms : null);
 
                 // What is still to come was already in the topics: it is the restarted alerter's start-up backlog.
                 catchUp = true;
                 foreach (var lane in remaining.Where(l => l.Value > 0))
                 {
-                    watermark.Expect(lane.Key);
+                    watermarks.Expect(groupOf[lane.Key], lane.Key);
                 }
             }
 
@@ -353,20 +356,21 @@ public sealed class ArrivalOrderTests
                 _ => throw new InvalidOperationException(),
             };
             late += outcome == InputOutcome.Late ? 1 : 0;
-            watermark.Observe(r.Lane, r.WindowEndMs);
+            watermarks.Observe(r.Group, r.Lane, r.WindowEndMs);
             if (--remaining[r.Lane] == 0 && catchUp)
             {
-                watermark.MarkCaughtUp(r.Lane);
+                watermarks.MarkCaughtUp(r.Group, r.Lane);
             }
 
-            if (watermark.Current is { } now)
-            {
-                var output = evaluator.AdvanceTo(now);
-                alerts.AddRange(output.Alerts);
-                statuses.AddRange(output.Statuses);
-            }
+            var output = evaluator.AdvanceTo(watermarks);
+            alerts.AddRange(output.Alerts);
+            statuses.AddRange(output.Statuses);
         }
 
-        return new Outcome(alerts, JsonSerializer.Serialize(alerts), JsonSerializer.Serialize(statuses), late);
+        // Each group's outputs come in its tick order, but groups advance independently, so how they interleave depends
+        // on the delivery; the topics are keyed by alert and SLO, so only each key's sequence and event times matter.
+        List<Alert> byKey = [.. alerts.OrderBy(a => a.AlertId, StringComparer.Ordinal).ThenBy(a => a.EventTimeMs)];
+        List<SloStatus> statusesByKey = [.. statuses.OrderBy(s => s.Slo, StringComparer.Ordinal).ThenBy(s => s.EvaluatedAtMs)];
+        return new Outcome(alerts, JsonSerializer.Serialize(byKey), JsonSerializer.Serialize(statusesByKey), late);
     }
 }
