@@ -17,12 +17,12 @@ public enum TickGroup
 
 /// <summary>
 /// One <see cref="LaneWatermark"/> per <see cref="TickGroup"/>, so a group's ticks wait only for the partitions of the
-/// topic it reads (a latency SLO is never held by a sparse or trailing quality partition). The idle rule is the same
-/// at both levels, with one <c>LaneIdleSpan</c>: inside a group, a caught-up lane more than the span behind the
-/// group's most advanced lane stops counting; and a group with no lane waiting (every partition of its topic read to
-/// its end: its input stopped, trails by design, or never had data) is raised to the most advanced lane of all inputs
-/// minus the span, once every start-up backlog has been read, so its ticks (and missing-data decisions) go on. Each
-/// group's watermark never moves back.
+/// topic it reads (a latency SLO is never held by a sparse or trailing quality partition). One idle rule, with one
+/// <c>LaneIdleSpan</c>, at both levels: what has been read to its end holds a watermark at most the span behind the
+/// front. Inside a group, a caught-up lane counts at max(position, group front - span); and a group with no lane
+/// waiting (every partition of its topic read to its end: its input stopped, trails by design, or never had data) is
+/// raised to the most advanced lane of all inputs minus the span, once every start-up backlog has been read, so its
+/// ticks (and missing-data decisions) go on. Each group's watermark never moves back.
 /// </summary>
 public sealed class GroupWatermarks
 {

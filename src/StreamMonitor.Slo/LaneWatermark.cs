@@ -11,9 +11,11 @@ namespace StreamMonitor.Slo;
 /// partitions are fetched, and the order of the records inside each (an early emission followed much later by the
 /// full value), cannot change a decision;</item>
 /// <item>after that, a lane with a record read since it was last caught up counts however far behind it is;</item>
-/// <item>a caught-up lane (end of partition reached) counts once it has data, unless its position is more than
-/// <see cref="IdleSpanMs"/> behind the most advanced lane of this watermark (<see cref="Front"/>): a partition that
-/// receives no more keys stalls evaluation at most that long;</item>
+/// <item>a caught-up lane (end of partition reached) counts once it has data, but holds the watermark at most
+/// <see cref="IdleSpanMs"/> behind the most advanced lane of this watermark (<see cref="Front"/>): it counts at
+/// max(position, front - idle span). A sparse partition (results keyed by window hash over few partitions) or one that
+/// receives no more keys delays evaluation at most that long, and a result it receives later is late only when its
+/// window end is more than idle span + allowed lateness behind the front;</item>
 /// <item>a caught-up lane that never had data (an empty partition) does not count.</item>
 /// </list>
 /// </summary>
@@ -21,14 +23,14 @@ public sealed class LaneWatermark
 {
     private readonly Dictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
 
-    /// <summary>Creates the watermark with the span after which a lagging caught-up lane stops counting.</summary>
+    /// <summary>Creates the watermark with the span a caught-up lane may hold it behind the most advanced lane.</summary>
     public LaneWatermark(TimeSpan idleSpan)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(idleSpan, TimeSpan.Zero);
         IdleSpanMs = (long)idleSpan.TotalMilliseconds;
     }
 
-    /// <summary>A caught-up lane more than this (event time, ms) behind the most advanced lane stops counting.</summary>
+    /// <summary>A caught-up lane holds the watermark at most this far (event time, ms) behind the most advanced lane.</summary>
     public long IdleSpanMs { get; }
 
     /// <summary>The watermark; null before it is defined.</summary>
@@ -141,9 +143,9 @@ public sealed class LaneWatermark
 
                 min = Math.Min(min, position);
             }
-            else if (lane.Position is { } p && p >= front - IdleSpanMs)
+            else if (lane.Position is { } p)
             {
-                min = Math.Min(min, p);
+                min = Math.Min(min, Math.Max(p, front - IdleSpanMs));
             }
         }
 

@@ -134,21 +134,23 @@ public sealed class ArrivalOrderTests
         Assert.Equal(T0 + Minute, watermark.Observe("a[0]", T0)); // order inside a partition does not matter
         Assert.Equal(T0 + (3 * Minute), watermark.Observe("a[0]", T0 + (3 * Minute)));
 
-        // a[0] is caught up and more than 15 min behind a[1]: it stops counting.
+        // a[0] is caught up at 3 min and a[1] runs ahead: a[0] holds the watermark at most 15 min behind a[1].
         watermark.MarkCaughtUp("a[0]");
-        Assert.Equal(T0 + (20 * Minute), watermark.Observe("a[1]", T0 + (20 * Minute)));
+        Assert.Equal(T0 + (5 * Minute), watermark.Observe("a[1]", T0 + (20 * Minute)));
 
         // A lane being read counts however far behind it is; the watermark never goes back.
-        Assert.Equal(T0 + (20 * Minute), watermark.Observe("b[0]", T0 + (10 * Minute)));
-        Assert.Equal(T0 + (20 * Minute), watermark.Observe("a[1]", T0 + (30 * Minute)));
-        Assert.Equal(T0 + (30 * Minute), watermark.MarkCaughtUp("b[0]"));
+        Assert.Equal(T0 + (5 * Minute), watermark.Observe("b[0]", T0 + (4 * Minute)));
+        Assert.Equal(T0 + (5 * Minute), watermark.Observe("b[0]", T0 + (10 * Minute)));
+        Assert.Equal(T0 + (10 * Minute), watermark.Observe("a[1]", T0 + (30 * Minute)));
+        Assert.Equal(T0 + (15 * Minute), watermark.MarkCaughtUp("b[0]"));
+        Assert.Equal(T0 + (15 * Minute), watermark.MarkCaughtUp("a[1]"));
 
         var restored = new LaneWatermark(TimeSpan.FromMinutes(15));
         restored.Restore(watermark.Capture(), watermark.Current);
-        Assert.Equal(T0 + (30 * Minute), restored.Current);
+        Assert.Equal(T0 + (15 * Minute), restored.Current);
         restored.Expect("a[1]");
-        Assert.Equal(T0 + (30 * Minute), restored.Observe("a[1]", T0 + (31 * Minute))); // its backlog is still being read
-        Assert.Equal(T0 + (31 * Minute), restored.MarkCaughtUp("a[1]"));
+        Assert.Equal(T0 + (15 * Minute), restored.Observe("a[1]", T0 + (50 * Minute))); // its backlog is still being read
+        Assert.Equal(T0 + (35 * Minute), restored.MarkCaughtUp("a[1]"));
     }
 
     /// <summary>One emission of a result: when it leaves the aggregator (event time), and its topic partition.</summary>
