@@ -45,7 +45,7 @@ public sealed class AlerterOptions : IValidatableObject
     /// sparse partitions delay alerts at most this long; a result is late only when it trails the front by more than
     /// this + the allowed lateness.
     /// </summary>
-    public string LaneIdleSpan { get; set; } = "10s";
+    public string LaneIdleSpan { get; set; } = "5s";
 
     /// <summary>Low-traffic guard: confidence of the one-sided binomial test a tier's long window must pass (0 disables; see EvaluatorOptions).</summary>
     [Range(0.0, 0.999999)]
