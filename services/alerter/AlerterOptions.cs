@@ -33,7 +33,7 @@ public sealed class AlerterOptions : IValidatableObject
     /// <summary>Size of the drift results consumed.</summary>
     public string DriftWindow { get; set; } = "1m";
 
-    /// <summary>Event time the cross-partition watermark must pass a latency or drift tick by before it is evaluated (results arriving within it count whatever their order).</summary>
+    /// <summary>Event time its group's watermark must pass a latency or drift tick by before it is evaluated (results arriving within it count whatever their order).</summary>
     public string AllowedLateness { get; set; } = "1m";
 
     /// <summary>Allowed lateness of quality SLO ticks (quality results are upserted as labels arrive).</summary>
