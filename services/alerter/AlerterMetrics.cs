@@ -30,8 +30,8 @@ public sealed class AlerterMetrics(IMetricFactory factory)
     /// <summary>Stream clock (last latency tick evaluated), epoch seconds.</summary>
     public Gauge StreamClock { get; } = factory.CreateGauge("streammon_alerter_stream_clock_seconds", "Last latency-result tick evaluated (event time).");
 
-    /// <summary>Cross-partition watermark of the inputs, epoch seconds.</summary>
-    public Gauge Watermark { get; } = factory.CreateGauge("streammon_alerter_watermark_seconds", "Min over the input partitions of the newest window end seen (event time).");
+    /// <summary>Watermark of each tick group's input partitions, epoch seconds.</summary>
+    public Gauge Watermark { get; } = factory.CreateGauge("streammon_alerter_watermark_seconds", "Per tick group: min over its counting input partitions of the newest window end seen (event time).", ["group"]);
 
     /// <summary>InfluxDB projection points by outcome (queued; dropped: writer buffer full; rejected: line protocol cannot carry it).</summary>
     public Counter ProjectionPoints { get; } = factory.CreateCounter("streammon_alerter_projection_points_total", "InfluxDB projection points by outcome.", ["outcome"]);

@@ -33,14 +33,19 @@ public sealed class AlerterOptions : IValidatableObject
     /// <summary>Size of the drift results consumed.</summary>
     public string DriftWindow { get; set; } = "1m";
 
-    /// <summary>Event time the cross-partition watermark must pass a latency or drift tick by before it is evaluated (results arriving within it count whatever their order).</summary>
+    /// <summary>Event time its group's watermark must pass a latency or drift tick by before it is evaluated (results arriving within it count whatever their order).</summary>
     public string AllowedLateness { get; set; } = "1m";
 
     /// <summary>Allowed lateness of quality SLO ticks (quality results are upserted as labels arrive).</summary>
     public string QualityAllowedLateness { get; set; } = "1h";
 
-    /// <summary>An input partition whose newest window end is more than this behind the most advanced one stops holding the watermark back.</summary>
-    public string LaneIdleSpan { get; set; } = "15m";
+    /// <summary>
+    /// An input partition read to its end holds its tick group's watermark at most this far behind the group's most
+    /// advanced partition, and a group read to its end at most this far behind the most advanced input (event time):
+    /// sparse partitions delay alerts at most this long; a result is late only when it trails the front by more than
+    /// this + the allowed lateness.
+    /// </summary>
+    public string LaneIdleSpan { get; set; } = "5s";
 
     /// <summary>Low-traffic guard: confidence of the one-sided binomial test a tier's long window must pass (0 disables; see EvaluatorOptions).</summary>
     [Range(0.0, 0.999999)]
@@ -164,11 +169,6 @@ public sealed class AlerterOptions : IValidatableObject
             {
                 yield return new ValidationResult($"'{value}' is not a {(allowZero ? "" : "positive ")}duration (e.g. 30s, 5m, 1h)", [name]);
             }
-        }
-
-        if (Durations.TryParse(AllowedLateness, out var lateness) && Durations.TryParse(LaneIdleSpan, out var idle) && idle <= lateness)
-        {
-            yield return new ValidationResult($"LaneIdleSpan ({LaneIdleSpan}) must exceed AllowedLateness ({AllowedLateness}): a lagging partition would stop counting before its results are due", [nameof(LaneIdleSpan)]);
         }
 
         if (DriftK > DriftN)

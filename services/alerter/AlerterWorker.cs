@@ -16,11 +16,12 @@ namespace StreamMonitor.Alerter;
 /// The alerter's consume-evaluate-emit loop. One instance reads every partition of the latency, quality and drift
 /// result topics (assigned, not subscribed: the evaluation is global across models and needs one clock), feeds the
 /// <see cref="AlertEvaluator"/>: each record is applied (stored by window) as it arrives, and the evaluator is advanced
-/// to the cross-partition watermark (<see cref="LaneWatermark"/>), which evaluates in window order every tick the
-/// watermark passed by the allowed lateness; so the decisions do not depend on how the partitions interleave. It
+/// to the watermark of each tick group (<see cref="GroupWatermarks"/>: a group waits only for the partitions of the
+/// topic it reads), which evaluates in window order every tick of the group its watermark passed by the allowed
+/// lateness; so the decisions do not depend on how the partitions interleave. It
 /// emits alert transitions (alerts topic, keyed by alert id), SLO statuses (slo-status topic, keyed by SLO) and
 /// InfluxDB points. State and input offsets are checkpointed as one
-/// record (with the watermark's lane positions): at once after any alert transition (before the notifier may deliver
+/// record (with the watermarks' lane positions): at once after any alert transition (before the notifier may deliver
 /// it), after deliveries, and at least every CheckpointInterval while input moves. On start it restores the newest
 /// checkpoint and seeks to its offsets; inputs after them are re-processed and re-emit identical keyed outputs.
 /// </summary>
@@ -85,11 +86,11 @@ public sealed class AlerterWorker(
         }
 
         var sequence = 0L;
-        var watermark = new LaneWatermark(Durations.Parse(_options.LaneIdleSpan));
+        var watermarks = new GroupWatermarks(Durations.Parse(_options.LaneIdleSpan));
         if (store.LoadLatest(TimeSpan.FromSeconds(30)) is { } restored)
         {
             evaluator.Restore(restored.State.Evaluator);
-            watermark.Restore(restored.State.Lanes, restored.State.WatermarkMs);
+            restored.State.RestoreWatermarks(watermarks, topics);
             notifier.Restore(restored.State.Notifier);
             sequence = restored.Checkpoint.Sequence;
             foreach (var o in restored.Checkpoint.Offsets)
@@ -112,7 +113,7 @@ public sealed class AlerterWorker(
         consumerConfig.EnablePartitionEof = true;
         foreach (var tp in offsets.Keys)
         {
-            watermark.Expect(Lane(tp));
+            watermarks.Expect(GroupOf(tp.Topic), Lane(tp));
         }
 
         using var consumer = new ConsumerBuilder<byte[], byte[]>(consumerConfig).Build();
@@ -140,7 +141,7 @@ public sealed class AlerterWorker(
             var transitions = false;
             if (result is { IsPartitionEOF: true })
             {
-                watermark.MarkCaughtUp(Lane(result.TopicPartition));
+                watermarks.MarkCaughtUp(GroupOf(result.Topic), Lane(result.TopicPartition));
             }
             else if (result?.Message is not null)
             {
@@ -149,47 +150,51 @@ public sealed class AlerterWorker(
                 Apply(evaluator, decoded, deadLetters);
                 if (decoded.Event is not null)
                 {
-                    watermark.Observe(Lane(result.TopicPartition), decoded.WindowEndMs);
+                    watermarks.Observe(GroupOf(result.Topic), Lane(result.TopicPartition), decoded.WindowEndMs);
                 }
 
                 offsets[result.TopicPartition] = result.Offset + 1;
                 moved = true;
             }
 
-            if (watermark.Current is { } now)
+            var output = evaluator.AdvanceTo(watermarks);
+            foreach (var group in Enum.GetValues<TickGroup>())
             {
-                var output = evaluator.AdvanceTo(now);
-                metrics.Watermark.Set(now / 1000.0);
-                foreach (var alert in output.Alerts)
+                if (watermarks.Current(group) is { } now)
                 {
-                    producer.Produce(topics.Alerts, EventMessages.Create(codec, alert.AlertId, alert), OnDelivery);
-                    metrics.Transitions.WithLabels(alert.Kind.ToString(), alert.State.ToString()).Inc();
-                    logger.Log(alert.State == AlertState.FIRING ? LogLevel.Warning : LogLevel.Information,
-                        "Alert {AlertId} {State} at event time {EventTime:o}: {Summary}", alert.AlertId, alert.State, DateTimeOffset.FromUnixTimeMilliseconds(alert.EventTimeMs), alert.Summary);
+                    metrics.Watermark.WithLabels(group.ToString()).Set(now / 1000.0);
                 }
+            }
 
-                foreach (var status in output.Statuses)
-                {
-                    producer.Produce(topics.SloStatus, EventMessages.Create(codec, status.Slo, status), OnDelivery);
-                    metrics.Record(status);
-                }
+            foreach (var alert in output.Alerts)
+            {
+                producer.Produce(topics.Alerts, EventMessages.Create(codec, alert.AlertId, alert), OnDelivery);
+                metrics.Transitions.WithLabels(alert.Kind.ToString(), alert.State.ToString()).Inc();
+                logger.Log(alert.State == AlertState.FIRING ? LogLevel.Warning : LogLevel.Information,
+                    "Alert {AlertId} {State} at event time {EventTime:o}: {Summary}", alert.AlertId, alert.State, DateTimeOffset.FromUnixTimeMilliseconds(alert.EventTimeMs), alert.Summary);
+            }
 
-                if (output.Alerts.Count > 0)
-                {
-                    notifier.Enqueue(output.Alerts);
-                    metrics.SetFiring(evaluator.Firing);
-                    transitions = true;
-                }
+            foreach (var status in output.Statuses)
+            {
+                producer.Produce(topics.SloStatus, EventMessages.Create(codec, status.Slo, status), OnDelivery);
+                metrics.Record(status);
+            }
 
-                if (influx is not null && output.Alerts.Count + output.Statuses.Count > 0)
-                {
-                    Project(influx, output, deadLetters);
-                }
+            if (output.Alerts.Count > 0)
+            {
+                notifier.Enqueue(output.Alerts);
+                metrics.SetFiring(evaluator.Firing);
+                transitions = true;
+            }
 
-                if (evaluator.ClockMs is { } clock)
-                {
-                    metrics.StreamClock.Set(clock / 1000.0);
-                }
+            if (influx is not null && output.Alerts.Count + output.Statuses.Count > 0)
+            {
+                Project(influx, output, deadLetters);
+            }
+
+            if (evaluator.ClockMs is { } clock)
+            {
+                metrics.StreamClock.Set(clock / 1000.0);
             }
 
             if (transitions || notifier.Dirty || ((moved || deadLetters.Retrying > 0) && DateTime.UtcNow - lastCheckpoint >= interval))
@@ -205,7 +210,7 @@ public sealed class AlerterWorker(
                     throw new InvalidOperationException("Producing outputs failed; restarting from the last checkpoint.");
                 }
 
-                var state = new AlerterState { Evaluator = evaluator.Capture(), Notifier = notifier.Capture(), Lanes = watermark.Capture(), WatermarkMs = watermark.Current };
+                var state = new AlerterState { Evaluator = evaluator.Capture(), Notifier = notifier.Capture(), Lanes = watermarks.CaptureLanes(), GroupWatermarksMs = watermarks.CaptureCurrent() };
                 var checkpoint = store.Build(++sequence, state, deadLetters.SafeCommitOffsets(offsets.Select(o => new TopicPartitionOffset(o.Key, o.Value))), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
                 await producer.ProduceAsync(topics.AlerterCheckpoints, EventMessages.Create(codec, _options.EvaluatorId, checkpoint), stoppingToken);
                 notifier.MarkCheckpointed(releasable);
@@ -310,6 +315,8 @@ public sealed class AlerterWorker(
     }
 
     private static string Lane(TopicPartition tp) => $"{tp.Topic}[{tp.Partition.Value}]";
+
+    private TickGroup GroupOf(string topic) => InputGroups.Of(_kafka.Topics, topic) ?? throw new InvalidOperationException($"The alerter does not read {topic}.");
 
     private static bool IsPowerOfTwo(long n) => (n & (n - 1)) == 0;
 

@@ -18,13 +18,47 @@ public sealed class AlerterState
     /// <summary>Notification groups and what was notified.</summary>
     public NotifierState Notifier { get; set; } = new();
 
-    /// <summary>Cross-partition watermark: newest window end seen per input partition ("topic[partition]").</summary>
 #pragma warning disable CA2227 // Checkpoint DTO serialised as JSON.
+    /// <summary>Newest window end seen per input partition ("topic[partition]"); the topic names the lane's group.</summary>
     public Dictionary<string, long> Lanes { get; set; } = [];
+
+    /// <summary>Each tick group's watermark when the checkpoint was taken.</summary>
+    public Dictionary<TickGroup, long>? GroupWatermarksMs { get; set; }
 #pragma warning restore CA2227
 
-    /// <summary>The watermark when the checkpoint was taken.</summary>
+    /// <summary>
+    /// The single cross-partition watermark that checkpoints written before per-group watermarks carry (never written
+    /// now): every group then starts from it, which is exactly where that alerter's ticks stood.
+    /// </summary>
     public long? WatermarkMs { get; set; }
+
+    /// <summary>
+    /// Restores the watermarks: each lane to the group of its topic (<paramref name="topics"/>; a lane of a topic no
+    /// longer read is dropped), each group at its checkpointed watermark, or at the single watermark of an older checkpoint.
+    /// </summary>
+    public void RestoreWatermarks(GroupWatermarks watermarks, TopicCatalog topics)
+    {
+        ArgumentNullException.ThrowIfNull(watermarks);
+        ArgumentNullException.ThrowIfNull(topics);
+        watermarks.Restore(Lanes, lane => InputGroups.Of(topics, lane[..Math.Max(0, lane.LastIndexOf('['))]), WatermarkOf);
+    }
+
+    private long? WatermarkOf(TickGroup group) =>
+        GroupWatermarksMs is { } groups ? (groups.TryGetValue(group, out var ms) ? ms : null) : WatermarkMs;
+}
+
+/// <summary>Which tick group reads which input topic.</summary>
+public static class InputGroups
+{
+    /// <summary>The tick group whose SLOs and rules read <paramref name="topic"/>; null for a topic the alerter does not read.</summary>
+    public static TickGroup? Of(TopicCatalog topics, string topic)
+    {
+        ArgumentNullException.ThrowIfNull(topics);
+        return topic == topics.LatencyResults ? TickGroup.Latency
+            : topic == topics.DriftResults ? TickGroup.Drift
+            : topic == topics.QualityResults ? TickGroup.Quality
+            : null;
+    }
 }
 
 /// <summary>

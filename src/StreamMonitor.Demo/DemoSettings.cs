@@ -63,9 +63,9 @@ public static class DemoSettings
             ["Alerter__QualityWindow"] = "5m",
 
             // At 60x a minute of event time is a second of wall time: results the aggregator re-emits after its merge
-            // grace (a lagging scorer partition) must still reach the alerter before their tick is evaluated. A short
-            // idle span keeps the trailing quality partitions from holding evaluation back at the end of the run (the
-            // drift phase is last); results that trail by design are quality revisions, covered by their own lateness.
+            // grace (a lagging scorer partition) must still reach the alerter before their tick is evaluated: a result
+            // counts while it trails its group's front by at most lateness + idle span (7 s of wall time). Results that
+            // trail by design are quality revisions, covered by their own lateness.
             ["Alerter__AllowedLateness"] = "3m",
             ["Alerter__LaneIdleSpan"] = "4m",
         };

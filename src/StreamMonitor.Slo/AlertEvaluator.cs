@@ -3,7 +3,7 @@ using StreamMonitor.Contracts;
 
 namespace StreamMonitor.Slo;
 
-/// <summary>Alert transitions and SLO statuses of the ticks evaluated by one <see cref="AlertEvaluator.AdvanceTo"/>, in release order (tick + lateness).</summary>
+/// <summary>Alert transitions and SLO statuses of the ticks evaluated by one <see cref="AlertEvaluator.AdvanceTo(GroupWatermarks)"/>, in release order (tick + lateness).</summary>
 public sealed class EvaluationOutput
 {
     /// <summary>Alert transitions (firing or resolved).</summary>
@@ -35,8 +35,8 @@ public static class InputOutcome
 /// <summary>
 /// The alerter's whole decision logic, deterministic and in event time. Applying a window result only stores it,
 /// keyed by window (an upsert: a re-emitted result or a higher quality revision replaces the earlier one); decisions
-/// are taken at ticks, the window ends of a grid, in window order, when <see cref="AdvanceTo"/> is given a watermark
-/// at least the tick + the allowed lateness. So the decision at a tick is a function of the results with windows
+/// are taken at ticks, the window ends of a grid, in window order, when <see cref="AdvanceTo(GroupWatermarks)"/> is given
+/// a watermark of the tick's group at least the tick + the allowed lateness. So the decision at a tick is a function of the results with windows
 /// ending at or before it that were applied before the watermark passed it, not of their arrival order: feeding the
 /// same results in any interleaving in which none is late gives the same outputs at the same event times. Three tick
 /// groups: latency results (latency/availability SLOs, latency regression; grid ResultWindow, lateness
@@ -61,9 +61,9 @@ public sealed class AlertEvaluator
         ArgumentNullException.ThrowIfNull(slos);
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _slos = [.. slos.Select(s => new SloEvaluator(s, options))];
-        _results = new TickClock(Ms(options.ResultWindow), Ms(options.AllowedLateness));
-        _driftTicks = new TickClock(Ms(options.DriftWindow), Ms(options.AllowedLateness));
-        _quality = new TickClock(Ms(options.QualityWindow), Ms(options.QualityAllowedLateness));
+        _results = new TickClock(TickGroup.Latency, Ms(options.ResultWindow), Ms(options.AllowedLateness));
+        _driftTicks = new TickClock(TickGroup.Drift, Ms(options.DriftWindow), Ms(options.AllowedLateness));
+        _quality = new TickClock(TickGroup.Quality, Ms(options.QualityWindow), Ms(options.QualityAllowedLateness));
     }
 
     /// <summary>The per-SLO evaluators, in file order.</summary>
@@ -83,7 +83,7 @@ public sealed class AlertEvaluator
     {
         ArgumentNullException.ThrowIfNull(result);
         var end = result.WindowStartMs + result.WindowSizeMs;
-        NoteWindowEnd(end);
+        NoteWindowEnd(_results, end);
         if (result.WindowSizeMs != _results.GridMs || result.WindowStartMs % result.WindowSizeMs != 0)
         {
             // Other sizes, and hopping windows of the same size (overlapping), would count events twice.
@@ -130,7 +130,7 @@ public sealed class AlertEvaluator
     {
         ArgumentNullException.ThrowIfNull(result);
         var end = result.WindowStartMs + result.WindowSizeMs;
-        NoteWindowEnd(end);
+        NoteWindowEnd(_quality, end);
         if (result.WindowSizeMs != _quality.GridMs || result.WindowStartMs % result.WindowSizeMs != 0)
         {
             return InputOutcome.OtherWindowSize;
@@ -149,7 +149,7 @@ public sealed class AlertEvaluator
     {
         ArgumentNullException.ThrowIfNull(result);
         var end = result.WindowStartMs + result.WindowSizeMs;
-        NoteWindowEnd(end);
+        NoteWindowEnd(_driftTicks, end);
         if (result.WindowSizeMs != _driftTicks.GridMs || result.WindowStartMs % result.WindowSizeMs != 0)
         {
             return InputOutcome.OtherWindowSize;
@@ -172,28 +172,43 @@ public sealed class AlertEvaluator
 
     /// <summary>
     /// Evaluates every tick not yet evaluated that lies at or before the watermark minus its group's allowed lateness,
-    /// each group in tick order, the groups merged by tick + lateness. A watermark that goes back is ignored (ticks are
-    /// evaluated once).
+    /// with one watermark for every group (a single input, tests, the benchmark). See <see cref="AdvanceTo(GroupWatermarks)"/>.
     /// </summary>
-    public EvaluationOutput AdvanceTo(long watermarkMs)
+    public EvaluationOutput AdvanceTo(long watermarkMs) => Advance(_ => watermarkMs);
+
+    /// <summary>
+    /// Evaluates every tick not yet evaluated that lies at or before its group's watermark minus the group's allowed
+    /// lateness, each group in tick order; a group's decisions depend only on its own input and watermark. Among the
+    /// groups, ticks are released in order of tick + lateness (ties: latency, drift, quality). A watermark that goes
+    /// back is ignored (ticks are evaluated once).
+    /// </summary>
+    public EvaluationOutput AdvanceTo(GroupWatermarks watermarks)
+    {
+        ArgumentNullException.ThrowIfNull(watermarks);
+        return Advance(watermarks.Current);
+    }
+
+    private EvaluationOutput Advance(Func<TickGroup, long?> watermarkOf)
     {
         var output = new EvaluationOutput();
-        if (_clockStartMs is not { } first)
-        {
-            return output;
-        }
-
         while (true)
         {
-            // Ticks are released in order of tick + lateness (ties: group order), so the output sequence is the same
-            // however the watermark steps: a step releases exactly the ticks whose release time it passed.
+            // With one watermark for all groups the output sequence does not depend on how the watermark stepped: a step
+            // releases exactly the ticks whose release time it passed, in release order.
             TickClock? next = null;
+            long nextRelease = 0;
             foreach (var clock in (ReadOnlySpan<TickClock>)[_results, _driftTicks, _quality])
             {
-                var release = clock.NextTick(first) + clock.LatenessMs;
-                if (release <= watermarkMs && (next is null || release < next.NextTick(first) + next.LatenessMs))
+                if ((clock.StartMs ?? _clockStartMs) is not { } origin || watermarkOf(clock.Group) is not { } watermark)
+                {
+                    continue;
+                }
+
+                var release = clock.NextTick(origin) + clock.LatenessMs;
+                if (release <= watermark && (next is null || release < nextRelease))
                 {
                     next = clock;
+                    nextRelease = release;
                 }
             }
 
@@ -202,12 +217,15 @@ public sealed class AlertEvaluator
                 return output;
             }
 
-            var at = next.NextTick(first);
+            // A group with no result of its own yet starts its grid at the first window end of any input (so missing
+            // data is still decided); the origin is fixed from its first tick on.
+            next.StartMs ??= _clockStartMs;
+            var at = next.NextTick(next.StartMs!.Value);
             next.LastTickMs = at;
             output.Ticks++;
             if (next == _results)
             {
-                TickSlos(at, quality: false, output);
+                TickSlos(next, at, quality: false, output);
                 foreach (var rule in _regressions.Values)
                 {
                     rule.EvaluateAt(at, _results.GridMs, output.Alerts);
@@ -222,22 +240,31 @@ public sealed class AlertEvaluator
             }
             else
             {
-                TickSlos(at, quality: true, output);
+                TickSlos(next, at, quality: true, output);
             }
         }
     }
 
-    /// <summary>The first window end seen starts the tick grids (and the missing-data clock of SLOs that never had data).</summary>
-    private void NoteWindowEnd(long windowEndMs)
+    /// <summary>
+    /// The first window end of a group's results before its first tick starts its tick grid (and the missing-data clock
+    /// of its SLOs that never had data), so a group's grid depends on its own input only; the first window end of any
+    /// input is the origin of a group that has none of its own.
+    /// </summary>
+    private void NoteWindowEnd(TickClock clock, long windowEndMs)
     {
-        if (_results.LastTickMs is null && _driftTicks.LastTickMs is null && _quality.LastTickMs is null && (_clockStartMs is not { } start || windowEndMs < start))
+        if (clock.LastTickMs is null && (clock.StartMs is not { } start || windowEndMs < start))
+        {
+            clock.StartMs = windowEndMs;
+        }
+
+        if (_clockStartMs is not { } first || windowEndMs < first)
         {
             _clockStartMs = windowEndMs;
         }
     }
 
     /// <summary>One tick of the SLOs of a group: burn rates where the tick's window has data, missing data where it has not.</summary>
-    private void TickSlos(long tickMs, bool quality, EvaluationOutput output)
+    private void TickSlos(TickClock clock, long tickMs, bool quality, EvaluationOutput output)
     {
         foreach (var slo in _slos)
         {
@@ -258,7 +285,7 @@ public sealed class AlertEvaluator
             }
 
             var span = Ms(slo.Slo.MissingDataAfter ?? _options.MissingDataAfter);
-            var since = slo.LastDataMs ?? _clockStartMs!.Value;
+            var since = slo.LastDataMs ?? clock.StartMs!.Value;
             if (slo.DataMissing is null && tickMs - since > span)
             {
                 slo.DataMissing = MissingAlert(slo, AlertState.FIRING, tickMs, tickMs);
@@ -305,6 +332,12 @@ public sealed class AlertEvaluator
         DriftTickMs = _driftTicks.LastTickMs,
         QualityTickMs = _quality.LastTickMs,
         ClockStartMs = _clockStartMs,
+        GroupStartsMs = new Dictionary<TickGroup, long?>
+        {
+            [TickGroup.Latency] = _results.StartMs,
+            [TickGroup.Drift] = _driftTicks.StartMs,
+            [TickGroup.Quality] = _quality.StartMs,
+        },
         Slos = [.. _slos.Select(s => s.Capture())],
         Drift = [.. _drift.Values.Select(d => d.Capture())],
         Regressions = [.. _regressions.Values.Select(r => r.Capture())],
@@ -318,6 +351,12 @@ public sealed class AlertEvaluator
         _driftTicks.LastTickMs = state.DriftTickMs;
         _quality.LastTickMs = state.QualityTickMs;
         _clockStartMs = state.ClockStartMs;
+
+        foreach (var clock in (ReadOnlySpan<TickClock>)[_results, _driftTicks, _quality])
+        {
+            // A checkpoint from before per-group origins had one origin for every group: its grids continue from it.
+            clock.StartMs = state.GroupStartsMs is { } starts ? starts.GetValueOrDefault(clock.Group) : state.ClockStartMs;
+        }
         foreach (var s in state.Slos)
         {
             _slos.FirstOrDefault(e => e.Slo.Name == s.Name)?.Restore(s);
@@ -339,13 +378,18 @@ public sealed class AlertEvaluator
     }
 
     /// <summary>Tick grid of one group: ticks are multiples of the grid, evaluated once the watermark passes tick + lateness.</summary>
-    private sealed class TickClock(long gridMs, long latenessMs)
+    private sealed class TickClock(TickGroup group, long gridMs, long latenessMs)
     {
+        public TickGroup Group { get; } = group;
+
         public long GridMs { get; } = gridMs;
 
         public long LatenessMs { get; } = latenessMs;
 
         public long? LastTickMs { get; set; }
+
+        /// <summary>Origin of the grid: the first window end of the group's results before its first tick.</summary>
+        public long? StartMs { get; set; }
 
         /// <summary>The next tick: after the last one, or the first grid point at or after the first window end.</summary>
         public long NextTick(long firstEndMs) => LastTickMs is { } last ? last + GridMs : CeilTo(firstEndMs, GridMs);

@@ -16,8 +16,14 @@ public sealed class EvaluatorState
     /// <summary>Last quality tick evaluated.</summary>
     public long? QualityTickMs { get; set; }
 
-    /// <summary>First window end seen (starts the tick grids); missing data of an SLO that never had data is measured from it.</summary>
+    /// <summary>First window end seen of any input: the grid origin of a group without results of its own.</summary>
     public long? ClockStartMs { get; set; }
+
+    /// <summary>
+    /// Per tick group, the origin of its grid (its first window end; missing data of an SLO that never had data is
+    /// measured from it). Absent in checkpoints written before per-group watermarks: every group then uses <see cref="ClockStartMs"/>.
+    /// </summary>
+    public Dictionary<TickGroup, long?>? GroupStartsMs { get; set; }
 
     /// <summary>Per-SLO state.</summary>
     public List<SloEvaluatorState> Slos { get; set; } = [];

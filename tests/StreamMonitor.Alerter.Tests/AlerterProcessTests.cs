@@ -11,6 +11,7 @@ using static StreamMonitor.Alerter.Tests.Generated;
 namespace StreamMonitor.Alerter.Tests;
 
 /// <summary>The alerter as a real process against the embedded Kafka cluster.</summary>
+[Collection(AlerterProcesses.Name)]
 public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputHelper output) : IClassFixture<EmbeddedKafkaFixture>
 {
     private const string SloYaml = """

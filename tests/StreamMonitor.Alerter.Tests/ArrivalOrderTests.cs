@@ -134,32 +134,36 @@ public sealed class ArrivalOrderTests
         Assert.Equal(T0 + Minute, watermark.Observe("a[0]", T0)); // order inside a partition does not matter
         Assert.Equal(T0 + (3 * Minute), watermark.Observe("a[0]", T0 + (3 * Minute)));
 
-        // a[0] is caught up and more than 15 min behind a[1]: it stops counting.
+        // a[0] is caught up at 3 min and a[1] runs ahead: a[0] holds the watermark at most 15 min behind a[1].
         watermark.MarkCaughtUp("a[0]");
-        Assert.Equal(T0 + (20 * Minute), watermark.Observe("a[1]", T0 + (20 * Minute)));
+        Assert.Equal(T0 + (5 * Minute), watermark.Observe("a[1]", T0 + (20 * Minute)));
 
         // A lane being read counts however far behind it is; the watermark never goes back.
-        Assert.Equal(T0 + (20 * Minute), watermark.Observe("b[0]", T0 + (10 * Minute)));
-        Assert.Equal(T0 + (20 * Minute), watermark.Observe("a[1]", T0 + (30 * Minute)));
-        Assert.Equal(T0 + (30 * Minute), watermark.MarkCaughtUp("b[0]"));
+        Assert.Equal(T0 + (5 * Minute), watermark.Observe("b[0]", T0 + (4 * Minute)));
+        Assert.Equal(T0 + (5 * Minute), watermark.Observe("b[0]", T0 + (10 * Minute)));
+        Assert.Equal(T0 + (10 * Minute), watermark.Observe("a[1]", T0 + (30 * Minute)));
+        Assert.Equal(T0 + (15 * Minute), watermark.MarkCaughtUp("b[0]"));
+        Assert.Equal(T0 + (15 * Minute), watermark.MarkCaughtUp("a[1]"));
 
         var restored = new LaneWatermark(TimeSpan.FromMinutes(15));
         restored.Restore(watermark.Capture(), watermark.Current);
-        Assert.Equal(T0 + (30 * Minute), restored.Current);
+        Assert.Equal(T0 + (15 * Minute), restored.Current);
         restored.Expect("a[1]");
-        Assert.Equal(T0 + (30 * Minute), restored.Observe("a[1]", T0 + (31 * Minute))); // its backlog is still being read
-        Assert.Equal(T0 + (31 * Minute), restored.MarkCaughtUp("a[1]"));
+        Assert.Equal(T0 + (15 * Minute), restored.Observe("a[1]", T0 + (50 * Minute))); // its backlog is still being read
+        Assert.Equal(T0 + (35 * Minute), restored.MarkCaughtUp("a[1]"));
     }
 
     /// <summary>One emission of a result: when it leaves the aggregator (event time), and its topic partition.</summary>
     private sealed record Emission(object Result, string Key, long EmittedAtMs, int Sequence)
     {
-        public string Lane => Result switch
+        public TickGroup Group => Result switch
         {
-            LatencyWindowResult => "latency",
-            DriftWindowResult => "drift",
-            _ => "quality",
-        } + "[" + (int)((uint)StableHash(Key) % 4) + "]";
+            LatencyWindowResult => TickGroup.Latency,
+            DriftWindowResult => TickGroup.Drift,
+            _ => TickGroup.Quality,
+        };
+
+        public string Lane => Group + "[" + (int)((uint)StableHash(Key) % 4) + "]";
 
         public long WindowEndMs => Result switch
         {
@@ -310,13 +314,14 @@ public sealed class ArrivalOrderTests
     private static Outcome Run(List<Emission> delivery, int restartAt = -1, bool catchUp = false)
     {
         var evaluator = new AlertEvaluator(Slos(), Evaluation);
-        var watermark = new LaneWatermark(IdleSpan);
+        var watermarks = new GroupWatermarks(IdleSpan);
         var remaining = delivery.GroupBy(r => r.Lane).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var groupOf = delivery.GroupBy(r => r.Lane).ToDictionary(g => g.Key, g => g.First().Group, StringComparer.Ordinal);
         if (catchUp)
         {
             foreach (var lane in remaining.Keys)
             {
-                watermark.Expect(lane);
+                watermarks.Expect(groupOf[lane], lane);
             }
         }
 
@@ -329,18 +334,18 @@ public sealed class ArrivalOrderTests
             {
                 // Restart: state and watermark through JSON, as the alerter's checkpoint carries them.
                 var state = JsonSerializer.Deserialize<EvaluatorState>(JsonSerializer.Serialize(evaluator.Capture()))!;
-                var lanes = watermark.Capture();
-                var current = watermark.Current;
+                var lanes = watermarks.CaptureLanes();
+                var current = watermarks.CaptureCurrent();
                 evaluator = new AlertEvaluator(Slos(), Evaluation);
                 evaluator.Restore(state);
-                watermark = new LaneWatermark(IdleSpan);
-                watermark.Restore(lanes, current);
+                watermarks = new GroupWatermarks(IdleSpan);
+                watermarks.Restore(lanes, lane => groupOf[lane], g => current.TryGetValue(g, out var ms) ? ms : null);
 
                 // What is still to come was already in the topics: it is the restarted alerter's start-up backlog.
                 catchUp = true;
                 foreach (var lane in remaining.Where(l => l.Value > 0))
                 {
-                    watermark.Expect(lane.Key);
+                    watermarks.Expect(groupOf[lane.Key], lane.Key);
                 }
             }
 
@@ -353,20 +358,21 @@ public sealed class ArrivalOrderTests
                 _ => throw new InvalidOperationException(),
             };
             late += outcome == InputOutcome.Late ? 1 : 0;
-            watermark.Observe(r.Lane, r.WindowEndMs);
+            watermarks.Observe(r.Group, r.Lane, r.WindowEndMs);
             if (--remaining[r.Lane] == 0 && catchUp)
             {
-                watermark.MarkCaughtUp(r.Lane);
+                watermarks.MarkCaughtUp(r.Group, r.Lane);
             }
 
-            if (watermark.Current is { } now)
-            {
-                var output = evaluator.AdvanceTo(now);
-                alerts.AddRange(output.Alerts);
-                statuses.AddRange(output.Statuses);
-            }
+            var output = evaluator.AdvanceTo(watermarks);
+            alerts.AddRange(output.Alerts);
+            statuses.AddRange(output.Statuses);
         }
 
-        return new Outcome(alerts, JsonSerializer.Serialize(alerts), JsonSerializer.Serialize(statuses), late);
+        // Each group's outputs come in its tick order, but groups advance independently, so how they interleave depends
+        // on the delivery; the topics are keyed by alert and SLO, so only each key's sequence and event times matter.
+        List<Alert> byKey = [.. alerts.OrderBy(a => a.AlertId, StringComparer.Ordinal).ThenBy(a => a.EventTimeMs)];
+        List<SloStatus> statusesByKey = [.. statuses.OrderBy(s => s.Slo, StringComparer.Ordinal).ThenBy(s => s.EvaluatedAtMs)];
+        return new Outcome(alerts, JsonSerializer.Serialize(byKey), JsonSerializer.Serialize(statusesByKey), late);
     }
 }
