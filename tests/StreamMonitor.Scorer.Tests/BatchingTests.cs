@@ -67,9 +67,9 @@ public sealed class BatchingTests(EmbeddedKafkaFixture cluster, ITestOutputHelpe
         Assert.True(predictions.Average(p => p.Timing.BatchSize) < 2, "a trickle 150 ms apart forms (nearly) single-row batches");
         // The first row of a batch waits the delay: never less, typically within a couple of milliseconds more (the
         // loop wakes on a millisecond timer), and never until the next event 150 ms later. The upper bound leaves
-        // room for scheduling stalls on a loaded 2-core machine without admitting a missed deadline.
+        // room for scheduling stalls on a loaded 2-core machine (71 ms was seen) without admitting a missed deadline.
         var firstRowWaits = predictions.GroupBy(p => p.Timing.BatchId).Select(b => b.Max(p => p.Timing.BatchWaitUs)).Order().ToArray();
-        Assert.All(firstRowWaits, w => Assert.InRange(w, (delayMs - 1) * 1000, (delayMs + 50) * 1000));
+        Assert.All(firstRowWaits, w => Assert.InRange(w, (delayMs - 1) * 1000, (delayMs + 100) * 1000));
         Assert.InRange(firstRowWaits[firstRowWaits.Length / 2], (delayMs - 1) * 1000, (delayMs + 5) * 1000);
     }
 
