@@ -61,7 +61,8 @@ public sealed class ModelRegistry : IDisposable
     private readonly Lock _pollGate = new();
     private int _generation;
 
-    /// <summary>Creates the registry.</summary>
+    /// <summary>Creates the registry and resolves the execution provider every version will run on.</summary>
+    /// <exception cref="ExecutionProviderUnavailableException">ExecutionProvider=cuda and CUDA cannot run: the scorer must not start.</exception>
     public ModelRegistry(IOptions<ScorerOptions> options, ILogger<ModelRegistry> logger, ScorerMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -69,10 +70,13 @@ public sealed class ModelRegistry : IDisposable
         _logger = logger;
         _metrics = metrics;
         _store = new ModelStore(_options.ModelStorePath);
+        // Resolved once, so that auto's fallback is logged once and every version runs on the same provider.
+        Provider = ExecutionProviders.Resolve(_options.ExecutionProvider, _options.CudaDeviceId, logger);
         _settings = new SessionSettings
         {
             MaxBatchRows = _options.BatchSize,
-            Provider = _options.ExecutionProvider,
+            Provider = Provider.IsCuda ? ExecutionProviderChoice.Cuda : ExecutionProviderChoice.Cpu,
+            DeviceId = Provider.DeviceId,
             IntraOpThreads = _options.IntraOpThreads,
             InterOpThreads = _options.InterOpThreads,
             AllowSpinning = _options.AllowSpinning,
@@ -83,6 +87,9 @@ public sealed class ModelRegistry : IDisposable
             _states[name] = new ModelLoadState(name, Attempted: false, null, null, null);
         }
     }
+
+    /// <summary>The execution provider the models run on, and why not CUDA when auto fell back.</summary>
+    public ResolvedProvider Provider { get; }
 
     /// <summary>Every model the scorer runs: served ones and shadows.</summary>
     public IReadOnlyList<string> AllNames { get; }
