@@ -53,6 +53,15 @@ run() {
   [ -x "$exe" ] || { echo "no bench at $exe: run pack (here) or unpack (there) first" >&2; return 1; }
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$out/gpu.txt" 2>&1 || echo "no nvidia-smi" > "$out/gpu.txt"
   echo "$(date -u +%FT%TZ) $(nproc) cores; GPU: $(cat "$out/gpu.txt")" | tee "$out/machine.txt"
+  # A linux-x64 publish puts librdkafka's three builds next to the executable, not under runtimes/ where the embedded
+  # cluster looks: name the first whose dependencies this machine has (the plain one wants libsasl2.so.3).
+  local lib
+  for lib in librdkafka.so centos8-librdkafka.so; do
+    if ! ldd "$bundle/app/$lib" | grep -q 'not found'; then
+      export STREAMMON_LIBRDKAFKA=$PWD/$bundle/app/$lib
+      break
+    fi
+  done
   local provider rc
   for provider in ${PROVIDERS:-cuda cpu}; do
     rc=0

@@ -70,13 +70,14 @@ public sealed class ModelRegistry : IDisposable
         _logger = logger;
         _metrics = metrics;
         _store = new ModelStore(_options.ModelStorePath);
-        // Resolved once, so that auto's fallback is logged once and every version runs on the same provider.
-        Provider = ExecutionProviders.Resolve(_options.ExecutionProvider, _options.CudaDeviceId, logger);
+        // Resolved once, so that auto's fallback is logged once, not per version loaded.
+        var provider = ExecutionProviders.Resolve(_options.ExecutionProvider, _options.CudaDeviceId, logger);
         _settings = new SessionSettings
         {
             MaxBatchRows = _options.BatchSize,
-            Provider = Provider.IsCuda ? ExecutionProviderChoice.Cuda : ExecutionProviderChoice.Cpu,
-            DeviceId = Provider.DeviceId,
+            // auto stays auto on CUDA: a session that CUDA cannot create then falls back to CPU (logged) rather than failing.
+            Provider = provider.IsCuda ? _options.ExecutionProvider : ExecutionProviderChoice.Cpu,
+            DeviceId = provider.DeviceId,
             IntraOpThreads = _options.IntraOpThreads,
             InterOpThreads = _options.InterOpThreads,
             AllowSpinning = _options.AllowSpinning,
@@ -87,9 +88,6 @@ public sealed class ModelRegistry : IDisposable
             _states[name] = new ModelLoadState(name, Attempted: false, null, null, null);
         }
     }
-
-    /// <summary>The execution provider the models run on, and why not CUDA when auto fell back.</summary>
-    public ResolvedProvider Provider { get; }
 
     /// <summary>Every model the scorer runs: served ones and shadows.</summary>
     public IReadOnlyList<string> AllNames { get; }
