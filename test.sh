@@ -44,6 +44,13 @@ if [ "$status" -eq 0 ]; then
     dotnet test "$project" -c Release --no-build \
       --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" --results-directory "$results" || status=1
   done
+  # The GPU flavour of the scorer (Microsoft.ML.OnnxRuntime.Gpu.Linux, obj/bin under artifacts/gpu): it must build
+  # and, on a machine without CUDA, fall back to CPU under auto and refuse to start under cuda.
+  echo "== StreamMonitor.Scorer.Tests, OnnxRuntimeFlavor=Gpu (execution provider tests)"
+  gpu_start=$SECONDS
+  dotnet test tests/StreamMonitor.Scorer.Tests/StreamMonitor.Scorer.Tests.csproj -c Release -p:OnnxRuntimeFlavor=Gpu --filter "Category=ExecutionProvider" \
+    --logger "trx;LogFileName=StreamMonitor.Scorer.Tests.Gpu.trx" --logger "console;verbosity=normal" --results-directory "$results" || status=1
+  echo "GPU flavour restored, built and tested in $((SECONDS - gpu_start)) s"
 fi
 
 summary || status=1

@@ -15,7 +15,7 @@ using StreamMonitor.Scorer;
 
 // Scorer benchmark. Prints figures and ratios against their baselines; asserts nothing (speed goals live here,
 // not in timed tests). Usage: dotnet run -c Release --project bench/StreamMonitor.Scorer.Bench [-- --hidden 1024,1024,1024
-//   --backfill-rows 30000 --rate 300 --seconds 15 --batch 64 --queue-delay-ms 5]
+//   --backfill-rows 30000 --rate 300 --seconds 15 --batch 64 --queue-delay-ms 5 --execution-provider auto|cpu|cuda --cuda-device 0]
 var settings = BenchSettings.Parse(args);
 var c = CultureInfo.InvariantCulture;
 var root = Directory.CreateTempSubdirectory("streammon-bench-").FullName;
@@ -43,8 +43,9 @@ try
     Console.WriteLine();
     Console.WriteLine("1. Raw ONNX Runtime throughput (preloaded pinned tensors, IO binding, no Kafka)");
     var raw = new Dictionary<int, double>();
-    using (var session = ModelSession.Create(stored, new SessionSettings { MaxBatchRows = 256 }, NullLogger.Instance))
+    using (var session = ModelSession.Create(stored, settings.Session(256), NullLogger.Instance))
     {
+        Console.WriteLine($"   execution provider: {session.ExecutionProvider} (asked for: {settings.Provider.ToString().ToLowerInvariant()})");
         for (var r = 0; r < 256; r++)
         {
             Fill(session.InputRow(r), rows[r % rows.Length]);
@@ -166,7 +167,7 @@ try
 
     Console.WriteLine(string.Create(c, $"   loaded {settings.BackfillRows:N0} events in {Stopwatch.GetElapsedTime(produceStart).TotalSeconds:F1} s"));
     BatchSummary summary;
-    using (var session = ModelSession.Create(stored, new SessionSettings { MaxBatchRows = 256 }, NullLogger.Instance))
+    using (var session = ModelSession.Create(stored, settings.Session(256), NullLogger.Instance))
     using (var range = new KafkaRange(kafka, kafka.Topics.Features))
     using (var sinkTopic = new TopicPredictionSink(kafka, kafka.Topics.Predictions))
     {
@@ -196,7 +197,7 @@ try
     var app = ScorerApp.Build([
         $"--Kafka:BootstrapServers={cluster.BootstrapServers}", $"--Kafka:Topics:Suffix={kafka.Topics.Suffix}", "--Kafka:SessionTimeoutMs=6000",
         $"--Scorer:ModelStorePath={Path.Combine(root, "models")}", "--Scorer:Models:0=heavy", $"--Scorer:BatchSize={settings.Batch}",
-        $"--Scorer:QueueDelayMs={settings.QueueDelayMs}", "--Urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning",
+        $"--Scorer:QueueDelayMs={settings.QueueDelayMs}", $"--Scorer:ExecutionProvider={settings.Provider}", $"--Scorer:CudaDeviceId={settings.CudaDevice}", "--Urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning",
     ]);
     await app.StartAsync().ConfigureAwait(false);
     try
@@ -243,7 +244,7 @@ try
         var e2e = ok.Select(p => (double)p.Timing.E2eUs).Order().ToArray();
         var inference = ok.Select(p => (double)p.Timing.InferenceUs).Order().ToArray();
         var wait = ok.Select(p => (double)p.Timing.BatchWaitUs).Order().ToArray();
-        Console.WriteLine(string.Create(c, $"   predictions: {collected.Count:N0} of {total:N0} ({ok.Count:N0} OK); mean batch {ok.Average(p => p.Timing.BatchSize):F2} rows; dispatch {string.Join(", ", ok.GroupBy(p => p.Timing.DispatchReason).Select(g => $"{g.Key} {g.Count()}"))}"));
+        Console.WriteLine(string.Create(c, $"   predictions: {collected.Count:N0} of {total:N0} ({ok.Count:N0} OK); mean batch {ok.Average(p => p.Timing.BatchSize):F2} rows; dispatch {string.Join(", ", ok.GroupBy(p => p.Timing.DispatchReason).Select(g => $"{g.Key} {g.Count()}"))}; provider in the predictions: {string.Join(", ", ok.GroupBy(p => p.ExecutionProvider).Select(g => $"{g.Key} {g.Count()}"))}"));
         Console.WriteLine(string.Create(c, $"   e2e        p50 {Pct(e2e, 50) / 1e3:F3} ms  p99 {Pct(e2e, 99) / 1e3:F3} ms"));
         Console.WriteLine(string.Create(c, $"   inference  p50 {Pct(inference, 50) / 1e3:F3} ms  p99 {Pct(inference, 99) / 1e3:F3} ms"));
         Console.WriteLine(string.Create(c, $"   batch_wait p50 {Pct(wait, 50) / 1e3:F3} ms  p99 {Pct(wait, 99) / 1e3:F3} ms"));
@@ -324,8 +325,12 @@ static string FindData()
 }
 
 /// <summary>Benchmark parameters from the command line.</summary>
-internal sealed record BenchSettings(int[] Hidden, int Epochs, double RawSeconds, int BackfillRows, int Rate, int Seconds, int Batch, int QueueDelayMs)
+internal sealed record BenchSettings(int[] Hidden, int Epochs, double RawSeconds, int BackfillRows, int Rate, int Seconds, int Batch, int QueueDelayMs,
+    ExecutionProviderChoice Provider, int CudaDevice)
 {
+    /// <summary>Session settings for the raw and backfill figures, on the provider asked for.</summary>
+    public SessionSettings Session(int maxBatchRows) => new() { MaxBatchRows = maxBatchRows, Provider = Provider, DeviceId = CudaDevice };
+
     public static BenchSettings Parse(string[] args)
     {
         string Get(string name, string fallback)
@@ -343,6 +348,8 @@ internal sealed record BenchSettings(int[] Hidden, int Epochs, double RawSeconds
             Int("--rate", 300),
             Int("--seconds", 15),
             Int("--batch", 64),
-            Int("--queue-delay-ms", 5));
+            Int("--queue-delay-ms", 5),
+            Enum.Parse<ExecutionProviderChoice>(Get("--execution-provider", "auto"), ignoreCase: true),
+            Int("--cuda-device", 0));
     }
 }

@@ -61,7 +61,8 @@ public sealed class ModelRegistry : IDisposable
     private readonly Lock _pollGate = new();
     private int _generation;
 
-    /// <summary>Creates the registry.</summary>
+    /// <summary>Creates the registry and resolves the execution provider every version will run on.</summary>
+    /// <exception cref="ExecutionProviderUnavailableException">ExecutionProvider=cuda and CUDA cannot run: the scorer must not start.</exception>
     public ModelRegistry(IOptions<ScorerOptions> options, ILogger<ModelRegistry> logger, ScorerMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -69,10 +70,14 @@ public sealed class ModelRegistry : IDisposable
         _logger = logger;
         _metrics = metrics;
         _store = new ModelStore(_options.ModelStorePath);
+        // Resolved once, so that auto's fallback is logged once, not per version loaded.
+        var provider = ExecutionProviders.Resolve(_options.ExecutionProvider, _options.CudaDeviceId, logger);
         _settings = new SessionSettings
         {
             MaxBatchRows = _options.BatchSize,
-            Provider = _options.ExecutionProvider,
+            // auto stays auto on CUDA: a session that CUDA cannot create then falls back to CPU (logged) rather than failing.
+            Provider = provider.IsCuda ? _options.ExecutionProvider : ExecutionProviderChoice.Cpu,
+            DeviceId = provider.DeviceId,
             IntraOpThreads = _options.IntraOpThreads,
             InterOpThreads = _options.InterOpThreads,
             AllowSpinning = _options.AllowSpinning,

@@ -37,8 +37,16 @@ public sealed class ScorerOptions : IValidatableObject
     /// </summary>
     public bool DispatchWhenIdle { get; set; } = true;
 
-    /// <summary>auto, cpu or cuda.</summary>
+    /// <summary>
+    /// auto, cpu or cuda, resolved once at start-up: auto runs on CUDA when its provider can be created on
+    /// <see cref="CudaDeviceId"/>, else on CPU with the reason logged; cuda that cannot run stops the scorer at
+    /// start-up with the reason (a configuration error, not a degraded mode).
+    /// </summary>
     public ExecutionProviderChoice ExecutionProvider { get; set; } = ExecutionProviderChoice.Auto;
+
+    /// <summary>CUDA device id for auto and cuda (the ordinal among the devices visible to the process).</summary>
+    [Range(0, 1024)]
+    public int CudaDeviceId { get; set; }
 
     /// <summary>ONNX Runtime intra-op threads (0: one per core).</summary>
     [Range(0, 256)]

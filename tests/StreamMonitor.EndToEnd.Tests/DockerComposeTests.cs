@@ -19,7 +19,8 @@ namespace StreamMonitor.EndToEnd.Tests;
 /// </summary>
 public sealed partial class DockerComposeTests
 {
-    private static readonly string[] AppServices = ["scorer", "aggregator", "alerter"];
+    /// <summary>The services built from this repository; scorer-gpu (profile gpu) is the scorer's code built for CUDA.</summary>
+    private static readonly string[] AppServices = ["scorer", "scorer-gpu", "aggregator", "alerter"];
     private static readonly Lazy<Compose> File_ = new(Compose.Load);
 
     private static Compose C => File_.Value;
@@ -120,7 +121,8 @@ public sealed partial class DockerComposeTests
             Assert.True(defaultPort.Success, $"{service}: no defaultPort passed to StreamMonitorHost.CreateBuilder");
             var port = defaultPort.Groups[1].Value;
             Assert.Equal($"http://+:{port}", C.Env(service)["Urls"]);
-            Assert.Contains($"{port}:{port}", C.List(C.Services[service], "ports"));
+            // The GPU scorer publishes the same container port on another host port, so both can be declared.
+            Assert.Contains(C.List(C.Services[service], "ports"), p => p == $"{port}:{port}" || (service != Project(service) && p.EndsWith($":{port}", StringComparison.Ordinal)));
             var health = string.Join(' ', C.List((Dictionary<object, object>)C.Services[service]["healthcheck"], "test"));
             Assert.Contains($"http://localhost:{port}/healthz", health, StringComparison.Ordinal);
         }
@@ -276,15 +278,48 @@ public sealed partial class DockerComposeTests
         }
     }
 
+    [Fact]
+    public void Profile_gpu_runs_the_cuda_build_of_the_scorer_on_a_reserved_nvidia_device()
+    {
+        var gpu = C.Services["scorer-gpu"];
+        Assert.Equal(["gpu"], C.List(gpu, "profiles"));
+        Assert.All(C.Services.Where(s => s.Key != "scorer-gpu"), s => Assert.Empty(C.List(s.Value, "profiles"))); // the default stack is unchanged
+
+        // Reserved the way compose hands a GPU to a container (the NVIDIA Container Toolkit does the rest).
+        var reservations = (Dictionary<object, object>)((Dictionary<object, object>)((Dictionary<object, object>)gpu["deploy"])["resources"])["reservations"];
+        var device = (Dictionary<object, object>)Assert.Single((List<object>)reservations["devices"]);
+        Assert.Equal("nvidia", device["driver"]);
+        Assert.Contains("gpu", C.List(device, "capabilities"));
+        Assert.Equal("1", Convert.ToString(device["count"], CultureInfo.InvariantCulture));
+
+        // The CPU scorer's settings plus an explicit cuda on the one reserved device (ordinal 0 inside the container).
+        var env = C.Env("scorer-gpu");
+        Assert.All(C.Env("scorer"), kv => Assert.Equal(kv.Value, env[kv.Key]));
+        Assert.Equal("cuda", env["Scorer__ExecutionProvider"]);
+        Assert.Equal("0", env["Scorer__CudaDeviceId"]);
+        Assert.Equal(C.List(C.Services["scorer"], "volumes"), C.List(gpu, "volumes"));
+        Assert.Equal(C.DependsOn(C.Services["scorer"]), C.DependsOn(gpu));
+
+        // The image: CUDA 13 with cuDNN 9 as the runtime base, the scorer published with the GPU flavour of ONNX Runtime.
+        var build = (Dictionary<object, object>)gpu["build"];
+        var dockerfile = File.ReadAllText(Path.Combine(RepoPaths.Root, (string)build["dockerfile"]));
+        Assert.Matches(@"(?m)^ARG CUDA_IMAGE=nvidia/cuda:13\.[0-9.]+-cudnn-runtime-", dockerfile);
+        Assert.Matches(@"(?m)^FROM \$\{CUDA_IMAGE\} AS runtime$", dockerfile);
+        Assert.Matches(@"(?m)^RUN dotnet publish ""\$\{SERVICE_PROJECT\}"" .*-p:OnnxRuntimeFlavor=Gpu", dockerfile);
+    }
+
     private static IReadOnlyList<OptionsSection> Sections(string service) =>
         ServiceAssemblies.OptionsSections(ServiceAssemblies.Load(ServiceDll(service)));
 
-    private static string ServiceDirectory(string service) => Path.Combine(RepoPaths.Root, "services", service);
+    /// <summary>The folder under services/ whose code a compose service runs.</summary>
+    private static string Project(string service) => service == "scorer-gpu" ? "scorer" : service;
+
+    private static string ServiceDirectory(string service) => Path.Combine(RepoPaths.Root, "services", Project(service));
 
     private static string ServiceDll(string service)
     {
         var configuration = typeof(DockerComposeTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-        var name = service switch { "scorer" => "StreamMonitor.Scorer", "aggregator" => "StreamMonitor.Aggregator", _ => "StreamMonitor.Alerter" };
+        var name = Project(service) switch { "scorer" => "StreamMonitor.Scorer", "aggregator" => "StreamMonitor.Aggregator", _ => "StreamMonitor.Alerter" };
         return Path.Combine(ServiceDirectory(service), "bin", configuration, "net10.0", name + ".dll");
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
+using StreamMonitor.Models.Inference;
 
 namespace StreamMonitor.Cli.Commands;
 
@@ -40,7 +41,8 @@ internal static class CliErrors
 
     /// <summary>Whether <paramref name="exception"/> comes from what the user gave rather than from a defect.</summary>
     public static bool IsUserError(Exception exception) =>
-        exception is InvalidDataException or IOException or UnauthorizedAccessException or OnnxRuntimeException or JsonException;
+        exception is InvalidDataException or IOException or UnauthorizedAccessException or OnnxRuntimeException or JsonException
+            or ExecutionProviderUnavailableException;
 
     private static int Report(Exception exception)
     {

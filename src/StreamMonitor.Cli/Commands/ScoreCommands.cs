@@ -30,12 +30,13 @@ public static class ScoreCommands
         var outputFile = new Option<FileInfo?>("--output-file") { Description = "File to write predictions to: .csv, or JSON lines otherwise." };
         var batchSize = new Option<int>("--batch-size") { Description = "Rows per ONNX Runtime run.", DefaultValueFactory = _ => 256 };
         var provider = new Option<ExecutionProviderChoice>("--execution-provider") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => ExecutionProviderChoice.Auto };
+        var cudaDevice = new Option<int>("--cuda-device") { Description = "CUDA device id for auto and cuda.", DefaultValueFactory = _ => 0 };
         var intraOp = new Option<int>("--intra-op-threads") { Description = "ONNX Runtime intra-op threads (0: one per core).", DefaultValueFactory = _ => 0 };
         var policy = new Option<NonFinitePolicy>("--non-finite") { Description = "Reject or ImputeMean for null/NaN/Inf values.", DefaultValueFactory = _ => NonFinitePolicy.Reject };
         var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Bootstrap servers (default: Kafka__BootstrapServers)." };
         var score = new Command("score", "Score a topic range or a CSV/Parquet file in large batches as fast as the machine allows, to a topic or a file, with progress and a summary.")
         {
-            model, version, store, inputTopic, inputCsv, inputParquet, from, to, fromTime, toTime, outputTopic, outputFile, batchSize, provider, intraOp, policy, bootstrap,
+            model, version, store, inputTopic, inputCsv, inputParquet, from, to, fromTime, toTime, outputTopic, outputFile, batchSize, provider, cudaDevice, intraOp, policy, bootstrap,
         };
         score.SetAction((parse, cancellationToken) => CliErrors.RunAsync(async () =>
         {
@@ -44,6 +45,12 @@ public static class ScoreCommands
             if (inputs != 1 || outputs != 1)
             {
                 await Console.Error.WriteLineAsync("Give exactly one of --input-topic, --input-csv, --input-parquet and one of --output-topic, --output-file.");
+                return 2;
+            }
+
+            if (parse.GetValue(cudaDevice) < 0)
+            {
+                await Console.Error.WriteLineAsync("--cuda-device must not be negative.");
                 return 2;
             }
 
@@ -79,6 +86,7 @@ public static class ScoreCommands
             {
                 MaxBatchRows = parse.GetValue(batchSize),
                 Provider = parse.GetValue(provider),
+                DeviceId = parse.GetValue(cudaDevice),
                 IntraOpThreads = parse.GetValue(intraOp),
                 QuietRuntimeLog = true,
             }, logger);

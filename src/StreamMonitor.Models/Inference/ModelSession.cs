@@ -24,8 +24,7 @@ namespace StreamMonitor.Models.Inference;
 /// </summary>
 public sealed class ModelSession : IDisposable
 {
-    private const string CpuProvider = "CPUExecutionProvider";
-    private const string CudaProvider = "CUDAExecutionProvider";
+    private const string CpuProvider = ExecutionProviders.Cpu;
 
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
@@ -125,10 +124,12 @@ public sealed class ModelSession : IDisposable
     public static IReadOnlyList<string> AvailableProviders() => OrtEnv.Instance().GetAvailableProviders();
 
     /// <summary>
-    /// Creates a session: CUDA only when asked for (auto or cuda) and present in the native build; otherwise CPU,
-    /// with a log line saying why. The graph must match the manifest (<see cref="Check"/>).
+    /// Creates a session on the provider <see cref="ExecutionProviders.Resolve"/> picks for the settings: CUDA under
+    /// auto or cuda when it can run, else CPU under auto (the reason logged). The graph must match the manifest
+    /// (<see cref="Check"/>).
     /// </summary>
     /// <exception cref="InvalidDataException">The graph cannot be served with this manifest; the message says why and what to do.</exception>
+    /// <exception cref="ExecutionProviderUnavailableException">cuda was asked for and cannot run.</exception>
     public static ModelSession Create(StoredModel model, SessionSettings settings, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -139,6 +140,47 @@ public sealed class ModelSession : IDisposable
             throw new ArgumentOutOfRangeException(nameof(settings), settings.MaxBatchRows, "MaxBatchRows must be at least 1.");
         }
 
+        var resolved = ExecutionProviders.Resolve(settings.Provider, settings.DeviceId, logger);
+        var session = NewSession(model, settings, resolved.IsCuda, out var cudaFailure);
+        if (session is null)
+        {
+            // The CUDA provider library loaded, yet the session could not be created with it (no usable device, cuDNN missing).
+            resolved = new ResolvedProvider(CpuProvider, settings.DeviceId, $"the session could not be created with the CUDA execution provider: {cudaFailure}");
+            if (settings.Provider == ExecutionProviderChoice.Cuda)
+            {
+                throw ExecutionProviders.Unavailable(settings.DeviceId, resolved.FallbackReason!);
+            }
+
+            ExecutionProviders.LogFallback(logger, settings.DeviceId, resolved.FallbackReason!);
+            session = NewSession(model, settings, cuda: false, out _)!;
+        }
+
+        try
+        {
+            var signature = Check(model.Manifest, session);
+            if (signature.FixedBatch > 0)
+            {
+                logger.LogInformation("{Model} {Version}: the graph fixes the batch at {FixedBatch} rows; every batch runs as {FixedBatch}-row chunks, the last one padded",
+                    model.Manifest.Name, model.Manifest.Version, signature.FixedBatch, signature.FixedBatch);
+            }
+
+            return new ModelSession(model, session, signature, resolved.Provider, settings.MaxBatchRows);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// An ONNX Runtime session for <paramref name="model"/>, with the CUDA provider first when <paramref name="cuda"/>;
+    /// null when only the CUDA provider kept it from being created, <paramref name="cudaFailure"/> saying why (the
+    /// caller decides between CPU and an error).
+    /// </summary>
+    private static InferenceSession? NewSession(StoredModel model, SessionSettings settings, bool cuda, out string? cudaFailure)
+    {
+        cudaFailure = null;
         using var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
@@ -149,46 +191,20 @@ public sealed class ModelSession : IDisposable
         };
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", settings.AllowSpinning ? "1" : "0");
         options.AddSessionConfigEntry("session.inter_op.allow_spinning", settings.AllowSpinning ? "1" : "0");
-        var provider = CpuProvider;
-        if (settings.Provider != ExecutionProviderChoice.Cpu)
+        if (!cuda)
         {
-            var available = AvailableProviders();
-            if (available.Contains(CudaProvider))
-            {
-                try
-                {
-                    options.AppendExecutionProvider_CUDA(0);
-                    provider = CudaProvider;
-                }
-                catch (OnnxRuntimeException ex)
-                {
-                    logger.LogWarning(ex, "CUDA execution provider could not be initialised for {Model} {Version}; running on CPU", model.Manifest.Name, model.Manifest.Version);
-                }
-            }
-            else
-            {
-                var level = settings.Provider == ExecutionProviderChoice.Cuda ? LogLevel.Warning : LogLevel.Information;
-                logger.Log(level, "Execution provider {Requested} requested but this ONNX Runtime build offers only {Available}; {Model} {Version} runs on CPU",
-                    settings.Provider, string.Join(",", available), model.Manifest.Name, model.Manifest.Version);
-            }
+            return new InferenceSession(model.OnnxBytes, options);
         }
 
-        var session = new InferenceSession(model.OnnxBytes, options);
+        options.AppendExecutionProvider_CUDA(settings.DeviceId);
         try
         {
-            var signature = Check(model.Manifest, session);
-            if (signature.FixedBatch > 0)
-            {
-                logger.LogInformation("{Model} {Version}: the graph fixes the batch at {FixedBatch} rows; every batch runs as {FixedBatch}-row chunks, the last one padded",
-                    model.Manifest.Name, model.Manifest.Version, signature.FixedBatch, signature.FixedBatch);
-            }
-
-            return new ModelSession(model, session, signature, provider, settings.MaxBatchRows);
+            return new InferenceSession(model.OnnxBytes, options);
         }
-        catch
+        catch (OnnxRuntimeException ex)
         {
-            session.Dispose();
-            throw;
+            cudaFailure = string.Join(' ', ex.Message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            return null;
         }
     }
 

@@ -3,11 +3,11 @@ namespace StreamMonitor.Models.Inference;
 /// <summary>Which ONNX Runtime execution provider to ask for.</summary>
 public enum ExecutionProviderChoice
 {
-    /// <summary>CUDA when the native build offers it, else CPU.</summary>
+    /// <summary>CUDA when its provider can be created on the device, else CPU with the reason logged.</summary>
     Auto,
     /// <summary>CPU only.</summary>
     Cpu,
-    /// <summary>CUDA wanted; CPU (with a warning) when the native build has no CUDA.</summary>
+    /// <summary>CUDA or nothing: a CUDA provider that cannot run is a configuration error (<see cref="ExecutionProviderUnavailableException"/>).</summary>
     Cuda,
 }
 
@@ -19,6 +19,9 @@ public sealed record SessionSettings
 
     /// <summary>Execution provider wanted.</summary>
     public ExecutionProviderChoice Provider { get; init; } = ExecutionProviderChoice.Auto;
+
+    /// <summary>CUDA device id (the ordinal among the devices visible to the process, after CUDA_VISIBLE_DEVICES).</summary>
+    public int DeviceId { get; init; }
 
     /// <summary>Threads inside one operator; 0 lets ONNX Runtime choose (one per core).</summary>
     public int IntraOpThreads { get; init; }
