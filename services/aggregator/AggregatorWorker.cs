@@ -17,8 +17,9 @@ namespace StreamMonitor.Aggregator;
 
 /// <summary>
 /// Runs the aggregator: stage A (group "{ConsumerGroup}") over the input topics and stage B (group
-/// "{ConsumerGroup}-merge") over the partials topic, and the quality join (group "{ConsumerGroup}-quality") over
-/// predictions and labels (<see cref="QualityProcessor"/>), each on its own thread with its own consumer and producer.
+/// "{ConsumerGroup}-merge") over the partials topic, the label repartition step (group "{ConsumerGroup}-labels": labels
+/// to labels-by-id by event id, <see cref="LabelRepartitioner"/>) and the quality join (group "{ConsumerGroup}-quality")
+/// over predictions and labels-by-id (<see cref="QualityProcessor"/>), each on its own thread with its own consumer and producer.
 /// Every input record goes through one <see cref="RecordPolicy"/> (Aggregator:EventTime) at the source
 /// (<see cref="InputRecords"/>), so a bad record is rejected, routed once and never reaches a topology's state. A
 /// processor that fails anyway (the cluster, a corrupt checkpoint) stops the service: its checkpoints make a restart
@@ -75,6 +76,7 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
             RoutesMalformedPredictions = latency is null && scoreDrift?.Enabled != true,
         }
         : null;
+        var repartitioner = quality is null ? null : new LabelRepartitioner(topics, inputs, codec, metrics);
         if (quality is not null)
         {
             builders.Add(new QualityTopology(codec, quality));
@@ -94,7 +96,8 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
             // Quality alone has no windowed input of stage A; its partials still go through stage B.
             inputTopics.Count == 0 ? Task.CompletedTask : RunProcessor("stage-a", new ProcessorSettings(options.ConsumerGroup, inputTopics, options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromMilliseconds(200)), stageA, kafka, progress, metrics, stoppingToken),
             RunProcessor("stage-b", new ProcessorSettings(options.ConsumerGroup + "-merge", [topics.WindowPartials], options.CheckpointEveryRecords, checkpointInterval, TimeSpan.FromSeconds(1)), stageB, kafka, progress, metrics, stoppingToken),
-            quality is null ? Task.CompletedTask : RunProcessor("quality", kafka, (producer, store, loop) => QualityProcessor.Create(quality, options, kafka, inputs, codec, producer, store, loggerFactory, metrics.ForProcessor("quality"), loop).Run, stoppingToken));
+            repartitioner is null ? Task.CompletedTask : RunProcessor("labels", kafka, (producer, _, loop) => cancellation => repartitioner.Run(new LabelRepartitionSettings(options.ConsumerGroup + "-labels", options.CheckpointEveryRecords, checkpointInterval, loop), kafka, producer, loggerFactory.CreateLogger("StreamMonitor.Aggregator.labels"), cancellation), stoppingToken),
+            quality is null ? Task.CompletedTask : RunProcessor("quality", kafka, (producer, store, loop) => QualityProcessor.Create(quality, options, kafka, inputs, codec, producer, store, loggerFactory, metrics.ForProcessor("quality"), loop, () => repartitioner!.CaughtUp).Run, stoppingToken));
     }
 
     private Task RunProcessor(string name, ProcessorSettings settings, IPartitionTaskFactory factory, KafkaOptions kafka, ProgressBoard progress, AggregatorMetrics metrics, CancellationToken stoppingToken) =>

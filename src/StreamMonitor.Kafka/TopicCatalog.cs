@@ -61,6 +61,12 @@ public sealed class TopicCatalog
     public string AggregatorCheckpoints => Name("checkpoints.aggregator");
 
     /// <summary>
+    /// Internal: the labels repartitioned by event id with murmur2 (the aggregator's label repartition step), so label p
+    /// meets prediction p whatever partitioner the user's producer used; partitioned like predictions.
+    /// </summary>
+    public string LabelsById => Name("labels-by-id");
+
+    /// <summary>
     /// Compacted: the quality join's state (pending predictions, waiting labels, windows) as changelog entries keyed by
     /// (generation, entry); partitioned like predictions and labels (partition p holds task p's state).
     /// </summary>
@@ -76,6 +82,7 @@ public sealed class TopicCatalog
         new(Predictions, InputPartitions, Compacted: false),
         new(ShadowPredictions, InputPartitions, Compacted: false),
         new(Labels, InputPartitions, Compacted: false),
+        new(LabelsById, InputPartitions, Compacted: false),
         new(DeadLetter, ResultPartitions, Compacted: false),
         new(LateEvents, ResultPartitions, Compacted: false),
         new(WindowPartials, ResultPartitions, Compacted: true),

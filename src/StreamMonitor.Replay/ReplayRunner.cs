@@ -136,8 +136,9 @@ public sealed class ReplayRunner
 
     /// <summary>
     /// The aggregator's consumer groups in the order their input completes, with the topics each reads (see
-    /// AggregatorWorker): stage A over the inputs, the quality join ("{group}-quality", unless
-    /// Aggregator__Quality__Enabled is false) over predictions and labels, then the merge ("{group}-merge") over the
+    /// AggregatorWorker): stage A over the inputs, the label repartition step ("{group}-labels") over labels and the
+    /// quality join ("{group}-quality") over predictions and labels-by-id (both unless Aggregator__Quality__Enabled is
+    /// false), then the merge ("{group}-merge") over the
     /// window partials the other two write.
     /// </summary>
     private static List<(string Group, List<TopicPartition> Partitions)> AggregatorGroups(Dictionary<string, string> env, KafkaOptions target)
@@ -150,7 +151,8 @@ public sealed class ReplayRunner
         var quality = env.GetValueOrDefault("Aggregator__Quality__Enabled") ?? System.Environment.GetEnvironmentVariable("Aggregator__Quality__Enabled");
         if (!string.Equals(quality, "false", StringComparison.OrdinalIgnoreCase))
         {
-            groups.Add((group + "-quality", Partitions(topics.InputPartitions, topics.Predictions, topics.Labels)));
+            groups.Add((group + "-labels", Partitions(topics.InputPartitions, topics.Labels)));
+            groups.Add((group + "-quality", Partitions(topics.InputPartitions, topics.Predictions, topics.LabelsById)));
         }
 
         groups.Add((group + "-merge", Partitions(topics.ResultPartitions, topics.WindowPartials)));

@@ -30,7 +30,12 @@ public interface ICoPartitionedTaskFactory
 /// <see cref="IChangelogTask"/>s (partition p for task p); null: the whole state is in the checkpoint record.</param>
 /// <param name="Progress">Where the loop reports liveness (/healthz: <see cref="ProgressWatchdog"/>): progress when
 /// records are handed to tasks, the consumer's lag every <paramref name="IdleCheckInterval"/>; none when null.</param>
-public sealed record CoPartitionedSettings(string GroupId, IReadOnlyList<string> Topics, int CheckpointEveryRecords, TimeSpan CheckpointInterval, TimeSpan IdleCheckInterval, int LaneCapacity, string? ChangelogTopic = null, LoopProgress? Progress = null);
+/// <param name="UpstreamCaughtUp">For a lane written by an in-process step (a repartition topic): whether that step has
+/// written everything its own input holds so far. An end of partition on such a lane counts (it stops blocking the
+/// other lanes) only once this is true and the broker's high watermark, asked afterwards, is the consumer's position:
+/// otherwise the lane's topic trails its upstream and the other lanes would run ahead of records still being written.
+/// Null, or true for a lane: end of partition counts at once.</param>
+public sealed record CoPartitionedSettings(string GroupId, IReadOnlyList<string> Topics, int CheckpointEveryRecords, TimeSpan CheckpointInterval, TimeSpan IdleCheckInterval, int LaneCapacity, string? ChangelogTopic = null, LoopProgress? Progress = null, Func<int, bool>? UpstreamCaughtUp = null);
 
 /// <summary>
 /// Runs one <see cref="IPartitionTask"/> per partition number p over partition p of every lane topic (co-partitioned:
@@ -157,9 +162,11 @@ public sealed class CoPartitionedProcessor
                 {
                     if (record.IsPartitionEOF)
                     {
-                        group.Merge.MarkEnd(lane);
+                        group.EndPending[lane] = true;
+                        group.EndOffsets[lane] = record.Offset.Value;
+                        ConfirmEnds(group);
                     }
-                    else if (group.Merge.Add(lane, record, _factory.EventTimeOf(lane, record)) && group.Merge.IsFull(lane) && !group.Paused[lane])
+                    else if (Add(group, lane, record) && group.Merge.IsFull(lane) && !group.Paused[lane])
                     {
                         consumer.Pause([record.TopicPartition]);
                         group.Paused[lane] = true;
@@ -178,6 +185,12 @@ public sealed class CoPartitionedProcessor
                 {
                     _settings.Progress?.ReportLag(ConsumerLag.Of(consumer));
                     var watermark = _progress.Watermark;
+                    foreach (var pending in _groups.Values.Where(g => g.EndPending.Any(p => p)))
+                    {
+                        ConfirmEnds(pending);
+                        cadence.Handed(Drain(pending));
+                    }
+
                     foreach (var idle in _groups.Values.Where(g => g.Merge.CaughtUp))
                     {
                         idle.Task.OnIdle(watermark, _output);
@@ -197,6 +210,44 @@ public sealed class CoPartitionedProcessor
         {
             _consumer = null;
             _changelogReader = null;
+        }
+    }
+
+    private bool Add(TaskGroup group, int lane, ConsumeResult<byte[], byte[]> record)
+    {
+        group.EndPending[lane] = false;
+        return group.Merge.Add(lane, record, _factory.EventTimeOf(lane, record));
+    }
+
+    /// <summary>Marks the lanes whose end of partition counts (see <see cref="CoPartitionedSettings.UpstreamCaughtUp"/>).</summary>
+    private void ConfirmEnds(TaskGroup group)
+    {
+        for (var lane = 0; lane < group.EndPending.Length; lane++)
+        {
+            if (!group.EndPending[lane])
+            {
+                continue;
+            }
+
+            if (_settings.UpstreamCaughtUp is { } upstream)
+            {
+                // The upstream first, then the watermark: a record the upstream wrote before it was caught up is below it.
+                if (!upstream(lane))
+                {
+                    continue;
+                }
+
+                var partition = new TopicPartition(_settings.Topics[lane], group.Partition);
+                if (_consumer!.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(10)).High.Value > group.EndOffsets[lane])
+                {
+                    // Records are on their way to the consumer: their end of partition will come after them.
+                    group.EndPending[lane] = false;
+                    continue;
+                }
+            }
+
+            group.EndPending[lane] = false;
+            group.Merge.MarkEnd(lane);
         }
     }
 
@@ -398,6 +449,12 @@ public sealed class CoPartitionedProcessor
         public EventTimeMerge Merge { get; } = merge;
 
         public bool[] Paused { get; } = new bool[merge.LaneCount];
+
+        /// <summary>Lanes whose consumer reported end of partition, not yet counted (<see cref="CoPartitionedSettings.UpstreamCaughtUp"/>).</summary>
+        public bool[] EndPending { get; } = new bool[merge.LaneCount];
+
+        /// <summary>Per lane, the offset its last end of partition was reported at.</summary>
+        public long[] EndOffsets { get; } = new long[merge.LaneCount];
 
         public bool Dirty { get; set; }
     }

@@ -24,7 +24,8 @@ namespace StreamMonitor.Aggregator.Quality;
 public sealed record QualitySettings(WindowSpec Window, long GraceMs, long LabelHorizonMs, long UpdateIntervalMs, TopicCatalog Topics, long IdleTimeoutMs = 600_000, ITaskMetrics? Metrics = null, bool RoutesMalformedPredictions = true);
 
 /// <summary>
-/// Stage A of the quality topology for one co-partitioned pair (predictions p, labels p): joins labels to OK predictions
+/// Stage A of the quality topology for one co-partitioned pair (predictions p, labels-by-id p: the labels repartitioned
+/// by event id, <see cref="LabelRepartitioner"/>): joins labels to OK predictions
 /// by event id, whichever arrives first waiting up to the label horizon, and keeps per (model, version, window of
 /// prediction event time) a <see cref="QualityAggregate"/>. Stream time = max of prediction event times and label
 /// times; windows close on prediction stream time (max prediction event time) + grace. A closed window's partial is
@@ -38,6 +39,8 @@ public sealed record QualitySettings(WindowSpec Window, long GraceMs, long Label
 /// append-only chunks for a window's lists, and the checkpoint record holds only counters and stream times.
 /// Predictions and labels are read through the record policy (<see cref="InputRecords"/>): a rejected record (an
 /// implausible event or label time among others) moves neither stream time. Horizon and close arithmetic saturates.
+/// A label the repartition step produced again after a crash is dropped by its source coordinates (per labels-topic
+/// partition the highest source offset applied, in the snapshot); dead letters of labels name those coordinates.
 /// </summary>
 public sealed class QualityJoinTask : IChangelogTask
 {
@@ -46,6 +49,7 @@ public sealed class QualityJoinTask : IChangelogTask
     private const char ResolvedPrefix = 'R';
     private const char WindowPrefix = 'W';
     private const char ChunkPrefix = 'C';
+    private const int SnapshotVersion = 2;
 
     private static readonly Comparer<(long Time, string Id)> ByTime = Comparer<(long Time, string Id)>.Create(
         (a, b) => a.Time != b.Time ? a.Time.CompareTo(b.Time) : string.CompareOrdinal(a.Id, b.Id));
@@ -63,6 +67,10 @@ public sealed class QualityJoinTask : IChangelogTask
     private readonly SortedDictionary<(long Time, string Id), WindowState> _windows = new(ByTime);
     private readonly Dictionary<string, byte[]?> _changes = new(StringComparer.Ordinal);
     private readonly HashSet<(long Time, string Id)> _changedWindows = [];
+
+    // Per labels-topic partition, the highest source offset applied: the label repartition step may produce a record
+    // again after a crash, always after the original (one source partition reaches a target partition in order).
+    private readonly SortedDictionary<int, long> _appliedSourceOffsets = [];
     private long _predictionTime = long.MinValue;
     private long _lastTick = long.MinValue;
     private long _lastFrontier = long.MinValue;
@@ -130,6 +138,9 @@ public sealed class QualityJoinTask : IChangelogTask
     /// <summary>Labels whose prediction had expired unlabeled (LABEL_EXPIRED).</summary>
     public long LabelsExpired { get; private set; }
 
+    /// <summary>Labels the repartition step produced again after a crash (dropped: their original was applied).</summary>
+    public long RepartitionDuplicates { get; private set; }
+
     /// <summary>Predictions waiting for a label plus labels waiting for a prediction (state size).</summary>
     public int Waiting => _pending.Count + _waiting.Count;
 
@@ -141,7 +152,7 @@ public sealed class QualityJoinTask : IChangelogTask
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(output);
-        if (record.Topic == _settings.Topics.Labels)
+        if (record.Topic != _settings.Topics.Predictions)
         {
             ProcessLabel(record, output);
         }
@@ -191,6 +202,16 @@ public sealed class QualityJoinTask : IChangelogTask
             foreach (var counter in (long[])[StreamTime, _predictionTime, _lastTick, _lastFrontier, Malformed, Late, ErrorPredictions, Duplicates, LabelsUnknown, LabelsExpired])
             {
                 writer.Write(counter);
+            }
+
+            // Version 2 appends the repartition dedupe table; version 1 (the ten counters alone) is read as an empty table.
+            writer.Write(SnapshotVersion);
+            writer.Write(RepartitionDuplicates);
+            writer.Write(_appliedSourceOffsets.Count);
+            foreach (var (partition, offset) in _appliedSourceOffsets)
+            {
+                writer.Write(partition);
+                writer.Write(offset);
             }
         }
 
@@ -253,6 +274,22 @@ public sealed class QualityJoinTask : IChangelogTask
         Duplicates = reader.ReadInt64();
         LabelsUnknown = reader.ReadInt64();
         LabelsExpired = reader.ReadInt64();
+        if (reader.BaseStream.Position == reader.BaseStream.Length)
+        {
+            return;
+        }
+
+        var version = reader.ReadInt32();
+        if (version != SnapshotVersion)
+        {
+            throw new InvalidDataException($"Quality join snapshot version {version} is not {SnapshotVersion}.");
+        }
+
+        RepartitionDuplicates = reader.ReadInt64();
+        for (var count = reader.ReadInt32(); count > 0; count--)
+        {
+            _appliedSourceOffsets[reader.ReadInt32()] = reader.ReadInt64();
+        }
     }
 
     private void RestoreEntries(IReadOnlyDictionary<string, byte[]> entries)
@@ -388,9 +425,19 @@ public sealed class QualityJoinTask : IChangelogTask
 
     private void ProcessLabel(ConsumeResult<byte[], byte[]> record, ITaskOutput output)
     {
+        // A record without the repartition headers (read from the labels topic itself) is its own source.
+        var (sourcePartition, sourceOffset) = LabelRepartitioner.SourceOf(record) ?? (record.Partition.Value, record.Offset.Value);
+        if (_appliedSourceOffsets.TryGetValue(sourcePartition, out var applied) && sourceOffset <= applied)
+        {
+            RepartitionDuplicates++;
+            return;
+        }
+
+        _appliedSourceOffsets[sourcePartition] = sourceOffset;
         if (!_inputs.Label(record).TryGet(out var label, out var rejection))
         {
-            // Labels are only the join's: it always routes them.
+            // Only a label read from the labels topic itself can be rejected here: the repartition step forwards valid
+            // labels alone, with their timestamps, after dead-lettering the others once.
             Reject(record, rejection, output);
             return;
         }
@@ -398,7 +445,7 @@ public sealed class QualityJoinTask : IChangelogTask
         StreamTime = Math.Max(StreamTime, label.LabelTimeMs);
         Expire(output);
         var id = label.EventId;
-        var waiting = new WaitingLabel(label.LabelTimeMs, label.Value, record.Partition.Value, record.Offset.Value, record.Message.Value);
+        var waiting = new WaitingLabel(label.LabelTimeMs, label.Value, sourcePartition, sourceOffset, record.Message.Value);
         if (RemovePending(id) is { } prediction)
         {
             Join(id, prediction, waiting, output);

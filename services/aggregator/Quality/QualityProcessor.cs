@@ -8,7 +8,8 @@ using StreamMonitor.Streams;
 namespace StreamMonitor.Aggregator.Quality;
 
 /// <summary>
-/// Runs <see cref="QualityJoinTask"/>s: one per partition number p over predictions p (lane 0) and labels p (lane 1), in
+/// Runs <see cref="QualityJoinTask"/>s: one per partition number p over predictions p (lane 0) and labels-by-id p (lane 1,
+/// written by <see cref="LabelRepartitioner"/>), in
 /// group "{ConsumerGroup}-quality", the lanes merged by event time (prediction event time against label time; equal
 /// times: the prediction first). Event times are read through the record policy (<paramref name="inputs"/>), whose
 /// outcome the task reuses; a rejected record has none and is released at once, moving no time.
@@ -18,21 +19,26 @@ namespace StreamMonitor.Aggregator.Quality;
 /// <param name="codec">Encodes dead letters.</param>
 public sealed class QualityProcessor(QualitySettings settings, InputRecords inputs, EventCodec codec) : ICoPartitionedTaskFactory
 {
-    /// <summary>The processor of the service; <paramref name="progress"/> reports its loop to the liveness watchdog.</summary>
-    public static CoPartitionedProcessor Create(QualitySettings settings, AggregatorOptions options, KafkaOptions kafka, InputRecords inputs, EventCodec codec, IProducer<byte[], byte[]> producer, CheckpointStore store, ILoggerFactory loggerFactory, IProcessorMetrics? metrics = null, LoopProgress? progress = null)
+    /// <summary>
+    /// The processor of the service; <paramref name="progress"/> reports its loop to the liveness watchdog;
+    /// <paramref name="labelsCaughtUp"/> tells whether the in-process label repartition step has written all its input
+    /// (<see cref="LabelRepartitioner.CaughtUp"/>; the end of the label lane counts only then).
+    /// </summary>
+    public static CoPartitionedProcessor Create(QualitySettings settings, AggregatorOptions options, KafkaOptions kafka, InputRecords inputs, EventCodec codec, IProducer<byte[], byte[]> producer, CheckpointStore store, ILoggerFactory loggerFactory, IProcessorMetrics? metrics = null, LoopProgress? progress = null, Func<bool>? labelsCaughtUp = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         var processor = new CoPartitionedSettings(
             options.ConsumerGroup + "-quality",
-            [settings.Topics.Predictions, settings.Topics.Labels],
+            [settings.Topics.Predictions, settings.Topics.LabelsById],
             options.CheckpointEveryRecords,
             TimeSpan.FromMilliseconds(options.CheckpointIntervalMs),
             TimeSpan.FromSeconds(1),
             options.Quality.LaneCapacity,
             settings.Topics.QualityChangelog,
-            progress);
+            progress,
+            labelsCaughtUp is null ? null : lane => lane == 0 || labelsCaughtUp());
 
         // Its own progress board: label times run ahead of prediction times and must not drive latency idle flushes.
         return new CoPartitionedProcessor(processor, kafka, new QualityProcessor(settings, inputs, codec), producer, store, new ProgressBoard(), loggerFactory.CreateLogger("StreamMonitor.Aggregator.quality"), metrics);
