@@ -4,6 +4,7 @@ using Confluent.Kafka;
 using StreamMonitor.Contracts;
 using StreamMonitor.Influx;
 using StreamMonitor.Kafka;
+using StreamMonitor.Streams;
 using StreamMonitor.Testing;
 using Xunit.Abstractions;
 
@@ -13,7 +14,9 @@ namespace StreamMonitor.Aggregator.Tests;
 /// The quality topology in the aggregator process (group "{group}-quality", predictions and labels merged in event
 /// time): generated predictions with delayed, out-of-order, duplicated, expired and unknown-id labels. The final
 /// results on the topic must equal the exact metrics of the joined pairs, survive SIGKILLs byte-identically, reach
-/// InfluxDB as quality_window points, and every label that did not join must be dead-lettered with its reason.
+/// InfluxDB as quality_window points, and every label that did not join must be dead-lettered with its reason. The
+/// killed run's labels are produced on other partitions than their predictions (as by a client whose partitioner is not
+/// murmur2): the label repartition step and the join must still give the clean run's results byte for byte.
 /// </summary>
 public sealed class QualityProcessTests(AggregatorProcessFixture fixture, ITestOutputHelper output) : IClassFixture<AggregatorProcessFixture>
 {
@@ -36,7 +39,8 @@ public sealed class QualityProcessTests(AggregatorProcessFixture fixture, ITestO
         await clean.StopAsync(TimeSpan.FromSeconds(20));
         await clean.DisposeAsync();
 
-        var (crashOptions, crashInflux) = await PrepareAsync();
+        // Every label one partition off murmur2's: none is where its prediction is.
+        var (crashOptions, crashInflux) = await PrepareAsync(id => (Murmur2.Partition(Encoding.UTF8.GetBytes(id), cleanOptions.Topics.InputPartitions) + 1) % cleanOptions.Topics.InputPartitions);
         var crashing = Start(crashOptions, crashInflux, "crash");
         // Kill once every partition is assigned: each restore reads its changelog partition first, and a kill during
         // the assignment would never let a checkpoint be written.
@@ -52,11 +56,15 @@ public sealed class QualityProcessTests(AggregatorProcessFixture fixture, ITestO
         }
 
         await AssertDeadLettersAsync(crashOptions);
+        var labels = await fixture.Kafka.ConsumeRawAllAsync(crashOptions.Topics.Labels, TimeSpan.FromSeconds(30));
+        var byId = await fixture.Kafka.ConsumeRawAllAsync(crashOptions.Topics.LabelsById, TimeSpan.FromSeconds(30));
+        output.WriteLine($"{labels.Count} labels, {byId.Count} records on labels-by-id ({byId.Count - labels.Count} produced again after a kill, dropped by the join)");
+        Assert.True(byId.Count >= labels.Count, "labels were lost by the repartition step");
         await crashing.StopAsync(TimeSpan.FromSeconds(20));
         await crashing.DisposeAsync();
     }
 
-    private async Task<(KafkaOptions Kafka, InfluxOptions Influx)> PrepareAsync()
+    private async Task<(KafkaOptions Kafka, InfluxOptions Influx)> PrepareAsync(Func<string, int>? labelPartition = null)
     {
         var options = fixture.Kafka.CreateOptions();
         var influx = await fixture.Influx.CreateDatabaseAsync("quality");
@@ -66,7 +74,8 @@ public sealed class QualityProcessTests(AggregatorProcessFixture fixture, ITestO
 
         foreach (var (label, _) in _scenario.Labels.OrderBy(l => l.Arrival))
         {
-            producer.Produce(options.Topics.Labels, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(label.EventId), Value = codec.Serialize(label) });
+            var message = new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(label.EventId), Value = codec.Serialize(label) };
+            producer.Produce(new TopicPartition(options.Topics.Labels, labelPartition?.Invoke(label.EventId) ?? Partition.Any), message);
         }
 
         // Per partition an error prediction far in the future: it closes and expires everything before it (and, being an

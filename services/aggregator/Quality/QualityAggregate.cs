@@ -43,12 +43,6 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
     /// <summary>Binary: predicted 0, label 1.</summary>
     public long FalseNegatives { get; set; }
 
-    /// <summary>Sum of the binary log losses.</summary>
-    public double LogLossSum { get; set; }
-
-    /// <summary>Sum of the binary squared errors (p − y)².</summary>
-    public double BrierSum { get; set; }
-
     /// <summary>Labeled regression predictions.</summary>
     public long Regression { get; set; }
 
@@ -75,16 +69,12 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
             case OutputKind.BINARY_PROBABILITY:
                 var positive = label >= 0.5;
                 var predicted = score >= 0.5;
-                var y = positive ? 1.0 : 0.0;
-                var p = Math.Clamp(score, Epsilon, 1 - Epsilon);
                 Classified++;
                 Binary++;
                 Correct += predicted == positive ? 1 : 0;
                 TruePositives += predicted && positive ? 1 : 0;
                 FalsePositives += predicted && !positive ? 1 : 0;
                 FalseNegatives += !predicted && positive ? 1 : 0;
-                LogLossSum += -((y * Math.Log(p)) + ((1 - y) * Math.Log(1 - p)));
-                BrierSum += (score - y) * (score - y);
                 Scores.Add((score, positive));
                 break;
             case OutputKind.MULTICLASS_PROBABILITIES:
@@ -120,8 +110,6 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
         TruePositives += other.TruePositives;
         FalsePositives += other.FalsePositives;
         FalseNegatives += other.FalseNegatives;
-        LogLossSum += other.LogLossSum;
-        BrierSum += other.BrierSum;
         Regression += other.Regression;
         AbsErrorSum += other.AbsErrorSum;
         SquaredErrorSum += other.SquaredErrorSum;
@@ -165,8 +153,7 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
             result.Precision = TruePositives + FalsePositives == 0 ? null : (double)TruePositives / (TruePositives + FalsePositives);
             result.Recall = TruePositives + FalseNegatives == 0 ? null : (double)TruePositives / (TruePositives + FalseNegatives);
             result.F1 = (2 * TruePositives) + FalsePositives + FalseNegatives == 0 ? null : 2.0 * TruePositives / ((2 * TruePositives) + FalsePositives + FalseNegatives);
-            result.LogLoss = LogLossSum / Binary;
-            result.Brier = BrierSum / Binary;
+            (result.LogLoss, result.Brier) = LogLossAndBrier(Scores);
             result.RocAuc = RocAuc(Scores);
         }
 
@@ -177,6 +164,26 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Mean log loss (p clipped to [ε, 1 − ε]) and mean Brier score of the (score, label) pairs, summed in sorted order:
+    /// the same pairs give the same bits whatever order they were joined in (labels of several source partitions reach
+    /// the join in an order that can differ between a live run and a replay).
+    /// </summary>
+    public static (double LogLoss, double Brier) LogLossAndBrier(IReadOnlyList<(double Score, bool Positive)> pairs)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        double logLoss = 0, brier = 0;
+        foreach (var (score, positive) in pairs.Order())
+        {
+            var y = positive ? 1.0 : 0.0;
+            var p = Math.Clamp(score, Epsilon, 1 - Epsilon);
+            logLoss += -((y * Math.Log(p)) + ((1 - y) * Math.Log(1 - p)));
+            brier += (score - y) * (score - y);
+        }
+
+        return (logLoss / pairs.Count, brier / pairs.Count);
     }
 
     /// <summary>Exact ROC AUC (Mann-Whitney U with mid-ranks for tied scores); null without both classes.</summary>
@@ -230,8 +237,10 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
             writer.Write(value);
         }
 
-        writer.Write(LogLossSum);
-        writer.Write(BrierSum);
+        // Two retired slots (the binary log-loss and Brier sums, now computed from the pairs): existing partials and
+        // changelogs keep their layout.
+        writer.Write(0.0);
+        writer.Write(0.0);
         writer.Write(AbsErrorSum);
         writer.Write(SquaredErrorSum);
     }
@@ -240,7 +249,7 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
     public static QualityAggregate ReadCountsFrom(BinaryReader reader)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        return new QualityAggregate
+        var aggregate = new QualityAggregate
         {
             Predictions = reader.ReadInt64(),
             Labeled = reader.ReadInt64(),
@@ -253,11 +262,12 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
             FalsePositives = reader.ReadInt64(),
             FalseNegatives = reader.ReadInt64(),
             Regression = reader.ReadInt64(),
-            LogLossSum = reader.ReadDouble(),
-            BrierSum = reader.ReadDouble(),
-            AbsErrorSum = reader.ReadDouble(),
-            SquaredErrorSum = reader.ReadDouble(),
         };
+        reader.ReadDouble();
+        reader.ReadDouble();
+        aggregate.AbsErrorSum = reader.ReadDouble();
+        aggregate.SquaredErrorSum = reader.ReadDouble();
+        return aggregate;
     }
 
     /// <summary>Encodes label delays and (score, label) pairs (all of them, or a run of new ones).</summary>
