@@ -155,6 +155,7 @@ public sealed class LabelRepartitioner
         }
 
         var uncommitted = 0;
+        long routed = 0;
         var lastCommit = DateTime.UtcNow;
         var assigned = new HashSet<TopicPartition>();
         var atEnd = new HashSet<TopicPartition>();
@@ -209,6 +210,7 @@ public sealed class LabelRepartitioner
                 producer.Produce(partition is { } p ? new TopicPartition(topic, p) : new TopicPartition(topic, Partition.Any), message, Delivered);
                 next[record.TopicPartition] = record.Offset.Value + 1;
                 uncommitted++;
+                routed++;
                 settings.Progress?.Progressed();
             }
 
@@ -223,6 +225,7 @@ public sealed class LabelRepartitioner
             {
                 Confirm();
                 _caughtUp = true;
+                logger.LogInformation("Labels caught up in {Group}: {Records} labels repartitioned by this run", settings.GroupId, routed);
             }
         }
 
