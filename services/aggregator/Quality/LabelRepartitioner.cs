@@ -219,12 +219,14 @@ public sealed class LabelRepartitioner
                 Commit(consumer, next.Keys.ToList());
                 uncommitted = 0;
                 lastCommit = DateTime.UtcNow;
+                settings.Progress?.ReportLag(ConsumerLag.Of(consumer));
             }
 
             if (!_caughtUp && assignmentKnown && atEnd.IsSupersetOf(assigned))
             {
                 Confirm();
                 _caughtUp = true;
+                settings.Progress?.ReportLag(0);
                 logger.LogInformation("Labels caught up in {Group}: {Records} labels repartitioned by this run", settings.GroupId, routed);
             }
         }
