@@ -32,7 +32,8 @@ public interface ICoPartitionedTaskFactory
 /// records are handed to tasks, the consumer's lag every <paramref name="IdleCheckInterval"/>; none when null.</param>
 /// <param name="UpstreamCaughtUp">For a lane written by an in-process step (a repartition topic): whether that step has
 /// written everything its own input holds so far. An end of partition on such a lane counts (it stops blocking the
-/// other lanes) only once this is true and the broker's high watermark, asked afterwards, is the consumer's position:
+/// other lanes) only once this is true and the broker's high watermark, asked afterwards, is the offset the end was
+/// reported at:
 /// otherwise the lane's topic trails its upstream and the other lanes would run ahead of records still being written.
 /// Null, or true for a lane: end of partition counts at once.</param>
 public sealed record CoPartitionedSettings(string GroupId, IReadOnlyList<string> Topics, int CheckpointEveryRecords, TimeSpan CheckpointInterval, TimeSpan IdleCheckInterval, int LaneCapacity, string? ChangelogTopic = null, LoopProgress? Progress = null, Func<int, bool>? UpstreamCaughtUp = null);

@@ -30,6 +30,13 @@ public sealed class QualityOptions
     [Range(16, 1_000_000)]
     public int LaneCapacity { get; set; } = 5_000;
 
+    /// <summary>
+    /// The label repartition step commits its source offsets (after its produced labels are confirmed) at least this
+    /// often while labels flow, and every <c>Aggregator:CheckpointEveryRecords</c> labels: it bounds what a crash produces
+    /// again (the join drops those), never a result.
+    /// </summary>
+    public TimeSpan LabelCommitInterval { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The settings in effect (call after validation).</summary>
     public QualitySettings ToSettings(TopicCatalog topics, ITaskMetrics? metrics = null)
     {
@@ -56,6 +63,11 @@ public sealed class QualityOptions
             {
                 yield return new ValidationResult($"Aggregator:Quality:{name} '{text}' is not a duration (e.g. 500ms, 10s, 1m, 1h, 7d).", ["Quality." + name]);
             }
+        }
+
+        if (LabelCommitInterval <= TimeSpan.Zero || LabelCommitInterval > TimeSpan.FromHours(1))
+        {
+            yield return new ValidationResult("Aggregator:Quality:LabelCommitInterval must be more than 0 and at most 1 h.", ["Quality." + nameof(LabelCommitInterval)]);
         }
 
         if (LaneCapacity is < 16 or > 1_000_000)
