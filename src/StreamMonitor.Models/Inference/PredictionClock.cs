@@ -58,6 +58,17 @@ public static class PredictionClock
         DispatchReason = DispatchReason.NONE,
     };
 
+    /// <summary>
+    /// Starts the timing of a record read again long after it was written (a backfill): its broker time is kept, but
+    /// the time it waited in Kafka is not scorer latency, so the Kafka queue stage is 0.
+    /// </summary>
+    public static PredictionTiming Replayed(long recordTimestampMs, long consumedAtMs) => new()
+    {
+        BrokerTimeMs = recordTimestampMs,
+        ConsumedAtMs = consumedAtMs,
+        DispatchReason = DispatchReason.NONE,
+    };
+
     /// <summary>Sets the stages of a row whose batch has run: decode, batch wait, inference, and the batch's identity.</summary>
     public static void Batched(PredictionTiming timing, in RowClock row, in BatchRun run)
     {
