@@ -88,7 +88,7 @@ public sealed class BackfillScorer(ModelSession session, FeatureValidator valida
         }
     }
 
-    /// <summary>The scorer: fills, runs and completes batches; refused inputs become ERROR predictions in order.</summary>
+    /// <summary>The scorer: fills, runs and completes batches; refused inputs become ERROR predictions at once.</summary>
     private (long Rows, long Errors, long Batches, long InferenceTicks) Score(BlockingCollection<BatchInput[]> chunks, BlockingCollection<Outgoing[]> scored,
         IProgress<BatchProgress>? progress, long started, CancellationTokenSource stop)
     {
