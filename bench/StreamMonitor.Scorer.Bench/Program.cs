@@ -15,7 +15,7 @@ using StreamMonitor.Scorer;
 
 // Scorer benchmark. Prints figures and ratios against their baselines; asserts nothing (speed goals live here,
 // not in timed tests). Usage: dotnet run -c Release --project bench/StreamMonitor.Scorer.Bench [-- --hidden 1024,1024,1024
-//   --backfill-rows 30000 --rounds 3 --batches-in-flight 2 --rate 300[,1500] --seconds 15 --batch 64 --queue-delay-ms 5 --execution-provider auto|cpu|cuda --cuda-device 0]
+//   --backfill-rows 30000 --backfill-batch 256 --rounds 3 --batches-in-flight 2 --rate 300[,1500] --seconds 15 --batch 64 --queue-delay-ms 5 --execution-provider auto|cpu|cuda --cuda-device 0]
 var settings = BenchSettings.Parse(args);
 var c = CultureInfo.InvariantCulture;
 var root = Directory.CreateTempSubdirectory("streammon-bench-").FullName;
@@ -121,7 +121,7 @@ try
         }
     }
 
-    // 2. Backfill through the embedded cluster at batch 256.
+    // 2. Backfill through the embedded cluster at batch --backfill-batch (256; a GPU wants far larger batches).
     // librdkafka's mock cluster keeps at most 5 MiB (and 100,000 records) per partition and drops the oldest
     // message sets beyond that, which moves the low watermark: with the catalog's 4 partitions only about 25,000
     // events survived, whatever was loaded. So the features topic gets enough partitions to hold every event.
@@ -139,7 +139,7 @@ try
     }
 
     Console.WriteLine();
-    Console.WriteLine(string.Create(c, $"2. Backfill through the embedded cluster ({settings.BackfillRows:N0} events of about {eventBytes} bytes on {kafka.Topics.Features} with {featurePartitions} partitions, batch 256, predictions to {kafka.Topics.Predictions})"));
+    Console.WriteLine(string.Create(c, $"2. Backfill through the embedded cluster ({settings.BackfillRows:N0} events of about {eventBytes} bytes on {kafka.Topics.Features} with {featurePartitions} partitions, batch {settings.BackfillBatch}, predictions to {kafka.Topics.Predictions})"));
     var produceStart = Stopwatch.GetTimestamp();
     using (var producer = new ProducerBuilder<byte[], byte[]>(WithThroughput(KafkaClientConfig.Producer(kafka, "bench-load"))).Build())
     {
@@ -158,23 +158,23 @@ try
     var ratios = new List<double>();
     var rawCpuUsPerRow = new List<double>();
     var backfillCpuUsPerRow = new List<double>();
-    using (var session = ModelSession.Create(stored, settings.Session(256), NullLogger.Instance))
+    using (var session = ModelSession.Create(stored, settings.Session(settings.BackfillBatch), NullLogger.Instance))
     {
         // One session for both: the raw figure is this very session running pre-filled rows back to back.
         double Raw()
         {
-            for (var r = 0; r < 256; r++)
+            for (var r = 0; r < settings.BackfillBatch; r++)
             {
                 Fill(session.InputRow(r), rows[r % rows.Length]);
             }
 
             var cpu = Cpu();
-            var result = RawThroughput(session, 256, settings.RawSeconds);
-            rawCpuUsPerRow.Add((Cpu() - cpu) * 1e6 / (result.Runs * 256.0));
+            var result = RawThroughput(session, settings.BackfillBatch, settings.RawSeconds);
+            rawCpuUsPerRow.Add((Cpu() - cpu) * 1e6 / (result.Runs * (double)settings.BackfillBatch));
             return result.RowsPerSecond;
         }
 
-        Console.WriteLine(string.Create(c, $"   {settings.Rounds} rounds; batches in flight {settings.BatchesInFlight}; raw = RawThroughput at batch 256 for {settings.RawSeconds:F0} s before and after each backfill, same session settings"));
+        Console.WriteLine(string.Create(c, $"   {settings.Rounds} rounds; batches in flight {settings.BatchesInFlight}; raw = RawThroughput at batch {settings.BackfillBatch} for {settings.RawSeconds:F0} s before and after each backfill, same session settings"));
         var rawBefore = Raw();
         for (var round = 1; round <= settings.Rounds; round++)
         {
@@ -207,7 +207,7 @@ try
     // CPU seconds of this whole process (ONNX Runtime, librdkafka and the in-process mock cluster) per row: unlike
     // rows/s it hardly moves when other programs take the cores, so it shows what the backfill costs beyond inference.
     Console.WriteLine(string.Create(c, $"   process CPU per row: raw {rawCpuUsPerRow.Average():F1} us, backfill {backfillCpuUsPerRow.Average():F1} us (the cores' ceiling on the ratio: {rawCpuUsPerRow.Average() / backfillCpuUsPerRow.Average():F3})"));
-    Console.WriteLine(string.Create(c, $"   ratio to raw batch 256: median {median:F3}, min {ratios[0]:F3}, max {ratios[^1]:F3} over {ratios.Count} rounds (goal >= 0.9) -> {(median >= 0.9 ? "MET" : "NOT MET")}"));
+    Console.WriteLine(string.Create(c, $"   ratio to raw batch {settings.BackfillBatch}: median {median:F3}, min {ratios[0]:F3}, max {ratios[^1]:F3} over {ratios.Count} rounds (goal >= 0.9) -> {(median >= 0.9 ? "MET" : "NOT MET")}"));
 
     // 3. Streaming: the scorer service in-process at a fixed input rate; overhead = e2e - inference per prediction.
     foreach (var rate in settings.Rates)
@@ -378,7 +378,7 @@ static string FindData()
 }
 
 /// <summary>Benchmark parameters from the command line.</summary>
-internal sealed record BenchSettings(int[] Hidden, int Epochs, double RawSeconds, int BackfillRows, int Rounds, int BatchesInFlight, int[] Rates, int Seconds, int Batch,
+internal sealed record BenchSettings(int[] Hidden, int Epochs, double RawSeconds, int BackfillRows, int BackfillBatch, int Rounds, int BatchesInFlight, int[] Rates, int Seconds, int Batch,
     int QueueDelayMs, ExecutionProviderChoice Provider, int CudaDevice)
 {
     /// <summary>Session settings for the raw and backfill figures, on the provider asked for.</summary>
@@ -398,6 +398,7 @@ internal sealed record BenchSettings(int[] Hidden, int Epochs, double RawSeconds
             Int("--epochs", 1),
             double.Parse(Get("--raw-seconds", "3"), CultureInfo.InvariantCulture),
             Int("--backfill-rows", 30_000),
+            Int("--backfill-batch", 256),
             Int("--rounds", 3),
             Int("--batches-in-flight", 2),
             Get("--rate", "300").Split(',').Select(r => int.Parse(r, CultureInfo.InvariantCulture)).ToArray(),

@@ -53,9 +53,15 @@ internal sealed partial class BatchDispatcher(PredictionPublisher publisher, Sha
             BatchScorer.Complete(model.Session, run, i, row.Clock, prediction);
             PredictionClock.HandOff(prediction.Timing, row.Clock.ConsumeTicks, run.EndTicks);
             publisher.Publish(prediction, row.Context.Record);
+            slot.Timings[i] = prediction.Timing;
+        }
+
+        // Metrics after every row is handed off: recording them must not delay the next row of the batch.
+        for (var i = 0; i < rows; i++)
+        {
             foreach (var stage in Stages)
             {
-                slot.Stages[(int)stage].Observe(prediction.Timing.StageMicros((int)stage) / 1e6);
+                slot.Stages[(int)stage].Observe(slot.Timings[i].StageMicros((int)stage) / 1e6);
             }
 
             slot.OkCounter.Inc();

@@ -43,6 +43,7 @@ internal sealed class ModelSlot : IDisposable
         Batcher = new MicroBatcher(options.BatchSize, options.QueueDelayMs * System.Diagnostics.Stopwatch.Frequency / 1000, options.DispatchWhenIdle);
         Rows = Enumerable.Range(0, options.BatchSize).Select(_ => new PendingRow()).ToArray();
         ShadowRowMap = new int[options.BatchSize];
+        Timings = new PredictionTiming[options.BatchSize];
         Stages = metrics.StageHistograms(name);
         BatchRows = metrics.BatchRows(name);
         Batches = metrics.Batches(name);
@@ -62,6 +63,9 @@ internal sealed class ModelSlot : IDisposable
     public PendingRow[] Rows { get; }
 
     public int[] ShadowRowMap { get; }
+
+    /// <summary>The timings of the batch just published, recorded in the metrics once every row is handed off.</summary>
+    public PredictionTiming[] Timings { get; }
 
     /// <summary>Stage histograms, indexed by <see cref="PredictionStage"/>.</summary>
     public Histogram.Child[] Stages { get; }
