@@ -9,80 +9,6 @@ using StreamMonitor.Models.Inference;
 
 namespace StreamMonitor.Scorer;
 
-/// <summary>A consumed record and when it arrived.</summary>
-internal sealed record RecordContext(ConsumeResult<byte[], byte[]> Record, long ConsumeTicks, long ConsumedAtMs)
-{
-    /// <summary>The record's Kafka timestamp, or null when it has none.</summary>
-    public long? RecordTimestampMs => Record.Message.Timestamp.Type == TimestampType.NotAvailable ? null : Record.Message.Timestamp.UnixTimestampMs;
-}
-
-/// <summary>A row waiting in a batch; instances are reused batch after batch.</summary>
-internal sealed class PendingRow
-{
-    public FeatureEvent Event { get; private set; } = null!;
-
-    public RecordContext Context { get; private set; } = null!;
-
-    public RowClock Clock { get; private set; }
-
-    public void Set(FeatureEvent featureEvent, RecordContext context, long enqueueTicks)
-    {
-        Event = featureEvent;
-        Context = context;
-        Clock = new RowClock(context.ConsumeTicks, enqueueTicks);
-    }
-}
-
-/// <summary>Per served model: the version in service, its shadow, the batcher, the waiting rows and the pre-resolved metrics.</summary>
-internal sealed class ModelSlot : IDisposable
-{
-    public ModelSlot(string name, ScorerOptions options, ScorerMetrics metrics)
-    {
-        Name = name;
-        ShadowName = options.Shadows.GetValueOrDefault(name);
-        Batcher = new MicroBatcher(options.BatchSize, options.QueueDelayMs * System.Diagnostics.Stopwatch.Frequency / 1000, options.DispatchWhenIdle);
-        Rows = Enumerable.Range(0, options.BatchSize).Select(_ => new PendingRow()).ToArray();
-        ShadowRowMap = new int[options.BatchSize];
-        Timings = new PredictionTiming[options.BatchSize];
-        Stages = metrics.StageHistograms(name);
-        BatchRows = metrics.BatchRows(name);
-        Batches = metrics.Batches(name);
-        OkCounter = metrics.Predictions(name, "").Ok;
-    }
-
-    public string Name { get; }
-
-    public string? ShadowName { get; }
-
-    public ServedModel? Current { get; set; }
-
-    public ServedModel? Shadow { get; set; }
-
-    public MicroBatcher Batcher { get; }
-
-    public PendingRow[] Rows { get; }
-
-    public int[] ShadowRowMap { get; }
-
-    /// <summary>The timings of the batch just published, recorded in the metrics once every row is handed off.</summary>
-    public PredictionTiming[] Timings { get; }
-
-    /// <summary>Stage histograms, indexed by <see cref="PredictionStage"/>.</summary>
-    public Histogram.Child[] Stages { get; }
-
-    public Histogram.Child BatchRows { get; }
-
-    public Counter.Child[] Batches { get; }
-
-    public Counter.Child OkCounter { get; set; }
-
-    public void Dispose()
-    {
-        Current?.Dispose();
-        Shadow?.Dispose();
-    }
-}
-
 /// <summary>
 /// The served models of one scorer: which version of each is in service (taken from the registry between batches
 /// only), what /readyz says about them, and under which model an ERROR prediction counts.
@@ -123,6 +49,35 @@ internal sealed partial class ModelSlots : IDisposable
     public IReadOnlyCollection<ModelSlot> All => _slots.Values;
 
     public bool TryGet(string name, out ModelSlot slot) => _slots.TryGetValue(name, out slot!);
+
+    /// <summary>
+    /// Waits until every model has been looked for in the store (so no model's events are refused only because its
+    /// load had not finished yet) and at least one served model has a version in service.
+    /// </summary>
+    public void WaitUntilServing(CancellationToken stoppingToken)
+    {
+        _readiness.MarkNotReady("loading models");
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            // Read first: every version offered before it reads true is adopted just below.
+            var attempted = _registry.AllAttempted;
+            AdoptOffered();
+            PublishStates();
+            if (attempted && All.Any(s => s.Current is not null))
+            {
+                var unavailable = All.Where(s => s.Current is null).Select(s => s.Name).ToArray();
+                if (unavailable.Length > 0)
+                {
+                    LogStartingWithout(_logger, string.Join(",", unavailable));
+                }
+
+                return;
+            }
+
+            _readiness.MarkNotReady(attempted ? "no served model has a version that loads" : "loading models");
+            stoppingToken.WaitHandle.WaitOne(100);
+        }
+    }
 
     /// <summary>Takes new model versions for every model whose batch is empty: swaps happen between batches only.</summary>
     public void AdoptOffered()
@@ -235,6 +190,9 @@ internal sealed partial class ModelSlots : IDisposable
             slot.OkCounter = _metrics.Predictions(next.Name, next.Version).Ok;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Scorer starts without models {Models}: no version of them loads; their events get MODEL_UNAVAILABLE errors until one does")]
+    private static partial void LogStartingWithout(ILogger logger, string models);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} swapped from version {OldVersion} to {NewVersion} (sha256 {Sha256}) between batches")]
     private static partial void LogSwap(ILogger logger, string model, string oldVersion, string newVersion, string sha256);

@@ -82,7 +82,7 @@ public sealed partial class ScorerWorker : BackgroundService
         IConsumer<byte[], byte[]>? consumer = null;
         try
         {
-            WaitForModels(stoppingToken);
+            _slots.WaitUntilServing(stoppingToken);
             if (stoppingToken.IsCancellationRequested)
             {
                 return;
@@ -132,35 +132,6 @@ public sealed partial class ScorerWorker : BackgroundService
             consumer?.Dispose();
             producer?.Dispose();
             _slots.Dispose();
-        }
-    }
-
-    /// <summary>
-    /// Waits until every model has been looked for in the store (so no model's events are refused only because its
-    /// load had not finished yet) and at least one served model has a version in service.
-    /// </summary>
-    private void WaitForModels(CancellationToken stoppingToken)
-    {
-        _readiness.MarkNotReady("loading models");
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            // Read first: every version offered before it reads true is adopted just below.
-            var attempted = _registry.AllAttempted;
-            _slots.AdoptOffered();
-            _slots.PublishStates();
-            if (attempted && _slots.All.Any(s => s.Current is not null))
-            {
-                var unavailable = _slots.All.Where(s => s.Current is null).Select(s => s.Name).ToArray();
-                if (unavailable.Length > 0)
-                {
-                    LogStartingWithout(_logger, string.Join(",", unavailable));
-                }
-
-                return;
-            }
-
-            _readiness.MarkNotReady(attempted ? "no served model has a version that loads" : "loading models");
-            stoppingToken.WaitHandle.WaitOne(100);
         }
     }
 
@@ -296,9 +267,6 @@ public sealed partial class ScorerWorker : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Scorer {InstanceId} consuming {Topic} in group {Group}: batch {BatchSize} rows, queue delay {QueueDelayMs} ms")]
     private static partial void LogStarted(ILogger logger, string topic, string group, string instanceId, int batchSize, int queueDelayMs);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Scorer starts without models {Models}: no version of them loads; their events get MODEL_UNAVAILABLE errors until one does")]
-    private static partial void LogStartingWithout(ILogger logger, string models);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Warmed up the scoring path of the models in service in {Milliseconds} ms")]
     private static partial void LogWarmedUp(ILogger logger, double milliseconds);
