@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Models.Inference;
@@ -37,17 +38,25 @@ public sealed class BackfillScorer(ModelSession session, FeatureValidator valida
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var chunks = new BlockingCollection<BatchInput[]>(BatchesInFlight + 1);
         using var scored = new BlockingCollection<Outgoing[]>(BatchesInFlight);
-        var reader = Task.Run(() => ReadAsync(inputs, chunks, stop), CancellationToken.None);
+        // Dedicated threads: each stage blocks on its queue for the whole run, which would hold thread-pool threads.
+        var reader = Task.Factory.StartNew(() => ReadAsync(inputs, chunks, stop), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         var publisher = Task.Factory.StartNew(() => Publish(scored, sink, stop), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         var scorer = Task.Factory.StartNew(() => Score(chunks, scored, progress, started, stop), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
             await Task.WhenAll(reader, scorer, publisher).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
-            // A stage failed and cancelled the others: its own exception is the one to report.
-            await (reader.IsFaulted ? reader : scorer.IsFaulted ? scorer : publisher).ConfigureAwait(false);
+            // A stage failed and cancelled the others, which then ended with OperationCanceledException: the failed
+            // stage's own exception is the one to report.
+            var cause = new[] { reader, scorer, publisher }.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions)
+                .FirstOrDefault(e => e is not OperationCanceledException);
+            if (cause is not null)
+            {
+                ExceptionDispatchInfo.Throw(cause);
+            }
+
             throw;
         }
 
