@@ -9,7 +9,9 @@
 #                                                artifacts/device/bench/ (parts carried over earlier runs stay while
 #                                                the machine is warm; carry bench.sha256 with each of them)
 #   scripts/device/run-scorer-bench.sh run [bench args]   there (or here): CUDA first, then CPU; output in
-#                                                $OUT (or artifacts/device/out) as bench-cuda.txt and bench-cpu.txt
+#                                                $OUT (or artifacts/device/out) as bench-cuda.txt and bench-cpu.txt.
+#                                                A GPU wants large batches and several in flight, e.g.
+#                                                run --backfill-batch 4096 --batches-in-flight 4 --rate 300,20000
 # Environment: PART_MIB (part size, default 56), PROVIDERS (default "cuda cpu"; "cpu" on a machine without a GPU),
 # BENCH_ARGS_CPU (extra arguments of the CPU run only).
 set -euo pipefail

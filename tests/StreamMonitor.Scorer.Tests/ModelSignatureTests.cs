@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using StreamMonitor.Contracts;
 using StreamMonitor.Models.Inference;
 using StreamMonitor.Models.Store;
@@ -184,6 +186,42 @@ public sealed class ModelSignatureTests : IDisposable
         Assert.Equal(
             "iris 1: a binary model reads one column (P(1)) or two ([P(0), P(1)]), but the output has 3; register it as multiclass.",
             Refusal("torch-iris-logits", new ModelManifest { Name = "iris", Version = "1", Features = ["a", "b", "c", "d"], OutputName = "logits", OutputWidth = 3 }));
+    }
+
+    [Theory]
+    [InlineData("torch-mlp")]
+    [InlineData("sklearn-logreg-double")]
+    [InlineData("torch-diabetes-1d")]
+    public void The_io_binding_path_gives_exactly_the_outputs_of_a_plain_run_on_freshly_allocated_tensors(string name)
+    {
+        // The scorer's path: pre-allocated pinned buffers bound once (OrtIoBinding, here on the CPU provider). The
+        // reference: InferenceSession.Run with new input and output tensors per call, same graph options and threads.
+        using var session = Open(name);
+        var validator = new FeatureValidator(session.Model.Manifest, NonFinitePolicy.Reject, rejectExtraFeatures: false);
+        var events = ExportedModel.All.Single(m => m.Name == name).Events();
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = Settings.IntraOpThreads, InterOpNumThreads = Settings.InterOpThreads };
+        using var plain = new InferenceSession(session.Model.OnnxBytes, options);
+        foreach (var rows in new[] { 1, 5, 20 })
+        {
+            for (var r = 0; r < rows; r++)
+            {
+                Assert.Null(validator.Fill(events[(r * 3) % events.Count], session, r));
+            }
+
+            long[] shape = [rows, session.InputWidth];
+            using var input = session.InputIsDouble
+                ? OrtValue.CreateTensorValueFromMemory(Enumerable.Range(0, rows).SelectMany(r => session.InputRowDouble(r).ToArray()).ToArray(), shape)
+                : OrtValue.CreateTensorValueFromMemory(Enumerable.Range(0, rows).SelectMany(r => session.InputRow(r).ToArray()).ToArray(), shape);
+            session.Run(rows);
+            using var runOptions = new RunOptions();
+            using var results = plain.Run(runOptions, [session.Signature.InputName], [input], [session.Signature.OutputName]);
+            var output = results[0];
+            var expected = output.GetTensorTypeAndShape().ElementDataType == TensorElementType.Double
+                ? output.GetTensorDataAsSpan<double>().ToArray().Select(v => (float)v).ToArray()
+                : output.GetTensorDataAsSpan<float>().ToArray();
+            var actual = Enumerable.Range(0, rows).SelectMany(r => session.OutputRow(r).ToArray()).ToArray();
+            Assert.Equal(expected, actual);
+        }
     }
 
     public void Dispose() => Directory.Delete(_store, recursive: true);

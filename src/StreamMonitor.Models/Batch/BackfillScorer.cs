@@ -1,169 +1,221 @@
-using System.Diagnostics;
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Models.Inference;
 
 namespace StreamMonitor.Models.Batch;
 
-/// <summary>One input of a batch run: a decoded and valid event, or why the record was refused.</summary>
-/// <param name="Event">The valid event, or null when the record did not decode or failed validation.</param>
-/// <param name="ErrorCode">Reason code (<see cref="ReasonCodes"/>) when <paramref name="Event"/> is null.</param>
-/// <param name="ErrorDetail">What was wrong.</param>
-/// <param name="FallbackId">
-/// The event id when it is valid, else a valid id for the record: its coordinates (topic/partition/offset, as
-/// <see cref="DeadLetter.KeyOf"/> writes them) or its file and row; never a lossy decode of its key.
-/// </param>
-/// <param name="RecordTimeMs">Record timestamp (Kafka) or 0.</param>
-/// <param name="ModelName">For a refused record that decoded: the model name it carries (possibly invalid); else null.</param>
-/// <param name="EventTimeMs">For a refused record that decoded with a plausible event time: that time; else null (no ERROR prediction is written for it).</param>
-public readonly record struct BatchInput(FeatureEvent? Event, string? ErrorCode, string? ErrorDetail, string FallbackId, long RecordTimeMs, string? ModelName = null, long? EventTimeMs = null)
-{
-    /// <summary>
-    /// Validates a decoded event with <paramref name="policy"/> (identifiers; event time against
-    /// <paramref name="recordTimestampMs"/>, or only the absolute range when null): the event, or the refused record.
-    /// </summary>
-    public static BatchInput Validate(RecordPolicy policy, FeatureEvent featureEvent, long? recordTimestampMs, string fallbackId, long recordTimeMs)
-    {
-        ArgumentNullException.ThrowIfNull(policy);
-        ArgumentNullException.ThrowIfNull(featureEvent);
-        return policy.Validate(featureEvent, recordTimestampMs).TryGet(out _, out var rejection)
-            ? new BatchInput(featureEvent, null, null, featureEvent.EventId, recordTimeMs)
-            : Refused(rejection.ReasonCode, rejection.Detail, Identifiers.IsValid(featureEvent.EventId) ? featureEvent.EventId : fallbackId, recordTimeMs, featureEvent.ModelName,
-                rejection.ReasonCode == ReasonCodes.EventTimeImplausible ? null : featureEvent.EventTimeMs);
-    }
-
-    /// <summary>A refused record.</summary>
-    public static BatchInput Refused(string reasonCode, string detail, string fallbackId, long recordTimeMs, string? modelName = null, long? eventTimeMs = null) =>
-        new(null, reasonCode, detail, fallbackId, recordTimeMs, modelName, eventTimeMs);
-}
-
-/// <summary>Where batch predictions go.</summary>
-public interface IPredictionSink : IDisposable
-{
-    /// <summary>Accepts one prediction.</summary>
-    void Write(Prediction prediction);
-
-    /// <summary>Makes every written prediction durable (flush, delivery acknowledged); throws if some were lost.</summary>
-    void Complete();
-}
-
-/// <summary>Progress of a batch run.</summary>
-/// <param name="Rows">Inputs handled.</param>
-/// <param name="Errors">Error predictions among them.</param>
-/// <param name="Elapsed">Time since the start.</param>
-public readonly record struct BatchProgress(long Rows, long Errors, TimeSpan Elapsed);
-
-/// <summary>Totals of a batch run.</summary>
-/// <param name="Rows">Inputs handled (one prediction each).</param>
-/// <param name="Scored">OK predictions.</param>
-/// <param name="Errors">Error predictions.</param>
-/// <param name="Batches">ONNX Runtime runs.</param>
-/// <param name="Elapsed">Wall time of the run.</param>
-/// <param name="InferenceTime">Time inside ONNX Runtime.</param>
-public sealed record BatchSummary(long Rows, long Scored, long Errors, long Batches, TimeSpan Elapsed, TimeSpan InferenceTime)
-{
-    /// <summary>Rows per second over the whole run.</summary>
-    public double RowsPerSecond => Elapsed.TotalSeconds > 0 ? Rows / Elapsed.TotalSeconds : 0;
-}
-
 /// <summary>
 /// Batch mode: scores a finite stream of inputs in full batches (the last one partial, reason DRAIN) through the
-/// same pinned-buffer session and validator as the streaming scorer, one prediction per input. ERROR predictions
-/// follow the streaming scorer's rules: every identifier in them is valid; one for an event of the run's model
-/// carries its name and version; one for another model, an invalid model name or an undecodable record goes to the
-/// <see cref="Identifiers.UnknownModelBucket"/> model and version with the name (escaped) in error_reason.
+/// same pinned-buffer session, validator and <see cref="BatchScorer"/> as the streaming scorer, one prediction per
+/// input. ERROR predictions follow the streaming scorer's rules: every identifier in them is valid; one for an event
+/// of the run's model carries its name and version; one for another model, an invalid model name or an undecodable
+/// record goes to the <see cref="Identifiers.UnknownModelBucket"/> model and version with the name (escaped) in
+/// error_reason.
+/// <para>
+/// Three threads overlap, so ONNX Runtime never waits for Kafka: a reader (consume, decode, validate: the input
+/// enumeration), the scorer (fill the pinned input rows, run, read the outputs) and a publisher (encode and hand to
+/// the sink). Between them sit bounded queues of whole chunks (one signal per chunk, not per row): the scorer may run
+/// ahead of the publisher by <see cref="BatchesInFlight"/> batches.
+/// </para>
 /// </summary>
-public sealed class BackfillScorer(ModelSession session, FeatureValidator validator, string instanceId)
+/// <param name="session">The model's session; its <see cref="ModelSession.MaxBatchRows"/> is the batch size.</param>
+/// <param name="validator">Validates and fills an event's features.</param>
+/// <param name="instanceId">Written into every prediction.</param>
+/// <param name="batchesInFlight">Scored batches that may wait for the publisher (and input chunks for the scorer); at least 1.</param>
+public sealed class BackfillScorer(ModelSession session, FeatureValidator validator, string instanceId, int batchesInFlight = 2)
 {
+    /// <summary>Scored batches that may wait for the publisher.</summary>
+    public int BatchesInFlight { get; } = batchesInFlight >= 1 ? batchesInFlight : throw new ArgumentOutOfRangeException(nameof(batchesInFlight), batchesInFlight, "At least 1.");
+
     /// <summary>Scores every input and writes one prediction each to <paramref name="sink"/>.</summary>
     public async Task<BatchSummary> RunAsync(IAsyncEnumerable<BatchInput> inputs, IPredictionSink sink, IProgress<BatchProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(sink);
-        var manifest = session.Model.Manifest;
-        var batchSize = session.MaxBatchRows;
-        var pending = new (FeatureEvent Event, long ConsumeTicks, long RecordTimeMs)[batchSize];
-        var started = Stopwatch.GetTimestamp();
-        long rows = 0, errors = 0, batches = 0, inferenceTicks = 0, lastReport = started;
-        var count = 0;
-
-        void Flush(DispatchReason reason)
+        var started = PredictionClock.Now;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var chunks = new BlockingCollection<BatchInput[]>(BatchesInFlight + 1);
+        using var scored = new BlockingCollection<Outgoing[]>(BatchesInFlight);
+        // Dedicated threads: each stage blocks on its queue for the whole run, which would hold thread-pool threads.
+        var reader = Task.Factory.StartNew(() => ReadAsync(inputs, chunks, stop), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        var publisher = Task.Factory.StartNew(() => Publish(scored, sink, stop), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var scorer = Task.Factory.StartNew(() => Score(chunks, scored, progress, started, stop), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try
         {
-            if (count == 0)
+            await Task.WhenAll(reader, scorer, publisher).ConfigureAwait(false);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // A stage failed and cancelled the others, which then ended with OperationCanceledException: the failed
+            // stage's own exception is the one to report.
+            var cause = new[] { reader, scorer, publisher }.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions)
+                .FirstOrDefault(e => e is not OperationCanceledException);
+            if (cause is not null)
             {
-                return;
+                ExceptionDispatchInfo.Throw(cause);
             }
 
-            var start = Stopwatch.GetTimestamp();
-            session.Run(count);
-            var end = Stopwatch.GetTimestamp();
-            inferenceTicks += end - start;
-            batches++;
-            for (var i = 0; i < count; i++)
-            {
-                var (featureEvent, consumeTicks, recordTimeMs) = pending[i];
-                var prediction = NewPrediction(featureEvent, null, recordTimeMs, PredictionStatus.OK, null);
-                OutputReader.Apply(manifest, session.OutputRow(i), prediction);
-                prediction.Timing.BatchId = batches;
-                prediction.Timing.BatchSize = count;
-                prediction.Timing.DispatchReason = reason;
-                prediction.Timing.BatchWaitUs = Micros(start - consumeTicks);
-                prediction.Timing.InferenceUs = Micros(end - start);
-                var handOff = Stopwatch.GetTimestamp();
-                prediction.Timing.EncodeUs = Micros(handOff - end);
-                prediction.Timing.E2eUs = Micros(handOff - consumeTicks);
-                prediction.Timing.PublishedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-                sink.Write(prediction);
-            }
-
-            count = 0;
+            throw;
         }
 
-        await foreach (var input in inputs.WithCancellation(cancellationToken).ConfigureAwait(false))
-        {
-            var now = Stopwatch.GetTimestamp();
-            rows++;
-            if (input.Event is null)
-            {
-                // Without a plausible event time there is no honest time to place an ERROR prediction at (an invented
-                // one would move the aggregator's stream time past the backfill's real events): counted only.
-                errors++;
-                if (input.EventTimeMs is { } eventTimeMs)
-                {
-                    sink.Write(Refused(null, input.FallbackId, eventTimeMs, input.RecordTimeMs, input.ModelName, $"{input.ErrorCode}: {input.ErrorDetail}"));
-                }
-            }
-            else if (!string.Equals(input.Event.ModelName, manifest.Name, StringComparison.Ordinal))
-            {
-                errors++;
-                sink.Write(Refused(input.Event, input.FallbackId, input.Event.EventTimeMs, input.RecordTimeMs, input.Event.ModelName, $"{ReasonCodes.UnknownModel}: not the model of this run ({manifest.Name})"));
-            }
-            else if (validator.Fill(input.Event, session, count) is { } invalid)
-            {
-                errors++;
-                sink.Write(NewPrediction(input.Event, null, input.RecordTimeMs, PredictionStatus.ERROR, invalid.ToString()));
-            }
-            else
-            {
-                pending[count++] = (input.Event, now, input.RecordTimeMs);
-                if (count == batchSize)
-                {
-                    Flush(DispatchReason.FULL);
-                }
-            }
-
-            if (progress is not null && now - lastReport > Stopwatch.Frequency / 4)
-            {
-                lastReport = now;
-                progress.Report(new BatchProgress(rows, errors, Stopwatch.GetElapsedTime(started)));
-            }
-        }
-
-        Flush(DispatchReason.DRAIN);
+        var (rows, errors, batches, inferenceTicks) = scorer.Result;
         sink.Complete();
-        var elapsed = Stopwatch.GetElapsedTime(started);
+        var elapsed = TimeSpan.FromSeconds((double)(PredictionClock.Now - started) / System.Diagnostics.Stopwatch.Frequency);
         progress?.Report(new BatchProgress(rows, errors, elapsed));
-        return new BatchSummary(rows, rows - errors, errors, batches, elapsed, TimeSpan.FromSeconds((double)inferenceTicks / Stopwatch.Frequency));
+        return new BatchSummary(rows, rows - errors, errors, batches, elapsed, TimeSpan.FromSeconds((double)inferenceTicks / System.Diagnostics.Stopwatch.Frequency));
+    }
+
+    /// <summary>The reader: enumerates the inputs into chunks of a batch's size.</summary>
+    private async Task ReadAsync(IAsyncEnumerable<BatchInput> inputs, BlockingCollection<BatchInput[]> chunks, CancellationTokenSource stop)
+    {
+        try
+        {
+            var chunk = new List<BatchInput>(session.MaxBatchRows);
+            await foreach (var input in inputs.WithCancellation(stop.Token).ConfigureAwait(false))
+            {
+                chunk.Add(input.ConsumeTicks == 0 ? input with { ConsumeTicks = PredictionClock.Now } : input);
+                if (chunk.Count == session.MaxBatchRows)
+                {
+                    chunks.Add([.. chunk], stop.Token);
+                    chunk.Clear();
+                }
+            }
+
+            if (chunk.Count > 0)
+            {
+                chunks.Add([.. chunk], stop.Token);
+            }
+
+            chunks.CompleteAdding();
+        }
+        catch
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>The scorer: fills, runs and completes batches; refused inputs become ERROR predictions at once.</summary>
+    private (long Rows, long Errors, long Batches, long InferenceTicks) Score(BlockingCollection<BatchInput[]> chunks, BlockingCollection<Outgoing[]> scored,
+        IProgress<BatchProgress>? progress, long started, CancellationTokenSource stop)
+    {
+        try
+        {
+            var manifest = session.Model.Manifest;
+            var batchSize = session.MaxBatchRows;
+            var pending = new (Prediction Prediction, RowClock Clock)[batchSize];
+            var outgoing = new List<Outgoing>(batchSize);
+            long rows = 0, errors = 0, batches = 0, inferenceTicks = 0, lastReport = started;
+            var count = 0;
+
+            void Flush(DispatchReason reason)
+            {
+                if (count > 0)
+                {
+                    var run = BatchScorer.Run(session, count, ++batches, reason);
+                    inferenceTicks += run.EndTicks - run.StartTicks;
+                    for (var i = 0; i < count; i++)
+                    {
+                        var (prediction, clock) = pending[i];
+                        BatchScorer.Complete(session, run, i, clock, prediction);
+                        outgoing.Add(new Outgoing(prediction, clock.ConsumeTicks, run.EndTicks));
+                    }
+
+                    count = 0;
+                }
+
+                if (outgoing.Count > 0)
+                {
+                    scored.Add([.. outgoing], stop.Token);
+                    outgoing.Clear();
+                }
+            }
+
+            foreach (var chunk in chunks.GetConsumingEnumerable(stop.Token))
+            {
+                foreach (var input in chunk)
+                {
+                    rows++;
+                    if (Admit(input, manifest.Name, count) is { } refused)
+                    {
+                        errors++;
+                        if (refused.Prediction is { } error)
+                        {
+                            outgoing.Add(new Outgoing(error, input.ConsumeTicks, null));
+                        }
+
+                        continue;
+                    }
+
+                    pending[count++] = (NewPrediction(input.Event, null, input.RecordTimeMs, PredictionStatus.OK, null), new RowClock(input.ConsumeTicks, PredictionClock.Now));
+                    if (count == batchSize)
+                    {
+                        Flush(DispatchReason.FULL);
+                    }
+                }
+
+                var now = PredictionClock.Now;
+                if (progress is not null && now - lastReport > System.Diagnostics.Stopwatch.Frequency / 4)
+                {
+                    lastReport = now;
+                    progress.Report(new BatchProgress(rows, errors, TimeSpan.FromSeconds((double)(now - started) / System.Diagnostics.Stopwatch.Frequency)));
+                }
+            }
+
+            Flush(DispatchReason.DRAIN);
+            scored.CompleteAdding();
+            return (rows, errors, batches, inferenceTicks);
+        }
+        catch
+        {
+            stop.Cancel();
+            throw;
+        }
+    }
+
+    /// <summary>Fills a valid event of the run's model into the next input row (null); otherwise the refusal, with its ERROR prediction when it has a plausible event time.</summary>
+    private Refusal? Admit(BatchInput input, string modelName, int row)
+    {
+        if (input.Event is null)
+        {
+            // Without a plausible event time there is no honest time to place an ERROR prediction at (an invented
+            // one would move the aggregator's stream time past the backfill's real events): counted only.
+            return new Refusal(input.EventTimeMs is { } eventTimeMs
+                ? Refused(null, input.FallbackId, eventTimeMs, input.RecordTimeMs, input.ModelName, $"{input.ErrorCode}: {input.ErrorDetail}")
+                : null);
+        }
+
+        if (!string.Equals(input.Event.ModelName, modelName, StringComparison.Ordinal))
+        {
+            return new Refusal(Refused(input.Event, input.FallbackId, input.Event.EventTimeMs, input.RecordTimeMs, input.Event.ModelName, $"{ReasonCodes.UnknownModel}: not the model of this run ({modelName})"));
+        }
+
+        return validator.Fill(input.Event, session, row) is { } invalid
+            ? new Refusal(NewPrediction(input.Event, null, input.RecordTimeMs, PredictionStatus.ERROR, invalid.ToString()))
+            : null;
+    }
+
+    /// <summary>The publisher: closes each prediction's timing and writes it to the sink, batch after batch.</summary>
+    private static void Publish(BlockingCollection<Outgoing[]> scored, IPredictionSink sink, CancellationTokenSource stop)
+    {
+        try
+        {
+            foreach (var batch in scored.GetConsumingEnumerable(stop.Token))
+            {
+                foreach (var (prediction, consumeTicks, runEndTicks) in batch)
+                {
+                    PredictionClock.HandOff(prediction.Timing, consumeTicks, runEndTicks);
+                    sink.Write(prediction);
+                }
+            }
+        }
+        catch
+        {
+            stop.Cancel();
+            throw;
+        }
     }
 
     /// <summary>The ERROR prediction of a refused input at its (plausible) event time, under the run's model or the unknown-model bucket.</summary>
@@ -198,16 +250,14 @@ public sealed class BackfillScorer(ModelSession session, FeatureValidator valida
             Status = status,
             ErrorReason = error,
             OutputKind = manifest.OutputKind,
-            ExecutionProvider = status == PredictionStatus.OK ? session.ExecutionProvider : "",
             ScorerInstance = instanceId,
-            Timing = new PredictionTiming
-            {
-                BrokerTimeMs = recordTimeMs,
-                ConsumedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-                DispatchReason = DispatchReason.NONE,
-            },
+            Timing = PredictionClock.Replayed(recordTimeMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
         };
     }
 
-    private static long Micros(long ticks) => ticks * 1_000_000 / Stopwatch.Frequency;
+    /// <summary>A prediction on its way to the sink, with what its hand-off timing needs.</summary>
+    private readonly record struct Outgoing(Prediction Prediction, long ConsumeTicks, long? RunEndTicks);
+
+    /// <summary>An input that is not scored, and its ERROR prediction when it gets one.</summary>
+    private readonly record struct Refusal(Prediction? Prediction);
 }

@@ -129,6 +129,7 @@ public sealed class KafkaRange : IDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             var record = _consumer.Consume(TimeSpan.FromMilliseconds(200));
+            var consumeTicks = PredictionClock.Now;
             if (record is null)
             {
                 await Task.Yield(); // Gives the caller's progress display a turn while the broker is idle.
@@ -153,7 +154,7 @@ public sealed class KafkaRange : IDisposable
                 continue;
             }
 
-            yield return Decode(record);
+            yield return Decode(record) with { ConsumeTicks = consumeTicks };
             if (record.Offset.Value + 1 >= range.To)
             {
                 remaining.Remove(partition);

@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 using StreamMonitor.Contracts;
@@ -126,7 +125,7 @@ public sealed class ModelSession : IDisposable
     /// <summary>
     /// Creates a session on the provider <see cref="ExecutionProviders.Resolve"/> picks for the settings: CUDA under
     /// auto or cuda when it can run, else CPU under auto (the reason logged). The graph must match the manifest
-    /// (<see cref="Check"/>).
+    /// (<see cref="ManifestCheck.Check"/>).
     /// </summary>
     /// <exception cref="InvalidDataException">The graph cannot be served with this manifest; the message says why and what to do.</exception>
     /// <exception cref="ExecutionProviderUnavailableException">cuda was asked for and cannot run.</exception>
@@ -157,7 +156,7 @@ public sealed class ModelSession : IDisposable
 
         try
         {
-            var signature = Check(model.Manifest, session);
+            var signature = ManifestCheck.Check(model.Manifest, session);
             if (signature.FixedBatch > 0)
             {
                 logger.LogInformation("{Model} {Version}: the graph fixes the batch at {FixedBatch} rows; every batch runs as {FixedBatch}-row chunks, the last one padded",
@@ -206,78 +205,6 @@ public sealed class ModelSession : IDisposable
             cudaFailure = string.Join(' ', ex.Message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             return null;
         }
-    }
-
-    /// <summary>
-    /// Reads the signature of <paramref name="session"/> at the manifest's input and output names and checks that
-    /// the manifest describes it: feature count, output width, output kind, class names, feature means.
-    /// </summary>
-    /// <exception cref="InvalidDataException">They disagree, or the graph cannot be served; the message names the model and the fix.</exception>
-    public static ModelSignature Check(ModelManifest manifest, InferenceSession session)
-    {
-        ArgumentNullException.ThrowIfNull(manifest);
-        ArgumentNullException.ThrowIfNull(session);
-        var subject = $"{manifest.Name} {manifest.Version}";
-        ModelSignature signature;
-        try
-        {
-            signature = ModelSignature.Read(session, manifest.InputName, manifest.OutputName);
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new InvalidDataException($"{subject}: {ex.Message}", ex);
-        }
-
-        string? problem = null;
-        var width = manifest.OutputWidth;
-        if (manifest.Features.Count == 0)
-        {
-            problem = "model.json lists no features";
-        }
-        else if (signature.InputColumns > 0 && signature.InputColumns != manifest.Features.Count)
-        {
-            problem = $"input '{signature.InputName}' is {signature.InputDescription} but model.json lists {manifest.Features.Count} features";
-        }
-        else if (manifest.FeatureMeans.Count != 0 && manifest.FeatureMeans.Count != manifest.Features.Count)
-        {
-            problem = $"model.json has {manifest.FeatureMeans.Count} feature means for {manifest.Features.Count} features";
-        }
-        else if (signature.Layout != OutputLayout.ZipMap && signature.OutputWidth != width)
-        {
-            problem = $"output '{signature.OutputName}' is {signature.OutputDescription} but model.json says output_width {width}";
-        }
-        else if (signature.Layout == OutputLayout.ZipMap && (manifest.ClassNames.Count != width || width < 2))
-        {
-            problem = $"output '{signature.OutputName}' is a ZipMap ({signature.OutputDescription}): model.json must list its keys as class_names, one per output column (output_width {width}); register the model with streammon models add";
-        }
-        else if (manifest.OutputKind == OutputKind.BINARY_PROBABILITY && width is not (1 or 2))
-        {
-            problem = $"a binary model reads one column (P(1)) or two ([P(0), P(1)]), but the output has {width}; register it as multiclass";
-        }
-        else if (manifest.OutputKind == OutputKind.MULTICLASS_PROBABILITIES && width < 2)
-        {
-            problem = "a multiclass model needs one output column per class, but the output has 1; register it as binary or regression";
-        }
-        else if (manifest.OutputKind == OutputKind.REGRESSION && (width != 1 || manifest.Logits))
-        {
-            problem = $"a regression model reads one value per row{(manifest.Logits ? " and takes no logits flag" : $", but the output has {width}")}";
-        }
-        else if (manifest.ClassNames.Distinct(StringComparer.Ordinal).Count() != manifest.ClassNames.Count)
-        {
-            problem = $"model.json's class_names ({string.Join(',', manifest.ClassNames)}) repeat a name";
-        }
-        else if (manifest.ClassNames.Count != 0 && (manifest.OutputKind == OutputKind.REGRESSION || manifest.ClassNames.Count != Math.Max(width, 2)))
-        {
-            problem = manifest.OutputKind == OutputKind.REGRESSION
-                ? "a regression model has no classes, but model.json lists class_names"
-                : $"model.json lists {manifest.ClassNames.Count} class names for {Math.Max(width, 2)} classes";
-        }
-        else if (manifest.OutputKind == OutputKind.BINARY_PROBABILITY && manifest.DecisionThreshold is not (>= 0 and <= 1))
-        {
-            problem = $"decision_threshold {manifest.DecisionThreshold} is not a probability";
-        }
-
-        return problem is null ? signature : throw new InvalidDataException($"{subject}: {problem}.");
     }
 
     /// <summary>Input row <paramref name="row"/> of a float32 model's pinned input buffer, to be filled before <see cref="Run"/>.</summary>
@@ -452,86 +379,5 @@ public sealed class ModelSession : IDisposable
 
         using var results = _session.Run(_runOptions, _inputNames, [_inputValues[slot]!], _outputNames);
         _zipMap.Read(results.First(), _output.AsSpan(firstRow * OutputWidth, rows * OutputWidth));
-    }
-
-    /// <summary>
-    /// Copies a ZipMap output (one map per row, class label to probability) into output rows: each key goes to the
-    /// column of the class name it equals, so the column order is the manifest's, whatever order the maps iterate in.
-    /// </summary>
-    private sealed class ZipMapReader
-    {
-        private readonly string _subject;
-        private readonly IReadOnlyList<string> _names;
-        private readonly long[] _intKeys = [];
-        private readonly byte[][] _stringKeys = [];
-
-        public ZipMapReader(ModelManifest manifest, bool stringKeys)
-        {
-            _subject = $"{manifest.Name} {manifest.Version}";
-            _names = manifest.ClassNames;
-            if (stringKeys)
-            {
-                _stringKeys = _names.Select(Encoding.UTF8.GetBytes).ToArray();
-                return;
-            }
-
-            _intKeys = new long[_names.Count];
-            for (var k = 0; k < _names.Count; k++)
-            {
-                if (!long.TryParse(_names[k], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _intKeys[k]))
-                {
-                    throw new InvalidDataException($"{_subject}: the ZipMap output's keys are int64, but class name '{_names[k]}' is not an integer; model.json's class_names must be the keys.");
-                }
-            }
-        }
-
-        public void Read(OrtValue sequence, Span<float> output)
-        {
-            var width = _names.Count;
-            var rows = sequence.GetValueCount();
-            if (rows * width != output.Length)
-            {
-                throw new InvalidDataException($"{_subject}: the ZipMap output has {rows} maps for {output.Length / width} rows.");
-            }
-
-            var allocator = OrtAllocator.DefaultInstance;
-            for (var r = 0; r < rows; r++)
-            {
-                using var map = sequence.GetValue(r, allocator);
-                using var keys = map.GetValue(0, allocator);
-                using var values = map.GetValue(1, allocator);
-                var probabilities = values.GetTensorDataAsSpan<float>();
-                if (probabilities.Length != width)
-                {
-                    throw new InvalidDataException($"{_subject}: a ZipMap row has {probabilities.Length} classes, model.json lists {width} ({string.Join(',', _names)}).");
-                }
-
-                var row = output.Slice(r * width, width);
-                for (var i = 0; i < width; i++)
-                {
-                    var column = _stringKeys.Length > 0 ? IndexOf(keys.GetStringElementAsSpan(i)) : Array.IndexOf(_intKeys, keys.GetTensorDataAsSpan<long>()[i]);
-                    if (column < 0)
-                    {
-                        var key = _stringKeys.Length > 0 ? keys.GetStringElement(i) : keys.GetTensorDataAsSpan<long>()[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
-                        throw new InvalidDataException($"{_subject}: the ZipMap output has class '{key}', which is not among model.json's class_names ({string.Join(',', _names)}).");
-                    }
-
-                    row[column] = probabilities[i];
-                }
-            }
-        }
-
-        private int IndexOf(ReadOnlySpan<byte> key)
-        {
-            for (var k = 0; k < _stringKeys.Length; k++)
-            {
-                if (key.SequenceEqual(_stringKeys[k]))
-                {
-                    return k;
-                }
-            }
-
-            return -1;
-        }
     }
 }
