@@ -1,8 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using StreamMonitor.Aggregator.Quality;
+using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Streams;
-using StreamMonitor.Streams.Drift;
 
 namespace StreamMonitor.Aggregator;
 

@@ -1,11 +1,6 @@
-namespace StreamMonitor.Streams;
+using StreamMonitor.Analytics;
 
-/// <summary>Window state that can absorb another instance of itself exactly (counts, histograms).</summary>
-public interface IMergeable<in T>
-{
-    /// <summary>Adds <paramref name="other"/> into this instance.</summary>
-    void MergeFrom(T other);
-}
+namespace StreamMonitor.Streams;
 
 /// <summary>A window result leaving a <see cref="WindowedTable{TState}"/>.</summary>
 /// <param name="Key">Grouping key (e.g. model|version).</param>

@@ -10,8 +10,8 @@ namespace StreamMonitor.Contracts.Tests;
 /// </summary>
 public sealed class ProjectGraphTests
 {
-    /// <summary>Libraries that describe or decide (record contracts, SLO rules) or run local tools: no Kafka below them.</summary>
-    private static readonly string[] KafkaFree = ["StreamMonitor.Contracts", "StreamMonitor.Slo", "StreamMonitor.Stack", "StreamMonitor.Influx"];
+    /// <summary>Libraries that describe, compute or decide (record contracts, window statistics, SLO rules) or run local tools: no Kafka below them.</summary>
+    private static readonly string[] KafkaFree = ["StreamMonitor.Contracts", "StreamMonitor.Analytics", "StreamMonitor.Slo", "StreamMonitor.Stack", "StreamMonitor.Influx"];
 
     private static readonly Dictionary<string, Project> Projects = Load();
 

@@ -1,7 +1,7 @@
 using MathNet.Numerics;
 using StreamMonitor.Contracts;
 
-namespace StreamMonitor.Streams.Drift;
+namespace StreamMonitor.Analytics.Drift;
 
 /// <summary>
 /// Drift thresholds. Defaults follow Evidently's data-drift preset (docs.evidentlyai.com, "Data drift" algorithm):
