@@ -1,4 +1,5 @@
 using System.Globalization;
+using StreamMonitor.Contracts;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;

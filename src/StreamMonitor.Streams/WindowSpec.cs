@@ -1,4 +1,4 @@
-using System.Globalization;
+using StreamMonitor.Contracts;
 
 namespace StreamMonitor.Streams;
 
@@ -34,8 +34,8 @@ public sealed record WindowSpec
     /// <summary>Pane length: gcd(size, advance).</summary>
     public long PaneMs { get; }
 
-    /// <summary>Tag value of the window size as written to InfluxDB ("10s", "1m", "1h", "90s").</summary>
-    public string Label => FormatDuration(SizeMs) + (AdvanceMs == SizeMs ? "" : "/" + FormatDuration(AdvanceMs));
+    /// <summary>Size (and advance, when hopping) in <see cref="Durations"/> notation: "10s", "1m", "5m/1m".</summary>
+    public string Label => Durations.FormatMilliseconds(SizeMs) + (AdvanceMs == SizeMs ? "" : "/" + Durations.FormatMilliseconds(AdvanceMs));
 
     /// <summary>
     /// Largest multiple of <paramref name="unit"/> (positive) not above <paramref name="t"/> (correct for negative t);
@@ -81,22 +81,6 @@ public sealed record WindowSpec
 
     /// <summary>End + <paramref name="graceMs"/> of the window starting at <paramref name="startMs"/>, exactly (may exceed <see cref="long.MaxValue"/>).</summary>
     public Int128 CloseOf(long startMs, long graceMs) => (Int128)startMs + SizeMs + graceMs;
-
-    /// <summary>Formats a duration in the largest whole unit: 10000 → "10s", 60000 → "1m", 3600000 → "1h", 1500 → "1500ms".</summary>
-    public static string FormatDuration(long ms)
-    {
-        if (ms % 3_600_000 == 0)
-        {
-            return (ms / 3_600_000).ToString(CultureInfo.InvariantCulture) + "h";
-        }
-
-        if (ms % 60_000 == 0)
-        {
-            return (ms / 60_000).ToString(CultureInfo.InvariantCulture) + "m";
-        }
-
-        return ms % 1000 == 0 ? (ms / 1000).ToString(CultureInfo.InvariantCulture) + "s" : ms.ToString(CultureInfo.InvariantCulture) + "ms";
-    }
 
     private static Int128 Floor(Int128 t, long unit)
     {
