@@ -6,11 +6,12 @@ using StreamMonitor.Aggregator.Drift;
 using StreamMonitor.Aggregator.Latency;
 using StreamMonitor.Aggregator.Quality;
 using StreamMonitor.Aggregator.Topology;
+using StreamMonitor.Analytics.Drift;
+using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
-using StreamMonitor.Streams.Drift;
 
 // Single-threaded figures (one task = one core): the aggregator scales by partitions across cores and instances.
 // Baseline: Avro decoding alone, the floor cost of reading a record; the ratio shows what windowing adds.

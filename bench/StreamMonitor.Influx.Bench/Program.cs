@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using StreamMonitor.Influx;
+using StreamMonitor.Influx.Local;
 
 // InfluxDB writer benchmark. Prints points/s of each configuration and its ratio against the baseline (one point
 // per /write request, no gzip); asserts nothing. Usage:

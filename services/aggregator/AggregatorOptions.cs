@@ -1,8 +1,8 @@
 using System.ComponentModel.DataAnnotations;
-using System.Globalization;
 using StreamMonitor.Aggregator.Quality;
+using StreamMonitor.Analytics.Drift;
+using StreamMonitor.Contracts;
 using StreamMonitor.Streams;
-using StreamMonitor.Streams.Drift;
 
 namespace StreamMonitor.Aggregator;
 
@@ -107,23 +107,12 @@ public sealed class AggregatorOptions : IValidatableObject
         };
     }
 
-    /// <summary>Parses 500ms, 10s, 1m, 1h, 1d into milliseconds.</summary>
+    /// <summary>Parses a positive duration in <see cref="Durations"/> notation (500ms, 10s, 1m, 1h, 1d, 1w) into milliseconds.</summary>
     public static long ParseDuration(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        text = text.Trim();
-        (string Suffix, long Factor)[] units = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)];
-        foreach (var (suffix, factor) in units)
-        {
-            // No wrap: "200000000000d" is not a (negative or tiny) duration but an error.
-            if (text.EndsWith(suffix, StringComparison.Ordinal) && long.TryParse(text[..^suffix.Length], NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
-                && value <= long.MaxValue / factor)
-            {
-                return value * factor;
-            }
-        }
-
-        throw new FormatException($"Not a duration: '{text}' (use e.g. 500ms, 10s, 1m, 1h, 1d).");
+        var ms = Durations.ParseMilliseconds(text);
+        return ms > 0 ? ms : throw new FormatException($"'{text}' is not a positive duration.");
     }
 
     /// <inheritdoc />

@@ -6,12 +6,13 @@ using StreamMonitor.Aggregator.Drift;
 using StreamMonitor.Aggregator.Latency;
 using StreamMonitor.Aggregator.Quality;
 using StreamMonitor.Aggregator.Topology;
+using StreamMonitor.Analytics.Drift;
+using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Hosting;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
-using StreamMonitor.Streams.Drift;
 
 namespace StreamMonitor.Aggregator;
 

@@ -1,6 +1,5 @@
 using StreamMonitor.Contracts;
 using StreamMonitor.Influx;
-using StreamMonitor.Streams;
 
 namespace StreamMonitor.Aggregator;
 
@@ -46,7 +45,7 @@ public static class ResultPoints
     {
         ArgumentNullException.ThrowIfNull(result);
         var points = new ProjectedPoints();
-        var window = WindowSpec.FormatDuration(result.WindowSizeMs);
+        var window = Durations.FormatMilliseconds(result.WindowSizeMs);
         LinePoint Base(string measurement) => LinePoint.Measurement(measurement).Tag("model", result.ModelName).Tag("version", result.ModelVersion).Tag("window", window);
         points.Add("latency_window", m => Base(m)
             .Field("count", result.Count)
@@ -87,7 +86,7 @@ public static class ResultPoints
     {
         ArgumentNullException.ThrowIfNull(result);
         var points = new ProjectedPoints();
-        var window = WindowSpec.FormatDuration(result.WindowSizeMs);
+        var window = Durations.FormatMilliseconds(result.WindowSizeMs);
         LinePoint Base(string measurement) => LinePoint.Measurement(measurement).Tag("model", result.ModelName).Tag("version", result.ModelVersion).Tag("window", window);
         points.Add("drift_window", m => Base(m)
             .Field("count", result.Count)
@@ -122,7 +121,7 @@ public static class ResultPoints
     {
         ArgumentNullException.ThrowIfNull(result);
         var points = new ProjectedPoints();
-        points.Add("quality_window", m => LinePoint.Measurement(m).Tag("model", result.ModelName).Tag("version", result.ModelVersion).Tag("window", WindowSpec.FormatDuration(result.WindowSizeMs))
+        points.Add("quality_window", m => LinePoint.Measurement(m).Tag("model", result.ModelName).Tag("version", result.ModelVersion).Tag("window", Durations.FormatMilliseconds(result.WindowSizeMs))
             .Field("predictions", result.Predictions)
             .Field("labeled", result.Labeled)
             .Field("label_coverage", Finite(result.LabelCoverage))

@@ -82,44 +82,22 @@ public sealed class CheckpointStore(KafkaOptions kafka, EventCodec codec, string
         var deadline = DateTime.UtcNow + timeout;
         for (var partition = 0; partition < kafka.Topics.ResultPartitions; partition++)
         {
-            var tp = new TopicPartition(topic, partition);
-            var watermarks = consumer.QueryWatermarkOffsets(tp, timeout);
-            if (watermarks.High <= watermarks.Low)
+            PartitionRangeReader.ReadAll(consumer, new TopicPartition(topic, partition), deadline, result =>
             {
-                continue;
-            }
-
-            consumer.Assign(new TopicPartitionOffset(tp, watermarks.Low));
-            while (true)
-            {
-                var result = consumer.Consume(TimeSpan.FromMilliseconds(500));
-                if (result is null)
+                if (result.Message.Value is not { } value)
                 {
-                    if (DateTime.UtcNow > deadline)
-                    {
-                        throw new TimeoutException($"Reading {topic}[{partition}] up to offset {watermarks.High} timed out.");
-                    }
-
-                    continue;
+                    return;
                 }
 
-                if (result.Message.Value is { } value)
+                if (!codec.TryDeserialize<AlerterCheckpoint>(value, out var checkpoint, out var error))
                 {
-                    if (!codec.TryDeserialize<AlerterCheckpoint>(value, out var checkpoint, out var error))
-                    {
-                        logger.LogWarning("Skipping undecodable checkpoint at {Topic}[{Partition}]@{Offset}: {Reason}", topic, partition, result.Offset.Value, error!.Message);
-                    }
-                    else if (checkpoint!.EvaluatorId == evaluatorId && (best is null || checkpoint.Sequence > best.Sequence))
-                    {
-                        best = checkpoint;
-                    }
+                    logger.LogWarning("Skipping undecodable checkpoint at {Topic}[{Partition}]@{Offset}: {Reason}", result.Topic, result.Partition.Value, result.Offset.Value, error!.Message);
                 }
-
-                if (result.Offset.Value + 1 >= watermarks.High)
+                else if (checkpoint!.EvaluatorId == evaluatorId && (best is null || checkpoint.Sequence > best.Sequence))
                 {
-                    break;
+                    best = checkpoint;
                 }
-            }
+            });
         }
 
         if (best is null)

@@ -1,12 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Models;
-using StreamMonitor.Models.Store;
 using StreamMonitor.Models.Inference;
 using StreamMonitor.Models.Onnx;
+using StreamMonitor.Models.Store;
 using StreamMonitor.Models.Training;
-using StreamMonitor.Streams.Drift;
 
 namespace StreamMonitor.Demo;
 

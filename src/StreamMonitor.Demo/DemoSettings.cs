@@ -25,7 +25,7 @@ public static class DemoSettings
     /// a window of 50-250 events drawn from the reference population flags any feature with probability ≤ 5 %
     /// (tests: DriftFalsePositiveTests; the demo's own traffic: DemoDriftDecisionTests).
     /// </summary>
-    public static StreamMonitor.Streams.Drift.DriftThresholds DriftThresholds { get; } = new() { SmallReferenceMax = 100, WassersteinNormed = 0.43, FamilyAlpha = 0.05 };
+    public static StreamMonitor.Analytics.Drift.DriftThresholds DriftThresholds { get; } = new() { SmallReferenceMax = 100, WassersteinNormed = 0.43, FamilyAlpha = 0.05 };
 
     /// <summary>Per service, in start order: scorer, aggregator, alerter.</summary>
     public static IReadOnlyList<(string Service, IReadOnlyDictionary<string, string> Environment)> ServiceEnvironment(DemoOptions options, DemoModelSet models)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using StreamMonitor.Influx;
+using StreamMonitor.Influx.Local;
 using StreamMonitor.Kafka;
 using StreamMonitor.Kafka.Embedded;
 using StreamMonitor.Stack;

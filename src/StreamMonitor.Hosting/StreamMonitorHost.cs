@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Prometheus;
+using StreamMonitor.Contracts;
 using StreamMonitor.Influx;
 using StreamMonitor.Kafka;
 
@@ -33,6 +34,8 @@ public static class StreamMonitorHost
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(serviceName);
         ArgumentNullException.ThrowIfNull(args);
+        // TimeSpan options bind "5s" as well as "00:00:05": one duration notation in every settings file.
+        Durations.RegisterTimeSpanConverter();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             Args = args,

@@ -1,5 +1,5 @@
+using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
-using StreamMonitor.Streams;
 
 namespace StreamMonitor.Reports;
 

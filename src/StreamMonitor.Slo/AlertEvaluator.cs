@@ -3,35 +3,6 @@ using StreamMonitor.Contracts;
 
 namespace StreamMonitor.Slo;
 
-/// <summary>Alert transitions and SLO statuses of the ticks evaluated by one <see cref="AlertEvaluator.AdvanceTo(GroupWatermarks)"/>, in release order (tick + lateness).</summary>
-public sealed class EvaluationOutput
-{
-    /// <summary>Alert transitions (firing or resolved).</summary>
-    public List<Alert> Alerts { get; } = [];
-
-    /// <summary>SLO statuses evaluated.</summary>
-    public List<SloStatus> Statuses { get; } = [];
-
-    /// <summary>Ticks evaluated (all groups).</summary>
-    public int Ticks { get; set; }
-}
-
-/// <summary>What <see cref="AlertEvaluator"/>'s Apply did with one input (a metric label value).</summary>
-public static class InputOutcome
-{
-    /// <summary>Stored; it takes part from the first tick at or after its window end.</summary>
-    public const string Applied = "applied";
-
-    /// <summary>Stored after its tick was already evaluated: it counts only from the next tick on (a live run may then differ from a replay).</summary>
-    public const string Late = "late";
-
-    /// <summary>Another window size, or a hopping window of the consumed size (would count events twice).</summary>
-    public const string OtherWindowSize = "other_window_size";
-
-    /// <summary>No latency SLI at the SLO's threshold in the result.</summary>
-    public const string LatencyThresholdNotComputed = "latency_threshold_not_computed";
-}
-
 /// <summary>
 /// The alerter's whole decision logic, deterministic and in event time. Applying a window result only stores it,
 /// keyed by window (an upsert: a re-emitted result or a higher quality revision replaces the earlier one); decisions
@@ -82,15 +53,12 @@ public sealed class AlertEvaluator
     public string Apply(LatencyWindowResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var end = result.WindowStartMs + result.WindowSizeMs;
-        NoteWindowEnd(_results, end);
-        if (result.WindowSizeMs != _results.GridMs || result.WindowStartMs % result.WindowSizeMs != 0)
+        if (!OnGrid(_results, result.WindowStartMs, result.WindowSizeMs))
         {
-            // Other sizes, and hopping windows of the same size (overlapping), would count events twice.
             return InputOutcome.OtherWindowSize;
         }
 
-        var outcome = _results.IsPast(end) ? InputOutcome.Late : InputOutcome.Applied;
+        var outcome = _results.IsPast(result.WindowStartMs + result.WindowSizeMs) ? InputOutcome.Late : InputOutcome.Applied;
         foreach (var slo in _slos.Where(s => s.Slo.Model == result.ModelName && s.Slo.Sli != SliKind.Quality))
         {
             GoodTotal counts;
@@ -129,9 +97,7 @@ public sealed class AlertEvaluator
     public string Apply(QualityWindowResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var end = result.WindowStartMs + result.WindowSizeMs;
-        NoteWindowEnd(_quality, end);
-        if (result.WindowSizeMs != _quality.GridMs || result.WindowStartMs % result.WindowSizeMs != 0)
+        if (!OnGrid(_quality, result.WindowStartMs, result.WindowSizeMs))
         {
             return InputOutcome.OtherWindowSize;
         }
@@ -141,16 +107,14 @@ public sealed class AlertEvaluator
             slo.Upsert(result.WindowStartMs, result.ModelVersion, new GoodTotal(result.Correct, result.Labeled), result.Revision);
         }
 
-        return _quality.IsPast(end) ? InputOutcome.Late : InputOutcome.Applied;
+        return _quality.IsPast(result.WindowStartMs + result.WindowSizeMs) ? InputOutcome.Late : InputOutcome.Applied;
     }
 
     /// <summary>Stores a drift window result (k-of-n per feature).</summary>
     public string Apply(DriftWindowResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var end = result.WindowStartMs + result.WindowSizeMs;
-        NoteWindowEnd(_driftTicks, end);
-        if (result.WindowSizeMs != _driftTicks.GridMs || result.WindowStartMs % result.WindowSizeMs != 0)
+        if (!OnGrid(_driftTicks, result.WindowStartMs, result.WindowSizeMs))
         {
             return InputOutcome.OtherWindowSize;
         }
@@ -167,7 +131,7 @@ public sealed class AlertEvaluator
             rule.Upsert(result.WindowStartMs, result.ModelVersion, result.Count, feature);
         }
 
-        return _driftTicks.IsPast(end) ? InputOutcome.Late : InputOutcome.Applied;
+        return _driftTicks.IsPast(result.WindowStartMs + result.WindowSizeMs) ? InputOutcome.Late : InputOutcome.Applied;
     }
 
     /// <summary>
@@ -250,8 +214,14 @@ public sealed class AlertEvaluator
     /// of its SLOs that never had data), so a group's grid depends on its own input only; the first window end of any
     /// input is the origin of a group that has none of its own.
     /// </summary>
-    private void NoteWindowEnd(TickClock clock, long windowEndMs)
+    /// <summary>
+    /// Notes the end of a result's window on its tick clock (the earliest ends start the clocks) and tells whether the
+    /// window lies on the clock's grid: other sizes, and hopping windows of the same size (overlapping), would count
+    /// events twice.
+    /// </summary>
+    private bool OnGrid(TickClock clock, long windowStartMs, long windowSizeMs)
     {
+        var windowEndMs = windowStartMs + windowSizeMs;
         if (clock.LastTickMs is null && (clock.StartMs is not { } start || windowEndMs < start))
         {
             clock.StartMs = windowEndMs;
@@ -261,6 +231,8 @@ public sealed class AlertEvaluator
         {
             _clockStartMs = windowEndMs;
         }
+
+        return windowSizeMs == clock.GridMs && windowStartMs % windowSizeMs == 0;
     }
 
     /// <summary>One tick of the SLOs of a group: burn rates where the tick's window has data, missing data where it has not.</summary>

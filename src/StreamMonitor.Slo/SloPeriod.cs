@@ -1,3 +1,5 @@
+using StreamMonitor.Contracts;
+
 namespace StreamMonitor.Slo;
 
 /// <summary>

@@ -22,10 +22,8 @@ public sealed class ChangelogReader : IDisposable
     public List<ChangelogRecord> ReadAll(TopicPartition partition, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(partition);
-        var deadline = DateTime.UtcNow + timeout;
-        var watermarks = _consumer.QueryWatermarkOffsets(partition, timeout);
         var records = new List<ChangelogRecord>();
-        PartitionRange.Read(_consumer, partition, watermarks.Low.Value, watermarks.High.Value, deadline, record =>
+        PartitionRangeReader.ReadAll(_consumer, partition, DateTime.UtcNow + timeout, record =>
         {
             if (record.Message.Key is { } key)
             {

@@ -95,7 +95,7 @@ public sealed class CheckpointStore : IDisposable
                 continue;
             }
 
-            _positions[partition] = PartitionRange.Read(_reader, tp, _positions[partition], high, deadline, record =>
+            _positions[partition] = PartitionRangeReader.Read(_reader, tp, _positions[partition], high, deadline, record =>
             {
                 if (record.Message.Key is { } key && record.Message.Value is { } value)
                 {

@@ -1,24 +1,29 @@
-using System.Globalization;
+using StreamMonitor.Contracts;
 
 namespace StreamMonitor.Streams;
 
 /// <summary>
 /// An epoch-aligned event-time window: ranges are [start, start + size) with starts at multiples of the advance.
-/// Tumbling when advance == size; hopping when advance &lt; size. State is kept in panes of gcd(size, advance), so a
-/// record updates exactly one pane and a hopping window is the merge of its size/pane consecutive panes.
+/// Tumbling when advance == size; hopping when advance &lt; size. A window closes when stream time reaches its end plus
+/// the grace (<see cref="CloseTime"/>); a record is late when even the latest window containing it has closed
+/// (<see cref="IsLate"/>): the spec owns this arithmetic, so no caller writes start + size + grace by hand. State is
+/// kept in panes of gcd(size, advance), so a record updates exactly one pane and a hopping window is the merge of its
+/// size/pane consecutive panes.
 /// Defined over the whole range of <see cref="long"/>: the arithmetic is exact (128-bit) and a start that would fall
 /// before <see cref="long.MinValue"/> saturates to it, so no event time, however absurd, can wrap a result or a loop.
 /// </summary>
 public sealed record WindowSpec
 {
-    /// <summary>Creates a window spec; size must be a positive multiple of nothing in particular, advance in (0, size].</summary>
-    public WindowSpec(long sizeMs, long advanceMs)
+    /// <summary>Creates a window spec: size positive, advance in (0, size], grace (after the end) not negative.</summary>
+    public WindowSpec(long sizeMs, long advanceMs, long graceMs = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sizeMs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(advanceMs);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(advanceMs, sizeMs);
+        ArgumentOutOfRangeException.ThrowIfNegative(graceMs);
         SizeMs = sizeMs;
         AdvanceMs = advanceMs;
+        GraceMs = graceMs;
         PaneMs = Gcd(sizeMs, advanceMs);
     }
 
@@ -31,11 +36,17 @@ public sealed record WindowSpec
     /// <summary>Distance between consecutive window starts in milliseconds.</summary>
     public long AdvanceMs { get; }
 
+    /// <summary>Time after a window's end during which out-of-order records are still accepted into it.</summary>
+    public long GraceMs { get; }
+
     /// <summary>Pane length: gcd(size, advance).</summary>
     public long PaneMs { get; }
 
-    /// <summary>Tag value of the window size as written to InfluxDB ("10s", "1m", "1h", "90s").</summary>
-    public string Label => FormatDuration(SizeMs) + (AdvanceMs == SizeMs ? "" : "/" + FormatDuration(AdvanceMs));
+    /// <summary>The same windows with another grace.</summary>
+    public WindowSpec WithGrace(long graceMs) => new(SizeMs, AdvanceMs, graceMs);
+
+    /// <summary>Size (and advance, when hopping) in <see cref="Durations"/> notation: "10s", "1m", "5m/1m".</summary>
+    public string Label => Durations.FormatMilliseconds(SizeMs) + (AdvanceMs == SizeMs ? "" : "/" + Durations.FormatMilliseconds(AdvanceMs));
 
     /// <summary>
     /// Largest multiple of <paramref name="unit"/> (positive) not above <paramref name="t"/> (correct for negative t);
@@ -72,31 +83,28 @@ public sealed record WindowSpec
         }
     }
 
+    /// <summary>End + grace of the window starting at <paramref name="startMs"/>, exactly (may exceed <see cref="long.MaxValue"/>).</summary>
+    public Int128 CloseTime(long startMs) => (Int128)startMs + SizeMs + GraceMs;
+
     /// <summary>
-    /// Whether a window starting at <paramref name="startMs"/> has closed at <paramref name="streamTimeMs"/>: its end
-    /// plus <paramref name="graceMs"/> is at or before the stream time. Exact: a window whose close lies beyond
+    /// Whether the window starting at <paramref name="startMs"/> has closed at <paramref name="streamTimeMs"/>: its
+    /// <see cref="CloseTime"/> is at or before the stream time. Exact: a window whose close lies beyond
     /// <see cref="long.MaxValue"/> never closes.
     /// </summary>
-    public bool IsClosed(long startMs, long graceMs, long streamTimeMs) => CloseOf(startMs, graceMs) <= streamTimeMs;
+    public bool IsClosed(long startMs, long streamTimeMs) => CloseTime(startMs) <= streamTimeMs;
 
-    /// <summary>End + <paramref name="graceMs"/> of the window starting at <paramref name="startMs"/>, exactly (may exceed <see cref="long.MaxValue"/>).</summary>
-    public Int128 CloseOf(long startMs, long graceMs) => (Int128)startMs + SizeMs + graceMs;
+    /// <summary>
+    /// The same with a grace carried apart from the spec (the quality join's settings until they hold a spec with its
+    /// grace); <see cref="GraceMs"/> is ignored.
+    /// </summary>
+    public bool IsClosed(long startMs, long graceMs, long streamTimeMs) => (Int128)startMs + SizeMs + graceMs <= streamTimeMs;
 
-    /// <summary>Formats a duration in the largest whole unit: 10000 → "10s", 60000 → "1m", 3600000 → "1h", 1500 → "1500ms".</summary>
-    public static string FormatDuration(long ms)
-    {
-        if (ms % 3_600_000 == 0)
-        {
-            return (ms / 3_600_000).ToString(CultureInfo.InvariantCulture) + "h";
-        }
-
-        if (ms % 60_000 == 0)
-        {
-            return (ms / 60_000).ToString(CultureInfo.InvariantCulture) + "m";
-        }
-
-        return ms % 1000 == 0 ? (ms / 1000).ToString(CultureInfo.InvariantCulture) + "s" : ms.ToString(CultureInfo.InvariantCulture) + "ms";
-    }
+    /// <summary>
+    /// Whether a record at <paramref name="eventTimeMs"/> is late at <paramref name="streamTimeMs"/>: even the latest
+    /// window containing it has closed. Nothing is late before the first record (stream time <see cref="long.MinValue"/>).
+    /// </summary>
+    public bool IsLate(long eventTimeMs, long streamTimeMs) =>
+        streamTimeMs != long.MinValue && IsClosed(LastWindowStart(eventTimeMs), streamTimeMs);
 
     private static Int128 Floor(Int128 t, long unit)
     {

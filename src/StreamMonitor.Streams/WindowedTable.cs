@@ -1,11 +1,6 @@
-namespace StreamMonitor.Streams;
+using StreamMonitor.Analytics;
 
-/// <summary>Window state that can absorb another instance of itself exactly (counts, histograms).</summary>
-public interface IMergeable<in T>
-{
-    /// <summary>Adds <paramref name="other"/> into this instance.</summary>
-    void MergeFrom(T other);
-}
+namespace StreamMonitor.Streams;
 
 /// <summary>A window result leaving a <see cref="WindowedTable{TState}"/>.</summary>
 /// <param name="Key">Grouping key (e.g. model|version).</param>
@@ -40,7 +35,7 @@ public sealed class WindowedTable<TState>
     private long _closedThrough = long.MinValue;
     private long _nextCloseAt = long.MaxValue;
 
-    /// <summary>Creates an empty table.</summary>
+    /// <summary>Creates an empty table whose windows all close <paramref name="graceMs"/> after their end.</summary>
     public WindowedTable(IReadOnlyList<WindowSpec> specs, long graceMs, Func<TState> factory)
     {
         ArgumentNullException.ThrowIfNull(specs);
@@ -50,12 +45,12 @@ public sealed class WindowedTable<TState>
             throw new ArgumentException("Between 1 and 31 window specs.", nameof(specs));
         }
 
-        _specs = specs;
+        _specs = [.. specs.Select(spec => spec.WithGrace(graceMs))];
         GraceMs = graceMs;
         _factory = factory;
     }
 
-    /// <summary>Window specs, by index.</summary>
+    /// <summary>Window specs, by index, with the table's grace.</summary>
     public IReadOnlyList<WindowSpec> Specs => _specs;
 
     /// <summary>Grace period after a window's end during which out-of-order records are still accepted.</summary>
@@ -88,7 +83,7 @@ public sealed class WindowedTable<TState>
         for (var i = 0; i < _specs.Count; i++)
         {
             var spec = _specs[i];
-            if (IsLate(spec, eventTimeMs))
+            if (spec.IsLate(eventTimeMs, StreamTime))
             {
                 lateMask |= 1 << i;
                 if (onLate is not null)
@@ -120,13 +115,6 @@ public sealed class WindowedTable<TState>
         CloseWindows(closed);
     }
 
-    /// <summary>True when a record at <paramref name="eventTimeMs"/> would be late for <paramref name="spec"/> now.</summary>
-    public bool IsLate(WindowSpec spec, long eventTimeMs)
-    {
-        ArgumentNullException.ThrowIfNull(spec);
-        return StreamTime != long.MinValue && spec.IsClosed(spec.LastWindowStart(eventTimeMs), GraceMs, StreamTime);
-    }
-
     /// <summary>
     /// Idle flush: emits provisional results (Final = false) of the open windows whose end + grace + idle is at or
     /// before <paramref name="watermarkMs"/> (a watermark taken from other partitions' data, never the wall clock).
@@ -141,7 +129,7 @@ public sealed class WindowedTable<TState>
             var spec = _specs[pane.Spec];
             foreach (var start in spec.WindowStartsContaining(pane.Start))
             {
-                var closeAt = spec.CloseOf(start, GraceMs);
+                var closeAt = spec.CloseTime(start);
                 var window = pane with { Start = start };
                 if (closeAt > StreamTime && closeAt + idleMs <= watermarkMs && !_flushed.Contains(window))
                 {
@@ -228,7 +216,7 @@ public sealed class WindowedTable<TState>
         foreach (var start in spec.WindowStartsContaining(id.Start))
         {
             // A close beyond long.MaxValue is never reached: it stays at "none" (long.MaxValue).
-            var closeAt = spec.CloseOf(start, GraceMs);
+            var closeAt = spec.CloseTime(start);
             if (closeAt > _closedThrough && closeAt < next)
             {
                 next = (long)closeAt;
@@ -253,7 +241,7 @@ public sealed class WindowedTable<TState>
             var spec = _specs[pane.Spec];
             foreach (var start in spec.WindowStartsContaining(pane.Start))
             {
-                var closeAt = spec.CloseOf(start, GraceMs);
+                var closeAt = spec.CloseTime(start);
                 if (closeAt > from && closeAt <= to)
                 {
                     windows.Add(pane with { Start = start });
@@ -273,7 +261,7 @@ public sealed class WindowedTable<TState>
         foreach (var pane in _panes.Keys)
         {
             var spec = _specs[pane.Spec];
-            if (spec.IsClosed(spec.LastWindowStart(pane.Start), GraceMs, to))
+            if (spec.IsLate(pane.Start, to))
             {
                 drop.Add(pane);
             }

@@ -1,13 +1,13 @@
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
+using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Influx;
 using StreamMonitor.Kafka;
 using StreamMonitor.Stack;
 using StreamMonitor.Streams;
-using StreamMonitor.Streams.Drift;
 using StreamMonitor.Testing;
 using Xunit.Abstractions;
 

@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using StreamMonitor.Aggregator.Latency;
 using StreamMonitor.Aggregator.Topology;
+using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;

@@ -1,4 +1,4 @@
-using StreamMonitor.Aggregator.Latency;
+using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
 
 namespace StreamMonitor.Aggregator.Tests;

@@ -1,7 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
-using StreamMonitor.Aggregator.Latency;
 using StreamMonitor.Aggregator.Topology;
+using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
 using StreamMonitor.Streams;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using StreamMonitor.Streams.Drift;
+using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Testing;
 
 namespace StreamMonitor.Aggregator.Tests;

@@ -1,10 +1,10 @@
 using System.Globalization;
+using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Contracts;
 using StreamMonitor.Models;
 using StreamMonitor.Models.Inference;
 using StreamMonitor.Models.Store;
 using StreamMonitor.Models.Training;
-using StreamMonitor.Streams.Drift;
 using StreamMonitor.Testing;
 
 namespace StreamMonitor.Aggregator.Tests;

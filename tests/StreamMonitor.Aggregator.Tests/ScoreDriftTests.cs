@@ -2,11 +2,12 @@ using Confluent.Kafka;
 using StreamMonitor.Aggregator.Drift;
 using StreamMonitor.Aggregator.Latency;
 using StreamMonitor.Aggregator.Topology;
+using StreamMonitor.Analytics.Drift;
+using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
-using StreamMonitor.Streams.Drift;
 using StreamMonitor.Testing;
 
 namespace StreamMonitor.Aggregator.Tests;

@@ -10,8 +10,14 @@ namespace StreamMonitor.Contracts.Tests;
 /// </summary>
 public sealed class ProjectGraphTests
 {
-    /// <summary>Libraries that describe or decide (record contracts, SLO rules) or run local tools: no Kafka below them.</summary>
-    private static readonly string[] KafkaFree = ["StreamMonitor.Contracts", "StreamMonitor.Slo", "StreamMonitor.Stack", "StreamMonitor.Influx"];
+    /// <summary>Libraries that describe, compute or decide (record contracts, window statistics, SLO rules) or run local tools: no Kafka below them.</summary>
+    private static readonly string[] KafkaFree = ["StreamMonitor.Contracts", "StreamMonitor.Analytics", "StreamMonitor.Slo", "StreamMonitor.Stack", "StreamMonitor.Influx"];
+
+    /// <summary>Local infrastructure for the demo, development and tests (the embedded cluster, a local influxd).</summary>
+    private static readonly string[] LocalInfrastructure = ["StreamMonitor.Kafka.Embedded", "StreamMonitor.Influx.Local"];
+
+    /// <summary>The developer tools that start local infrastructure; nothing else in src/ or services/ may reach it.</summary>
+    private static readonly string[] DeveloperTools = ["StreamMonitor.Cli", "StreamMonitor.Demo"];
 
     private static readonly Dictionary<string, Project> Projects = Load();
 
@@ -33,6 +39,17 @@ public sealed class ProjectGraphTests
             var kafka = closure.Where(p => p == "StreamMonitor.Kafka" || p == "StreamMonitor.Streams" || Projects[p].Packages.Contains("Confluent.Kafka")).ToList();
             Assert.True(kafka.Count == 0, $"{name} reaches Kafka through {string.Join(", ", kafka)}");
         }
+    }
+
+    [Fact]
+    public void Production_libraries_and_services_never_reach_the_local_infrastructure()
+    {
+        var production = Projects.Keys.Where(p => !LocalInfrastructure.Contains(p) && !DeveloperTools.Contains(p)).ToList();
+        Assert.Contains("StreamMonitor.Kafka", production);
+        var wrong = production
+            .SelectMany(p => Closure(p).Intersect(LocalInfrastructure).Select(l => $"{p} -> {l}"))
+            .ToList();
+        Assert.True(wrong.Count == 0, $"production code reaching local infrastructure: {string.Join("; ", wrong)}");
     }
 
     [Fact]

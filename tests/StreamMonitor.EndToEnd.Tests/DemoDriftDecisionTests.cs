@@ -1,8 +1,8 @@
+using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Demo;
 using StreamMonitor.Models;
 using StreamMonitor.Models.Inference;
 using StreamMonitor.Models.Training;
-using StreamMonitor.Streams.Drift;
 using StreamMonitor.Traffic;
 using Xunit.Abstractions;
 

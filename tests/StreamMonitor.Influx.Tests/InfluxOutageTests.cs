@@ -1,4 +1,5 @@
 using StreamMonitor.Influx;
+using StreamMonitor.Influx.Local;
 using StreamMonitor.Testing;
 
 namespace StreamMonitor.Influx.Tests;

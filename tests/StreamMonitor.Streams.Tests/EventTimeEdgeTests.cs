@@ -91,10 +91,10 @@ public class EventTimeEdgeTests
         var first = Assert.Single(closed);
         Assert.Equal((0L, 1L, true), (first.StartMs, first.State.Count, first.Final));
         Assert.Equal(long.MaxValue, table.StreamTime);
-        Assert.True(spec.CloseOf(spec.LastWindowStart(long.MaxValue), 5_000) > long.MaxValue);
+        Assert.True(spec.WithGrace(5_000).CloseTime(spec.LastWindowStart(long.MaxValue)) > long.MaxValue);
         Assert.Equal(1, table.PaneCount);
-        Assert.False(table.IsLate(spec, long.MaxValue));
-        Assert.True(table.IsLate(spec, 9_999));
+        Assert.False(table.Specs[0].IsLate(long.MaxValue, table.StreamTime));
+        Assert.True(table.Specs[0].IsLate(9_999, table.StreamTime));
         Assert.Equal(long.MaxValue, new WindowResult<CountState>("k", 0, spec, long.MaxValue - 807, new CountState(), true).EndMs);
     }
 

@@ -1,3 +1,4 @@
+using StreamMonitor.Analytics;
 using StreamMonitor.Streams;
 
 namespace StreamMonitor.Streams.Tests;

@@ -1,9 +1,10 @@
 using Confluent.Kafka;
 using StreamMonitor.Aggregator.Topology;
+using StreamMonitor.Analytics;
+using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
-using StreamMonitor.Streams.Drift;
 
 namespace StreamMonitor.Aggregator.Drift;
 
@@ -113,7 +114,7 @@ public sealed class DriftTopology(InputRecords inputs, EventCodec codec, IReadOn
 }
 
 /// <summary>Pane state of one model: created lazily with the model's profile shape.</summary>
-public sealed class ModelDriftAggregate : Streams.IMergeable<ModelDriftAggregate>
+public sealed class ModelDriftAggregate : IMergeable<ModelDriftAggregate>
 {
     /// <summary>The counts (null until the first event).</summary>
     public DriftAggregate? State { get; set; }

@@ -1,8 +1,8 @@
 using Confluent.Kafka;
 using StreamMonitor.Aggregator.Topology;
+using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
-using StreamMonitor.Streams.Drift;
 
 namespace StreamMonitor.Aggregator.Drift;
 

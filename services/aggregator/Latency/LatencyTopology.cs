@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using StreamMonitor.Aggregator.Topology;
+using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;

@@ -1,5 +1,6 @@
+using StreamMonitor.Analytics;
+using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
-using StreamMonitor.Streams;
 
 namespace StreamMonitor.Aggregator.Quality;
 

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using StreamMonitor.Analytics;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Streams;
@@ -238,11 +239,4 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
             _settings.Metrics?.DeadLetter(code);
         }
     }
-}
-
-/// <summary>An aggregate that counts late records attributed to it.</summary>
-public interface ILateCounting
-{
-    /// <summary>Late records observed while this pane held the stream time.</summary>
-    long LateCount { get; set; }
 }

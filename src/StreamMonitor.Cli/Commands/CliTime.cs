@@ -30,32 +30,6 @@ internal static class CliTime
         return false;
     }
 
-    /// <summary>A duration like 90s, 15m, 2h, 1d.</summary>
-    public static bool TryParseDuration(string? text, out TimeSpan duration)
-    {
-        duration = TimeSpan.Zero;
-        if (string.IsNullOrWhiteSpace(text) || text.Length < 2)
-        {
-            return false;
-        }
-
-        var unit = text[^1];
-        if (!double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value < 0)
-        {
-            return false;
-        }
-
-        duration = unit switch
-        {
-            's' => TimeSpan.FromSeconds(value),
-            'm' => TimeSpan.FromMinutes(value),
-            'h' => TimeSpan.FromHours(value),
-            'd' => TimeSpan.FromDays(value),
-            _ => TimeSpan.MinValue,
-        };
-        return duration != TimeSpan.MinValue;
-    }
-
     /// <summary>Kafka settings from Kafka__* environment variables, with the bootstrap servers and suffix overridden when given.</summary>
     public static KafkaOptions KafkaFromEnvironment(string? bootstrapServers, string? suffix = null)
     {

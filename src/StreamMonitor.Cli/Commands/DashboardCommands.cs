@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using StreamMonitor.Contracts;
 using StreamMonitor.Influx;
 using StreamMonitor.Reports;
 
@@ -55,7 +56,7 @@ public static class DashboardCommands
             }
 
             var groupBy = parse.GetValue(interval);
-            if (groupBy is not null && !CliTime.TryParseDuration(groupBy, out _))
+            if (groupBy is not null && !Durations.TryParse(groupBy, out _))
             {
                 await Console.Error.WriteLineAsync("--interval must be a duration such as 30s, 1m, 1h.");
                 return 2;

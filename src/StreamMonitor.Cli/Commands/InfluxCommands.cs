@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using StreamMonitor.Influx;
+using StreamMonitor.Influx.Local;
 
 namespace StreamMonitor.Cli.Commands;
 

@@ -3,11 +3,11 @@ using System.Globalization;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
+using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
 using StreamMonitor.Models.Inference;
 using StreamMonitor.Models.Store;
-using StreamMonitor.Streams.Drift;
 
 namespace StreamMonitor.Cli.Commands;
 

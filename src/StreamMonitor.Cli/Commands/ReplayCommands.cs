@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
+using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
 using StreamMonitor.Replay;
 using StreamMonitor.Stack;
@@ -40,7 +41,7 @@ public static class ReplayCommands
                 return 2;
             }
 
-            if (!CliTime.TryParseDuration(parse.GetValue(slack), out var slackSpan))
+            if (!Durations.TryParse(parse.GetValue(slack), out var slackSpan))
             {
                 await Console.Error.WriteLineAsync($"--slack: '{parse.GetValue(slack)}' is not a duration (e.g. 1h).");
                 return 2;
@@ -91,7 +92,7 @@ public static class ReplayCommands
             var horizonText = parse.GetValue(labelHorizon)
                               ?? (serviceSettings.TryGetValue("aggregator", out var aggregatorSettings) ? aggregatorSettings.GetValueOrDefault("Aggregator__Quality__LabelHorizon") : null)
                               ?? "7d";
-            if (!CliTime.TryParseDuration(horizonText, out var horizon))
+            if (!Durations.TryParse(horizonText, out var horizon))
             {
                 await Console.Error.WriteLineAsync($"--label-horizon: '{horizonText}' is not a duration (e.g. 7d).");
                 return 2;

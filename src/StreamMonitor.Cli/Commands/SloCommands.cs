@@ -55,7 +55,7 @@ public static class SloCommands
                 statuses = ReadLatest<SloStatus>(options, options.Topics.SloStatus, codec, wait, cancellationToken, (a, b) => b.EvaluatedAtMs >= a.EvaluatedAtMs);
                 alerts = ReadLatest<Alert>(options, options.Topics.Alerts, codec, wait, cancellationToken, (a, b) => b.EventTimeMs >= a.EventTimeMs);
             }
-            catch (KafkaException ex)
+            catch (Exception ex) when (ex is KafkaException or TimeoutException)
             {
                 await Console.Error.WriteLineAsync($"Cannot read the SLO topics: {ex.Message}");
                 return 1;
@@ -168,25 +168,10 @@ public static class SloCommands
         var config = KafkaClientConfig.Consumer(options, $"streammon-slo-status-{Guid.NewGuid():N}", "streammon-slo-status");
         using var consumer = new ConsumerBuilder<byte[], byte[]>(config).Build();
         var partitions = options.Topics.ResultPartitions;
-        for (var p = 0; p < partitions; p++)
+        for (var p = 0; p < partitions && !cancellationToken.IsCancellationRequested; p++)
         {
-            var tp = new TopicPartition(topic, p);
-            var marks = consumer.QueryWatermarkOffsets(tp, timeout);
-            if (marks.High <= marks.Low)
+            PartitionRangeReader.ReadAll(consumer, new TopicPartition(topic, p), DateTime.UtcNow + timeout, result =>
             {
-                continue;
-            }
-
-            consumer.Assign(new TopicPartitionOffset(tp, marks.Low));
-            var deadline = DateTime.UtcNow + timeout;
-            while (!cancellationToken.IsCancellationRequested && DateTime.UtcNow < deadline)
-            {
-                var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
-                if (result?.Message is null)
-                {
-                    continue;
-                }
-
                 if (result.Message.Value is { } value && codec.TryDeserialize<T>(value, out var item, out _))
                 {
                     var key = result.Message.KeyString();
@@ -195,12 +180,7 @@ public static class SloCommands
                         latest[key] = item!;
                     }
                 }
-
-                if (result.Offset.Value + 1 >= marks.High)
-                {
-                    break;
-                }
-            }
+            });
         }
 
         return latest;

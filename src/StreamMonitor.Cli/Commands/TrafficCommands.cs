@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using StreamMonitor.Contracts;
 using StreamMonitor.Models.Training;
 using StreamMonitor.Traffic;
 
@@ -52,7 +53,7 @@ public static class TrafficCommands
                 startMs -= startMs % 60_000;
             }
 
-            if (!CliTime.TryParseDuration(parse.GetValue(labelDelay), out var delay) || delay <= TimeSpan.Zero)
+            if (!Durations.TryParse(parse.GetValue(labelDelay), out var delay) || delay <= TimeSpan.Zero)
             {
                 await Console.Error.WriteLineAsync($"--label-delay: '{parse.GetValue(labelDelay)}' is not a positive duration (e.g. 20m).");
                 return 2;

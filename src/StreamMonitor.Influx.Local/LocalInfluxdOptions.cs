@@ -1,4 +1,4 @@
-namespace StreamMonitor.Influx;
+namespace StreamMonitor.Influx.Local;
 
 /// <summary>How <see cref="LocalInfluxd"/> starts a private influxd.</summary>
 public sealed class LocalInfluxdOptions

@@ -1,11 +1,11 @@
 using System.Globalization;
 using MathNet.Numerics.Distributions;
+using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Contracts;
-using StreamMonitor.Streams.Drift;
 using StreamMonitor.Testing;
 using Xunit.Abstractions;
 
-namespace StreamMonitor.Streams.Tests;
+namespace StreamMonitor.Analytics.Tests;
 
 /// <summary>
 /// Numeric drift statistics of discrete columns (binary, one-hot, small integers, counts with a spike, a column that is

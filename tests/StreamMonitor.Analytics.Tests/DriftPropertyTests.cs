@@ -1,10 +1,10 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using StreamMonitor.Streams.Drift;
+using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Testing;
 
-namespace StreamMonitor.Streams.Tests;
+namespace StreamMonitor.Analytics.Tests;
 
 /// <summary>A small data set with ties: reference and window values, the grid resolution, the discrete threshold and a split of the window.</summary>
 public sealed record DriftCase(double[] Reference, double?[] Window, int Grid, int DiscreteMaxValues, bool[] Split)

@@ -1,8 +1,8 @@
 using System.Globalization;
-using StreamMonitor.Streams.Drift;
+using StreamMonitor.Analytics.Drift;
 using Xunit.Abstractions;
 
-namespace StreamMonitor.Streams.Tests;
+namespace StreamMonitor.Analytics.Tests;
 
 /// <summary>
 /// The window-level false-positive rate of the drift decision (<see cref="DriftThresholds.FamilyAlpha"/>) measured by

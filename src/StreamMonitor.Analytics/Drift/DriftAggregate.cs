@@ -1,4 +1,4 @@
-namespace StreamMonitor.Streams.Drift;
+namespace StreamMonitor.Analytics.Drift;
 
 /// <summary>
 /// Window state of one model's inputs against a <see cref="ReferenceProfile"/>: per numeric feature the count of

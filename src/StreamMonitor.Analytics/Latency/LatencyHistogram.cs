@@ -1,7 +1,7 @@
 using HdrHistogram;
 using HdrHistogram.Utilities;
 
-namespace StreamMonitor.Streams;
+namespace StreamMonitor.Analytics.Latency;
 
 /// <summary>
 /// A mergeable latency distribution in microseconds: an HdrHistogram with 2 significant digits over [1 µs, 1 h]

@@ -6,7 +6,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace StreamMonitor.Influx;
+namespace StreamMonitor.Influx.Local;
 
 /// <summary>
 /// A private InfluxDB 1.x server for the demo and tests: finds (or, as root, installs Debian's package) <c>influxd</c>,

@@ -1,6 +1,6 @@
-using StreamMonitor.Streams;
+using StreamMonitor.Analytics.Latency;
 
-namespace StreamMonitor.Streams.Tests;
+namespace StreamMonitor.Analytics.Tests;
 
 public class LatencyHistogramTests
 {

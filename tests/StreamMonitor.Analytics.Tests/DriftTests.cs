@@ -1,9 +1,9 @@
 using MathNet.Numerics.Distributions;
+using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Contracts;
-using StreamMonitor.Streams.Drift;
 using StreamMonitor.Testing;
 
-namespace StreamMonitor.Streams.Tests;
+namespace StreamMonitor.Analytics.Tests;
 
 public class DriftTests
 {

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace StreamMonitor.Streams.Drift;
+namespace StreamMonitor.Analytics.Drift;
 
 /// <summary>
 /// The reference distribution of a model's inputs (and optionally its score), built once from training data by

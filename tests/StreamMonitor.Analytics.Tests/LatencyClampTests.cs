@@ -1,4 +1,5 @@
-namespace StreamMonitor.Streams.Tests;
+using StreamMonitor.Analytics.Latency;
+namespace StreamMonitor.Analytics.Tests;
 
 /// <summary>
 /// Values beyond the histogram's range [0, 1 h] are clamped: the clamp counts are kept per side, survive encoding and

@@ -1,14 +1,13 @@
 using StreamMonitor.Contracts;
-using StreamMonitor.Streams;
 
-namespace StreamMonitor.Aggregator.Latency;
+namespace StreamMonitor.Analytics.Latency;
 
 /// <summary>
 /// Traffic and latency of one model version in one pane or window: exact counts, batch-size moments, one
 /// <see cref="LatencyHistogram"/> per timing stage (successful predictions only: an error's timing says little about
 /// serving latency) and exact good counts per SLI threshold. Merging is exact.
 /// </summary>
-public sealed class LatencyAggregate : IMergeable<LatencyAggregate>, Topology.ILateCounting
+public sealed class LatencyAggregate : IMergeable<LatencyAggregate>, ILateCounting
 {
     private const byte Version = 1;
 
