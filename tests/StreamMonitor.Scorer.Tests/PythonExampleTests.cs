@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using StreamMonitor.Contracts;
@@ -18,24 +17,19 @@ namespace StreamMonitor.Scorer.Tests;
 /// </summary>
 public sealed class PythonExampleTests(EmbeddedKafkaFixture cluster, ITestOutputHelper output) : IClassFixture<EmbeddedKafkaFixture>, IDisposable
 {
-    /// <summary>Debian's interpreter, where apt installs python3-confluent-kafka and python3-avro (a pyenv python3 on PATH has neither).</summary>
-    private const string Python = "/usr/bin/python3";
-
     private const int PerFormat = 40;
 
     private readonly string _store = Directory.CreateTempSubdirectory("streammon-python-").FullName;
 
     private static string ScorerDll => Path.Combine(AppContext.BaseDirectory, "StreamMonitor.Scorer.dll");
 
-    private static string Examples => Path.Combine(TestPaths.RepositoryRoot, "examples", "python");
-
     [Fact]
     public async Task Avro_and_json_events_from_python_are_all_scored_and_none_is_dead_lettered()
     {
         // Never skipped: without the packages this fails and says how to install them (./test.sh does as root).
-        var probe = await RunPythonAsync(["-c", "import confluent_kafka, avro"], TimeSpan.FromSeconds(30));
+        var probe = await PythonScript.RunAsync(["-c", "import confluent_kafka, avro"], TimeSpan.FromSeconds(30), output.WriteLine);
         Assert.True(probe.Exit == 0,
-            $"{Python} cannot import confluent_kafka and avro: run scripts/ensure-python.sh as root (apt-get install python3-confluent-kafka python3-avro).\n{probe.Output}");
+            $"{PythonScript.Python} cannot import confluent_kafka and avro: run scripts/ensure-python.sh as root (apt-get install python3-confluent-kafka python3-avro).\n{probe.Output}");
 
         ScorerHarness.BuildModel(_store, "cancer", "1");
         var options = cluster.CreateOptions();
@@ -44,15 +38,15 @@ public sealed class PythonExampleTests(EmbeddedKafkaFixture cluster, ITestOutput
         await scorer.WaitForLineAsync("Assigned partitions", TimeSpan.FromSeconds(60));
 
         string[] kafka = ["--bootstrap-servers", options.BootstrapServers, "--topic-suffix", options.Topics.Suffix];
-        var produced = await RunPythonAsync(
-            [Path.Combine(Examples, "produce_features.py"), .. kafka, "--model", "cancer", "--count", PerFormat.ToString(CultureInfo.InvariantCulture)],
-            TimeSpan.FromSeconds(60));
+        var produced = await PythonScript.RunAsync(
+            [Path.Combine(PythonScript.Examples, "produce_features.py"), .. kafka, "--model", "cancer", "--count", PerFormat.ToString(CultureInfo.InvariantCulture)],
+            TimeSpan.FromSeconds(60), output.WriteLine);
         Assert.True(produced.Exit == 0, produced.Output);
 
-        var consumed = await RunPythonAsync(
-            [Path.Combine(Examples, "consume_predictions.py"), .. kafka, "--group", "python" + options.Topics.Suffix,
+        var consumed = await PythonScript.RunAsync(
+            [Path.Combine(PythonScript.Examples, "consume_predictions.py"), .. kafka, "--group", "python" + options.Topics.Suffix,
              "--expect", (2 * PerFormat).ToString(CultureInfo.InvariantCulture), "--timeout", "60"],
-            TimeSpan.FromSeconds(90));
+            TimeSpan.FromSeconds(90), output.WriteLine);
         Assert.True(consumed.Exit == 0, consumed.Output);
 
         var expected = Enumerable.Range(0, PerFormat)
@@ -86,42 +80,5 @@ public sealed class PythonExampleTests(EmbeddedKafkaFixture cluster, ITestOutput
             ["Urls"] = "http://127.0.0.1:0",
         };
         return ServiceProcess.Start(new ServiceProcessOptions(ScorerDll) { Environment = environment, OnLine = TestOutput.Forward(output) });
-    }
-
-    private async Task<(int Exit, string Stdout, string Output)> RunPythonAsync(string[] arguments, TimeSpan timeout)
-    {
-        Assert.True(File.Exists(Python), $"{Python} is missing: apt-get install python3 python3-confluent-kafka python3-avro (scripts/ensure-python.sh).");
-        var start = new ProcessStartInfo(Python)
-        {
-            WorkingDirectory = Examples,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // No __pycache__ in the working tree.
-        start.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
-
-        var (outText, errText) = (await stdout, await stderr);
-        var name = Path.GetFileName(arguments[0]);
-        output.WriteLine($"python3 {name} exited {process.ExitCode}:\n{outText}{errText}");
-        return (cancel.IsCancellationRequested ? -1 : process.ExitCode, outText, $"{name} (exit {process.ExitCode}{(cancel.IsCancellationRequested ? ", timed out" : "")}):\n{outText}\n{errText}");
     }
 }
