@@ -27,7 +27,7 @@ public sealed class CoPartitionedProcessor
     private readonly CheckpointStore _store;
     private readonly ProgressBoard _progress;
     private readonly ILogger _logger;
-    private readonly SortedDictionary<int, TaskGroup> _groups = [];
+    private readonly SortedDictionary<int, CoPartitionedGroup> _groups = [];
     private readonly Dictionary<string, int> _lanes;
     private readonly ProducerOutput _output;
     private readonly IProcessorMetrics? _metrics;
@@ -131,11 +131,10 @@ public sealed class CoPartitionedProcessor
                 {
                     if (record.IsPartitionEOF)
                     {
-                        group.EndPending[lane] = true;
-                        group.EndOffsets[lane] = record.Offset.Value;
+                        group.EndReported(lane, record.Offset.Value);
                         ConfirmEnds(group);
                     }
-                    else if (Add(group, lane, record) && group.Merge.IsFull(lane) && !group.Paused[lane])
+                    else if (group.Add(lane, record, _factory.EventTimeOf(lane, record)) && group.Merge.IsFull(lane) && !group.Paused[lane])
                     {
                         consumer.Pause([record.TopicPartition]);
                         group.Paused[lane] = true;
@@ -154,7 +153,7 @@ public sealed class CoPartitionedProcessor
                 {
                     _settings.Progress?.ReportLag(ConsumerLag.Of(consumer));
                     var watermark = _progress.Watermark;
-                    foreach (var pending in _groups.Values.Where(g => g.EndPending.Any(p => p)))
+                    foreach (var pending in _groups.Values.Where(g => g.EndPending))
                     {
                         ConfirmEnds(pending);
                         cadence.Handed(Drain(pending));
@@ -182,45 +181,12 @@ public sealed class CoPartitionedProcessor
         }
     }
 
-    private bool Add(TaskGroup group, int lane, ConsumeResult<byte[], byte[]> record)
-    {
-        group.EndPending[lane] = false;
-        return group.Merge.Add(lane, record, _factory.EventTimeOf(lane, record));
-    }
-
     /// <summary>Marks the lanes whose end of partition counts (see <see cref="CoPartitionedSettings.UpstreamCaughtUp"/>).</summary>
-    private void ConfirmEnds(TaskGroup group)
-    {
-        for (var lane = 0; lane < group.EndPending.Length; lane++)
-        {
-            if (!group.EndPending[lane])
-            {
-                continue;
-            }
+    private void ConfirmEnds(CoPartitionedGroup group) => group.ConfirmEnds(
+        _settings.UpstreamCaughtUp,
+        lane => _consumer!.QueryWatermarkOffsets(new TopicPartition(_settings.Topics[lane], group.Partition), TimeSpan.FromSeconds(10)).High.Value);
 
-            if (_settings.UpstreamCaughtUp is { } upstream)
-            {
-                // The upstream first, then the watermark: a record the upstream wrote before it was caught up is below it.
-                if (!upstream(lane))
-                {
-                    continue;
-                }
-
-                var partition = new TopicPartition(_settings.Topics[lane], group.Partition);
-                if (_consumer!.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(10)).High.Value > group.EndOffsets[lane])
-                {
-                    // Records are on their way to the consumer: their end of partition will come after them.
-                    group.EndPending[lane] = false;
-                    continue;
-                }
-            }
-
-            group.EndPending[lane] = false;
-            group.Merge.MarkEnd(lane);
-        }
-    }
-
-    private int Drain(TaskGroup group)
+    private int Drain(CoPartitionedGroup group)
     {
         var handed = 0;
         while (group.Merge.TryNext(out var lane, out var record))
@@ -277,7 +243,7 @@ public sealed class CoPartitionedProcessor
 
             var (changelog, entries) = RestoreChangelog(pair.Key, generation);
             var task = _factory.Create(pair.Key, state, entries);
-            _groups[pair.Key] = new TaskGroup(task, key, pair.Key, offsets, new EventTimeMerge(_settings.Topics.Count, _settings.LaneCapacity), task is IChangelogTask ? changelog : null);
+            _groups[pair.Key] = new CoPartitionedGroup(task, key, pair.Key, offsets, new EventTimeMerge(_settings.Topics.Count, _settings.LaneCapacity), task is IChangelogTask ? changelog : null);
             _progress.Observe(task.ProgressTime);
             for (var lane = 0; lane < _settings.Topics.Count; lane++)
             {
@@ -336,7 +302,7 @@ public sealed class CoPartitionedProcessor
         }
     }
 
-    private void ResumePaused(TaskGroup group)
+    private void ResumePaused(CoPartitionedGroup group)
     {
         // The client keeps a partition's pause across reassignment: a new owner's fresh merge must find it fetching.
         var paused = Enumerable.Range(0, group.Paused.Length).Where(lane => group.Paused[lane]).Select(lane => new TopicPartition(_settings.Topics[lane], group.Partition)).ToList();
@@ -355,7 +321,7 @@ public sealed class CoPartitionedProcessor
         }
     }
 
-    private void CheckpointGroups(IEnumerable<TaskGroup> groups)
+    private void CheckpointGroups(IEnumerable<CoPartitionedGroup> groups)
     {
         var dirty = groups.Where(g => g.Dirty).ToList();
         if (dirty.Count == 0)
@@ -400,31 +366,5 @@ public sealed class CoPartitionedProcessor
         }
 
         ProcessorCadence.CommitInformational(_consumer, offsets, _logger);
-    }
-
-    private sealed class TaskGroup(IPartitionTask task, string key, int partition, long[] nextOffsets, EventTimeMerge merge, ChangelogPartition? changelog)
-    {
-        /// <summary>The task's changelog; null without a changelog topic or for a task that keeps none.</summary>
-        public ChangelogPartition? Changelog { get; } = changelog;
-
-        public IPartitionTask Task { get; } = task;
-
-        public string Key { get; } = key;
-
-        public int Partition { get; } = partition;
-
-        public long[] NextOffsets { get; } = nextOffsets;
-
-        public EventTimeMerge Merge { get; } = merge;
-
-        public bool[] Paused { get; } = new bool[merge.LaneCount];
-
-        /// <summary>Lanes whose consumer reported end of partition, not yet counted (<see cref="CoPartitionedSettings.UpstreamCaughtUp"/>).</summary>
-        public bool[] EndPending { get; } = new bool[merge.LaneCount];
-
-        /// <summary>Per lane, the offset its last end of partition was reported at.</summary>
-        public long[] EndOffsets { get; } = new long[merge.LaneCount];
-
-        public bool Dirty { get; set; }
     }
 }

@@ -19,6 +19,7 @@ public sealed class QualityChangelogTests
     private static readonly EventCodec Codec = new();
     private static readonly QualitySettings Settings = new(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)), 5_000, LabelScenario.HorizonMs, 60_000, Topics);
 
+    // Every fourth prediction a regression one, so that the chunks carry regression errors too.
     private static Prediction Prediction(int i) => new()
     {
         EventId = "e" + i.ToString(CultureInfo.InvariantCulture),
@@ -26,9 +27,9 @@ public sealed class QualityChangelogTests
         ModelVersion = "1",
         EventTimeMs = 1_000_000 + (i * 10L),
         Status = PredictionStatus.OK,
-        OutputKind = OutputKind.BINARY_PROBABILITY,
-        Score = (i % 100) / 100.0,
-        PredictedClass = i % 100 >= 50 ? 1 : 0,
+        OutputKind = i % 4 == 3 ? OutputKind.REGRESSION : OutputKind.BINARY_PROBABILITY,
+        Score = i % 4 == 3 ? i * 0.37 : (i % 100) / 100.0,
+        PredictedClass = i % 4 == 3 ? null : i % 100 >= 50 ? 1 : 0,
     };
 
     [Fact]
@@ -59,7 +60,7 @@ public sealed class QualityChangelogTests
         }
 
         // Ten joins: ten pending entries deleted, ten resolved entries, and the touched windows' counts plus one
-        // chunk each with only the new label delays and scores.
+        // chunk each with only the new label delays, scores and regression errors.
         var second = task.TakeChanges();
         Assert.Equal(10, second.Count(c => c.Key[0] == 'P' && c.Value is null));
         Assert.Equal(10, second.Count(c => c.Key[0] == 'R' && c.Value is not null));

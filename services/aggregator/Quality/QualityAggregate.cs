@@ -5,14 +5,18 @@ using StreamMonitor.Contracts;
 namespace StreamMonitor.Aggregator.Quality;
 
 /// <summary>
-/// Quality state of one window of one model version on one partition: counts and sums (merge by addition) plus the
-/// exact label delays and (score, label) pairs of the window's labeled binary predictions (merge by concatenation), so
-/// percentiles and ROC AUC are exact. Size: 8 bytes per labeled prediction (delay) + 9 per labeled binary prediction.
+/// Quality state of one window of one model version on one partition: counts (merge by addition) plus the exact label
+/// delays, (score, label) pairs of labeled binary predictions and errors of labeled regression predictions (merge by
+/// concatenation), so percentiles and ROC AUC are exact and the sums behind log loss, Brier, MAE and RMSE do not depend
+/// on join order. Size: 8 bytes per labeled prediction (delay) + 9 per labeled binary + 8 per labeled regression one.
 /// </summary>
 public sealed class QualityAggregate : IMergeable<QualityAggregate>
 {
     /// <summary>Probabilities are clipped to [Epsilon, 1 − Epsilon] for log loss (scikit-learn's former default).</summary>
     public const double Epsilon = 1e-15;
+
+    /// <summary>Version of the lists record written by <see cref="WriteLists"/> (2: with the regression errors).</summary>
+    private const int ListsVersion = 2;
 
     /// <summary>Joinable (status OK) predictions in the window.</summary>
     public long Predictions { get; set; }
@@ -47,17 +51,23 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
     /// <summary>Labeled regression predictions.</summary>
     public long Regression { get; set; }
 
-    /// <summary>Sum of |prediction − label| of regression predictions.</summary>
-    public double AbsErrorSum { get; set; }
+    /// <summary>
+    /// Sum of |prediction − label| of the regression predictions not in <see cref="Errors"/>: the running sum of a state
+    /// written before the errors were kept (0 otherwise), added once to the sorted sum so such windows keep their MAE.
+    /// </summary>
+    public double LegacyAbsErrorSum { get; set; }
 
-    /// <summary>Sum of (prediction − label)² of regression predictions.</summary>
-    public double SquaredErrorSum { get; set; }
+    /// <summary>Sum of (prediction − label)² of the regression predictions not in <see cref="Errors"/> (as above).</summary>
+    public double LegacySquaredErrorSum { get; set; }
 
     /// <summary>Label delays (label time − prediction event time, ms) of every labeled prediction.</summary>
     public List<long> DelaysMs { get; } = [];
 
     /// <summary>(Score, label is 1) of every labeled binary prediction (for the exact ROC AUC).</summary>
     public List<(double Score, bool Positive)> Scores { get; } = [];
+
+    /// <summary>Prediction − label of every labeled regression prediction (for order-independent MAE and RMSE).</summary>
+    public List<double> Errors { get; } = [];
 
     /// <summary>Applies a joined (prediction, label) pair.</summary>
     public void AddLabeled(OutputKind kind, double score, int? predictedClass, double label, long delayMs)
@@ -84,8 +94,7 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
                 break;
             default:
                 Regression++;
-                AbsErrorSum += Math.Abs(score - label);
-                SquaredErrorSum += (score - label) * (score - label);
+                Errors.Add(score - label);
                 break;
         }
     }
@@ -112,10 +121,11 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
         FalsePositives += other.FalsePositives;
         FalseNegatives += other.FalseNegatives;
         Regression += other.Regression;
-        AbsErrorSum += other.AbsErrorSum;
-        SquaredErrorSum += other.SquaredErrorSum;
+        LegacyAbsErrorSum += other.LegacyAbsErrorSum;
+        LegacySquaredErrorSum += other.LegacySquaredErrorSum;
         DelaysMs.AddRange(other.DelaysMs);
         Scores.AddRange(other.Scores);
+        Errors.AddRange(other.Errors);
     }
 
     /// <summary>The result event of the merged state.</summary>
@@ -160,8 +170,9 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
 
         if (Regression > 0)
         {
-            result.Mae = AbsErrorSum / Regression;
-            result.Rmse = Math.Sqrt(SquaredErrorSum / Regression);
+            var (absSum, squaredSum) = ErrorSums(Errors);
+            result.Mae = (LegacyAbsErrorSum + absSum) / Regression;
+            result.Rmse = Math.Sqrt((LegacySquaredErrorSum + squaredSum) / Regression);
         }
 
         return result;
@@ -185,6 +196,31 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
         }
 
         return (logLoss / pairs.Count, brier / pairs.Count);
+    }
+
+    /// <summary>
+    /// Σ |e| and Σ e² of the regression errors, compensated (Neumaier) over the magnitudes in ascending order: the same
+    /// errors give the same bits whatever order they were joined and merged in, and each sum is within about an ulp of
+    /// the exact sum of its terms (a plain sorted sum of many terms is not).
+    /// </summary>
+    public static (double AbsSum, double SquaredSum) ErrorSums(IReadOnlyList<double> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        var magnitudes = new double[errors.Count];
+        for (var i = 0; i < magnitudes.Length; i++)
+        {
+            magnitudes[i] = Math.Abs(errors[i]);
+        }
+
+        Array.Sort(magnitudes);
+        double abs = 0, absCompensation = 0, squared = 0, squaredCompensation = 0;
+        foreach (var magnitude in magnitudes)
+        {
+            (abs, absCompensation) = Neumaier(abs, absCompensation, magnitude);
+            (squared, squaredCompensation) = Neumaier(squared, squaredCompensation, magnitude * magnitude);
+        }
+
+        return (abs + absCompensation, squared + squaredCompensation);
     }
 
     /// <summary>Exact ROC AUC (Mann-Whitney U with mid-ranks for tied scores); null without both classes.</summary>
@@ -218,7 +254,7 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
     public void WriteTo(BinaryWriter writer)
     {
         WriteCountsTo(writer);
-        WriteLists(writer, DelaysMs, Scores);
+        WriteLists(writer, DelaysMs, Scores, Errors);
     }
 
     /// <summary>Decodes a state written by <see cref="WriteTo"/>.</summary>
@@ -238,12 +274,12 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
             writer.Write(value);
         }
 
-        // Two retired slots (the binary log-loss and Brier sums, now computed from the pairs): existing partials and
-        // changelogs keep their layout.
+        // Two retired slots (the binary log-loss and Brier sums, now computed from the pairs) and the regression sums,
+        // now only the legacy part (the rest is in the errors): existing partials and changelogs keep their layout.
         writer.Write(0.0);
         writer.Write(0.0);
-        writer.Write(AbsErrorSum);
-        writer.Write(SquaredErrorSum);
+        writer.Write(LegacyAbsErrorSum);
+        writer.Write(LegacySquaredErrorSum);
     }
 
     /// <summary>Decodes <see cref="WriteCountsTo"/>: an aggregate with empty lists.</summary>
@@ -266,17 +302,21 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
         };
         reader.ReadDouble();
         reader.ReadDouble();
-        aggregate.AbsErrorSum = reader.ReadDouble();
-        aggregate.SquaredErrorSum = reader.ReadDouble();
+        aggregate.LegacyAbsErrorSum = reader.ReadDouble();
+        aggregate.LegacySquaredErrorSum = reader.ReadDouble();
         return aggregate;
     }
 
-    /// <summary>Encodes label delays and (score, label) pairs (all of them, or a run of new ones).</summary>
-    public static void WriteLists(BinaryWriter writer, IReadOnlyList<long> delaysMs, IReadOnlyList<(double Score, bool Positive)> scores)
+    /// <summary>
+    /// Encodes label delays, (score, label) pairs and regression errors (all of them, or a run of new ones). The lists end
+    /// their record: version 2 appends the errors after a version number; a version 1 record ends after the pairs.
+    /// </summary>
+    public static void WriteLists(BinaryWriter writer, IReadOnlyList<long> delaysMs, IReadOnlyList<(double Score, bool Positive)> scores, IReadOnlyList<double> errors)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(delaysMs);
         ArgumentNullException.ThrowIfNull(scores);
+        ArgumentNullException.ThrowIfNull(errors);
         writer.Write(delaysMs.Count);
         foreach (var delay in delaysMs)
         {
@@ -289,9 +329,19 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
             writer.Write(score);
             writer.Write(positive);
         }
+
+        writer.Write(ListsVersion);
+        writer.Write(errors.Count);
+        foreach (var error in errors)
+        {
+            writer.Write(error);
+        }
     }
 
-    /// <summary>Appends lists written by <see cref="WriteLists"/>.</summary>
+    /// <summary>
+    /// Appends lists written by <see cref="WriteLists"/>, reading to the end of the stream (a version 1 record has no
+    /// errors: its regression predictions are in the legacy sums of the counts).
+    /// </summary>
     public void ReadListsFrom(BinaryReader reader)
     {
         ArgumentNullException.ThrowIfNull(reader);
@@ -306,5 +356,29 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
         {
             Scores.Add((reader.ReadDouble(), reader.ReadBoolean()));
         }
+
+        if (reader.BaseStream.Position == reader.BaseStream.Length)
+        {
+            return;
+        }
+
+        var version = reader.ReadInt32();
+        if (version != ListsVersion)
+        {
+            throw new InvalidDataException($"Quality lists version {version} is not {ListsVersion}.");
+        }
+
+        var errors = reader.ReadInt32();
+        for (var i = 0; i < errors; i++)
+        {
+            Errors.Add(reader.ReadDouble());
+        }
+    }
+
+    private static (double Sum, double Compensation) Neumaier(double sum, double compensation, double term)
+    {
+        var next = sum + term;
+        compensation += Math.Abs(sum) >= Math.Abs(term) ? (sum - next) + term : (term - next) + sum;
+        return (next, compensation);
     }
 }

@@ -40,7 +40,8 @@ public sealed partial class QualityJoinTask
             {
                 var delays = window.Aggregate.DelaysMs;
                 var scores = window.Aggregate.Scores;
-                if (delays.Count > window.WrittenDelays || scores.Count > window.WrittenScores)
+                var errors = window.Aggregate.Errors;
+                if (delays.Count > window.WrittenDelays || scores.Count > window.WrittenScores || errors.Count > window.WrittenErrors)
                 {
                     // Only what was appended since the last checkpoint: a window's lists are written once, in chunks.
                     _changes[ChunkKey(slot, window.Chunks)] = Encode(writer =>
@@ -48,11 +49,12 @@ public sealed partial class QualityJoinTask
                         writer.Write(slot.Time);
                         writer.Write(slot.Id);
                         writer.Write(window.Chunks);
-                        QualityAggregate.WriteLists(writer, delays.GetRange(window.WrittenDelays, delays.Count - window.WrittenDelays), scores.GetRange(window.WrittenScores, scores.Count - window.WrittenScores));
+                        QualityAggregate.WriteLists(writer, delays.GetRange(window.WrittenDelays, delays.Count - window.WrittenDelays), scores.GetRange(window.WrittenScores, scores.Count - window.WrittenScores), errors.GetRange(window.WrittenErrors, errors.Count - window.WrittenErrors));
                     });
                     window.Chunks++;
                     window.WrittenDelays = delays.Count;
                     window.WrittenScores = scores.Count;
+                    window.WrittenErrors = errors.Count;
                 }
 
                 _changes[WindowKey(slot)] = Encode(writer =>
@@ -163,6 +165,7 @@ public sealed partial class QualityJoinTask
         {
             window.WrittenDelays = window.Aggregate.DelaysMs.Count;
             window.WrittenScores = window.Aggregate.Scores.Count;
+            window.WrittenErrors = window.Aggregate.Errors.Count;
         }
     }
 }

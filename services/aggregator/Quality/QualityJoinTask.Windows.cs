@@ -119,5 +119,8 @@ public sealed partial class QualityJoinTask
 
         /// <summary>Scores already in written chunks.</summary>
         public int WrittenScores { get; set; }
+
+        /// <summary>Regression errors already in written chunks.</summary>
+        public int WrittenErrors { get; set; }
     }
 }
