@@ -125,7 +125,11 @@ try
     // librdkafka's mock cluster keeps at most 5 MiB (and 100,000 records) per partition and drops the oldest
     // message sets beyond that, which moves the low watermark: with the catalog's 4 partitions only about 25,000
     // events survived, whatever was loaded. So the features topic gets enough partitions to hold every event.
+    var beforeCluster = ThreadCpu.Tids();
     using var cluster = MockCluster.Start(1);
+    // librdkafka names its threads rdk:main, rdk:broker... in every handle: the mock cluster's are told apart from
+    // the clients' by being the ones that appeared when the cluster started.
+    var clusterTids = ThreadCpu.Tids().Except(beforeCluster).ToHashSet();
     var kafka = new KafkaOptions { BootstrapServers = cluster.BootstrapServers, SessionTimeoutMs = 6000 };
     kafka.Topics.Suffix = ".bench";
     var codec = new EventCodec();
@@ -158,8 +162,32 @@ try
     var ratios = new List<double>();
     var rawCpuUsPerRow = new List<double>();
     var backfillCpuUsPerRow = new List<double>();
+    var beforeSession = ThreadCpu.Tids();
     using (var session = ModelSession.Create(stored, settings.Session(settings.BackfillBatch), NullLogger.Instance))
     {
+        // ONNX Runtime's intra-op pool threads are unnamed (they inherit the creating thread's name): they are the
+        // threads the session's creation started.
+        var ortTids = ThreadCpu.Tids().Except(beforeSession).ToHashSet();
+        string Classify(int tid, string comm) => ortTids.Contains(tid) ? "onnxruntime intra-op pool"
+            : clusterTids.Contains(tid) ? "librdkafka mock cluster (broker handle, " + (comm.StartsWith("rdk:", StringComparison.Ordinal) ? "rdk:*)" : "other)")
+            : comm.StartsWith("rdk:", StringComparison.Ordinal) ? "librdkafka clients (reader consumer, predictions producer)"
+            : comm.StartsWith("backfill ", StringComparison.Ordinal) || comm.StartsWith("bench ", StringComparison.Ordinal) ? comm
+            : comm is ".NET BGC" or ".NET Server GC" or ".NET GC" ? ".NET GC"
+            : comm.StartsWith(".NET", StringComparison.Ordinal) ? ".NET other (" + comm + ")"
+            : "other (" + comm + ")";
+        var rawGroups = new Dictionary<string, double>();
+        var backfillGroups = new Dictionary<string, double>();
+        long rawRows = 0, backfillRows = 0;
+        static void AddTo(Dictionary<string, double> total, (Dictionary<string, double> Groups, double ProcessSeconds) sample)
+        {
+            foreach (var (group, seconds) in sample.Groups)
+            {
+                total[group] = total.GetValueOrDefault(group) + seconds;
+            }
+
+            total["(process total)"] = total.GetValueOrDefault("(process total)") + sample.ProcessSeconds;
+        }
+
         // One session for both: the raw figure is this very session running pre-filled rows back to back.
         double Raw()
         {
@@ -169,7 +197,14 @@ try
             }
 
             var cpu = Cpu();
-            var result = RawThroughput(session, settings.BackfillBatch, settings.RawSeconds);
+            using var sampler = ThreadCpuSampler.Start(Classify);
+            // On its own named thread: after an await the bench goes on on whichever thread finished the backfill.
+            var result = default((double RowsPerSecond, int Runs, double Seconds));
+            var runner = new Thread(() => result = RawThroughput(session, settings.BackfillBatch, settings.RawSeconds)) { Name = "bench raw Run" };
+            runner.Start();
+            runner.Join();
+            AddTo(rawGroups, sampler.Stop());
+            rawRows += result.Runs * (long)settings.BackfillBatch;
             rawCpuUsPerRow.Add((Cpu() - cpu) * 1e6 / (result.Runs * (double)settings.BackfillBatch));
             return result.RowsPerSecond;
         }
@@ -190,7 +225,10 @@ try
 
                 var scorer = new BackfillScorer(session, new FeatureValidator(stored.Manifest, NonFinitePolicy.Reject, true), "bench", settings.BatchesInFlight);
                 var cpu = Cpu();
+                using var sampler = ThreadCpuSampler.Start(Classify);
                 summary = await scorer.RunAsync(range.ReadAsync(ranges), sinkTopic).ConfigureAwait(false);
+                AddTo(backfillGroups, sampler.Stop());
+                backfillRows += summary.Rows;
                 backfillCpuUsPerRow.Add((Cpu() - cpu) * 1e6 / summary.Rows);
             }
 
@@ -200,6 +238,25 @@ try
             Console.WriteLine(string.Create(c, $"   round {round}: raw {rawBefore:N0} / backfill {summary.RowsPerSecond:N0} / raw {rawAfter:N0} rows/s -> ratio {ratio:F3}  ({summary.Rows:N0} rows, {summary.Errors} errors, {summary.Elapsed.TotalSeconds:F2} s, inference {summary.InferenceTime / summary.Elapsed:P1} of the time)"));
             rawBefore = rawAfter;
         }
+
+        // Where the backfill's CPU beyond raw goes: per thread group, us per row, summed over all rounds. The
+        // residual is CPU of threads that ended between two 100 ms samples (and rounding of the two sources).
+        Console.WriteLine("   CPU per row by thread group (us/row; raw | backfill | backfill - raw):");
+        foreach (var group in rawGroups.Keys.Union(backfillGroups.Keys).Where(g => g != "(process total)").OrderByDescending(g => backfillGroups.GetValueOrDefault(g) / backfillRows))
+        {
+            var r = rawGroups.GetValueOrDefault(group) * 1e6 / rawRows;
+            var b = backfillGroups.GetValueOrDefault(group) * 1e6 / backfillRows;
+            if (Math.Max(r, b) >= 0.05)
+            {
+                Console.WriteLine(string.Create(c, $"     {group,-62} {r,7:F1} | {b,7:F1} | {b - r,7:+0.0;-0.0}"));
+            }
+        }
+
+        double Residual(Dictionary<string, double> g, long n) => (g["(process total)"] - g.Where(kv => kv.Key != "(process total)").Sum(kv => kv.Value)) * 1e6 / n;
+        var rawTotal = rawGroups["(process total)"] * 1e6 / rawRows;
+        var backfillTotal = backfillGroups["(process total)"] * 1e6 / backfillRows;
+        Console.WriteLine(string.Create(c, $"     {"(ended between samples / unattributed)",-62} {Residual(rawGroups, rawRows),7:F1} | {Residual(backfillGroups, backfillRows),7:F1}"));
+        Console.WriteLine(string.Create(c, $"     {"process total",-62} {rawTotal,7:F1} | {backfillTotal,7:F1} | {backfillTotal - rawTotal,7:+0.0;-0.0}"));
     }
 
     ratios.Sort();
