@@ -15,7 +15,7 @@ using StreamMonitor.Scorer;
 
 // Scorer benchmark. Prints figures and ratios against their baselines; asserts nothing (speed goals live here,
 // not in timed tests). Usage: dotnet run -c Release --project bench/StreamMonitor.Scorer.Bench [-- --hidden 1024,1024,1024
-//   --backfill-rows 30000 --backfill-batch 256 --rounds 3 --batches-in-flight 2 --rate 300[,1500] --seconds 15 --batch 64 --queue-delay-ms 5 --execution-provider auto|cpu|cuda --cuda-device 0]
+//   --backfill-rows 30000 --backfill-batch 256 --warmup-rounds 2 --rounds 3 --batches-in-flight 2 --rate 300[,1500] --seconds 15 --batch 64 --queue-delay-ms 5 --stream-intra-op-threads 0 --execution-provider auto|cpu|cuda --cuda-device 0]
 var settings = BenchSettings.Parse(args);
 var c = CultureInfo.InvariantCulture;
 var root = Directory.CreateTempSubdirectory("streammon-bench-").FullName;
@@ -125,7 +125,11 @@ try
     // librdkafka's mock cluster keeps at most 5 MiB (and 100,000 records) per partition and drops the oldest
     // message sets beyond that, which moves the low watermark: with the catalog's 4 partitions only about 25,000
     // events survived, whatever was loaded. So the features topic gets enough partitions to hold every event.
+    var beforeCluster = ThreadCpu.Tids();
     using var cluster = MockCluster.Start(1);
+    // librdkafka names its threads rdk:main, rdk:broker... in every handle: the mock cluster's are told apart from
+    // the clients' by being the ones that appeared when the cluster started.
+    var clusterTids = ThreadCpu.Tids().Except(beforeCluster).ToHashSet();
     var kafka = new KafkaOptions { BootstrapServers = cluster.BootstrapServers, SessionTimeoutMs = 6000 };
     kafka.Topics.Suffix = ".bench";
     var codec = new EventCodec();
@@ -158,8 +162,32 @@ try
     var ratios = new List<double>();
     var rawCpuUsPerRow = new List<double>();
     var backfillCpuUsPerRow = new List<double>();
+    var beforeSession = ThreadCpu.Tids();
     using (var session = ModelSession.Create(stored, settings.Session(settings.BackfillBatch), NullLogger.Instance))
     {
+        // ONNX Runtime's intra-op pool threads are unnamed (they inherit the creating thread's name): they are the
+        // threads the session's creation started.
+        var ortTids = ThreadCpu.Tids().Except(beforeSession).ToHashSet();
+        string Classify(int tid, string comm) => ortTids.Contains(tid) ? "onnxruntime intra-op pool"
+            : clusterTids.Contains(tid) ? "librdkafka mock cluster (broker handle, " + (comm.StartsWith("rdk:", StringComparison.Ordinal) ? "rdk:*)" : "other)")
+            : comm.StartsWith("rdk:", StringComparison.Ordinal) ? "librdkafka clients (reader consumer, predictions producer)"
+            : comm.StartsWith("backfill ", StringComparison.Ordinal) || comm.StartsWith("bench ", StringComparison.Ordinal) ? comm
+            : comm is ".NET BGC" or ".NET Server GC" or ".NET GC" ? ".NET GC"
+            : comm.StartsWith(".NET", StringComparison.Ordinal) ? ".NET other (" + comm + ")"
+            : "other (" + comm + ")";
+        var rawGroups = new Dictionary<string, double>();
+        var backfillGroups = new Dictionary<string, double>();
+        long rawRows = 0, backfillRows = 0;
+        static void AddTo(Dictionary<string, double> total, (Dictionary<string, double> Groups, double ProcessSeconds) sample)
+        {
+            foreach (var (group, seconds) in sample.Groups)
+            {
+                total[group] = total.GetValueOrDefault(group) + seconds;
+            }
+
+            total["(process total)"] = total.GetValueOrDefault("(process total)") + sample.ProcessSeconds;
+        }
+
         // One session for both: the raw figure is this very session running pre-filled rows back to back.
         double Raw()
         {
@@ -169,37 +197,79 @@ try
             }
 
             var cpu = Cpu();
-            var result = RawThroughput(session, settings.BackfillBatch, settings.RawSeconds);
+            using var sampler = ThreadCpuSampler.Start(Classify);
+            // On its own named thread: after an await the bench goes on on whichever thread finished the backfill.
+            var result = default((double RowsPerSecond, int Runs, double Seconds));
+            var runner = new Thread(() => result = RawThroughput(session, settings.BackfillBatch, settings.RawSeconds)) { Name = "bench raw Run" };
+            runner.Start();
+            runner.Join();
+            AddTo(rawGroups, sampler.Stop());
+            rawRows += result.Runs * (long)settings.BackfillBatch;
             rawCpuUsPerRow.Add((Cpu() - cpu) * 1e6 / (result.Runs * (double)settings.BackfillBatch));
             return result.RowsPerSecond;
         }
 
-        Console.WriteLine(string.Create(c, $"   {settings.Rounds} rounds; batches in flight {settings.BatchesInFlight}; raw = RawThroughput at batch {settings.BackfillBatch} for {settings.RawSeconds:F0} s before and after each backfill, same session settings"));
+        Console.WriteLine(string.Create(c, $"   {settings.WarmupRounds} warm-up round(s), then {settings.Rounds} rounds; batches in flight {settings.BatchesInFlight}; raw = RawThroughput at batch {settings.BackfillBatch} for {settings.RawSeconds:F0} s before and after each backfill, same session settings"));
+        async Task<(BatchSummary Summary, double CpuUsPerRow, (Dictionary<string, double> Groups, double ProcessSeconds) Split)> Backfill()
+        {
+            using var range = new KafkaRange(kafka, kafka.Topics.Features);
+            using var sinkTopic = new TopicPredictionSink(kafka, kafka.Topics.Predictions);
+            var ranges = range.Partitions().Select(p => { var m = range.Watermarks(p); return new PartitionRange(p, m.Low.Value, m.High.Value); }).ToList();
+            if (ranges.Sum(r => r.Count) != settings.BackfillRows || ranges.Any(r => r.From != 0))
+            {
+                throw new InvalidOperationException(string.Create(c, $"The cluster retained {ranges.Sum(r => r.Count):N0} of {settings.BackfillRows:N0} loaded events ({string.Join(", ", ranges)}); the backfill figure would not cover the load."));
+            }
+
+            var scorer = new BackfillScorer(session, new FeatureValidator(stored.Manifest, NonFinitePolicy.Reject, true), "bench", settings.BatchesInFlight);
+            var cpu = Cpu();
+            using var sampler = ThreadCpuSampler.Start(Classify);
+            var summary = await scorer.RunAsync(range.ReadAsync(ranges), sinkTopic).ConfigureAwait(false);
+            var split = sampler.Stop();
+            return (summary, (Cpu() - cpu) * 1e6 / summary.Rows, split);
+        }
+
+        // Warm-up rounds, not counted: the first backfills of a process run the managed path while the JIT tiers it
+        // up (Tier0, then PGO-instrumented code, then Tier1), which cost 25-40 us/row more in the first two rounds
+        // of 30,000 rows. Raw needs no such warm-up (native code) beyond its three runs.
+        for (var warmup = 1; warmup <= settings.WarmupRounds; warmup++)
+        {
+            var (summary, cpuUsPerRow, _) = await Backfill().ConfigureAwait(false);
+            Console.WriteLine(string.Create(c, $"   warm-up round {warmup} (not counted): backfill {summary.RowsPerSecond:N0} rows/s, process CPU {cpuUsPerRow:F1} us/row"));
+        }
+
         var rawBefore = Raw();
         for (var round = 1; round <= settings.Rounds; round++)
         {
-            BatchSummary summary;
-            using (var range = new KafkaRange(kafka, kafka.Topics.Features))
-            using (var sinkTopic = new TopicPredictionSink(kafka, kafka.Topics.Predictions))
-            {
-                var ranges = range.Partitions().Select(p => { var m = range.Watermarks(p); return new PartitionRange(p, m.Low.Value, m.High.Value); }).ToList();
-                if (ranges.Sum(r => r.Count) != settings.BackfillRows || ranges.Any(r => r.From != 0))
-                {
-                    throw new InvalidOperationException(string.Create(c, $"The cluster retained {ranges.Sum(r => r.Count):N0} of {settings.BackfillRows:N0} loaded events ({string.Join(", ", ranges)}); the backfill figure would not cover the load."));
-                }
-
-                var scorer = new BackfillScorer(session, new FeatureValidator(stored.Manifest, NonFinitePolicy.Reject, true), "bench", settings.BatchesInFlight);
-                var cpu = Cpu();
-                summary = await scorer.RunAsync(range.ReadAsync(ranges), sinkTopic).ConfigureAwait(false);
-                backfillCpuUsPerRow.Add((Cpu() - cpu) * 1e6 / summary.Rows);
-            }
+            var (summary, cpuUsPerRow, split) = await Backfill().ConfigureAwait(false);
+            AddTo(backfillGroups, split);
+            backfillRows += summary.Rows;
+            backfillCpuUsPerRow.Add(cpuUsPerRow);
 
             var rawAfter = Raw();
             var ratio = summary.RowsPerSecond / ((rawBefore + rawAfter) / 2);
             ratios.Add(ratio);
-            Console.WriteLine(string.Create(c, $"   round {round}: raw {rawBefore:N0} / backfill {summary.RowsPerSecond:N0} / raw {rawAfter:N0} rows/s -> ratio {ratio:F3}  ({summary.Rows:N0} rows, {summary.Errors} errors, {summary.Elapsed.TotalSeconds:F2} s, inference {summary.InferenceTime / summary.Elapsed:P1} of the time)"));
+            Console.WriteLine(string.Create(c, $"   round {round}: raw {rawBefore:N0} / backfill {summary.RowsPerSecond:N0} / raw {rawAfter:N0} rows/s -> ratio {ratio:F3}  (process CPU {backfillCpuUsPerRow[^1]:F1} us/row; {summary.Rows:N0} rows, {summary.Errors} errors, {summary.Elapsed.TotalSeconds:F2} s, inference {summary.InferenceTime / summary.Elapsed:P1} of the time)"));
             rawBefore = rawAfter;
         }
+
+        // Where the backfill's CPU beyond raw goes: per thread group, us per row, summed over all rounds. The
+        // residual is CPU of threads that ended between two 100 ms samples (and rounding of the two sources).
+        Console.WriteLine("   CPU per row by thread group (us/row; raw | backfill | backfill - raw):");
+        foreach (var group in rawGroups.Keys.Union(backfillGroups.Keys).Where(g => g != "(process total)").OrderByDescending(g => backfillGroups.GetValueOrDefault(g) / backfillRows))
+        {
+            var r = rawGroups.GetValueOrDefault(group) * 1e6 / rawRows;
+            var b = backfillGroups.GetValueOrDefault(group) * 1e6 / backfillRows;
+            if (Math.Max(r, b) >= 0.05)
+            {
+                Console.WriteLine(string.Create(c, $"     {group,-62} {r,7:F1} | {b,7:F1} | {b - r,7:+0.0;-0.0}"));
+            }
+        }
+
+        double Residual(Dictionary<string, double> g, long n) => (g["(process total)"] - g.Where(kv => kv.Key != "(process total)").Sum(kv => kv.Value)) * 1e6 / n;
+        var rawTotal = rawGroups["(process total)"] * 1e6 / rawRows;
+        var backfillTotal = backfillGroups["(process total)"] * 1e6 / backfillRows;
+        Console.WriteLine(string.Create(c, $"     {"(ended between samples / unattributed)",-62} {Residual(rawGroups, rawRows),7:F1} | {Residual(backfillGroups, backfillRows),7:F1}"));
+        Console.WriteLine(string.Create(c, $"     {"process total",-62} {rawTotal,7:F1} | {backfillTotal,7:F1} | {backfillTotal - rawTotal,7:+0.0;-0.0}"));
     }
 
     ratios.Sort();
@@ -213,7 +283,7 @@ try
     foreach (var rate in settings.Rates)
     {
     Console.WriteLine();
-    Console.WriteLine(string.Create(c, $"3. Streaming scorer at {rate} events/s for {settings.Seconds} s (batch {settings.Batch}, queue delay {settings.QueueDelayMs} ms, idle dispatch on)"));
+    Console.WriteLine(string.Create(c, $"3. Streaming scorer at {rate} events/s for {settings.Seconds} s (batch {settings.Batch}, queue delay {settings.QueueDelayMs} ms, idle dispatch on, intra-op threads {(settings.StreamIntraOpThreads == 0 ? "default" : settings.StreamIntraOpThreads.ToString(c))})"));
     kafka.Topics.Suffix = ".bench-stream-" + rate.ToString(c);
     foreach (var topic in kafka.Topics.All)
     {
@@ -223,7 +293,7 @@ try
     var app = ScorerApp.Build([
         $"--Kafka:BootstrapServers={cluster.BootstrapServers}", $"--Kafka:Topics:Suffix={kafka.Topics.Suffix}", "--Kafka:SessionTimeoutMs=6000",
         $"--Scorer:ModelStorePath={Path.Combine(root, "models")}", "--Scorer:Models:0=heavy", $"--Scorer:BatchSize={settings.Batch}",
-        $"--Scorer:QueueDelayMs={settings.QueueDelayMs}", $"--Scorer:ExecutionProvider={settings.Provider}", $"--Scorer:CudaDeviceId={settings.CudaDevice}", "--Urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning",
+        $"--Scorer:QueueDelayMs={settings.QueueDelayMs}", $"--Scorer:IntraOpThreads={settings.StreamIntraOpThreads}", $"--Scorer:ExecutionProvider={settings.Provider}", $"--Scorer:CudaDeviceId={settings.CudaDevice}", "--Urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning",
     ]);
     await app.StartAsync().ConfigureAwait(false);
     try
@@ -234,6 +304,24 @@ try
         using var consumer = new ConsumerBuilder<byte[], byte[]>(consumerConfig).Build();
         consumer.Subscribe(kafka.Topics.Predictions);
         using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientConfig.Producer(kafka, "bench-stream")).Build();
+        // One probe event, and its prediction awaited, before the paced load: events produced before the scorer's
+        // consumer has its partitions (about 3 s here) pile up and are worked off in FULL batches back to back, a
+        // catch-up that is not the steady rate this section measures (it was a fifth of the predictions and all of
+        // the overhead's p99 tail).
+        var probe = ToEvent(build.Manifest.Features, rows[0], 0, "heavy");
+        probe.EventId = "probe-" + probe.EventId;
+        ProduceWithBackpressure(producer, kafka.Topics.Features, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(probe.EventId), Value = codec.Serialize(probe) });
+        producer.Flush(TimeSpan.FromSeconds(30));
+        var probeStart = Stopwatch.GetTimestamp();
+        while (!(consumer.Consume(200)?.Message?.Value is { } probeValue && codec.Deserialize<Prediction>(probeValue).EventId == probe.EventId))
+        {
+            if (Stopwatch.GetElapsedTime(probeStart).TotalSeconds > 60)
+            {
+                throw new TimeoutException("The scorer did not score the probe event within 60 s.");
+            }
+        }
+
+        Console.WriteLine(string.Create(c, $"   scorer consuming: the probe event's prediction came back after {Stopwatch.GetElapsedTime(probeStart).TotalSeconds:F1} s"));
         var readerTask = Task.Run(() =>
         {
             var deadline = DateTime.UtcNow.AddSeconds(settings.Seconds + 60);
@@ -283,6 +371,15 @@ try
         var p99 = Pct(overhead, 99) / 1e3;
         const double goal = 2.0;
         Console.WriteLine(string.Create(c, $"   overhead (e2e - inference) p50 {Pct(overhead, 50) / 1e3:F3} ms  p99 {p99:F3} ms = {p99 / goal:F2} of the {goal:F1} ms goal -> {(p99 <= goal ? "MET" : "NOT MET")}"));
+        // By dispatch reason: FULL batches come from a backlog (at this rate, the events produced before the scorer's
+        // consumer had its partitions), run back to back, so their rows wait on the cores differently from DRAIN's.
+        foreach (var reason in ok.GroupBy(p => p.Timing.DispatchReason).OrderByDescending(g => g.Count()))
+        {
+            var byReason = reason.Select(p => (double)(p.Timing.E2eUs - p.Timing.InferenceUs)).Order().ToArray();
+            var encodeByReason = reason.Select(p => (double)p.Timing.EncodeUs).Order().ToArray();
+            Console.WriteLine(string.Create(c, $"     {reason.Key,-8} {reason.Count(),6:N0} rows: overhead p50 {Pct(byReason, 50) / 1e3:F3} ms  p99 {Pct(byReason, 99) / 1e3:F3} ms; encode p99 {Pct(encodeByReason, 99) / 1e3:F3} ms"));
+        }
+
         Console.WriteLine("   (percentiles are exact: computed from every prediction, no sketch)");
     }
     finally
@@ -378,8 +475,8 @@ static string FindData()
 }
 
 /// <summary>Benchmark parameters from the command line.</summary>
-internal sealed record BenchSettings(int[] Hidden, int Epochs, double RawSeconds, int BackfillRows, int BackfillBatch, int Rounds, int BatchesInFlight, int[] Rates, int Seconds, int Batch,
-    int QueueDelayMs, ExecutionProviderChoice Provider, int CudaDevice)
+internal sealed record BenchSettings(int[] Hidden, int Epochs, double RawSeconds, int BackfillRows, int BackfillBatch, int WarmupRounds, int Rounds, int BatchesInFlight, int[] Rates, int Seconds, int Batch,
+    int QueueDelayMs, int StreamIntraOpThreads, ExecutionProviderChoice Provider, int CudaDevice)
 {
     /// <summary>Session settings for the raw and backfill figures, on the provider asked for.</summary>
     public SessionSettings Session(int maxBatchRows) => new() { MaxBatchRows = maxBatchRows, Provider = Provider, DeviceId = CudaDevice };
@@ -399,12 +496,14 @@ internal sealed record BenchSettings(int[] Hidden, int Epochs, double RawSeconds
             double.Parse(Get("--raw-seconds", "3"), CultureInfo.InvariantCulture),
             Int("--backfill-rows", 30_000),
             Int("--backfill-batch", 256),
+            Int("--warmup-rounds", 2),
             Int("--rounds", 3),
             Int("--batches-in-flight", 2),
             Get("--rate", "300").Split(',').Select(r => int.Parse(r, CultureInfo.InvariantCulture)).ToArray(),
             Int("--seconds", 15),
             Int("--batch", 64),
             Int("--queue-delay-ms", 5),
+            Int("--stream-intra-op-threads", 0),
             Enum.Parse<ExecutionProviderChoice>(Get("--execution-provider", "auto"), ignoreCase: true),
             Int("--cuda-device", 0));
     }
