@@ -118,7 +118,7 @@ public sealed class BringYourOwnModelTests(EmbeddedKafkaFixture cluster, Registe
     {
         var model = ExportedModel.All.Single(m => m.Name == name);
         var file = Path.Combine(_scratch, name + ".jsonl");
-        var (exit, text) = await StreammonCli.RunAsync("score", "--model", name, "--store", registered.Store, "--input-csv", model.SamplePath, "--output-file", file, "--batch-size", "5", "--intra-op-threads", "1");
+        var (exit, text) = await StreammonCli.RunAsync("score", "--model", name, "--store", registered.Store, "--input-csv", model.SamplePath, "--output-file", file, "--batch-size", "5", "--batches-in-flight", "1", "--intra-op-threads", "1");
         Assert.True(exit == 0, text);
         var answers = new Dictionary<string, (double, int?, IReadOnlyList<double>)>(StringComparer.Ordinal);
         foreach (var line in File.ReadLines(file))
@@ -241,6 +241,10 @@ public sealed class BringYourOwnModelTests(EmbeddedKafkaFixture cluster, Registe
         (exit, text) = await StreammonCli.RunAsync("score", "--model", "plain", "--store", _scratch, "--input-csv", torch.SamplePath, "--output-file", file);
         Assert.True(exit == 0, text);
         Assert.Equal(torch.EventIds.Count, File.ReadLines(file).Count());
+
+        (exit, text) = await StreammonCli.RunAsync("score", "--model", "plain", "--store", _scratch, "--input-csv", torch.SamplePath, "--output-file", file, "--batches-in-flight", "0");
+        Assert.True(exit == 2, text);
+        Assert.Contains("--batches-in-flight must be in 1..64.", text, StringComparison.Ordinal);
     }
 
     public void Dispose() => Directory.Delete(_scratch, recursive: true);

@@ -31,12 +31,13 @@ public static class ScoreCommands
         var batchSize = new Option<int>("--batch-size") { Description = "Rows per ONNX Runtime run.", DefaultValueFactory = _ => 256 };
         var provider = new Option<ExecutionProviderChoice>("--execution-provider") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => ExecutionProviderChoice.Auto };
         var cudaDevice = new Option<int>("--cuda-device") { Description = "CUDA device id for auto and cuda.", DefaultValueFactory = _ => 0 };
+        var inFlight = new Option<int>("--batches-in-flight") { Description = "Scored batches that may wait for the output while the next ones run (more on a GPU, whose useful batches are larger).", DefaultValueFactory = _ => 2 };
         var intraOp = new Option<int>("--intra-op-threads") { Description = "ONNX Runtime intra-op threads (0: one per core).", DefaultValueFactory = _ => 0 };
         var policy = new Option<NonFinitePolicy>("--non-finite") { Description = "Reject or ImputeMean for null/NaN/Inf values.", DefaultValueFactory = _ => NonFinitePolicy.Reject };
         var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Bootstrap servers (default: Kafka__BootstrapServers)." };
         var score = new Command("score", "Score a topic range or a CSV/Parquet file in large batches as fast as the machine allows, to a topic or a file, with progress and a summary.")
         {
-            model, version, store, inputTopic, inputCsv, inputParquet, from, to, fromTime, toTime, outputTopic, outputFile, batchSize, provider, cudaDevice, intraOp, policy, bootstrap,
+            model, version, store, inputTopic, inputCsv, inputParquet, from, to, fromTime, toTime, outputTopic, outputFile, batchSize, inFlight, provider, cudaDevice, intraOp, policy, bootstrap,
         };
         score.SetAction((parse, cancellationToken) => CliErrors.RunAsync(async () =>
         {
@@ -57,6 +58,12 @@ public static class ScoreCommands
             if (parse.GetValue(batchSize) is < 1 or > 65_536)
             {
                 await Console.Error.WriteLineAsync("--batch-size must be in 1..65536.");
+                return 2;
+            }
+
+            if (parse.GetValue(inFlight) is < 1 or > 64)
+            {
+                await Console.Error.WriteLineAsync("--batches-in-flight must be in 1..64.");
                 return 2;
             }
 
@@ -94,7 +101,7 @@ public static class ScoreCommands
             {
                 throw new InvalidDataException($"{modelName} {modelVersion}: its outputs on the feature means are not finite.");
             }
-            var scorer = new BackfillScorer(session, new FeatureValidator(stored.Manifest, parse.GetValue(policy), rejectExtraFeatures: true), $"streammon-score-{Environment.ProcessId}");
+            var scorer = new BackfillScorer(session, new FeatureValidator(stored.Manifest, parse.GetValue(policy), rejectExtraFeatures: true), $"streammon-score-{Environment.ProcessId}", parse.GetValue(inFlight));
 
             KafkaRange? range = null;
             try
