@@ -159,7 +159,7 @@ public static class HostileCorpus
             Add(topics.Predictions, codec.Serialize(Pred(id: $"hostile-error-{corpus.Count}", model: model, version: version, status: PredictionStatus.ERROR)), null, $"ERROR prediction of model {Identifiers.Printable(model)} version '{version}'");
         }
 
-        // Labels: the aggregator's quality join owns their dead letters.
+        // Labels: the aggregator's label repartition step owns their dead letters (once, with their original coordinates).
         var label = codec.Serialize(new Label { EventId = "hostile-label", ModelName = servedModel, Value = 1, LabelTimeMs = eventTimeMs });
         AddGeneric(topics.Labels, label, _ => codec.Serialize(Pred()), "label");
         Add(topics.Labels, codec.Serialize(new Label { EventId = "", Value = 1, LabelTimeMs = eventTimeMs }), ReasonCodes.InvalidIdentifier, "label without an event id");
