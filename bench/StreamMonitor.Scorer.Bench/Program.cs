@@ -15,7 +15,7 @@ using StreamMonitor.Scorer;
 
 // Scorer benchmark. Prints figures and ratios against their baselines; asserts nothing (speed goals live here,
 // not in timed tests). Usage: dotnet run -c Release --project bench/StreamMonitor.Scorer.Bench [-- --hidden 1024,1024,1024
-//   --backfill-rows 30000 --backfill-batch 256 --warmup-rounds 2 --rounds 3 --batches-in-flight 2 --rate 300[,1500] --seconds 15 --batch 64 --queue-delay-ms 5 --stream-intra-op-threads 0 --execution-provider auto|cpu|cuda --cuda-device 0]
+//   --backfill-rows 30000 --backfill-batch 256 --warmup-rounds 2 --rounds 3 --batches-in-flight 2 --rate 300[,1500]|none --seconds 15 --batch 64 --queue-delay-ms 5 --stream-intra-op-threads 0 --execution-provider auto|cpu|cuda --cuda-device 0 --decode-events]
 var settings = BenchSettings.Parse(args);
 var c = CultureInfo.InvariantCulture;
 var root = Directory.CreateTempSubdirectory("streammon-bench-").FullName;
@@ -143,7 +143,7 @@ try
     }
 
     Console.WriteLine();
-    Console.WriteLine(string.Create(c, $"2. Backfill through the embedded cluster ({settings.BackfillRows:N0} events of about {eventBytes} bytes on {kafka.Topics.Features} with {featurePartitions} partitions, batch {settings.BackfillBatch}, predictions to {kafka.Topics.Predictions})"));
+    Console.WriteLine(string.Create(c, $"2. Backfill through the embedded cluster ({settings.BackfillRows:N0} events of about {eventBytes} bytes on {kafka.Topics.Features} with {featurePartitions} partitions, batch {settings.BackfillBatch}, predictions to {kafka.Topics.Predictions}; {(settings.DecodeEvents ? "records decoded into FeatureEvents, then validated into the input" : "records decoded straight into input rows")})"));
     var produceStart = Stopwatch.GetTimestamp();
     using (var producer = new ProducerBuilder<byte[], byte[]>(WithThroughput(KafkaClientConfig.Producer(kafka, "bench-load"))).Build())
     {
@@ -220,10 +220,12 @@ try
                 throw new InvalidOperationException(string.Create(c, $"The cluster retained {ranges.Sum(r => r.Count):N0} of {settings.BackfillRows:N0} loaded events ({string.Join(", ", ranges)}); the backfill figure would not cover the load."));
             }
 
-            var scorer = new BackfillScorer(session, new FeatureValidator(stored.Manifest, NonFinitePolicy.Reject, true), "bench", settings.BatchesInFlight);
+            var validator = new FeatureValidator(stored.Manifest, NonFinitePolicy.Reject, true);
+            var scorer = new BackfillScorer(session, validator, "bench", settings.BatchesInFlight);
             var cpu = Cpu();
             using var sampler = ThreadCpuSampler.Start(Classify);
-            var summary = await scorer.RunAsync(range.ReadAsync(ranges), sinkTopic).ConfigureAwait(false);
+            var inputs = settings.DecodeEvents ? range.ReadAsync(ranges) : range.ReadAsync(ranges, session, validator);
+            var summary = await scorer.RunAsync(inputs, sinkTopic).ConfigureAwait(false);
             var split = sampler.Stop();
             return (summary, (Cpu() - cpu) * 1e6 / summary.Rows, split);
         }
@@ -476,7 +478,7 @@ static string FindData()
 
 /// <summary>Benchmark parameters from the command line.</summary>
 internal sealed record BenchSettings(int[] Hidden, int Epochs, double RawSeconds, int BackfillRows, int BackfillBatch, int WarmupRounds, int Rounds, int BatchesInFlight, int[] Rates, int Seconds, int Batch,
-    int QueueDelayMs, int StreamIntraOpThreads, ExecutionProviderChoice Provider, int CudaDevice)
+    int QueueDelayMs, int StreamIntraOpThreads, ExecutionProviderChoice Provider, int CudaDevice, bool DecodeEvents)
 {
     /// <summary>Session settings for the raw and backfill figures, on the provider asked for.</summary>
     public SessionSettings Session(int maxBatchRows) => new() { MaxBatchRows = maxBatchRows, Provider = Provider, DeviceId = CudaDevice };
@@ -499,12 +501,13 @@ internal sealed record BenchSettings(int[] Hidden, int Epochs, double RawSeconds
             Int("--warmup-rounds", 2),
             Int("--rounds", 3),
             Int("--batches-in-flight", 2),
-            Get("--rate", "300").Split(',').Select(r => int.Parse(r, CultureInfo.InvariantCulture)).ToArray(),
+            Get("--rate", "300") is "none" ? [] : Get("--rate", "300").Split(',').Select(r => int.Parse(r, CultureInfo.InvariantCulture)).ToArray(),
             Int("--seconds", 15),
             Int("--batch", 64),
             Int("--queue-delay-ms", 5),
             Int("--stream-intra-op-threads", 0),
             Enum.Parse<ExecutionProviderChoice>(Get("--execution-provider", "auto"), ignoreCase: true),
-            Int("--cuda-device", 0));
+            Int("--cuda-device", 0),
+            args.Contains("--decode-events"));
     }
 }

@@ -101,7 +101,8 @@ public static class ScoreCommands
             {
                 throw new InvalidDataException($"{modelName} {modelVersion}: its outputs on the feature means are not finite.");
             }
-            var scorer = new BackfillScorer(session, new FeatureValidator(stored.Manifest, parse.GetValue(policy), rejectExtraFeatures: true), $"streammon-score-{Environment.ProcessId}", parse.GetValue(inFlight));
+            var validator = new FeatureValidator(stored.Manifest, parse.GetValue(policy), rejectExtraFeatures: true);
+            var scorer = new BackfillScorer(session, validator, $"streammon-score-{Environment.ProcessId}", parse.GetValue(inFlight));
 
             KafkaRange? range = null;
             try
@@ -118,7 +119,7 @@ public static class ScoreCommands
                     }
 
                     total = ranges.Sum(r => r.Count);
-                    source = range.ReadAsync(ranges, cancellationToken);
+                    source = range.ReadAsync(ranges, session, validator, cancellationToken);
                 }
                 else if (parse.GetValue(inputCsv) is { } csv)
                 {

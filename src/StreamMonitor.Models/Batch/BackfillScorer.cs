@@ -164,7 +164,10 @@ public sealed class BackfillScorer(ModelSession session, FeatureValidator valida
                         continue;
                     }
 
-                    pending[count++] = (NewPrediction(input.Event, null, input.RecordTimeMs, PredictionStatus.OK, null), new RowClock(input.ConsumeTicks, PredictionClock.Now));
+                    var prediction = input.Event is { } featureEvent
+                        ? NewPrediction(featureEvent, null, input.RecordTimeMs, PredictionStatus.OK, null)
+                        : NewPrediction(input.FallbackId, input.EntityId ?? "", input.EventTimeMs ?? input.RecordTimeMs, input.RecordTimeMs, PredictionStatus.OK, null);
+                    pending[count++] = (prediction, new RowClock(input.ConsumeTicks, PredictionClock.Now));
                     if (count == batchSize)
                     {
                         Flush(DispatchReason.FULL);
@@ -191,8 +194,15 @@ public sealed class BackfillScorer(ModelSession session, FeatureValidator valida
     }
 
     /// <summary>Fills a valid event of the run's model into the next input row (null); otherwise the refusal, with its ERROR prediction when it has a plausible event time.</summary>
-    private Refusal? Admit(BatchInput input, string modelName, int row)
+    private Refusal? Admit(in BatchInput input, string modelName, int row)
     {
+        if (input.HasRow)
+        {
+            return string.Equals(input.ModelName, modelName, StringComparison.Ordinal)
+                ? CopyRow(input, row)
+                : new Refusal(Refused(null, input.FallbackId, input.EventTimeMs ?? input.RecordTimeMs, input.RecordTimeMs, input.ModelName, $"{ReasonCodes.UnknownModel}: not the model of this run ({modelName})"));
+        }
+
         if (input.Event is null)
         {
             // Without a plausible event time there is no honest time to place an ERROR prediction at (an invented
@@ -210,6 +220,26 @@ public sealed class BackfillScorer(ModelSession session, FeatureValidator valida
         return validator.Fill(input.Event, session, row) is { } invalid
             ? new Refusal(NewPrediction(input.Event, null, input.RecordTimeMs, PredictionStatus.ERROR, invalid.ToString()))
             : null;
+    }
+
+    /// <summary>Copies an input's decoded row into input row <paramref name="row"/> (null: admitted).</summary>
+    private Refusal? CopyRow(in BatchInput input, int row)
+    {
+        if (session.InputIsDouble ? input.RowDouble.Length != session.InputWidth : input.Row.Length != session.InputWidth)
+        {
+            throw new InvalidOperationException($"A decoded row of {Math.Max(input.Row.Length, input.RowDouble.Length)} values does not fit {session.Model.Manifest.Name} {session.Model.Manifest.Version}'s input of {session.InputWidth} {(session.InputIsDouble ? "float64" : "float32")} values: rows must be decoded for this run's session.");
+        }
+
+        if (session.InputIsDouble)
+        {
+            input.RowDouble.Span.CopyTo(session.InputRowDouble(row));
+        }
+        else
+        {
+            input.Row.Span.CopyTo(session.InputRow(row));
+        }
+
+        return null;
     }
 
     /// <summary>The publisher: closes each prediction's timing and writes it to the sink, batch after batch.</summary>
@@ -251,17 +281,20 @@ public sealed class BackfillScorer(ModelSession session, FeatureValidator valida
         return prediction;
     }
 
-    private Prediction NewPrediction(FeatureEvent? featureEvent, string? fallbackId, long recordTimeMs, PredictionStatus status, string? error)
+    private Prediction NewPrediction(FeatureEvent? featureEvent, string? fallbackId, long recordTimeMs, PredictionStatus status, string? error) =>
+        NewPrediction(featureEvent?.EventId ?? fallbackId ?? "", featureEvent?.EntityId ?? "", featureEvent?.EventTimeMs ?? recordTimeMs, recordTimeMs, status, error);
+
+    private Prediction NewPrediction(string eventId, string entityId, long eventTimeMs, long recordTimeMs, PredictionStatus status, string? error)
     {
         var manifest = session.Model.Manifest;
         return new Prediction
         {
-            EventId = featureEvent?.EventId ?? fallbackId ?? "",
+            EventId = eventId,
             ModelName = manifest.Name,
             ModelVersion = manifest.Version,
             ModelHash = session.Model.Sha256,
-            EntityId = featureEvent?.EntityId ?? "",
-            EventTimeMs = featureEvent?.EventTimeMs ?? recordTimeMs,
+            EntityId = entityId,
+            EventTimeMs = eventTimeMs,
             Status = status,
             ErrorReason = error,
             OutputKind = manifest.OutputKind,

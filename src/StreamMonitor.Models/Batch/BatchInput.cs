@@ -4,8 +4,11 @@ using StreamMonitor.Models.Inference;
 
 namespace StreamMonitor.Models.Batch;
 
-/// <summary>One input of a batch run: a decoded and valid event, or why the record was refused.</summary>
-/// <param name="Event">The valid event, or null when the record did not decode or failed validation.</param>
+/// <summary>
+/// One input of a batch run: a decoded and valid event, a valid event whose features were decoded straight into an
+/// input row (<see cref="HasRow"/>: <see cref="Row"/>), or why the record was refused.
+/// </summary>
+/// <param name="Event">The valid event, or null when the record did not decode, failed validation, or came as a row.</param>
 /// <param name="ErrorCode">Reason code (<see cref="ReasonCodes"/>) when <paramref name="Event"/> is null.</param>
 /// <param name="ErrorDetail">What was wrong.</param>
 /// <param name="FallbackId">
@@ -13,12 +16,32 @@ namespace StreamMonitor.Models.Batch;
 /// <see cref="DeadLetter.KeyOf"/> writes them) or its file and row; never a lossy decode of its key.
 /// </param>
 /// <param name="RecordTimeMs">Record timestamp (Kafka) or 0.</param>
-/// <param name="ModelName">For a refused record that decoded: the model name it carries (possibly invalid); else null.</param>
-/// <param name="EventTimeMs">For a refused record that decoded with a plausible event time: that time; else null (no ERROR prediction is written for it).</param>
+/// <param name="ModelName">For a refused record that decoded: the model name it carries (possibly invalid); for a row: its model; else null.</param>
+/// <param name="EventTimeMs">For a refused record that decoded with a plausible event time, or a row: that time; else null (no ERROR prediction is written for a refused record without it).</param>
 public readonly record struct BatchInput(FeatureEvent? Event, string? ErrorCode, string? ErrorDetail, string FallbackId, long RecordTimeMs, string? ModelName = null, long? EventTimeMs = null)
 {
     /// <summary>When the record was read (Stopwatch ticks; 0: when the scorer received it), so decoding counts in its decode stage.</summary>
     public long ConsumeTicks { get; init; }
+
+    /// <summary>For an input that came as a row: its entity id (valid or empty); else null.</summary>
+    public string? EntityId { get; init; }
+
+    /// <summary>For an input that came as a row of a float32 input: its values, in input column order.</summary>
+    public ReadOnlyMemory<float> Row { get; init; }
+
+    /// <summary>For an input that came as a row of a float64 input: its values, in input column order.</summary>
+    public ReadOnlyMemory<double> RowDouble { get; init; }
+
+    /// <summary>Whether the input is a valid event of <see cref="ModelName"/> whose features are already in <see cref="Row"/> or <see cref="RowDouble"/>.</summary>
+    public bool HasRow => !Row.IsEmpty || !RowDouble.IsEmpty;
+
+    /// <summary>A valid event of <paramref name="modelName"/> decoded by <see cref="FeatureRowDecoder"/> into the float32 <paramref name="row"/>.</summary>
+    public static BatchInput Decoded(in DecodedRow decoded, string modelName, long recordTimeMs, ReadOnlyMemory<float> row) =>
+        new(null, null, null, decoded.EventId, recordTimeMs, modelName, decoded.EventTimeMs) { EntityId = decoded.EntityId, Row = row };
+
+    /// <summary>A valid event of <paramref name="modelName"/> decoded by <see cref="FeatureRowDecoder"/> into the float64 <paramref name="row"/>.</summary>
+    public static BatchInput Decoded(in DecodedRow decoded, string modelName, long recordTimeMs, ReadOnlyMemory<double> row) =>
+        new(null, null, null, decoded.EventId, recordTimeMs, modelName, decoded.EventTimeMs) { EntityId = decoded.EntityId, RowDouble = row };
 
     /// <summary>
     /// Validates a decoded event with <paramref name="policy"/> (identifiers; event time against

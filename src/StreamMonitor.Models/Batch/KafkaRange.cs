@@ -117,6 +117,67 @@ public sealed class KafkaRange : IDisposable
     /// <summary>Streams the records of <paramref name="ranges"/> as batch inputs, decoding each FeatureEvent.</summary>
     public async IAsyncEnumerable<BatchInput> ReadAsync(IReadOnlyList<PartitionRange> ranges, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        await foreach (var record in RecordsAsync(ranges, cancellationToken).ConfigureAwait(false))
+        {
+            yield return Decode(record.Record) with { ConsumeTicks = record.ConsumeTicks };
+        }
+    }
+
+    /// <summary>
+    /// Streams the records of <paramref name="ranges"/> as batch inputs for <paramref name="session"/>: a valid event
+    /// of its model comes with its features already decoded into an input row (<see cref="FeatureRowDecoder"/>, no
+    /// FeatureEvent built); every other record is decoded and refused exactly as <see cref="ReadAsync(IReadOnlyList{PartitionRange}, CancellationToken)"/>
+    /// does it. Rows live in slabs of about 64 KiB that this enumeration allocates and never reuses, so a row stays
+    /// valid for as long as its input is referenced.
+    /// </summary>
+    public async IAsyncEnumerable<BatchInput> ReadAsync(IReadOnlyList<PartitionRange> ranges, ModelSession session, FeatureValidator validator,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        var rows = new FeatureRowDecoder(session, validator, _policy.Codec, _policy.EventTime);
+        var modelName = session.Model.Manifest.Name;
+        var width = rows.Width;
+        var slabRows = Math.Max(1, 16_384 / Math.Max(1, width));
+        float[] slab = [];
+        double[] slabDouble = [];
+        var used = slabRows;
+        await foreach (var (record, consumeTicks) in RecordsAsync(ranges, cancellationToken).ConfigureAwait(false))
+        {
+            if (used == slabRows)
+            {
+                // A fresh slab: the inputs already handed out still point into the previous one.
+                (slab, slabDouble) = rows.InputIsDouble ? (slab, new double[slabRows * width]) : (new float[slabRows * width], slabDouble);
+                used = 0;
+            }
+
+            var timestamp = record.Message.Timestamp;
+            long? recordTimestampMs = timestamp.Type == TimestampType.NotAvailable ? null : timestamp.UnixTimestampMs;
+            var value = record.Message.Value;
+            var offset = used * width;
+            BatchInput input;
+            if (rows.InputIsDouble && rows.TryDecode(value, recordTimestampMs, slabDouble.AsSpan(offset, width), out var decoded))
+            {
+                input = BatchInput.Decoded(decoded, modelName, recordTimestampMs ?? 0, slabDouble.AsMemory(offset, width));
+                used++;
+            }
+            else if (!rows.InputIsDouble && rows.TryDecode(value, recordTimestampMs, slab.AsSpan(offset, width), out decoded))
+            {
+                input = BatchInput.Decoded(decoded, modelName, recordTimestampMs ?? 0, slab.AsMemory(offset, width));
+                used++;
+            }
+            else
+            {
+                input = Decode(record);
+            }
+
+            yield return input with { ConsumeTicks = consumeTicks };
+        }
+    }
+
+    /// <summary>The one read loop: the records of <paramref name="ranges"/>, each with when it came out of the client.</summary>
+    private async IAsyncEnumerable<(ConsumeResult<byte[], byte[]> Record, long ConsumeTicks)> RecordsAsync(IReadOnlyList<PartitionRange> ranges,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(ranges);
         var remaining = ranges.Where(r => r.Count > 0).ToDictionary(r => r.Partition);
         if (remaining.Count == 0)
@@ -154,7 +215,7 @@ public sealed class KafkaRange : IDisposable
                 continue;
             }
 
-            yield return Decode(record) with { ConsumeTicks = consumeTicks };
+            yield return (record, consumeTicks);
             if (record.Offset.Value + 1 >= range.To)
             {
                 remaining.Remove(partition);

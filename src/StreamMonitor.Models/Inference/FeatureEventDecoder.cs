@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Text;
 using Avro;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
@@ -48,7 +46,7 @@ public sealed class FeatureEventDecoder
             return _codec.Deserialize<FeatureEvent>(data);
         }
 
-        var reader = new Reader(data.AsSpan(EventCodec.HeaderLength));
+        var reader = new AvroBodyReader(data.AsSpan(EventCodec.HeaderLength));
         var featureEvent = new FeatureEvent
         {
             EventId = reader.String(),
@@ -110,96 +108,5 @@ public sealed class FeatureEventDecoder
         _ => schema.Tag.ToString().ToLowerInvariant(),
     };
 
-    private static EventDecodeException Corrupt(string detail) =>
-        new(DecodeError.CorruptBody, $"Body does not decode as FeatureEvent: {detail}");
-
-    /// <summary>Avro binary reader over the body with the checks of the codec's bounded decoder.</summary>
-    private ref struct Reader(ReadOnlySpan<byte> body)
-    {
-        private readonly ReadOnlySpan<byte> _body = body;
-        private int _position;
-
-        public readonly int Remaining => _body.Length - _position;
-
-        public long Long()
-        {
-            ulong raw = 0;
-            for (var shift = 0; shift < 70; shift += 7)
-            {
-                if (_position >= _body.Length)
-                {
-                    throw Corrupt("Needed 1 bytes, 0 left.");
-                }
-
-                var b = _body[_position++];
-                if (shift == 63 && b > 1)
-                {
-                    throw Corrupt("Varint longer than 64 bits.");
-                }
-
-                raw |= (ulong)(b & 0x7F) << shift;
-                if ((b & 0x80) == 0)
-                {
-                    return (long)(raw >> 1) ^ -(long)(raw & 1);
-                }
-            }
-
-            throw Corrupt("Varint longer than 10 bytes.");
-        }
-
-        /// <summary>Union branch of a ["null", T] value: 0 or 1, anything else is corrupt.</summary>
-        public int UnionIndex() => Long() switch
-        {
-            0 => 0,
-            1 => 1,
-            var index => throw Corrupt($"Union index {index} is not a branch of [null, value]."),
-        };
-
-        public double Double()
-        {
-            if (Remaining < 8)
-            {
-                throw Corrupt($"Needed 8 bytes, {Remaining} left.");
-            }
-
-            var value = BinaryPrimitives.ReadDoubleLittleEndian(_body.Slice(_position, 8));
-            _position += 8;
-            return value;
-        }
-
-        public string String()
-        {
-            var length = Long();
-            if (length < 0 || length > Remaining)
-            {
-                throw Corrupt($"Declared length {length} with {Remaining} bytes left.");
-            }
-
-            string value;
-            try
-            {
-                value = StrictUtf8.Encoding.GetString(_body.Slice(_position, (int)length));
-            }
-            catch (DecoderFallbackException)
-            {
-                throw Corrupt($"String at byte {_position} is not valid UTF-8.");
-            }
-
-            _position += (int)length;
-            return value;
-        }
-
-        /// <summary>Items in the next map block (0 ends the map); a negative count is followed by the block's byte size.</summary>
-        public long BlockCount()
-        {
-            var count = Long();
-            if (count < 0)
-            {
-                count = count == long.MinValue ? throw Corrupt("Invalid block count.") : -count;
-                Long();
-            }
-
-            return count > Remaining ? throw Corrupt($"Block of {count} items with {Remaining} bytes left.") : count;
-        }
-    }
+    private static EventDecodeException Corrupt(string detail) => AvroBodyReader.Corrupt(detail);
 }
