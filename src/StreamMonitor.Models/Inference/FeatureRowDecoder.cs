@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Unicode;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
+using StreamMonitor.Models.Store;
 
 namespace StreamMonitor.Models.Inference;
 
@@ -47,13 +48,18 @@ public sealed class FeatureRowDecoder
     private readonly bool _rejectExtraFeatures;
     private readonly EventTimePolicy _eventTime;
 
-    /// <summary>Creates a decoder for <paramref name="session"/>'s model, validating as <paramref name="validator"/> does and judging event times by <paramref name="eventTime"/>.</summary>
+    /// <summary>Creates a decoder for <paramref name="session"/>'s model and input type, validating as <paramref name="validator"/> does and judging event times by <paramref name="eventTime"/>.</summary>
     public FeatureRowDecoder(ModelSession session, FeatureValidator validator, EventCodec codec, EventTimePolicy? eventTime = null)
+        : this((session ?? throw new ArgumentNullException(nameof(session))).Model.Manifest, session.InputIsDouble, validator, codec, eventTime)
     {
-        ArgumentNullException.ThrowIfNull(session);
+    }
+
+    /// <summary>Creates a decoder for <paramref name="manifest"/>'s input (float64 when <paramref name="inputIsDouble"/>), validating as <paramref name="validator"/> does and judging event times by <paramref name="eventTime"/>.</summary>
+    public FeatureRowDecoder(ModelManifest manifest, bool inputIsDouble, FeatureValidator validator, EventCodec codec, EventTimePolicy? eventTime = null)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(validator);
         ArgumentNullException.ThrowIfNull(codec);
-        var manifest = session.Model.Manifest;
         _fingerprint = EventSchemaCatalog.Fingerprint(codec.Catalog.ReaderSchemaOf<FeatureEvent>());
         _modelName = Encoding.UTF8.GetBytes(manifest.Name);
         _names = manifest.Features.Select(Encoding.UTF8.GetBytes).ToArray();
@@ -68,12 +74,12 @@ public sealed class FeatureRowDecoder
         _policy = validator.Policy;
         _rejectExtraFeatures = validator.RejectExtraFeatures;
         _eventTime = eventTime ?? EventTimePolicy.Default;
-        Width = session.InputWidth;
-        InputIsDouble = session.InputIsDouble;
+        Width = manifest.Features.Count;
+        InputIsDouble = inputIsDouble;
         // Off (every record takes the FeatureEvent way) where this decoder could not match that way's answer: another
         // FeatureEvent schema, a model name the record policy refuses, or a feature named twice in the manifest.
         IsFastPath = new FeatureEventDecoder(codec).IsFastPath && Identifiers.CheckModel("model_name", manifest.Name) is null
-            && columns.Count == manifest.Features.Count && Width == manifest.Features.Count
+            && columns.Count == manifest.Features.Count
             && (_policy == NonFinitePolicy.Reject || _means.Length == Width);
     }
 
