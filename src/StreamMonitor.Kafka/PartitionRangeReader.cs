@@ -2,12 +2,100 @@ using Confluent.Kafka;
 
 namespace StreamMonitor.Kafka;
 
+/// <summary>A half-open offset range [From, To) of one topic partition.</summary>
+/// <param name="Partition">Topic and partition.</param>
+/// <param name="From">First offset read.</param>
+/// <param name="To">First offset not read.</param>
+public readonly record struct TopicPartitionRange(TopicPartition Partition, long From, long To)
+{
+    /// <summary>Offsets in the range.</summary>
+    public long Count => Math.Max(0, To - From);
+}
+
 /// <summary>
-/// Reads one partition from an offset up to a known high watermark with a plain (group-less) assignment: the one
-/// reader of checkpoints, changelogs and compacted result topics (so no caller writes its own consume loop).
+/// Reads bounded offset ranges with a plain (group-less) assignment: the one consume loop of checkpoints,
+/// changelogs, compacted result topics, backfills (<see cref="Records"/>: several partitions at once), the profile
+/// and replay copies, so no caller writes its own.
 /// </summary>
 public static class PartitionRangeReader
 {
+    /// <summary>Longest single poll, so cancellation is seen promptly while a partition is quiet.</summary>
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// The records of every range, several partitions assigned at once (their records interleave; each partition's
+    /// come in offset order), ending when every partition has reached its <see cref="TopicPartitionRange.To"/>.
+    /// Throws <see cref="TimeoutException"/> when no record arrives for <paramref name="recordTimeout"/> (the data
+    /// is not there), and <see cref="InvalidOperationException"/> when a partition ends (an end-of-partition event,
+    /// with <c>enable.partition.eof</c>) below its range's end. The consumer's assignment is its own while the
+    /// enumeration runs and empty after it.
+    /// </summary>
+    public static IEnumerable<ConsumeResult<TKey, TValue>> Records<TKey, TValue>(IConsumer<TKey, TValue> consumer, IEnumerable<TopicPartitionRange> ranges,
+        TimeSpan recordTimeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(consumer);
+        ArgumentNullException.ThrowIfNull(ranges);
+        var remaining = ranges.Where(r => r.Count > 0).ToDictionary(r => r.Partition);
+        return remaining.Count == 0 ? [] : Iterate(consumer, remaining, recordTimeout, cancellationToken);
+    }
+
+    private static IEnumerable<ConsumeResult<TKey, TValue>> Iterate<TKey, TValue>(IConsumer<TKey, TValue> consumer, Dictionary<TopicPartition, TopicPartitionRange> remaining,
+        TimeSpan recordTimeout, CancellationToken cancellationToken)
+    {
+        consumer.Assign(remaining.Values.Select(r => new TopicPartitionOffset(r.Partition, r.From)));
+        try
+        {
+            var lastRecord = DateTime.UtcNow;
+            while (remaining.Count > 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var record = consumer.Consume(Poll);
+                if (record is null)
+                {
+                    if (DateTime.UtcNow - lastRecord > recordTimeout)
+                    {
+                        throw new TimeoutException($"No record from {string.Join(", ", remaining.Values.Select(r => $"{r.Partition} (offsets [{r.From}, {r.To}))"))} within {recordTimeout.TotalSeconds:F0} s.");
+                    }
+
+                    continue;
+                }
+
+                lastRecord = DateTime.UtcNow;
+                if (!remaining.TryGetValue(record.TopicPartition, out var range))
+                {
+                    continue;
+                }
+
+                if (record.IsPartitionEOF || record.Offset.Value >= range.To)
+                {
+                    if (record.IsPartitionEOF && record.Offset.Value < range.To)
+                    {
+                        throw new InvalidOperationException($"{record.TopicPartition} ended at {record.Offset.Value}, before the requested end {range.To}.");
+                    }
+
+                    Done(record.TopicPartition);
+                    continue;
+                }
+
+                yield return record;
+                if (record.Offset.Value + 1 >= range.To)
+                {
+                    Done(record.TopicPartition);
+                }
+            }
+        }
+        finally
+        {
+            consumer.Unassign();
+        }
+
+        void Done(TopicPartition partition)
+        {
+            remaining.Remove(partition);
+            consumer.IncrementalUnassign([partition]);
+        }
+    }
+
     /// <summary>
     /// Hands every record of [<paramref name="from"/>, <paramref name="high"/>) to <paramref name="onRecord"/> in offset
     /// order and returns the position reached (at least <paramref name="high"/>). An end-of-partition event also counts

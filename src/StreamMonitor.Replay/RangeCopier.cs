@@ -117,54 +117,41 @@ public sealed class RangeCopier
         {
             long copied = 0, outOfRange = 0, undecodable = 0, lateLabels = 0;
             var isFeatures = span.Source == _source.Topics.Features;
-            if (span.End > span.Start)
+            foreach (var record in PartitionRangeReader.Records(consumer, [new TopicPartitionRange(new TopicPartition(span.Source, span.Partition), span.Start, span.End)], fetchTimeout, cancellationToken))
             {
-                consumer.Assign(new TopicPartitionOffset(span.Source, span.Partition, span.Start));
-                var next = span.Start;
-                while (next < span.End)
+                scanned++;
+                var read = record.Message.Value is null ? null : span.Read(record.Message.Value);
+                if (read is not { } item)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var record = consumer.Consume(fetchTimeout) ?? throw new TimeoutException($"No record at offset {next} of {span.Source}[{span.Partition}] within {fetchTimeout.TotalSeconds:F0} s.");
-                    if (record.IsPartitionEOF)
-                    {
-                        throw new InvalidOperationException($"{span.Source}[{span.Partition}] ended at {record.Offset.Value}, before the located end {span.End}.");
-                    }
+                    undecodable++;
+                }
+                else if (item.Time < fromMs || item.Time >= span.ToMs || (item.Time >= toMs && !rangeEvents.Contains(item.Id)))
+                {
+                    outOfRange++;
+                    continue;
+                }
+                else if (item.Time >= toMs)
+                {
+                    lateLabels++;
+                }
+                else if (isFeatures)
+                {
+                    rangeEvents.Add(item.Id);
+                }
 
-                    next = record.Offset.Value + 1;
-                    scanned++;
-                    var read = record.Message.Value is null ? null : span.Read(record.Message.Value);
-                    if (read is not { } item)
+                var message = new Message<byte[], byte[]> { Key = record.Message.Key, Value = record.Message.Value!, Timestamp = record.Message.Timestamp, Headers = record.Message.Headers };
+                await ProduceAsync(producer, new TopicPartition(span.Target, span.Partition), message, report =>
+                {
+                    if (report.Error.IsError && Interlocked.Increment(ref deliveryErrors) == 1)
                     {
-                        undecodable++;
+                        firstError = report.Error.Reason;
                     }
-                    else if (item.Time < fromMs || item.Time >= span.ToMs || (item.Time >= toMs && !rangeEvents.Contains(item.Id)))
-                    {
-                        outOfRange++;
-                        continue;
-                    }
-                    else if (item.Time >= toMs)
-                    {
-                        lateLabels++;
-                    }
-                    else if (isFeatures)
-                    {
-                        rangeEvents.Add(item.Id);
-                    }
-
-                    var message = new Message<byte[], byte[]> { Key = record.Message.Key, Value = record.Message.Value!, Timestamp = record.Message.Timestamp, Headers = record.Message.Headers };
-                    await ProduceAsync(producer, new TopicPartition(span.Target, span.Partition), message, report =>
-                    {
-                        if (report.Error.IsError && Interlocked.Increment(ref deliveryErrors) == 1)
-                        {
-                            firstError = report.Error.Reason;
-                        }
-                    }, cancellationToken);
-                    copied++;
-                    copiedTotal++;
-                    if ((scanned & 1023) == 0)
-                    {
-                        progress?.Report(new CopyProgress(scanned, toScan, copiedTotal));
-                    }
+                }, cancellationToken);
+                copied++;
+                copiedTotal++;
+                if ((scanned & 1023) == 0)
+                {
+                    progress?.Report(new CopyProgress(scanned, toScan, copiedTotal));
                 }
             }
 

@@ -146,19 +146,13 @@ public static class ProfileCommands
         var config = KafkaClientConfig.Consumer(options, "streammon-profile-" + Guid.NewGuid().ToString("N"), "streammon-profile");
         using var consumer = new ConsumerBuilder<byte[], byte[]>(config).Build();
         var topic = options.Topics.Features;
+        // One partition after the other, so the rows keep their order (partition by partition) whatever the fetches do.
         for (var partition = 0; partition < options.Topics.InputPartitions; partition++)
         {
             var tp = new TopicPartition(topic, partition);
-            var end = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
-            if (end == 0)
+            var watermarks = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10));
+            foreach (var record in PartitionRangeReader.Records(consumer, [new TopicPartitionRange(tp, watermarks.Low.Value, watermarks.High.Value)], TimeSpan.FromSeconds(10), cancellationToken))
             {
-                continue;
-            }
-
-            consumer.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                var record = consumer.Consume(TimeSpan.FromSeconds(10)) ?? throw new InvalidDataException($"Timed out reading {tp}.");
                 if (codec.TryDeserialize<FeatureEvent>(record.Message.Value, out var features, out _) && features is not null
                     && features.ModelName == model && features.EventTimeMs >= fromMs && features.EventTimeMs < toMs)
                 {
@@ -185,14 +179,7 @@ public static class ProfileCommands
                         column.Add(null);
                     }
                 }
-
-                if (record.Offset.Value + 1 >= end)
-                {
-                    break;
-                }
             }
-
-            consumer.Unassign();
         }
 
         if (rows == 0)

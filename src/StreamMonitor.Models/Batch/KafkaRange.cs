@@ -30,6 +30,9 @@ public readonly record struct PartitionRange(int Partition, long From, long To)
 public sealed class KafkaRange : IDisposable
 {
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Longest wait for the next record of a range before the read fails (the records are not there).</summary>
+    private static readonly TimeSpan RecordTimeout = TimeSpan.FromSeconds(60);
     private readonly IConsumer<byte[], byte[]> _consumer;
     private readonly FeatureEventDecoder _decoder;
     private readonly RecordPolicy _policy;
@@ -117,9 +120,9 @@ public sealed class KafkaRange : IDisposable
     /// <summary>Streams the records of <paramref name="ranges"/> as batch inputs, decoding each FeatureEvent.</summary>
     public async IAsyncEnumerable<BatchInput> ReadAsync(IReadOnlyList<PartitionRange> ranges, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await foreach (var record in RecordsAsync(ranges, cancellationToken).ConfigureAwait(false))
+        foreach (var (record, consumeTicks) in Records(ranges, cancellationToken))
         {
-            yield return Decode(record.Record) with { ConsumeTicks = record.ConsumeTicks };
+            yield return Decode(record) with { ConsumeTicks = consumeTicks };
         }
     }
 
@@ -141,7 +144,7 @@ public sealed class KafkaRange : IDisposable
         float[] slab = [];
         double[] slabDouble = [];
         var used = slabRows;
-        await foreach (var (record, consumeTicks) in RecordsAsync(ranges, cancellationToken).ConfigureAwait(false))
+        foreach (var (record, consumeTicks) in Records(ranges, cancellationToken))
         {
             if (used == slabRows)
             {
@@ -174,54 +177,12 @@ public sealed class KafkaRange : IDisposable
         }
     }
 
-    /// <summary>The one read loop: the records of <paramref name="ranges"/>, each with when it came out of the client.</summary>
-    private async IAsyncEnumerable<(ConsumeResult<byte[], byte[]> Record, long ConsumeTicks)> RecordsAsync(IReadOnlyList<PartitionRange> ranges,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>The records of <paramref name="ranges"/> (the shared range reader), each with when it came out of the client.</summary>
+    private IEnumerable<(ConsumeResult<byte[], byte[]> Record, long ConsumeTicks)> Records(IReadOnlyList<PartitionRange> ranges, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ranges);
-        var remaining = ranges.Where(r => r.Count > 0).ToDictionary(r => r.Partition);
-        if (remaining.Count == 0)
-        {
-            yield break;
-        }
-
-        _consumer.Assign(remaining.Values.Select(r => new TopicPartitionOffset(Topic, r.Partition, r.From)));
-        while (remaining.Count > 0)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var record = _consumer.Consume(TimeSpan.FromMilliseconds(200));
-            var consumeTicks = PredictionClock.Now;
-            if (record is null)
-            {
-                await Task.Yield(); // Gives the caller's progress display a turn while the broker is idle.
-                continue;
-            }
-
-            var partition = record.Partition.Value;
-            if (!remaining.TryGetValue(partition, out var range))
-            {
-                continue;
-            }
-
-            if (record.IsPartitionEOF || record.Offset.Value >= range.To)
-            {
-                if (record.IsPartitionEOF && record.Offset.Value < range.To)
-                {
-                    throw new InvalidOperationException($"{Topic}[{partition}] ended at {record.Offset.Value}, before the requested end {range.To}.");
-                }
-
-                remaining.Remove(partition);
-                _consumer.IncrementalUnassign([record.TopicPartition]);
-                continue;
-            }
-
-            yield return (record, consumeTicks);
-            if (record.Offset.Value + 1 >= range.To)
-            {
-                remaining.Remove(partition);
-                _consumer.IncrementalUnassign([record.TopicPartition]);
-            }
-        }
+        var partitions = ranges.Select(r => new TopicPartitionRange(new TopicPartition(Topic, r.Partition), r.From, r.To));
+        return PartitionRangeReader.Records(_consumer, partitions, RecordTimeout, cancellationToken).Select(record => (record, PredictionClock.Now));
     }
 
     /// <inheritdoc />
