@@ -77,9 +77,10 @@ public sealed class FeatureRowDecoder
         Width = manifest.Features.Count;
         InputIsDouble = inputIsDouble;
         // Off (every record takes the FeatureEvent way) where this decoder could not match that way's answer: another
-        // FeatureEvent schema, a model name the record policy refuses, or a feature named twice in the manifest.
+        // FeatureEvent schema, a model name the record policy refuses, a feature named twice in the manifest, or no
+        // features at all (an empty row could not be told from no row).
         IsFastPath = new FeatureEventDecoder(codec).IsFastPath && Identifiers.CheckModel("model_name", manifest.Name) is null
-            && columns.Count == manifest.Features.Count
+            && columns.Count == manifest.Features.Count && Width > 0
             && (_policy == NonFinitePolicy.Reject || _means.Length == Width);
     }
 
