@@ -8,31 +8,16 @@ namespace StreamMonitor.Streams;
 
 /// <summary>
 /// Runs one <see cref="IPartitionTask"/> per partition number p over partition p of every lane topic (co-partitioned:
-/// same key, same partition count, same partitioner). The group uses the range assignor, which hands one member the
-/// same partition numbers of topics with equal partition counts; an assignment that splits a pair fails the processor.
-/// The lanes are merged in event time (<see cref="EventTimeMerge"/>) with bounded buffers (pause/resume). One
-/// checkpoint record holds the task state, the next offset of every lane, counting only records handed to the task
-/// (buffered ones are re-fetched after a restart), and the changelog generation of an <see cref="IChangelogTask"/>
-/// (its changed entries are written to the changelog before the checkpoint; see <see cref="ChangelogPartition"/>). Outputs are flushed before each checkpoint, as in
-/// <see cref="PartitionedProcessor"/>. Idle flushes (<see cref="IPartitionTask.OnIdle"/>) are offered only to tasks
-/// that are caught up (every lane at partition end, nothing buffered): a task that is merely behind in fetching, as in a
-/// catch-up after a restart, must not be moved by the progress of the others.
+/// same key, same partition count, same partitioner): the co-partitioned configuration of the <see cref="TaskRunner"/>,
+/// whose cycle it is. The group uses the range assignor, which hands one member the same partition numbers of topics
+/// with equal partition counts; an assignment that splits a pair fails the processor. The lanes are merged in event
+/// time (lane 0 wins ties). One checkpoint record (<see cref="EncodeCheckpoint"/>) holds the task state, the next
+/// offset of every lane and the changelog generation of an <see cref="IChangelogTask"/>.
 /// </summary>
 public sealed class CoPartitionedProcessor
 {
     private const int StateVersion = 2;
-    private readonly CoPartitionedSettings _settings;
-    private readonly KafkaOptions _kafka;
-    private readonly ICoPartitionedTaskFactory _factory;
-    private readonly CheckpointStore _store;
-    private readonly ProgressBoard _progress;
-    private readonly ILogger _logger;
-    private readonly SortedDictionary<int, CoPartitionedGroup> _groups = [];
-    private readonly Dictionary<string, int> _lanes;
-    private readonly ProducerOutput _output;
-    private readonly IProcessorMetrics? _metrics;
-    private IConsumer<byte[], byte[]>? _consumer;
-    private ChangelogReader? _changelogReader;
+    private readonly TaskRunner _runner;
 
     /// <summary>Creates a processor; <see cref="Run"/> drives it; <paramref name="metrics"/> (optional) sees its progress.</summary>
     public CoPartitionedProcessor(CoPartitionedSettings settings, KafkaOptions kafka, ICoPartitionedTaskFactory factory, IProducer<byte[], byte[]> producer, CheckpointStore store, ProgressBoard progress, ILogger logger, IProcessorMetrics? metrics = null)
@@ -43,19 +28,12 @@ public sealed class CoPartitionedProcessor
             throw new ArgumentException("A co-partitioned processor needs at least two distinct topics.", nameof(settings));
         }
 
-        _settings = settings;
-        _kafka = kafka;
-        _factory = factory;
-        _store = store;
-        _progress = progress;
-        _logger = logger;
-        _output = new ProducerOutput(producer);
-        _metrics = metrics;
-        _lanes = settings.Topics.Select((topic, lane) => (topic, lane)).ToDictionary(t => t.topic, t => t.lane, StringComparer.Ordinal);
+        var runner = new RunnerSettings(settings.GroupId, settings.Topics, settings.CheckpointEveryRecords, settings.CheckpointInterval, settings.IdleCheckInterval, settings.ChangelogTopic, settings.Progress, settings.UpstreamCaughtUp);
+        _runner = new TaskRunner(runner, new CoPartitioned(settings, factory, logger), kafka, producer, store, progress, logger, metrics);
     }
 
     /// <summary>Partition numbers currently owned.</summary>
-    public int AssignedCount => _groups.Count;
+    public int AssignedCount => _runner.AssignedCount;
 
     /// <summary>Checkpoint key of partition number <paramref name="partition"/> of a group over <paramref name="topics"/>.</summary>
     public static string KeyOf(string group, IReadOnlyList<string> topics, int partition)
@@ -107,264 +85,37 @@ public sealed class CoPartitionedProcessor
     }
 
     /// <summary>Consumes until cancelled, then checkpoints every task and leaves the group.</summary>
-    public void Run(CancellationToken cancellationToken)
-    {
-        var config = KafkaClientConfig.Consumer(_kafka, _settings.GroupId, $"{_settings.GroupId}-{Environment.ProcessId}");
-        config.PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range;
-        config.EnablePartitionEof = true;
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(config)
-            .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
-            .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
-            .SetPartitionsLostHandler((_, partitions) => OnLost(partitions.Select(p => p.TopicPartition)))
-            .Build();
-        _consumer = consumer;
-        using var changelogReader = _settings.ChangelogTopic is null ? null : new ChangelogReader(_kafka, $"{_settings.GroupId}-{Environment.ProcessId}");
-        _changelogReader = changelogReader;
-        consumer.Subscribe(_settings.Topics);
-        var cadence = new ProcessorCadence(_settings.IdleCheckInterval, _settings.CheckpointEveryRecords, _settings.CheckpointInterval);
-        try
-        {
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                var record = consumer.Consume(TimeSpan.FromMilliseconds(100));
-                if (record is not null && _groups.TryGetValue(record.Partition.Value, out var group) && _lanes.TryGetValue(record.Topic, out var lane))
-                {
-                    if (record.IsPartitionEOF)
-                    {
-                        group.EndReported(lane, record.Offset.Value);
-                        ConfirmEnds(group);
-                    }
-                    else if (group.Add(lane, record, _factory.EventTimeOf(lane, record)) && group.Merge.IsFull(lane) && !group.Paused[lane])
-                    {
-                        consumer.Pause([record.TopicPartition]);
-                        group.Paused[lane] = true;
-                    }
+    public void Run(CancellationToken cancellationToken) => _runner.Run(cancellationToken);
 
-                    var handed = Drain(group);
-                    cadence.Handed(handed);
-                    if (handed > 0)
-                    {
-                        _settings.Progress?.Progressed();
-                    }
+    /// <summary>One task per partition number, its lanes partition p of every topic in the settings' order.</summary>
+    private sealed class CoPartitioned(CoPartitionedSettings settings, ICoPartitionedTaskFactory factory, ILogger logger) : ILaneLayout
+    {
+        public PartitionAssignmentStrategy Assignor => PartitionAssignmentStrategy.Range;
+
+        public int LaneCapacity => settings.LaneCapacity;
+
+        public IEnumerable<(string Key, TopicPartition[] Lanes)> TasksOf(List<TopicPartition> partitions)
+        {
+            foreach (var pair in partitions.GroupBy(p => p.Partition.Value).OrderBy(g => g.Key))
+            {
+                var topics = pair.Select(p => p.Topic).ToHashSet(StringComparer.Ordinal);
+                if (!settings.Topics.All(topics.Contains) || topics.Count != settings.Topics.Count)
+                {
+                    var message = string.Create(CultureInfo.InvariantCulture, $"Group {settings.GroupId} assigned partition {pair.Key} of [{string.Join(", ", topics)}] without the same partition of every co-partitioned topic [{string.Join(", ", settings.Topics)}]: the topics must have equal partition counts and the group must use the range assignor.");
+                    logger.LogCritical("{Message}", message);
+                    throw new InvalidOperationException(message);
                 }
 
-                var now = DateTime.UtcNow;
-                if (cadence.IdleCheckDue(now))
-                {
-                    _settings.Progress?.ReportLag(ConsumerLag.Of(consumer));
-                    var watermark = _progress.Watermark;
-                    foreach (var pending in _groups.Values.Where(g => g.EndPending))
-                    {
-                        ConfirmEnds(pending);
-                        cadence.Handed(Drain(pending));
-                    }
-
-                    foreach (var idle in _groups.Values.Where(g => g.Merge.CaughtUp))
-                    {
-                        idle.Task.OnIdle(watermark, _output);
-                    }
-                }
-
-                if (cadence.CheckpointDue(now))
-                {
-                    CheckpointGroups(_groups.Values);
-                }
-            }
-
-            CheckpointGroups(_groups.Values);
-            consumer.Close();
-        }
-        finally
-        {
-            _consumer = null;
-            _changelogReader = null;
-        }
-    }
-
-    /// <summary>Marks the lanes whose end of partition counts (see <see cref="CoPartitionedSettings.UpstreamCaughtUp"/>).</summary>
-    private void ConfirmEnds(CoPartitionedGroup group) => group.ConfirmEnds(
-        _settings.UpstreamCaughtUp,
-        lane => _consumer!.QueryWatermarkOffsets(new TopicPartition(_settings.Topics[lane], group.Partition), TimeSpan.FromSeconds(10)).High.Value);
-
-    private int Drain(CoPartitionedGroup group)
-    {
-        var handed = 0;
-        while (group.Merge.TryNext(out var lane, out var record))
-        {
-            group.Task.Process(record, _output);
-            _metrics?.Processed(record.TopicPartition, group.Task.StreamTime);
-            group.NextOffsets[lane] = record.Offset.Value + 1;
-            group.Dirty = true;
-            handed++;
-        }
-
-        if (handed > 0)
-        {
-            _progress.Observe(group.Task.ProgressTime);
-            for (var lane = 0; lane < group.Paused.Length; lane++)
-            {
-                if (group.Paused[lane] && group.Merge.HasRoom(lane))
-                {
-                    _consumer?.Resume([new TopicPartition(_settings.Topics[lane], group.Partition)]);
-                    group.Paused[lane] = false;
-                }
+                yield return (KeyOf(settings.GroupId, settings.Topics, pair.Key), [.. settings.Topics.Select(topic => new TopicPartition(topic, pair.Key))]);
             }
         }
 
-        return handed;
-    }
+        public Checkpoint Encode(long[] nextOffsets, long changelogGeneration, byte[] state) => EncodeCheckpoint(nextOffsets, changelogGeneration, state);
 
-    private List<TopicPartitionOffset> OnAssigned(List<TopicPartition> partitions)
-    {
-        var result = new List<TopicPartitionOffset>();
-        foreach (var pair in partitions.GroupBy(p => p.Partition.Value).OrderBy(g => g.Key))
-        {
-            var topics = pair.Select(p => p.Topic).ToHashSet(StringComparer.Ordinal);
-            if (!_settings.Topics.All(topics.Contains) || topics.Count != _settings.Topics.Count)
-            {
-                var message = string.Create(CultureInfo.InvariantCulture, $"Group {_settings.GroupId} assigned partition {pair.Key} of [{string.Join(", ", topics)}] without the same partition of every co-partitioned topic [{string.Join(", ", _settings.Topics)}]: the topics must have equal partition counts and the group must use the range assignor.");
-                _logger.LogCritical("{Message}", message);
-                throw new InvalidOperationException(message);
-            }
+        public (long[] NextOffsets, long ChangelogGeneration, byte[] State) Decode(Checkpoint checkpoint, int lanes) => DecodeCheckpoint(checkpoint, lanes);
 
-            var key = KeyOf(_settings.GroupId, _settings.Topics, pair.Key);
-            var checkpoint = _store.Load(key, TimeSpan.FromSeconds(30));
-            long[] offsets;
-            byte[]? state = null;
-            long generation = 0;
-            if (checkpoint is null)
-            {
-                offsets = new long[_settings.Topics.Count];
-            }
-            else
-            {
-                (offsets, generation, state) = DecodeCheckpoint(checkpoint, _settings.Topics.Count);
-            }
+        public IPartitionTask Create(TopicPartition[] lanes, byte[]? state, IReadOnlyDictionary<string, byte[]> changelog) => factory.Create(lanes[0].Partition.Value, state, changelog);
 
-            var (changelog, entries) = RestoreChangelog(pair.Key, generation);
-            var task = _factory.Create(pair.Key, state, entries);
-            _groups[pair.Key] = new CoPartitionedGroup(task, key, pair.Key, offsets, new EventTimeMerge(_settings.Topics.Count, _settings.LaneCapacity), task is IChangelogTask ? changelog : null);
-            _progress.Observe(task.ProgressTime);
-            for (var lane = 0; lane < _settings.Topics.Count; lane++)
-            {
-                var partition = new TopicPartition(_settings.Topics[lane], pair.Key);
-                result.Add(new TopicPartitionOffset(partition, checkpoint is null ? Offset.Beginning : new Offset(offsets[lane])));
-            }
-
-            _logger.LogInformation("Assigned partition {Partition} of {Topics} in {Group}: resuming at offsets {Offsets} (checkpoint {HasCheckpoint})", pair.Key, string.Join("+", _settings.Topics), _settings.GroupId, string.Join(",", offsets), checkpoint is not null);
-        }
-
-        return result;
-    }
-
-    /// <summary>The changelog of partition <paramref name="partition"/> at <paramref name="generation"/>; null without a changelog topic.</summary>
-    private (ChangelogPartition? Changelog, IReadOnlyDictionary<string, byte[]> Entries) RestoreChangelog(int partition, long generation)
-    {
-        if (_settings.ChangelogTopic is not { } topic || _changelogReader is null)
-        {
-            return (null, new Dictionary<string, byte[]>(StringComparer.Ordinal));
-        }
-
-        var records = _changelogReader.ReadAll(new TopicPartition(topic, partition), TimeSpan.FromMinutes(2));
-        var changelog = ChangelogPartition.Restore(records, generation, out var entries, out var cleanup);
-        foreach (var tombstone in cleanup)
-        {
-            _output.Send(topic, partition, tombstone.Key, null);
-        }
-
-        _logger.LogInformation("Restored {Entries} changelog entries of partition {Partition} at generation {Generation} from {Records} records of {Topic}; tombstoning {Garbage} records no restore needs",
-            entries.Count, partition, generation, records.Count, topic, cleanup.Count);
-        return (changelog, entries);
-    }
-
-    private void OnRevoked(IEnumerable<TopicPartition> partitions)
-    {
-        var revoked = partitions.Select(p => p.Partition.Value).Distinct().Where(_groups.ContainsKey).ToList();
-        CheckpointGroups(revoked.Select(p => _groups[p]));
-        foreach (var partition in revoked)
-        {
-            ResumePaused(_groups[partition]);
-            _groups.Remove(partition);
-            _logger.LogInformation("Revoked partition {Partition} of {Topics} from {Group} after checkpointing", partition, string.Join("+", _settings.Topics), _settings.GroupId);
-        }
-    }
-
-    private void OnLost(IEnumerable<TopicPartition> partitions)
-    {
-        foreach (var partition in partitions.Select(p => p.Partition.Value).Distinct())
-        {
-            // Lost, not revoked: another member may already own it, so its checkpoint must not be overwritten.
-            if (_groups.Remove(partition, out var group))
-            {
-                ResumePaused(group);
-                _logger.LogWarning("Lost partition {Partition} of {Topics} in {Group}; its uncheckpointed progress will be replayed by the new owner", partition, string.Join("+", _settings.Topics), _settings.GroupId);
-            }
-        }
-    }
-
-    private void ResumePaused(CoPartitionedGroup group)
-    {
-        // The client keeps a partition's pause across reassignment: a new owner's fresh merge must find it fetching.
-        var paused = Enumerable.Range(0, group.Paused.Length).Where(lane => group.Paused[lane]).Select(lane => new TopicPartition(_settings.Topics[lane], group.Partition)).ToList();
-        if (paused.Count == 0)
-        {
-            return;
-        }
-
-        try
-        {
-            _consumer?.Resume(paused);
-        }
-        catch (KafkaException ex)
-        {
-            _logger.LogDebug(ex, "Resuming revoked partitions failed");
-        }
-    }
-
-    private void CheckpointGroups(IEnumerable<CoPartitionedGroup> groups)
-    {
-        var dirty = groups.Where(g => g.Dirty).ToList();
-        if (dirty.Count == 0)
-        {
-            return;
-        }
-
-        var written = new List<(string Key, Checkpoint Checkpoint)>(dirty.Count);
-        foreach (var group in dirty)
-        {
-            long generation = 0;
-            if (group.Changelog is { } changelog)
-            {
-                // Durable before the checkpoint (WriteCheckpoints flushes every output first).
-                (generation, var records) = changelog.Stage(((IChangelogTask)group.Task).TakeChanges());
-                foreach (var record in records)
-                {
-                    _output.Send(_settings.ChangelogTopic!, group.Partition, record.Key, record.Value);
-                }
-            }
-
-            written.Add((group.Key, EncodeCheckpoint(group.NextOffsets, generation, group.Task.Snapshot())));
-        }
-
-        _output.WriteCheckpoints(_store, written);
-        _metrics?.Checkpointed(written.Count);
-        var offsets = new List<TopicPartitionOffset>();
-        foreach (var group in dirty)
-        {
-            group.Dirty = false;
-            // Superseded records are garbage once the checkpoint is durable; a tombstone lost to a crash is found again
-            // by the next restore.
-            foreach (var tombstone in group.Changelog?.Commit() ?? [])
-            {
-                _output.Send(_settings.ChangelogTopic!, group.Partition, tombstone.Key, null);
-            }
-
-            for (var lane = 0; lane < _settings.Topics.Count; lane++)
-            {
-                offsets.Add(new TopicPartitionOffset(_settings.Topics[lane], group.Partition, group.NextOffsets[lane]));
-            }
-        }
-
-        ProcessorCadence.CommitInformational(_consumer, offsets, _logger);
+        public long EventTimeOf(int lane, ConsumeResult<byte[], byte[]> record) => factory.EventTimeOf(lane, record);
     }
 }

@@ -15,183 +15,48 @@ namespace StreamMonitor.Streams;
 public sealed record ProcessorSettings(string GroupId, IReadOnlyList<string> Topics, int CheckpointEveryRecords, TimeSpan CheckpointInterval, TimeSpan IdleCheckInterval, LoopProgress? Progress = null);
 
 /// <summary>
-/// Runs one <see cref="IPartitionTask"/> per assigned input partition in a consumer group (cooperative-sticky).
-/// On assignment a task is restored from its latest checkpoint and the partition is sought to the checkpoint's
-/// offset; on revocation the task is checkpointed and dropped. A checkpoint is written only after every output the
-/// task produced before it is acknowledged, so a crash at any point replays from the last checkpoint and re-emits the
-/// same keyed outputs (which overwrite). Offsets are also committed to the group, for lag monitoring only: the
-/// checkpoint is authoritative.
+/// Runs one <see cref="IPartitionTask"/> per assigned input partition in a consumer group (cooperative-sticky): the
+/// one-lane configuration of the <see cref="TaskRunner"/>, whose cycle (restore on assignment, checkpoint on revocation,
+/// outputs acknowledged before each checkpoint, idle flushes for caught-up partitions only) it is. A checkpoint record
+/// is keyed by <see cref="CheckpointStore.KeyOf"/> and holds the partition's next offset and the task state.
 /// </summary>
 public sealed class PartitionedProcessor
 {
-    private readonly ProcessorSettings _settings;
-    private readonly KafkaOptions _kafka;
-    private readonly IPartitionTaskFactory _factory;
-    private readonly IProducer<byte[], byte[]> _producer;
-    private readonly CheckpointStore _store;
-    private readonly ProgressBoard _progress;
-    private readonly ILogger _logger;
-    private readonly Dictionary<TopicPartition, TaskEntry> _tasks = [];
-    private readonly ProducerOutput _output;
-    private readonly IProcessorMetrics? _metrics;
-    private IConsumer<byte[], byte[]>? _consumer;
+    private readonly TaskRunner _runner;
 
     /// <summary>Creates a processor; <see cref="Run"/> drives it; <paramref name="metrics"/> (optional) sees its progress.</summary>
     public PartitionedProcessor(ProcessorSettings settings, KafkaOptions kafka, IPartitionTaskFactory factory, IProducer<byte[], byte[]> producer, CheckpointStore store, ProgressBoard progress, ILogger logger, IProcessorMetrics? metrics = null)
     {
-        _metrics = metrics;
-        _settings = settings;
-        _kafka = kafka;
-        _factory = factory;
-        _producer = producer;
-        _store = store;
-        _progress = progress;
-        _logger = logger;
-        _output = new ProducerOutput(producer);
+        ArgumentNullException.ThrowIfNull(settings);
+        var runner = new RunnerSettings(settings.GroupId, settings.Topics, settings.CheckpointEveryRecords, settings.CheckpointInterval, settings.IdleCheckInterval, ChangelogTopic: null, settings.Progress, UpstreamCaughtUp: null);
+        _runner = new TaskRunner(runner, new OneLane(settings.GroupId, factory), kafka, producer, store, progress, logger, metrics);
     }
 
     /// <summary>Partitions currently owned.</summary>
-    public int AssignedCount => _tasks.Count;
+    public int AssignedCount => _runner.AssignedCount;
 
     /// <summary>Consumes until cancelled, then checkpoints every task and leaves the group.</summary>
-    public void Run(CancellationToken cancellationToken)
+    public void Run(CancellationToken cancellationToken) => _runner.Run(cancellationToken);
+
+    /// <summary>One task per partition; its checkpoint is the partition's next offset and the task state as they are.</summary>
+    private sealed class OneLane(string group, IPartitionTaskFactory factory) : ILaneLayout
     {
-        var config = KafkaClientConfig.Consumer(_kafka, _settings.GroupId, $"{_settings.GroupId}-{Environment.ProcessId}");
+        /// <summary>A one-lane merge hands each record on as it is added, so its buffer never fills.</summary>
+        private const int UnusedCapacity = 2;
 
-        // End-of-partition events tell a caught-up partition (idle) from one that is only behind (a backlog).
-        config.EnablePartitionEof = true;
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(config)
-            .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
-            .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
-            .SetPartitionsLostHandler((_, partitions) => OnLost(partitions.Select(p => p.TopicPartition)))
-            .Build();
-        _consumer = consumer;
-        consumer.Subscribe(_settings.Topics);
-        var cadence = new ProcessorCadence(_settings.IdleCheckInterval, _settings.CheckpointEveryRecords, _settings.CheckpointInterval);
-        try
-        {
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                var record = consumer.Consume(TimeSpan.FromMilliseconds(100));
-                if (record is { IsPartitionEOF: true } && _tasks.TryGetValue(record.TopicPartition, out var caughtUp))
-                {
-                    caughtUp.CaughtUp = true;
-                }
-                else if (record is not null && _tasks.TryGetValue(record.TopicPartition, out var entry))
-                {
-                    _settings.Progress?.Received();
-                    entry.CaughtUp = false;
-                    entry.Task.Process(record, _output);
-                    entry.NextOffset = record.Offset.Value + 1;
-                    entry.Dirty = true;
-                    _progress.Observe(entry.Task.ProgressTime);
-                    _metrics?.Processed(record.TopicPartition, entry.Task.StreamTime);
-                    cadence.Handed(1);
-                    _settings.Progress?.Progressed();
-                }
+        public PartitionAssignmentStrategy Assignor => PartitionAssignmentStrategy.CooperativeSticky;
 
-                var now = DateTime.UtcNow;
-                if (cadence.IdleCheckDue(now))
-                {
-                    _settings.Progress?.ReportLag(ConsumerLag.Of(consumer));
-                    var watermark = _progress.Watermark;
+        public int LaneCapacity => UnusedCapacity;
 
-                    // Only partitions that have consumed all of their input: one that is merely behind (racing through
-                    // a backlog or a replay) must not be flushed or taken for idle, or results would depend on speed.
-                    foreach (var task in _tasks.Values.Where(t => t.CaughtUp))
-                    {
-                        task.Task.OnIdle(watermark, _output);
-                    }
-                }
+        public IEnumerable<(string Key, TopicPartition[] Lanes)> TasksOf(List<TopicPartition> partitions) =>
+            partitions.Select(p => (CheckpointStore.KeyOf(group, p), new[] { p }));
 
-                if (cadence.CheckpointDue(now))
-                {
-                    CheckpointTasks(_tasks.Values);
-                }
-            }
+        public Checkpoint Encode(long[] nextOffsets, long changelogGeneration, byte[] state) => new(nextOffsets[0], state);
 
-            CheckpointTasks(_tasks.Values);
-            consumer.Close();
-        }
-        finally
-        {
-            _consumer = null;
-        }
-    }
+        public (long[] NextOffsets, long ChangelogGeneration, byte[] State) Decode(Checkpoint checkpoint, int lanes) => ([checkpoint.NextOffset], 0, checkpoint.State);
 
-    private IEnumerable<TopicPartitionOffset> OnAssigned(List<TopicPartition> partitions)
-    {
-        var result = new List<TopicPartitionOffset>();
-        foreach (var partition in partitions)
-        {
-            var key = CheckpointStore.KeyOf(_settings.GroupId, partition);
-            var checkpoint = _store.Load(key, TimeSpan.FromSeconds(30));
-            var task = _factory.Create(partition, checkpoint?.State);
-            var offset = checkpoint?.NextOffset ?? 0;
-            _tasks[partition] = new TaskEntry(task, key, partition) { NextOffset = offset };
-            _progress.Observe(task.ProgressTime);
-            result.Add(new TopicPartitionOffset(partition, checkpoint is null ? Offset.Beginning : new Offset(offset)));
-            _logger.LogInformation("Assigned {Topic}[{Partition}] in {Group}: resuming at offset {Offset} (checkpoint {HasCheckpoint})", partition.Topic, partition.Partition.Value, _settings.GroupId, offset, checkpoint is not null);
-        }
+        public IPartitionTask Create(TopicPartition[] lanes, byte[]? state, IReadOnlyDictionary<string, byte[]> changelog) => factory.Create(lanes[0], state);
 
-        return result;
-    }
-
-    private void OnRevoked(IEnumerable<TopicPartition> partitions)
-    {
-        var revoked = partitions.Where(_tasks.ContainsKey).ToList();
-        CheckpointTasks(revoked.Select(p => _tasks[p]));
-        foreach (var partition in revoked)
-        {
-            _tasks.Remove(partition);
-            _logger.LogInformation("Revoked {Topic}[{Partition}] from {Group} after checkpointing", partition.Topic, partition.Partition.Value, _settings.GroupId);
-        }
-    }
-
-    private void OnLost(IEnumerable<TopicPartition> partitions)
-    {
-        foreach (var partition in partitions)
-        {
-            // Lost, not revoked: another member may already own it, so its checkpoint must not be overwritten.
-            _tasks.Remove(partition);
-            _logger.LogWarning("Lost {Topic}[{Partition}] in {Group}; its uncheckpointed progress is dropped and will be replayed by the new owner", partition.Topic, partition.Partition.Value, _settings.GroupId);
-        }
-    }
-
-    private void CheckpointTasks(IEnumerable<TaskEntry> tasks)
-    {
-        var dirty = tasks.Where(t => t.Dirty).ToList();
-        if (dirty.Count == 0)
-        {
-            return;
-        }
-
-        var written = dirty.Select(entry => (entry.Key, new Checkpoint(entry.NextOffset, entry.Task.Snapshot()))).ToList();
-        _output.WriteCheckpoints(_store, written);
-        _metrics?.Checkpointed(written.Count);
-        var offsets = new List<TopicPartitionOffset>();
-        foreach (var entry in dirty)
-        {
-            entry.Dirty = false;
-            offsets.Add(new TopicPartitionOffset(entry.Partition, entry.NextOffset));
-        }
-
-        ProcessorCadence.CommitInformational(_consumer, offsets, _logger);
-    }
-
-    private sealed class TaskEntry(IPartitionTask task, string key, TopicPartition partition)
-    {
-        public TopicPartition Partition { get; } = partition;
-
-        public IPartitionTask Task { get; } = task;
-
-        public string Key { get; } = key;
-
-        public long NextOffset { get; set; }
-
-        public bool Dirty { get; set; }
-
-        /// <summary>The consumer reached the end of the partition and no record has arrived since.</summary>
-        public bool CaughtUp { get; set; }
+        public long EventTimeOf(int lane, ConsumeResult<byte[], byte[]> record) => 0;
     }
 }

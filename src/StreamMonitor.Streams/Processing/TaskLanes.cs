@@ -3,11 +3,12 @@ using Confluent.Kafka;
 namespace StreamMonitor.Streams;
 
 /// <summary>
-/// One partition number of a <see cref="CoPartitionedProcessor"/>: its task, the event-time merge of its lanes, the next
-/// offset and pause of every lane, and the ends of partition its lanes reported, which count only once their upstream is
-/// caught up (see <see cref="CoPartitionedSettings.UpstreamCaughtUp"/>).
+/// One task of a <see cref="TaskRunner"/> and its lanes (one input partition each: one lane for a partitioned task,
+/// partition p of every topic for a co-partitioned one): the event-time merge of the lanes, the next offset and pause
+/// of every lane, and the ends of partition its lanes reported, which count only once their upstream is caught up (see
+/// <see cref="CoPartitionedSettings.UpstreamCaughtUp"/>).
 /// </summary>
-internal sealed class CoPartitionedGroup(IPartitionTask task, string key, int partition, long[] nextOffsets, EventTimeMerge merge, ChangelogPartition? changelog)
+internal sealed class TaskLanes(IPartitionTask task, string key, TopicPartition[] lanes, long[] nextOffsets, EventTimeMerge merge, ChangelogPartition? changelog)
 {
     /// <summary>Lanes whose consumer reported end of partition, not yet counted.</summary>
     private readonly bool[] _endPending = new bool[merge.LaneCount];
@@ -22,7 +23,11 @@ internal sealed class CoPartitionedGroup(IPartitionTask task, string key, int pa
 
     public string Key { get; } = key;
 
-    public int Partition { get; } = partition;
+    /// <summary>The input partition of each lane, in lane order.</summary>
+    public TopicPartition[] Lanes { get; } = lanes;
+
+    /// <summary>The partition number of the first lane (of every lane of a co-partitioned task; its changelog partition).</summary>
+    public int Partition => Lanes[0].Partition.Value;
 
     public long[] NextOffsets { get; } = nextOffsets;
 
