@@ -9,6 +9,7 @@ using StreamMonitor.Hosting;
 using StreamMonitor.Influx;
 using StreamMonitor.Kafka;
 using StreamMonitor.Slo;
+using StreamMonitor.Streams;
 
 namespace StreamMonitor.Alerter;
 
@@ -73,7 +74,7 @@ public sealed class AlerterWorker(
         var evaluator = new AlertEvaluator(slos, _options.ToEvaluatorOptions());
         var policy = new RecordPolicy(codec, _options.EventTime.ToPolicy());
         using var progress = watchdog.Register("alerter");
-        var store = new CheckpointStore(_kafka, codec, _options.EvaluatorId, logger);
+        var format = new AlerterCheckpointFormat(codec, _options.EvaluatorId);
         var topics = _kafka.Topics;
         string[] inputs = [topics.LatencyResults, topics.QualityResults, topics.DriftResults];
         var offsets = new Dictionary<TopicPartition, Offset>();
@@ -87,7 +88,13 @@ public sealed class AlerterWorker(
 
         var sequence = 0L;
         var watermarks = new GroupWatermarks(Durations.Parse(_options.LaneIdleSpan));
-        if (store.LoadLatest(TimeSpan.FromSeconds(30)) is { } restored)
+        (AlerterCheckpoint Checkpoint, AlerterState State)? latest;
+        using (var store = new CheckpointStore(_kafka, topics.AlerterCheckpoints, _options.EvaluatorId))
+        {
+            latest = format.Load(store, TimeSpan.FromSeconds(30));
+        }
+
+        if (latest is { } restored)
         {
             evaluator.Restore(restored.State.Evaluator);
             restored.State.RestoreWatermarks(watermarks, topics);
@@ -211,7 +218,7 @@ public sealed class AlerterWorker(
                 }
 
                 var state = new AlerterState { Evaluator = evaluator.Capture(), Notifier = notifier.Capture(), Lanes = watermarks.CaptureLanes(), GroupWatermarksMs = watermarks.CaptureCurrent() };
-                var checkpoint = store.Build(++sequence, state, deadLetters.SafeCommitOffsets(offsets.Select(o => new TopicPartitionOffset(o.Key, o.Value))), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                var checkpoint = format.Build(++sequence, state, deadLetters.SafeCommitOffsets(offsets.Select(o => new TopicPartitionOffset(o.Key, o.Value))), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
                 await producer.ProduceAsync(topics.AlerterCheckpoints, EventMessages.Create(codec, _options.EvaluatorId, checkpoint), stoppingToken);
                 notifier.MarkCheckpointed(releasable);
                 metrics.Checkpoints.Inc();

@@ -95,7 +95,7 @@ public sealed class CoPartitionedProcessorTests(EmbeddedKafkaFixture kafka) : IC
             () =>
             {
                 using var producer = kafka.CreateProducer(options, "copart-" + member);
-                using var store = new CheckpointStore(options, "copart-" + member);
+                using var store = new CheckpointStore(options, options.Topics.AggregatorCheckpoints, "copart-" + member);
                 new CoPartitionedProcessor(settings, options, new RecordingFactory(member, seen), producer, store, new ProgressBoard(), NullLogger.Instance).Run(stop);
             },
             stop,

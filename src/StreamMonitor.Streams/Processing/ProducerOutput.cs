@@ -53,15 +53,16 @@ internal sealed class ProducerOutput(IProducer<byte[], byte[]> producer) : ITask
     public void WriteCheckpoints(CheckpointStore store, IReadOnlyList<(string Key, Checkpoint Checkpoint)> checkpoints)
     {
         FlushOrThrow();
-        foreach (var (key, checkpoint) in checkpoints)
+        var values = checkpoints.Select(c => (c.Key, Value: CheckpointStore.Encode(c.Checkpoint))).ToList();
+        foreach (var (key, value) in values)
         {
-            Send(store.Topic, store.PartitionOf(key), Encoding.UTF8.GetBytes(key), CheckpointStore.Encode(checkpoint));
+            Send(store.Topic, store.PartitionOf(key), Encoding.UTF8.GetBytes(key), value);
         }
 
         FlushOrThrow();
-        foreach (var (key, checkpoint) in checkpoints)
+        foreach (var (key, value) in values)
         {
-            store.Remember(key, checkpoint);
+            store.Remember(key, value);
         }
     }
 

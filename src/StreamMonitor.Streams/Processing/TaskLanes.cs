@@ -1,3 +1,4 @@
+using System.Globalization;
 using Confluent.Kafka;
 
 namespace StreamMonitor.Streams;
@@ -25,6 +26,11 @@ internal sealed class TaskLanes(IPartitionTask task, string key, TopicPartition[
 
     /// <summary>The input partition of each lane, in lane order.</summary>
     public TopicPartition[] Lanes { get; } = lanes;
+
+    /// <summary>The task in logs: "topic[p]" for one lane, "partition p of topic+topic" for co-partitioned lanes.</summary>
+    public string Name => Lanes.Length == 1
+        ? string.Create(CultureInfo.InvariantCulture, $"{Lanes[0].Topic}[{Partition}]")
+        : string.Create(CultureInfo.InvariantCulture, $"partition {Partition} of {string.Join('+', Lanes.Select(l => l.Topic))}");
 
     /// <summary>The partition number of the first lane (of every lane of a co-partitioned task; its changelog partition).</summary>
     public int Partition => Lanes[0].Partition.Value;

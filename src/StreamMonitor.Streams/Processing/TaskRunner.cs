@@ -174,7 +174,7 @@ internal sealed class TaskRunner(RunnerSettings settings, ILaneLayout layout, Ka
             }
 
             progress.Observe(task.ProgressTime);
-            logger.LogInformation("Assigned {Task} in {Group}: resuming at offsets {Offsets} (checkpoint {HasCheckpoint})", key, settings.GroupId, string.Join(",", offsets), checkpoint is not null);
+            logger.LogInformation("Assigned {Task} in {Group}: resuming at offsets {Offsets} (checkpoint {HasCheckpoint})", owned.Name, settings.GroupId, string.Join(",", offsets), checkpoint is not null);
         }
 
         return result;
@@ -207,7 +207,7 @@ internal sealed class TaskRunner(RunnerSettings settings, ILaneLayout layout, Ka
         foreach (var task in revoked)
         {
             Drop(task);
-            logger.LogInformation("Revoked {Task} from {Group} after checkpointing", task.Key, settings.GroupId);
+            logger.LogInformation("Revoked {Task} from {Group} after checkpointing", task.Name, settings.GroupId);
         }
     }
 
@@ -217,7 +217,7 @@ internal sealed class TaskRunner(RunnerSettings settings, ILaneLayout layout, Ka
         {
             // Lost, not revoked: another member may already own it, so its checkpoint must not be overwritten.
             Drop(task);
-            logger.LogWarning("Lost {Task} in {Group}; its uncheckpointed progress is dropped and will be replayed by the new owner", task.Key, settings.GroupId);
+            logger.LogWarning("Lost {Task} in {Group}; its uncheckpointed progress is dropped and will be replayed by the new owner", task.Name, settings.GroupId);
         }
     }
 
