@@ -73,20 +73,14 @@ public sealed class AlerterCheckpointFormat(EventCodec codec, string evaluatorId
 
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
-    /// <summary>The newest checkpoint of this evaluator in <paramref name="store"/>, or null when it has none.</summary>
+    /// <summary>Decodes a checkpoint record of this evaluator.</summary>
     /// <exception cref="InvalidDataException">The record is not a readable checkpoint of this evaluator: restoring
     /// nothing instead would re-notify every alert, so a corrupt checkpoint stops the service.</exception>
-    public (AlerterCheckpoint Checkpoint, AlerterState State)? Load(CheckpointStore store, TimeSpan timeout)
+    public AlerterCheckpoint Decode(byte[] value)
     {
-        ArgumentNullException.ThrowIfNull(store);
-        if (store.LoadValue(evaluatorId, timeout) is not { } value)
-        {
-            return null;
-        }
-
         if (!codec.TryDeserialize<AlerterCheckpoint>(value, out var checkpoint, out var error))
         {
-            throw new InvalidDataException($"The checkpoint of {evaluatorId} on {store.Topic} is not decodable: {error!.Message}");
+            throw new InvalidDataException($"The checkpoint of {evaluatorId} is not decodable: {error!.Message}");
         }
 
         if (checkpoint!.EvaluatorId != evaluatorId || checkpoint.StateFormat != StateFormat)
@@ -94,13 +88,22 @@ public sealed class AlerterCheckpointFormat(EventCodec codec, string evaluatorId
             throw new InvalidDataException($"Checkpoint {checkpoint.Sequence} keyed {evaluatorId} is of evaluator '{checkpoint.EvaluatorId}' with state format '{checkpoint.StateFormat}', expected '{StateFormat}'.");
         }
 
-        using var input = new GZipStream(new MemoryStream(checkpoint.State), CompressionMode.Decompress);
-        var state = JsonSerializer.Deserialize<AlerterState>(input, Json) ?? throw new InvalidDataException("Empty checkpoint state.");
-        return (checkpoint, state);
+        return checkpoint;
     }
 
-    /// <summary>Builds the checkpoint record.</summary>
-    public AlerterCheckpoint Build(long sequence, AlerterState state, IEnumerable<TopicPartitionOffset> offsets, long wallClockMs)
+    /// <summary>Encodes the checkpoint record.</summary>
+    public byte[] Encode(long sequence, byte[] state, IEnumerable<TopicPartitionOffset> offsets, long wallClockMs) => codec.Serialize(new AlerterCheckpoint
+    {
+        EvaluatorId = evaluatorId,
+        Sequence = sequence,
+        WrittenAtMs = wallClockMs,
+        StateFormat = StateFormat,
+        State = state,
+        Offsets = [.. offsets.Select(o => new CheckpointOffset { Topic = o.Topic, Partition = o.Partition.Value, Offset = o.Offset.Value })],
+    });
+
+    /// <summary>The state in <see cref="StateFormat"/>.</summary>
+    public static byte[] WriteState(AlerterState state)
     {
         using var buffer = new MemoryStream();
         using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
@@ -108,14 +111,13 @@ public sealed class AlerterCheckpointFormat(EventCodec codec, string evaluatorId
             JsonSerializer.Serialize(gzip, state, Json);
         }
 
-        return new AlerterCheckpoint
-        {
-            EvaluatorId = evaluatorId,
-            Sequence = sequence,
-            WrittenAtMs = wallClockMs,
-            StateFormat = StateFormat,
-            State = buffer.ToArray(),
-            Offsets = [.. offsets.Select(o => new CheckpointOffset { Topic = o.Topic, Partition = o.Partition.Value, Offset = o.Offset.Value })],
-        };
+        return buffer.ToArray();
+    }
+
+    /// <summary>Reads <see cref="WriteState"/>.</summary>
+    public static AlerterState ReadState(byte[] state)
+    {
+        using var input = new GZipStream(new MemoryStream(state), CompressionMode.Decompress);
+        return JsonSerializer.Deserialize<AlerterState>(input, Json) ?? throw new InvalidDataException("Empty checkpoint state.");
     }
 }

@@ -92,6 +92,10 @@ public sealed class CoPartitionedProcessor
     {
         public PartitionAssignmentStrategy Assignor => PartitionAssignmentStrategy.Range;
 
+        public IReadOnlyList<TopicPartition>? Assignment => null;
+
+        public bool MergesByEventTime => true;
+
         public int LaneCapacity => settings.LaneCapacity;
 
         public IEnumerable<(string Key, TopicPartition[] Lanes)> TasksOf(List<TopicPartition> partitions)
@@ -110,9 +114,9 @@ public sealed class CoPartitionedProcessor
             }
         }
 
-        public Checkpoint Encode(long[] nextOffsets, long changelogGeneration, byte[] state) => EncodeCheckpoint(nextOffsets, changelogGeneration, state);
+        public byte[] Encode(TopicPartition[] lanes, long[] nextOffsets, long changelogGeneration, byte[] state) => CheckpointStore.Encode(EncodeCheckpoint(nextOffsets, changelogGeneration, state));
 
-        public (long[] NextOffsets, long ChangelogGeneration, byte[] State) Decode(Checkpoint checkpoint, int lanes) => DecodeCheckpoint(checkpoint, lanes);
+        public (long[] NextOffsets, long ChangelogGeneration, byte[] State) Decode(byte[] value, TopicPartition[] lanes) => DecodeCheckpoint(CheckpointStore.Decode(value), lanes.Length);
 
         public IPartitionTask Create(TopicPartition[] lanes, byte[]? state, IReadOnlyDictionary<string, byte[]> changelog) => factory.Create(lanes[0].Partition.Value, state, changelog);
 

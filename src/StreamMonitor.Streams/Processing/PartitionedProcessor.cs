@@ -46,14 +46,22 @@ public sealed class PartitionedProcessor
 
         public PartitionAssignmentStrategy Assignor => PartitionAssignmentStrategy.CooperativeSticky;
 
+        public IReadOnlyList<TopicPartition>? Assignment => null;
+
+        public bool MergesByEventTime => true;
+
         public int LaneCapacity => UnusedCapacity;
 
         public IEnumerable<(string Key, TopicPartition[] Lanes)> TasksOf(List<TopicPartition> partitions) =>
             partitions.Select(p => (CheckpointStore.KeyOf(group, p), new[] { p }));
 
-        public Checkpoint Encode(long[] nextOffsets, long changelogGeneration, byte[] state) => new(nextOffsets[0], state);
+        public byte[] Encode(TopicPartition[] lanes, long[] nextOffsets, long changelogGeneration, byte[] state) => CheckpointStore.Encode(new Checkpoint(nextOffsets[0], state));
 
-        public (long[] NextOffsets, long ChangelogGeneration, byte[] State) Decode(Checkpoint checkpoint, int lanes) => ([checkpoint.NextOffset], 0, checkpoint.State);
+        public (long[] NextOffsets, long ChangelogGeneration, byte[] State) Decode(byte[] value, TopicPartition[] lanes)
+        {
+            var checkpoint = CheckpointStore.Decode(value);
+            return ([checkpoint.NextOffset], 0, checkpoint.State);
+        }
 
         public IPartitionTask Create(TopicPartition[] lanes, byte[]? state, IReadOnlyDictionary<string, byte[]> changelog) => factory.Create(lanes[0], state);
 

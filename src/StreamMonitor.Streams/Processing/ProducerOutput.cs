@@ -50,17 +50,16 @@ internal sealed class ProducerOutput(IProducer<byte[], byte[]> producer) : ITask
     /// Writes checkpoints after every output produced before them is acknowledged (a checkpoint must never claim records
     /// whose outputs could still be lost), waits for the checkpoints themselves, then remembers them in the store.
     /// </summary>
-    public void WriteCheckpoints(CheckpointStore store, IReadOnlyList<(string Key, Checkpoint Checkpoint)> checkpoints)
+    public void WriteCheckpoints(CheckpointStore store, IReadOnlyList<(string Key, byte[] Value)> checkpoints)
     {
         FlushOrThrow();
-        var values = checkpoints.Select(c => (c.Key, Value: CheckpointStore.Encode(c.Checkpoint))).ToList();
-        foreach (var (key, value) in values)
+        foreach (var (key, value) in checkpoints)
         {
             Send(store.Topic, store.PartitionOf(key), Encoding.UTF8.GetBytes(key), value);
         }
 
         FlushOrThrow();
-        foreach (var (key, value) in values)
+        foreach (var (key, value) in checkpoints)
         {
             store.Remember(key, value);
         }

@@ -5,7 +5,15 @@ using StreamMonitor.Kafka;
 namespace StreamMonitor.Streams;
 
 /// <summary>What every configuration of a <see cref="TaskRunner"/> sets (see <see cref="CoPartitionedSettings"/>).</summary>
-internal sealed record RunnerSettings(string GroupId, IReadOnlyList<string> Topics, int CheckpointEveryRecords, TimeSpan CheckpointInterval, TimeSpan IdleCheckInterval, string? ChangelogTopic, LoopProgress? Progress, Func<int, bool>? UpstreamCaughtUp);
+/// <param name="GroupId">Consumer group; also the first component of checkpoint keys.</param>
+/// <param name="Topics">Input topics.</param>
+/// <param name="CheckpointEveryRecords">Checkpoint after this many records handed to tasks.</param>
+/// <param name="CheckpointInterval">Checkpoint at least this often while records flow (bounds replay only).</param>
+/// <param name="IdleCheckInterval">How often caught-up tasks are offered an idle flush and the lag is reported.</param>
+/// <param name="ChangelogTopic">Compacted topic holding the state of <see cref="IChangelogTask"/>s; null: none.</param>
+/// <param name="Progress">Where the loop reports liveness; none when null.</param>
+/// <param name="UpstreamCaughtUp">See <see cref="CoPartitionedSettings.UpstreamCaughtUp"/>; null: ends count at once.</param>
+public sealed record RunnerSettings(string GroupId, IReadOnlyList<string> Topics, int CheckpointEveryRecords, TimeSpan CheckpointInterval, TimeSpan IdleCheckInterval, string? ChangelogTopic, LoopProgress? Progress, Func<int, bool>? UpstreamCaughtUp);
 
 /// <summary>
 /// The one consume-process-checkpoint-commit cycle of a consumer group's tasks, each task over 1..N lanes (input
@@ -20,9 +28,18 @@ internal sealed record RunnerSettings(string GroupId, IReadOnlyList<string> Topi
 /// same keyed outputs (which overwrite). Offsets are then committed to the group, for lag monitoring only: the
 /// checkpoint is authoritative. Idle flushes (<see cref="IPartitionTask.OnIdle"/>) are offered only to tasks that are
 /// caught up (every lane at partition end, nothing buffered): a task that is merely behind, racing through a backlog
-/// or a replay, must not be flushed or taken for idle, or results would depend on speed.
+/// or a replay, must not be flushed or taken for idle, or results would depend on speed. A task may ask for a checkpoint
+/// at once (<see cref="IPartitionTask.CheckpointDue"/>).
 /// </summary>
-internal sealed class TaskRunner(RunnerSettings settings, ILaneLayout layout, KafkaOptions kafka, IProducer<byte[], byte[]> producer, CheckpointStore store, ProgressBoard progress, ILogger logger, IProcessorMetrics? metrics)
+/// <param name="settings">The cycle's settings.</param>
+/// <param name="layout">How partitions form tasks and what their checkpoints hold.</param>
+/// <param name="kafka">Cluster options.</param>
+/// <param name="producer">Produces outputs, changelogs and checkpoints.</param>
+/// <param name="store">The checkpoint topic.</param>
+/// <param name="progress">Where tasks report their progress (<see cref="IPartitionTask.ProgressTime"/>).</param>
+/// <param name="logger">Logs the cycle.</param>
+/// <param name="metrics">Sees the progress; none when null.</param>
+public sealed class TaskRunner(RunnerSettings settings, ILaneLayout layout, KafkaOptions kafka, IProducer<byte[], byte[]> producer, CheckpointStore store, ProgressBoard progress, ILogger logger, IProcessorMetrics? metrics = null)
 {
     private readonly Dictionary<string, TaskLanes> _tasks = new(StringComparer.Ordinal);
     private readonly Dictionary<TopicPartition, (TaskLanes Task, int Lane)> _lanes = [];
@@ -49,7 +66,15 @@ internal sealed class TaskRunner(RunnerSettings settings, ILaneLayout layout, Ka
         _consumer = consumer;
         using var changelogReader = settings.ChangelogTopic is null ? null : new ChangelogReader(kafka, $"{settings.GroupId}-{Environment.ProcessId}");
         _changelogReader = changelogReader;
-        consumer.Subscribe(settings.Topics);
+        if (layout.Assignment is { } assignment)
+        {
+            consumer.Assign(OnAssigned([.. assignment]));
+        }
+        else
+        {
+            consumer.Subscribe(settings.Topics);
+        }
+
         var cadence = new ProcessorCadence(settings.IdleCheckInterval, settings.CheckpointEveryRecords, settings.CheckpointInterval);
         try
         {
@@ -64,7 +89,7 @@ internal sealed class TaskRunner(RunnerSettings settings, ILaneLayout layout, Ka
                         task.EndReported(at.Lane, record.Offset.Value);
                         ConfirmEnds(task);
                     }
-                    else if (task.Add(at.Lane, record, layout.EventTimeOf(at.Lane, record)) && task.Merge.IsFull(at.Lane) && !task.Paused[at.Lane])
+                    else if (task.Add(at.Lane, record, layout.MergesByEventTime ? layout.EventTimeOf(at.Lane, record) : 0) && task.IsFull(at.Lane) && !task.Paused[at.Lane])
                     {
                         consumer.Pause([record.TopicPartition]);
                         task.Paused[at.Lane] = true;
@@ -84,7 +109,7 @@ internal sealed class TaskRunner(RunnerSettings settings, ILaneLayout layout, Ka
                         cadence.Handed(Drain(pending));
                     }
 
-                    foreach (var idle in _tasks.Values.Where(t => t.Merge.CaughtUp))
+                    foreach (var idle in _tasks.Values.Where(t => t.CaughtUp))
                     {
                         idle.Task.OnIdle(watermark, _output);
                     }
@@ -93,6 +118,10 @@ internal sealed class TaskRunner(RunnerSettings settings, ILaneLayout layout, Ka
                 if (cadence.CheckpointDue(now))
                 {
                     Checkpoint(_tasks.Values);
+                }
+                else if (_tasks.Values.Any(t => t.Task.CheckpointDue))
+                {
+                    Checkpoint(_tasks.Values.Where(t => t.Task.CheckpointDue));
                 }
             }
 
@@ -109,13 +138,14 @@ internal sealed class TaskRunner(RunnerSettings settings, ILaneLayout layout, Ka
     /// <summary>Marks the lanes whose end of partition counts (see <see cref="CoPartitionedSettings.UpstreamCaughtUp"/>).</summary>
     private void ConfirmEnds(TaskLanes task) => task.ConfirmEnds(
         settings.UpstreamCaughtUp,
-        lane => _consumer!.QueryWatermarkOffsets(task.Lanes[lane], TimeSpan.FromSeconds(10)).High.Value);
+        lane => _consumer!.QueryWatermarkOffsets(task.Lanes[lane], TimeSpan.FromSeconds(10)).High.Value,
+        lane => task.Task.OnLaneEnd(task.Lanes[lane], _output));
 
     /// <summary>Hands the task every record its merge releases; the number handed.</summary>
     private int Drain(TaskLanes task)
     {
         var handed = 0;
-        while (task.Merge.TryNext(out var lane, out var record))
+        while (task.TryNext(out var lane, out var record))
         {
             // Held input until the loop reports progress: a task stuck in Process shows as stalled on /healthz.
             settings.Progress?.Received();
@@ -134,7 +164,7 @@ internal sealed class TaskRunner(RunnerSettings settings, ILaneLayout layout, Ka
         progress.Observe(task.Task.ProgressTime);
         for (var lane = 0; lane < task.Paused.Length; lane++)
         {
-            if (task.Paused[lane] && task.Merge.HasRoom(lane))
+            if (task.Paused[lane] && task.HasRoom(lane))
             {
                 _consumer?.Resume([task.Lanes[lane]]);
                 task.Paused[lane] = false;
@@ -150,7 +180,7 @@ internal sealed class TaskRunner(RunnerSettings settings, ILaneLayout layout, Ka
         var result = new List<TopicPartitionOffset>();
         foreach (var (key, lanes) in layout.TasksOf(partitions))
         {
-            var checkpoint = store.Load(key, TimeSpan.FromSeconds(30));
+            var checkpoint = store.LoadValue(key, TimeSpan.FromSeconds(30));
             long[] offsets;
             byte[]? state = null;
             long generation = 0;
@@ -160,12 +190,12 @@ internal sealed class TaskRunner(RunnerSettings settings, ILaneLayout layout, Ka
             }
             else
             {
-                (offsets, generation, state) = layout.Decode(checkpoint, lanes.Length);
+                (offsets, generation, state) = layout.Decode(checkpoint, lanes);
             }
 
             var (changelog, entries) = RestoreChangelog(lanes[0].Partition.Value, generation);
             var task = layout.Create(lanes, state, entries);
-            var owned = new TaskLanes(task, key, lanes, offsets, new EventTimeMerge(lanes.Length, layout.LaneCapacity), task is IChangelogTask ? changelog : null);
+            var owned = new TaskLanes(task, key, lanes, offsets, layout.MergesByEventTime ? new EventTimeMerge(lanes.Length, layout.LaneCapacity) : null, task is IChangelogTask ? changelog : null);
             _tasks[key] = owned;
             for (var lane = 0; lane < lanes.Length; lane++)
             {
@@ -252,13 +282,13 @@ internal sealed class TaskRunner(RunnerSettings settings, ILaneLayout layout, Ka
 
     private void Checkpoint(IEnumerable<TaskLanes> tasks)
     {
-        var dirty = tasks.Where(t => t.Dirty).ToList();
+        var dirty = tasks.Where(t => t.Dirty || t.Task.CheckpointDue).ToList();
         if (dirty.Count == 0)
         {
             return;
         }
 
-        var written = new List<(string Key, Checkpoint Checkpoint)>(dirty.Count);
+        var written = new List<(string Key, byte[] Value)>(dirty.Count);
         foreach (var task in dirty)
         {
             long generation = 0;
@@ -272,7 +302,7 @@ internal sealed class TaskRunner(RunnerSettings settings, ILaneLayout layout, Ka
                 }
             }
 
-            written.Add((task.Key, layout.Encode(task.NextOffsets, generation, task.Task.Snapshot())));
+            written.Add((task.Key, layout.Encode(task.Lanes, task.NextOffsets, generation, task.Task.Snapshot())));
         }
 
         _output.WriteCheckpoints(store, written);
@@ -281,6 +311,7 @@ internal sealed class TaskRunner(RunnerSettings settings, ILaneLayout layout, Ka
         foreach (var task in dirty)
         {
             task.Dirty = false;
+            task.Task.OnCheckpointed();
 
             // Superseded records are garbage once the checkpoint is durable; a tombstone lost to a crash is found again
             // by the next restore.
