@@ -10,7 +10,9 @@ using StreamMonitor.Streams;
 
 namespace StreamMonitor.Alerter;
 
-/// <summary>What an <see cref="AlerterTask"/> works with besides its state.</summary>
+/// <summary>What an <see cref="AlerterTask"/> works with besides its checkpointed state.</summary>
+/// <param name="Evaluator">Decides alerts and SLO statuses.</param>
+/// <param name="Watermarks">The tick groups' watermarks the evaluator is advanced to.</param>
 /// <param name="Topics">Topic names.</param>
 /// <param name="Policy">Decodes and validates results.</param>
 /// <param name="Codec">Encodes outputs.</param>
@@ -20,7 +22,7 @@ namespace StreamMonitor.Alerter;
 /// <param name="Metrics">The alerter's metrics.</param>
 /// <param name="CheckpointInterval">How long retrying dead letters may wait for a checkpoint to retry them.</param>
 /// <param name="Logger">Logs decisions and refusals.</param>
-public sealed record AlerterTaskContext(TopicCatalog Topics, RecordPolicy Policy, EventCodec Codec, AlertNotifier Notifier, DeadLetterPublisher DeadLetters, InfluxWriter? Influx, AlerterMetrics Metrics, TimeSpan CheckpointInterval, ILogger Logger);
+public sealed record AlerterTaskContext(AlertEvaluator Evaluator, GroupWatermarks Watermarks, TopicCatalog Topics, RecordPolicy Policy, EventCodec Codec, AlertNotifier Notifier, DeadLetterPublisher DeadLetters, InfluxWriter? Influx, AlerterMetrics Metrics, TimeSpan CheckpointInterval, ILogger Logger);
 
 /// <summary>
 /// The alerter's one task over every partition of the latency, quality and drift result topics, run by the
@@ -64,28 +66,24 @@ public sealed class AlerterTask : IPartitionTask
     private DateTime _lastCheckpoint = DateTime.UtcNow;
 
     /// <summary>Creates the task over <paramref name="lanes"/>, restored from <paramref name="state"/> when there is one.</summary>
-    public AlerterTask(AlertEvaluator evaluator, GroupWatermarks watermarks, IEnumerable<TopicPartition> lanes, AlerterState? state, AlerterTaskContext context)
+    public AlerterTask(IEnumerable<TopicPartition> lanes, AlerterState? state, AlerterTaskContext context)
     {
-        ArgumentNullException.ThrowIfNull(evaluator);
-        ArgumentNullException.ThrowIfNull(watermarks);
         ArgumentNullException.ThrowIfNull(lanes);
-        ArgumentNullException.ThrowIfNull(context);
-        _evaluator = evaluator;
-        _watermarks = watermarks;
-        _context = context;
+        _context = context ?? throw new ArgumentNullException(nameof(context));
+        (_evaluator, _watermarks) = (context.Evaluator, context.Watermarks);
         if (state is not null)
         {
-            evaluator.Restore(state.Evaluator);
-            state.RestoreWatermarks(watermarks, context.Topics);
+            _evaluator.Restore(state.Evaluator);
+            state.RestoreWatermarks(_watermarks, context.Topics);
             context.Notifier.Restore(state.Notifier);
         }
 
         foreach (var lane in lanes)
         {
-            watermarks.Expect(GroupOf(lane.Topic), Lane(lane));
+            _watermarks.Expect(GroupOf(lane.Topic), Lane(lane));
         }
 
-        context.Metrics.SetFiring(evaluator.Firing);
+        context.Metrics.SetFiring(_evaluator.Firing);
     }
 
     /// <inheritdoc />

@@ -57,8 +57,8 @@ public sealed class AlerterWorker(
         using var deadLetters = new DeadLetterPublisher(producer, topics, "alerter", codec, logger);
         using var store = new CheckpointStore(_kafka, topics.AlerterCheckpoints, _options.EvaluatorId);
         var influx = _options.WriteInflux ? services.GetService(typeof(InfluxWriter)) as InfluxWriter : null;
-        var context = new AlerterTaskContext(topics, new RecordPolicy(codec, _options.EventTime.ToPolicy()), codec, notifier, deadLetters, influx, metrics, interval, logger);
-        var layout = new AlerterLayout(new AlerterCheckpointFormat(codec, _options.EvaluatorId), _options.EvaluatorId, partitions, deadLetters, (lanes, state) => new AlerterTask(evaluator, watermarks, lanes, state, context), logger);
+        var context = new AlerterTaskContext(evaluator, watermarks, topics, new RecordPolicy(codec, _options.EventTime.ToPolicy()), codec, notifier, deadLetters, influx, metrics, interval, logger);
+        var layout = new AlerterLayout(new AlerterCheckpointFormat(codec, _options.EvaluatorId), _options.EvaluatorId, partitions, deadLetters, (lanes, state) => new AlerterTask(lanes, state, context), logger);
 
         // Checkpoints come from the task (transitions, deliveries) and the interval, not from a record count.
         var settings = new RunnerSettings(_options.EvaluatorId, inputs, int.MaxValue, interval, LagReportInterval, ChangelogTopic: null, progress, UpstreamCaughtUp: null);
