@@ -116,7 +116,7 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
                     var producerConfig = KafkaClientConfig.Producer(kafka, $"aggregator-{name}-{Environment.ProcessId}");
                     producerConfig.MessageMaxBytes = 16 * 1024 * 1024;
                     using var producer = new ProducerBuilder<byte[], byte[]>(producerConfig).Build();
-                    using var store = new CheckpointStore(kafka, $"aggregator-{name}-{Environment.ProcessId}");
+                    using var store = new CheckpointStore(kafka, kafka.Topics.AggregatorCheckpoints, $"aggregator-{name}-{Environment.ProcessId}");
                     using var loop = watchdog.Register("aggregator/" + name);
                     create(producer, store, loop)(stoppingToken);
                 }

@@ -9,25 +9,32 @@ namespace StreamMonitor.Streams;
 public sealed record Checkpoint(long NextOffset, byte[] State);
 
 /// <summary>
-/// Checkpoints on a compacted topic, one record per (group, topic, partition): value = version byte, next input offset
-/// (int64 little-endian), task state. State and offset travel in one record, so they are written atomically. Reading
-/// catches up from where it last stopped to the high watermark of every checkpoint partition and keeps the latest
-/// value per key (so a partition moved from another instance resumes from that instance's last checkpoint).
+/// The latest checkpoint of every task on a compacted checkpoint topic (the aggregator's, the alerter's), one record per
+/// key: a task's state and the input offsets it reflects travel in one record, so they are written atomically. A
+/// <see cref="TaskRunner"/>'s records are <see cref="Encode"/>d (version byte, next input offset as int64
+/// little-endian, task state); an owner with its own record format reads and writes raw values
+/// (<see cref="LoadValue"/>). Reading catches up from where it last stopped to the high watermark of every partition of
+/// the topic and keeps the latest value per key (so a partition moved from another instance resumes from that
+/// instance's last checkpoint).
 /// </summary>
 public sealed class CheckpointStore : IDisposable
 {
     private const byte Version = 1;
     private readonly string _topic;
     private readonly IConsumer<byte[], byte[]> _reader;
-    private readonly Dictionary<string, Checkpoint> _latest = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, byte[]> _latest = new(StringComparer.Ordinal);
     private readonly Dictionary<int, long> _positions = [];
     private readonly int _partitions;
 
-    /// <summary>Creates a reader over the checkpoint topic (no consumer group: plain assignment).</summary>
-    public CheckpointStore(KafkaOptions options, string clientId)
+    /// <summary>
+    /// Creates a reader over checkpoint topic <paramref name="topic"/> (no consumer group: plain assignment), which has
+    /// <see cref="TopicCatalog.ResultPartitions"/> partitions as every checkpoint topic of the catalog.
+    /// </summary>
+    public CheckpointStore(KafkaOptions options, string topic, string clientId)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _topic = options.Topics.AggregatorCheckpoints;
+        ArgumentException.ThrowIfNullOrEmpty(topic);
+        _topic = topic;
         _partitions = options.Topics.ResultPartitions;
         var config = KafkaClientConfig.Consumer(options, groupId: clientId + "-checkpoint-reader", clientId);
         _reader = new ConsumerBuilder<byte[], byte[]>(config).Build();
@@ -51,14 +58,17 @@ public sealed class CheckpointStore : IDisposable
     public string Topic => _topic;
 
     /// <summary>Reads every checkpoint written so far (by any instance) and returns the latest for the key.</summary>
-    public Checkpoint? Load(string key, TimeSpan timeout)
+    public Checkpoint? Load(string key, TimeSpan timeout) => LoadValue(key, timeout) is { } value ? Decode(value) : null;
+
+    /// <summary>Reads every checkpoint written so far (by any instance) and returns the latest record value of the key.</summary>
+    public byte[]? LoadValue(string key, TimeSpan timeout)
     {
         CatchUp(timeout);
         return _latest.GetValueOrDefault(key);
     }
 
-    /// <summary>Remembers a checkpoint this process has just made durable.</summary>
-    public void Remember(string key, Checkpoint checkpoint) => _latest[key] = checkpoint;
+    /// <summary>Remembers a checkpoint record value this process has just made durable.</summary>
+    public void Remember(string key, byte[] value) => _latest[key] = value;
 
     /// <summary>Encodes a checkpoint value.</summary>
     public static byte[] Encode(Checkpoint checkpoint)
@@ -99,7 +109,8 @@ public sealed class CheckpointStore : IDisposable
             {
                 if (record.Message.Key is { } key && record.Message.Value is { } value)
                 {
-                    _latest[Encoding.UTF8.GetString(key)] = Decode(value);
+                    // Decoded on load: a topic's records need not be in this class's format (the alerter's are not).
+                    _latest[Encoding.UTF8.GetString(key)] = value;
                 }
             });
         }

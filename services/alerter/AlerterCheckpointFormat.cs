@@ -1,11 +1,11 @@
 using System.IO.Compression;
 using System.Text.Json;
 using Confluent.Kafka;
-using Microsoft.Extensions.Logging;
 using StreamMonitor.Alerter.Notifications;
 using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
 using StreamMonitor.Slo;
+using StreamMonitor.Streams;
 
 namespace StreamMonitor.Alerter;
 
@@ -62,61 +62,48 @@ public static class InputGroups
 }
 
 /// <summary>
-/// Reads and writes <see cref="AlerterCheckpoint"/> records on the alerter checkpoint topic: the state (gzip JSON)
-/// and the input offsets it reflects in one record, keyed by evaluator id, so both are restored together without
-/// Kafka transactions. The newest record (highest sequence) of the evaluator wins.
+/// The alerter's records on its checkpoint topic (a <see cref="CheckpointStore"/> keyed by evaluator id): an
+/// <see cref="AlerterCheckpoint"/> holding the state (gzip JSON) and the input offsets it reflects, so both are restored
+/// together without Kafka transactions.
 /// </summary>
-public sealed class CheckpointStore(KafkaOptions kafka, EventCodec codec, string evaluatorId, ILogger logger)
+public sealed class AlerterCheckpointFormat(EventCodec codec, string evaluatorId)
 {
     /// <summary>Encoding of <see cref="AlerterCheckpoint.State"/>.</summary>
     public const string StateFormat = "json+gzip/2";
 
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
-    /// <summary>Reads the checkpoint topic to its end and returns the newest checkpoint of this evaluator, or null.</summary>
-    public (AlerterCheckpoint Checkpoint, AlerterState State)? LoadLatest(TimeSpan timeout)
+    /// <summary>Decodes a checkpoint record of this evaluator.</summary>
+    /// <exception cref="InvalidDataException">The record is not a readable checkpoint of this evaluator: restoring
+    /// nothing instead would re-notify every alert, so a corrupt checkpoint stops the service.</exception>
+    public AlerterCheckpoint Decode(byte[] value)
     {
-        var topic = kafka.Topics.AlerterCheckpoints;
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(KafkaClientConfig.Consumer(kafka, $"{evaluatorId}-checkpoint-reader", $"{evaluatorId}-checkpoint-reader")).Build();
-        AlerterCheckpoint? best = null;
-        var deadline = DateTime.UtcNow + timeout;
-        for (var partition = 0; partition < kafka.Topics.ResultPartitions; partition++)
+        if (!codec.TryDeserialize<AlerterCheckpoint>(value, out var checkpoint, out var error))
         {
-            PartitionRangeReader.ReadAll(consumer, new TopicPartition(topic, partition), deadline, result =>
-            {
-                if (result.Message.Value is not { } value)
-                {
-                    return;
-                }
-
-                if (!codec.TryDeserialize<AlerterCheckpoint>(value, out var checkpoint, out var error))
-                {
-                    logger.LogWarning("Skipping undecodable checkpoint at {Topic}[{Partition}]@{Offset}: {Reason}", result.Topic, result.Partition.Value, result.Offset.Value, error!.Message);
-                }
-                else if (checkpoint!.EvaluatorId == evaluatorId && (best is null || checkpoint.Sequence > best.Sequence))
-                {
-                    best = checkpoint;
-                }
-            });
+            throw new InvalidDataException($"The checkpoint of {evaluatorId} is not decodable: {error!.Message}");
         }
 
-        if (best is null)
+        if (checkpoint!.EvaluatorId != evaluatorId || checkpoint.StateFormat != StateFormat)
         {
-            return null;
+            throw new InvalidDataException($"Checkpoint {checkpoint.Sequence} keyed {evaluatorId} is of evaluator '{checkpoint.EvaluatorId}' with state format '{checkpoint.StateFormat}', expected '{StateFormat}'.");
         }
 
-        if (best.StateFormat != StateFormat)
-        {
-            throw new InvalidOperationException($"Checkpoint {best.Sequence} of {evaluatorId} has state format '{best.StateFormat}', expected '{StateFormat}'.");
-        }
-
-        using var input = new GZipStream(new MemoryStream(best.State), CompressionMode.Decompress);
-        var state = JsonSerializer.Deserialize<AlerterState>(input, Json) ?? throw new InvalidOperationException("Empty checkpoint state.");
-        return (best, state);
+        return checkpoint;
     }
 
-    /// <summary>Builds the checkpoint record.</summary>
-    public AlerterCheckpoint Build(long sequence, AlerterState state, IEnumerable<TopicPartitionOffset> offsets, long wallClockMs)
+    /// <summary>Encodes the checkpoint record.</summary>
+    public byte[] Encode(long sequence, byte[] state, IEnumerable<TopicPartitionOffset> offsets, long wallClockMs) => codec.Serialize(new AlerterCheckpoint
+    {
+        EvaluatorId = evaluatorId,
+        Sequence = sequence,
+        WrittenAtMs = wallClockMs,
+        StateFormat = StateFormat,
+        State = state,
+        Offsets = [.. offsets.Select(o => new CheckpointOffset { Topic = o.Topic, Partition = o.Partition.Value, Offset = o.Offset.Value })],
+    });
+
+    /// <summary>The state in <see cref="StateFormat"/>.</summary>
+    public static byte[] WriteState(AlerterState state)
     {
         using var buffer = new MemoryStream();
         using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
@@ -124,14 +111,13 @@ public sealed class CheckpointStore(KafkaOptions kafka, EventCodec codec, string
             JsonSerializer.Serialize(gzip, state, Json);
         }
 
-        return new AlerterCheckpoint
-        {
-            EvaluatorId = evaluatorId,
-            Sequence = sequence,
-            WrittenAtMs = wallClockMs,
-            StateFormat = StateFormat,
-            State = buffer.ToArray(),
-            Offsets = [.. offsets.Select(o => new CheckpointOffset { Topic = o.Topic, Partition = o.Partition.Value, Offset = o.Offset.Value })],
-        };
+        return buffer.ToArray();
+    }
+
+    /// <summary>Reads <see cref="WriteState"/>.</summary>
+    public static AlerterState ReadState(byte[] state)
+    {
+        using var input = new GZipStream(new MemoryStream(state), CompressionMode.Decompress);
+        return JsonSerializer.Deserialize<AlerterState>(input, Json) ?? throw new InvalidDataException("Empty checkpoint state.");
     }
 }

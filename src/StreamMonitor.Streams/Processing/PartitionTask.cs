@@ -38,6 +38,25 @@ public interface IPartitionTask
 
     /// <summary>Serialises the whole state (stored with the offset of the next record in one checkpoint record).</summary>
     byte[] Snapshot();
+
+    /// <summary>
+    /// Called when the end of the input partition <paramref name="partition"/> counts (the consumer reached it and no
+    /// record came after): a task that decides on the progress of all its lanes may move on without it.
+    /// </summary>
+    void OnLaneEnd(TopicPartition partition, ITaskOutput output)
+    {
+    }
+
+    /// <summary>
+    /// True when the task must be checkpointed now, before the next record, whether or not it was given records since
+    /// its last checkpoint (the alerter: before a notifier may deliver an alert transition it emitted).
+    /// </summary>
+    bool CheckpointDue => false;
+
+    /// <summary>Called once the checkpoint holding the last <see cref="Snapshot"/> is durable.</summary>
+    void OnCheckpointed()
+    {
+    }
 }
 
 /// <summary>Creates tasks for assigned partitions, restoring from a checkpoint when there is one.</summary>

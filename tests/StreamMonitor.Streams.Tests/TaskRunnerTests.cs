@@ -7,21 +7,27 @@ using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
 using StreamMonitor.Testing;
 
-namespace StreamMonitor.Aggregator.Tests;
+namespace StreamMonitor.Streams.Tests;
 
 /// <summary>
-/// Task ownership of <see cref="CoPartitionedProcessor"/> on the embedded cluster: with the range assignor every member
-/// owns partition p of both topics together, two members split the partition numbers, and when one leaves the other
-/// takes its tasks over from their checkpoints (both offsets) without reprocessing or skipping a record.
+/// Task ownership of the <see cref="TaskRunner"/> on the embedded cluster, in both layouts: two members split the tasks,
+/// and when one leaves the other takes its tasks over from their checkpoints without reprocessing or skipping a record.
+/// Co-partitioned (<see cref="CoPartitionedProcessor"/>, range assignor): every member owns partition p of both topics
+/// together. One lane (<see cref="PartitionedProcessor"/>, cooperative-sticky): a task per partition of either topic.
 /// </summary>
-public sealed class CoPartitionedProcessorTests(EmbeddedKafkaFixture kafka) : IClassFixture<EmbeddedKafkaFixture>
+public sealed class TaskRunnerTests(EmbeddedKafkaFixture kafka) : IClassFixture<EmbeddedKafkaFixture>
 {
-    [Fact]
-    public async Task Two_members_own_whole_partition_pairs_and_a_survivor_resumes_them_from_their_checkpoints()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Two_members_split_the_tasks_and_a_survivor_resumes_them_from_their_checkpoints(bool coPartitioned)
     {
         var options = kafka.CreateOptions();
         string[] topics = [options.Topics.Predictions, options.Topics.Labels];
         var seen = new ConcurrentQueue<(string Member, int Task, string Topic, int Partition, long Offset)>();
+
+        // Members in the order they were given tasks: the first batch may be done before the second member joins.
+        var created = new ConcurrentQueue<string>();
         using (var producer = kafka.CreateProducer(options))
         {
             for (var i = 0; i < 400; i++)
@@ -33,13 +39,16 @@ public sealed class CoPartitionedProcessorTests(EmbeddedKafkaFixture kafka) : IC
             producer.Flush(TimeSpan.FromSeconds(30));
         }
 
-        var settings = new CoPartitionedSettings("copart-" + options.Topics.Suffix.Trim('.'), topics, 10, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 8);
+        var group = (coPartitioned ? "copart-" : "onelane-") + options.Topics.Suffix.Trim('.');
+        Action<CancellationToken> Processor(string member, IProducer<byte[], byte[]> producer, CheckpointStore store) => coPartitioned
+            ? new CoPartitionedProcessor(new CoPartitionedSettings(group, topics, 10, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 8), options, new RecordingFactory(member, seen, created), producer, store, new ProgressBoard(), NullLogger.Instance).Run
+            : new PartitionedProcessor(new ProcessorSettings(group, topics, 10, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1)), options, new RecordingFactory(member, seen, created), producer, store, new ProgressBoard(), NullLogger.Instance).Run;
         using var stopA = new CancellationTokenSource();
         using var stopB = new CancellationTokenSource();
-        var a = Run("a", options, settings, seen, stopA.Token);
-        await WaitUntilAsync(() => Owners(seen).Count == options.Topics.InputPartitions, () => "member a owns every pair");
-        var b = Run("b", options, settings, seen, stopB.Token);
-        await WaitUntilAsync(() => seen.Any(s => s.Member == "b"), () => "member b takes pairs");
+        var a = Run("a", options, Processor, stopA.Token);
+        await WaitUntilAsync(() => Owners(seen).Count == 2 * options.Topics.InputPartitions, () => "member a owns every task");
+        var b = Run("b", options, Processor, stopB.Token);
+        await WaitUntilAsync(() => created.Contains("b"), () => "member b takes tasks");
 
         // More input after the rebalance, then member b leaves: a takes b's pairs back from their checkpoints.
         using (var producer = kafka.CreateProducer(options))
@@ -71,13 +80,18 @@ public sealed class CoPartitionedProcessorTests(EmbeddedKafkaFixture kafka) : IC
 
         var records = seen.ToList();
 
-        // Every record went to the task of its own partition number, and to one task only, once.
+        // Every record went to the task of its own partition (number), and to one task only, once.
         Assert.All(records, r => Assert.Equal(r.Task, r.Partition));
         Assert.Equal(880, records.Select(r => (r.Topic, r.Partition, r.Offset)).Distinct().Count());
         Assert.Equal(880, records.Count);
 
-        // Both members owned pairs, and each pair was owned by one member at a time with both topics together.
+        // Both members owned tasks; a co-partitioned pair was owned by one member at a time with both topics together.
         Assert.Contains(records, r => r.Member == "b");
+        if (!coPartitioned)
+        {
+            return;
+        }
+
         foreach (var member in new[] { "a", "b" })
         {
             foreach (var task in records.Where(r => r.Member == member).GroupBy(r => r.Task))
@@ -87,16 +101,16 @@ public sealed class CoPartitionedProcessorTests(EmbeddedKafkaFixture kafka) : IC
         }
     }
 
-    private static Dictionary<int, string> Owners(IEnumerable<(string Member, int Task, string Topic, int Partition, long Offset)> seen) =>
-        seen.GroupBy(s => s.Task).ToDictionary(g => g.Key, g => g.Last().Member);
+    private static Dictionary<(string Topic, int Partition), string> Owners(IEnumerable<(string Member, int Task, string Topic, int Partition, long Offset)> seen) =>
+        seen.GroupBy(s => (s.Topic, s.Partition)).ToDictionary(g => g.Key, g => g.Last().Member);
 
-    private Task Run(string member, KafkaOptions options, CoPartitionedSettings settings, ConcurrentQueue<(string, int, string, int, long)> seen, CancellationToken stop) =>
+    private Task Run(string member, KafkaOptions options, Func<string, IProducer<byte[], byte[]>, CheckpointStore, Action<CancellationToken>> processor, CancellationToken stop) =>
         Task.Factory.StartNew(
             () =>
             {
-                using var producer = kafka.CreateProducer(options, "copart-" + member);
-                using var store = new CheckpointStore(options, "copart-" + member);
-                new CoPartitionedProcessor(settings, options, new RecordingFactory(member, seen), producer, store, new ProgressBoard(), NullLogger.Instance).Run(stop);
+                using var producer = kafka.CreateProducer(options, "runner-" + member);
+                using var store = new CheckpointStore(options, options.Topics.AggregatorCheckpoints, "runner-" + member);
+                processor(member, producer, store)(stop);
             },
             stop,
             TaskCreationOptions.LongRunning,
@@ -113,9 +127,15 @@ public sealed class CoPartitionedProcessorTests(EmbeddedKafkaFixture kafka) : IC
     }
 
     /// <summary>Tasks that record what they are given; event time = the produced sequence number.</summary>
-    private sealed class RecordingFactory(string member, ConcurrentQueue<(string, int, string, int, long)> seen) : ICoPartitionedTaskFactory
+    private sealed class RecordingFactory(string member, ConcurrentQueue<(string, int, string, int, long)> seen, ConcurrentQueue<string> created) : ICoPartitionedTaskFactory, IPartitionTaskFactory
     {
-        public IPartitionTask Create(int partition, byte[]? state, IReadOnlyDictionary<string, byte[]> changelog) => new RecordingTask(member, partition, seen, state);
+        public IPartitionTask Create(int partition, byte[]? state, IReadOnlyDictionary<string, byte[]> changelog)
+        {
+            created.Enqueue(member);
+            return new RecordingTask(member, partition, seen, state);
+        }
+
+        public IPartitionTask Create(TopicPartition partition, byte[]? state) => Create(partition.Partition.Value, state, new Dictionary<string, byte[]>());
 
         public long EventTimeOf(int lane, ConsumeResult<byte[], byte[]> record) => BitConverter.ToInt64(record.Message.Value);
     }

@@ -50,18 +50,18 @@ internal sealed class ProducerOutput(IProducer<byte[], byte[]> producer) : ITask
     /// Writes checkpoints after every output produced before them is acknowledged (a checkpoint must never claim records
     /// whose outputs could still be lost), waits for the checkpoints themselves, then remembers them in the store.
     /// </summary>
-    public void WriteCheckpoints(CheckpointStore store, IReadOnlyList<(string Key, Checkpoint Checkpoint)> checkpoints)
+    public void WriteCheckpoints(CheckpointStore store, IReadOnlyList<(string Key, byte[] Value)> checkpoints)
     {
         FlushOrThrow();
-        foreach (var (key, checkpoint) in checkpoints)
+        foreach (var (key, value) in checkpoints)
         {
-            Send(store.Topic, store.PartitionOf(key), Encoding.UTF8.GetBytes(key), CheckpointStore.Encode(checkpoint));
+            Send(store.Topic, store.PartitionOf(key), Encoding.UTF8.GetBytes(key), value);
         }
 
         FlushOrThrow();
-        foreach (var (key, checkpoint) in checkpoints)
+        foreach (var (key, value) in checkpoints)
         {
-            store.Remember(key, checkpoint);
+            store.Remember(key, value);
         }
     }
 
