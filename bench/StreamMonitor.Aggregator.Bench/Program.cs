@@ -9,6 +9,7 @@ using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.State;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
@@ -179,7 +180,7 @@ var encoded = aggregates.Select(a =>
     using var buffer = new MemoryStream();
     using (var writer = new BinaryWriter(buffer))
     {
-        a.WriteTo(writer);
+        LatencyAggregate.Codec.WriteVersioned(writer, a);
     }
 
     return buffer.ToArray();

@@ -62,7 +62,7 @@ public sealed record LatencyRollup(string Model, string Version, long Count, lon
             try
             {
                 using var reader = new BinaryReader(new MemoryStream(bytes, writable: false));
-                merged.MergeFrom(LatencyHistogram.ReadFrom(reader));
+                merged.MergeFrom(LatencyHistogram.ReadEmbedded(reader));
             }
             catch (Exception ex) when (ex is EndOfStreamException or InvalidDataException or ArgumentException or IndexOutOfRangeException or InvalidOperationException)
             {

@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.State;
 using StreamMonitor.Streams;
 
 namespace StreamMonitor.Aggregator.Tests;
@@ -119,7 +120,7 @@ public class LatencyPipelineTests
         var partials = output.Records.Where(r => r.Topic == pipeline.Topics.WindowPartials && !Encoding.UTF8.GetString(r.Key).StartsWith("watermark", StringComparison.Ordinal))
             .Select(r => PartialRecords.Parse(r.Value)).ToDictionary(p => p.Window!.Value.WindowStartMs);
         using var reader = new BinaryReader(new MemoryStream(partials[20_000].State));
-        Assert.Equal(1, LatencyAggregate.ReadFrom(reader).LateCount);
+        Assert.Equal(1, LatencyAggregate.Codec.ReadVersioned(reader).LateCount);
         Assert.Equal(2, partials.Count);
     }
 

@@ -8,6 +8,7 @@ using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.State;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
@@ -160,7 +161,7 @@ public sealed class RecordPolicySourceTests
 
         Assert.Empty(Letters(output, Topics.DeadLetter));
         var partials = output.Records.Where(r => r.Topic == Topics.WindowPartials).Select(r => PartialRecords.Parse(r.Value)).Where(p => p.Window is not null)
-            .ToDictionary(p => (p.Window!.Value.ModelName, p.Window!.Value.ModelVersion), p => LatencyAggregate.ReadFrom(new BinaryReader(new MemoryStream(p.State))));
+            .ToDictionary(p => (p.Window!.Value.ModelName, p.Window!.Value.ModelVersion), p => LatencyAggregate.Codec.ReadVersioned(new BinaryReader(new MemoryStream(p.State))));
         Assert.Equal((3L, 3L), (partials[(Identifiers.UnknownModelBucket, Identifiers.UnknownModelBucket)].Count, partials[(Identifiers.UnknownModelBucket, Identifiers.UnknownModelBucket)].ErrorCount));
         Assert.Equal((1L, 0L), (partials[("m", "1")].Count, partials[("m", "1")].ErrorCount));
         Assert.Equal(2, partials.Count);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Confluent.Kafka;
 using StreamMonitor.Contracts;
+using StreamMonitor.Slo.Tests;
 using StreamMonitor.Kafka;
 using StreamMonitor.Stack;
 using StreamMonitor.Testing;

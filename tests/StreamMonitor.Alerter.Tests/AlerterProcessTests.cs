@@ -6,7 +6,7 @@ using StreamMonitor.Kafka;
 using StreamMonitor.Stack;
 using StreamMonitor.Testing;
 using Xunit.Abstractions;
-using static StreamMonitor.Alerter.Tests.Generated;
+using static StreamMonitor.Slo.Tests.Generated;
 
 namespace StreamMonitor.Alerter.Tests;
 

@@ -1,7 +1,7 @@
 using StreamMonitor.Contracts;
 using StreamMonitor.Slo;
 using StreamMonitor.Testing;
-using static StreamMonitor.Alerter.Tests.Generated;
+using static StreamMonitor.Slo.Tests.Generated;
 
 namespace StreamMonitor.Alerter.Tests;
 

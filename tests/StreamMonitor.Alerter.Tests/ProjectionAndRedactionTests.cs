@@ -4,6 +4,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using StreamMonitor.Alerter.Notifications;
 using StreamMonitor.Contracts;
+using StreamMonitor.Slo.Tests;
 using StreamMonitor.Stack;
 
 namespace StreamMonitor.Alerter.Tests;

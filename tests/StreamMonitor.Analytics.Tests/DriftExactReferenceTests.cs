@@ -2,6 +2,7 @@ using System.Globalization;
 using MathNet.Numerics.Distributions;
 using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.State;
 using StreamMonitor.Testing;
 using Xunit.Abstractions;
 
@@ -341,7 +342,7 @@ public class DriftExactReferenceTests(ITestOutputHelper output)
 
         buffer.Position = 0;
         using var reader = new BinaryReader(buffer);
-        var state = DriftAggregate.ReadFrom(reader);
+        var state = DriftAggregate.Codec.ReadVersioned(reader);
         Assert.Equal(7, state.Count);
         Assert.Equal((6L, 1L, 0.0, 4.0), (state.Numeric[0].Count, state.Numeric[0].Nulls, state.Numeric[0].Min, state.Numeric[0].Max));
         Assert.Equal(5, state.Numeric[0].CellCounts[1]);

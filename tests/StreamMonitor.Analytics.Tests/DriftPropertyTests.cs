@@ -139,12 +139,12 @@ public sealed class DriftPropertyTests
             using var buffer = new MemoryStream();
             using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
             {
-                part.WriteTo(writer);
+                NumericWindow.Codec.Write(writer, part);
             }
 
             buffer.Position = 0;
             using var reader = new BinaryReader(buffer);
-            merged.MergeFrom(NumericWindow.ReadFrom(reader));
+            merged.MergeFrom(NumericWindow.Codec.Read(reader, NumericWindow.Codec.Version));
         }
 
         Assert.Equal(whole.CellCounts, merged.CellCounts);

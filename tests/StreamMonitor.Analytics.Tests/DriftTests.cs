@@ -1,6 +1,7 @@
 using MathNet.Numerics.Distributions;
 using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.State;
 using StreamMonitor.Testing;
 
 namespace StreamMonitor.Analytics.Tests;
@@ -218,12 +219,12 @@ public class DriftTests
             using var buffer = new MemoryStream();
             using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
             {
-                part.WriteTo(writer);
+                DriftAggregate.Codec.WriteVersioned(writer, part);
             }
 
             buffer.Position = 0;
             using var reader = new BinaryReader(buffer);
-            merged.MergeFrom(DriftAggregate.ReadFrom(reader));
+            merged.MergeFrom(DriftAggregate.Codec.ReadVersioned(reader));
         }
 
         Assert.Equal(whole.Numeric[0].CellCounts, merged.Numeric[0].CellCounts);

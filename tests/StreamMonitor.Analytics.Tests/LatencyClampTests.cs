@@ -12,7 +12,7 @@ public class LatencyClampTests
     private static LatencyHistogram RoundTrip(byte[] bytes)
     {
         using var reader = new BinaryReader(new MemoryStream(bytes));
-        return LatencyHistogram.ReadFrom(reader);
+        return LatencyHistogram.ReadEmbedded(reader);
     }
 
     private static byte[] Encode(LatencyHistogram histogram)
@@ -20,7 +20,7 @@ public class LatencyClampTests
         using var buffer = new MemoryStream();
         using (var writer = new BinaryWriter(buffer))
         {
-            histogram.WriteTo(writer);
+            LatencyHistogram.Codec.Write(writer, histogram);
         }
 
         return buffer.ToArray();

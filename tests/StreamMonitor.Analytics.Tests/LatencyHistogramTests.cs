@@ -114,7 +114,7 @@ public class LatencyHistogramTests
     {
         var bytes = Serialize(histogram);
         using var reader = new BinaryReader(new MemoryStream(bytes));
-        return LatencyHistogram.ReadFrom(reader);
+        return LatencyHistogram.ReadEmbedded(reader);
     }
 
     private static byte[] Serialize(LatencyHistogram histogram)
@@ -122,7 +122,7 @@ public class LatencyHistogramTests
         using var buffer = new MemoryStream();
         using (var writer = new BinaryWriter(buffer))
         {
-            histogram.WriteTo(writer);
+            LatencyHistogram.Codec.Write(writer, histogram);
         }
 
         return buffer.ToArray();

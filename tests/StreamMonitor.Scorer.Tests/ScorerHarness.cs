@@ -5,6 +5,7 @@ using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
 using StreamMonitor.Models;
 using StreamMonitor.Models.Training;
+using StreamMonitor.Testing;
 
 namespace StreamMonitor.Scorer.Tests;
 

@@ -3,6 +3,7 @@ using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Analytics;
 using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.State;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 
@@ -154,14 +155,14 @@ public sealed class ModelDriftAggregate : IMergeable<ModelDriftAggregate>
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(aggregate);
         writer.Write(aggregate.State is not null);
-        aggregate.State?.WriteTo(writer);
+        if (aggregate.State is not null) DriftAggregate.Codec.WriteVersioned(writer, aggregate.State);
     }
 
     /// <summary>Decodes what <see cref="Write"/> wrote.</summary>
     public static ModelDriftAggregate Read(BinaryReader reader)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        return new ModelDriftAggregate { State = reader.ReadBoolean() ? DriftAggregate.ReadFrom(reader) : null };
+        return new ModelDriftAggregate { State = reader.ReadBoolean() ? DriftAggregate.Codec.ReadVersioned(reader) : null };
     }
 
     /// <inheritdoc />
@@ -178,12 +179,12 @@ public sealed class ModelDriftAggregate : IMergeable<ModelDriftAggregate>
             using var buffer = new MemoryStream();
             using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
             {
-                other.State.WriteTo(writer);
+                DriftAggregate.Codec.WriteVersioned(writer, other.State);
             }
 
             buffer.Position = 0;
             using var reader = new BinaryReader(buffer);
-            State = DriftAggregate.ReadFrom(reader);
+            State = DriftAggregate.Codec.ReadVersioned(reader);
             return;
         }
 

@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.State;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 
@@ -33,11 +34,11 @@ public sealed class LatencyTopology(InputRecords inputs, EventCodec codec, IRead
     public void Write(BinaryWriter writer, LatencyAggregate aggregate)
     {
         ArgumentNullException.ThrowIfNull(aggregate);
-        aggregate.WriteTo(writer);
+        LatencyAggregate.Codec.WriteVersioned(writer, aggregate);
     }
 
     /// <inheritdoc />
-    public LatencyAggregate Read(BinaryReader reader) => LatencyAggregate.ReadFrom(reader);
+    public LatencyAggregate Read(BinaryReader reader) => LatencyAggregate.Codec.ReadVersioned(reader);
 
     /// <inheritdoc />
     public Rejection? TryRead(ConsumeResult<byte[], byte[]> record, out string key, out long eventTimeMs, out Action<LatencyAggregate> update)
@@ -65,7 +66,7 @@ public sealed class LatencyTopology(InputRecords inputs, EventCodec codec, IRead
         foreach (var state in partialStates)
         {
             using var reader = new BinaryReader(new MemoryStream(state, writable: false));
-            merged.MergeFrom(LatencyAggregate.ReadFrom(reader));
+            merged.MergeFrom(LatencyAggregate.Codec.ReadVersioned(reader));
         }
 
         return codec.Serialize(merged.ToResult(window, partialStates.Count));

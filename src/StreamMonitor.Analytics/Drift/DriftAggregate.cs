@@ -1,3 +1,5 @@
+using StreamMonitor.Contracts.State;
+
 namespace StreamMonitor.Analytics.Drift;
 
 /// <summary>
@@ -9,9 +11,6 @@ namespace StreamMonitor.Analytics.Drift;
 /// </summary>
 public sealed class DriftAggregate : IMergeable<DriftAggregate>
 {
-    /// <summary>Version 2 added the values outside the reference; version 1 states are read without them.</summary>
-    private const byte Version = 2;
-
     /// <summary>Distinct unseen categories tracked by name per feature; more are pooled (their count stays exact).</summary>
     public const int MaxTrackedCategories = 1_000;
 
@@ -73,54 +72,61 @@ public sealed class DriftAggregate : IMergeable<DriftAggregate>
         }
     }
 
-    /// <summary>Binary encoding.</summary>
-    public void WriteTo(BinaryWriter writer)
+    /// <summary>
+    /// The binary format of checkpoints, changelogs and partial results: the count, each window without a version
+    /// byte of its own (its format follows the aggregate's: <see cref="NumericWindow.Codec"/>,
+    /// <see cref="CategoricalWindow.Codec"/>), then the score window if any. Version 2 added the values outside the
+    /// reference; version 1 states are read without them.
+    /// </summary>
+    public static IStateCodec<DriftAggregate> Codec { get; } = new Format();
+
+    private sealed class Format : IStateCodec<DriftAggregate>
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.Write(Version);
-        writer.Write(Count);
-        writer.Write(Numeric.Length);
-        foreach (var numeric in Numeric)
+        public byte Version => 2;
+
+        public void Write(BinaryWriter writer, DriftAggregate value)
         {
-            numeric.WriteTo(writer);
+            ArgumentNullException.ThrowIfNull(writer);
+            ArgumentNullException.ThrowIfNull(value);
+            writer.Write(value.Count);
+            writer.Write(value.Numeric.Length);
+            foreach (var numeric in value.Numeric)
+            {
+                NumericWindow.Codec.Write(writer, numeric);
+            }
+
+            writer.Write(value.Categorical.Length);
+            foreach (var categorical in value.Categorical)
+            {
+                CategoricalWindow.Codec.Write(writer, categorical);
+            }
+
+            writer.Write(value.Score is not null);
+            if (value.Score is not null)
+            {
+                NumericWindow.Codec.Write(writer, value.Score);
+            }
         }
 
-        writer.Write(Categorical.Length);
-        foreach (var categorical in Categorical)
+        public DriftAggregate Read(BinaryReader reader, byte version)
         {
-            categorical.WriteTo(writer);
+            ArgumentNullException.ThrowIfNull(reader);
+            var count = reader.ReadInt64();
+            var numeric = new NumericWindow[reader.ReadInt32()];
+            for (var i = 0; i < numeric.Length; i++)
+            {
+                numeric[i] = NumericWindow.Codec.Read(reader, version);
+            }
+
+            var categorical = new CategoricalWindow[reader.ReadInt32()];
+            for (var i = 0; i < categorical.Length; i++)
+            {
+                categorical[i] = CategoricalWindow.Codec.Read(reader, CategoricalWindow.Codec.Version);
+            }
+
+            var score = reader.ReadBoolean() ? NumericWindow.Codec.Read(reader, version) : null;
+            return new DriftAggregate(numeric, categorical, score) { Count = count };
         }
-
-        writer.Write(Score is not null);
-        Score?.WriteTo(writer);
-    }
-
-    /// <summary>Reads what <see cref="WriteTo"/> wrote.</summary>
-    public static DriftAggregate ReadFrom(BinaryReader reader)
-    {
-        ArgumentNullException.ThrowIfNull(reader);
-        var version = reader.ReadByte();
-        if (version is not (1 or Version))
-        {
-            throw new InvalidDataException("Unknown drift aggregate version.");
-        }
-
-        var withOutsideValues = version >= 2;
-        var count = reader.ReadInt64();
-        var numeric = new NumericWindow[reader.ReadInt32()];
-        for (var i = 0; i < numeric.Length; i++)
-        {
-            numeric[i] = NumericWindow.ReadFrom(reader, withOutsideValues);
-        }
-
-        var categorical = new CategoricalWindow[reader.ReadInt32()];
-        for (var i = 0; i < categorical.Length; i++)
-        {
-            categorical[i] = CategoricalWindow.ReadFrom(reader);
-        }
-
-        var score = reader.ReadBoolean() ? NumericWindow.ReadFrom(reader, withOutsideValues) : null;
-        return new DriftAggregate(numeric, categorical, score) { Count = count };
     }
 }
 
@@ -195,54 +201,62 @@ public sealed class NumericWindow
         }
     }
 
-    /// <summary>Binary encoding: only non-zero cells (most are zero in a short window), then the values outside the reference.</summary>
-    public void WriteTo(BinaryWriter writer)
+    /// <summary>
+    /// The binary format, stored inside a <see cref="DriftAggregate"/> without a version byte of its own (its versions
+    /// are the aggregate's): only the non-zero cells (most are zero in a short window), then, from version 2, the
+    /// values outside the reference.
+    /// </summary>
+    public static IStateCodec<NumericWindow> Codec { get; } = new Format();
+
+    private sealed class Format : IStateCodec<NumericWindow>
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.Write(CellCounts.Length);
-        writer.Write(Nulls);
-        writer.Write(Count);
-        writer.Write(Min);
-        writer.Write(Max);
-        writer.Write(CellCounts.Count(c => c != 0));
-        for (var i = 0; i < CellCounts.Length; i++)
+        public byte Version => 2;
+
+        public void Write(BinaryWriter writer, NumericWindow value)
         {
-            if (CellCounts[i] != 0)
+            ArgumentNullException.ThrowIfNull(writer);
+            ArgumentNullException.ThrowIfNull(value);
+            writer.Write(value.CellCounts.Length);
+            writer.Write(value.Nulls);
+            writer.Write(value.Count);
+            writer.Write(value.Min);
+            writer.Write(value.Max);
+            writer.Write(value.CellCounts.Count(c => c != 0));
+            for (var i = 0; i < value.CellCounts.Length; i++)
             {
-                writer.Write(i);
-                writer.Write(CellCounts[i]);
+                if (value.CellCounts[i] != 0)
+                {
+                    writer.Write(i);
+                    writer.Write(value.CellCounts[i]);
+                }
+            }
+
+            writer.Write(value.OutsideValues.Count);
+            foreach (var (outside, count) in value.OutsideValues)
+            {
+                writer.Write(outside);
+                writer.Write(count);
             }
         }
 
-        writer.Write(OutsideValues.Count);
-        foreach (var (value, count) in OutsideValues)
+        public NumericWindow Read(BinaryReader reader, byte version)
         {
-            writer.Write(value);
-            writer.Write(count);
-        }
-    }
+            ArgumentNullException.ThrowIfNull(reader);
+            var window = new NumericWindow(reader.ReadInt32()) { Nulls = reader.ReadInt64(), Count = reader.ReadInt64(), Min = reader.ReadDouble(), Max = reader.ReadDouble() };
+            var nonZero = reader.ReadInt32();
+            for (var i = 0; i < nonZero; i++)
+            {
+                window.CellCounts[reader.ReadInt32()] = reader.ReadInt64();
+            }
 
-    /// <summary>
-    /// Reads what <see cref="WriteTo"/> wrote; <paramref name="withOutsideValues"/> false reads the encoding of drift
-    /// aggregate version 1, which ended after the cells.
-    /// </summary>
-    public static NumericWindow ReadFrom(BinaryReader reader, bool withOutsideValues = true)
-    {
-        ArgumentNullException.ThrowIfNull(reader);
-        var window = new NumericWindow(reader.ReadInt32()) { Nulls = reader.ReadInt64(), Count = reader.ReadInt64(), Min = reader.ReadDouble(), Max = reader.ReadDouble() };
-        var nonZero = reader.ReadInt32();
-        for (var i = 0; i < nonZero; i++)
-        {
-            window.CellCounts[reader.ReadInt32()] = reader.ReadInt64();
-        }
+            var outside = version >= 2 ? reader.ReadInt32() : 0;
+            for (var i = 0; i < outside; i++)
+            {
+                window.OutsideValues[reader.ReadDouble()] = reader.ReadInt64();
+            }
 
-        var outside = withOutsideValues ? reader.ReadInt32() : 0;
-        for (var i = 0; i < outside; i++)
-        {
-            window.OutsideValues[reader.ReadDouble()] = reader.ReadInt64();
+            return window;
         }
-
-        return window;
     }
 }
 
@@ -289,31 +303,38 @@ public sealed class CategoricalWindow
         }
     }
 
-    /// <summary>Binary encoding.</summary>
-    public void WriteTo(BinaryWriter writer)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.Write(Nulls);
-        writer.Write(Count);
-        writer.Write(Counts.Count);
-        foreach (var (category, count) in Counts)
-        {
-            writer.Write(category);
-            writer.Write(count);
-        }
-    }
+    /// <summary>The binary format (version 1), stored inside a <see cref="DriftAggregate"/> without a version byte of its own.</summary>
+    public static IStateCodec<CategoricalWindow> Codec { get; } = new Format();
 
-    /// <summary>Reads what <see cref="WriteTo"/> wrote.</summary>
-    public static CategoricalWindow ReadFrom(BinaryReader reader)
+    private sealed class Format : IStateCodec<CategoricalWindow>
     {
-        ArgumentNullException.ThrowIfNull(reader);
-        var window = new CategoricalWindow { Nulls = reader.ReadInt64(), Count = reader.ReadInt64() };
-        var categories = reader.ReadInt32();
-        for (var i = 0; i < categories; i++)
+        public byte Version => 1;
+
+        public void Write(BinaryWriter writer, CategoricalWindow value)
         {
-            window.Counts[reader.ReadString()] = reader.ReadInt64();
+            ArgumentNullException.ThrowIfNull(writer);
+            ArgumentNullException.ThrowIfNull(value);
+            writer.Write(value.Nulls);
+            writer.Write(value.Count);
+            writer.Write(value.Counts.Count);
+            foreach (var (category, count) in value.Counts)
+            {
+                writer.Write(category);
+                writer.Write(count);
+            }
         }
 
-        return window;
+        public CategoricalWindow Read(BinaryReader reader, byte version)
+        {
+            ArgumentNullException.ThrowIfNull(reader);
+            var window = new CategoricalWindow { Nulls = reader.ReadInt64(), Count = reader.ReadInt64() };
+            var categories = reader.ReadInt32();
+            for (var i = 0; i < categories; i++)
+            {
+                window.Counts[reader.ReadString()] = reader.ReadInt64();
+            }
+
+            return window;
+        }
     }
 }

@@ -1,4 +1,5 @@
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.State;
 
 namespace StreamMonitor.Analytics.Latency;
 
@@ -9,8 +10,6 @@ namespace StreamMonitor.Analytics.Latency;
 /// </summary>
 public sealed class LatencyAggregate : IMergeable<LatencyAggregate>, ILateCounting
 {
-    private const byte Version = 1;
-
     /// <summary>Names of the reported percentiles, as <see cref="StageLatency.UnboundedPercentiles"/> lists them.</summary>
     private static readonly string[] PercentileNames = ["p50", "p90", "p95", "p99", "p999"];
 
@@ -116,71 +115,11 @@ public sealed class LatencyAggregate : IMergeable<LatencyAggregate>, ILateCounti
         }
     }
 
-    /// <summary>Binary encoding (histograms in HdrHistogram's compressed form).</summary>
-    public void WriteTo(BinaryWriter writer)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.Write(Version);
-        writer.Write(Count);
-        writer.Write(ErrorCount);
-        writer.Write(LateCount);
-        writer.Write(BatchSizeSum);
-        writer.Write(BatchSizeCount);
-        writer.Write(BatchSizeMax);
-        writer.Write(SliThresholdsUs.Length);
-        for (var i = 0; i < SliThresholdsUs.Length; i++)
-        {
-            writer.Write(SliThresholdsUs[i]);
-            writer.Write(SliGood[i]);
-        }
-
-        foreach (var stage in Stages)
-        {
-            stage.WriteTo(writer);
-        }
-    }
-
-    /// <summary>Reads what <see cref="WriteTo"/> wrote.</summary>
-    public static LatencyAggregate ReadFrom(BinaryReader reader)
-    {
-        ArgumentNullException.ThrowIfNull(reader);
-        if (reader.ReadByte() != Version)
-        {
-            throw new InvalidDataException("Unknown latency aggregate version.");
-        }
-
-        var count = reader.ReadInt64();
-        var errors = reader.ReadInt64();
-        var late = reader.ReadInt64();
-        var batchSum = reader.ReadInt64();
-        var batchCount = reader.ReadInt64();
-        var batchMax = reader.ReadInt32();
-        var slis = reader.ReadInt32();
-        var thresholds = new long[slis];
-        var good = new long[slis];
-        for (var i = 0; i < slis; i++)
-        {
-            thresholds[i] = reader.ReadInt64();
-            good[i] = reader.ReadInt64();
-        }
-
-        var result = new LatencyAggregate(thresholds)
-        {
-            Count = count,
-            ErrorCount = errors,
-            LateCount = late,
-            BatchSizeSum = batchSum,
-            BatchSizeCount = batchCount,
-            BatchSizeMax = batchMax,
-        };
-        good.CopyTo(result.SliGood, 0);
-        for (var i = 0; i < result.Stages.Length; i++)
-        {
-            result.Stages[i] = LatencyHistogram.ReadFrom(reader);
-        }
-
-        return result;
-    }
+    /// <summary>
+    /// The binary format of checkpoints, changelogs and partial results (version 1): the counts, the SLI thresholds
+    /// with their good counts, then each stage's histogram without its version byte (see <see cref="LatencyHistogram.Codec"/>).
+    /// </summary>
+    public static IStateCodec<LatencyAggregate> Codec { get; } = new Format();
 
     /// <summary>The window result for this (merged) aggregate.</summary>
     public LatencyWindowResult ToResult(WindowKey key, int partitions)
@@ -236,10 +175,75 @@ public sealed class LatencyAggregate : IMergeable<LatencyAggregate>, ILateCounti
         using var buffer = new MemoryStream();
         using (var writer = new BinaryWriter(buffer))
         {
-            Stages[^1].WriteTo(writer);
+            LatencyHistogram.Codec.Write(writer, Stages[^1]);
         }
 
         result.E2eHistogram = buffer.ToArray();
         return result;
+    }
+
+    private sealed class Format : IStateCodec<LatencyAggregate>
+    {
+        public byte Version => 1;
+
+        public void Write(BinaryWriter writer, LatencyAggregate value)
+        {
+            ArgumentNullException.ThrowIfNull(writer);
+            ArgumentNullException.ThrowIfNull(value);
+            writer.Write(value.Count);
+            writer.Write(value.ErrorCount);
+            writer.Write(value.LateCount);
+            writer.Write(value.BatchSizeSum);
+            writer.Write(value.BatchSizeCount);
+            writer.Write(value.BatchSizeMax);
+            writer.Write(value.SliThresholdsUs.Length);
+            for (var i = 0; i < value.SliThresholdsUs.Length; i++)
+            {
+                writer.Write(value.SliThresholdsUs[i]);
+                writer.Write(value.SliGood[i]);
+            }
+
+            foreach (var stage in value.Stages)
+            {
+                LatencyHistogram.Codec.Write(writer, stage);
+            }
+        }
+
+        public LatencyAggregate Read(BinaryReader reader, byte version)
+        {
+            ArgumentNullException.ThrowIfNull(reader);
+            var count = reader.ReadInt64();
+            var errors = reader.ReadInt64();
+            var late = reader.ReadInt64();
+            var batchSum = reader.ReadInt64();
+            var batchCount = reader.ReadInt64();
+            var batchMax = reader.ReadInt32();
+            var slis = reader.ReadInt32();
+            var thresholds = new long[slis];
+            var good = new long[slis];
+            for (var i = 0; i < slis; i++)
+            {
+                thresholds[i] = reader.ReadInt64();
+                good[i] = reader.ReadInt64();
+            }
+
+            var result = new LatencyAggregate(thresholds)
+            {
+                Count = count,
+                ErrorCount = errors,
+                LateCount = late,
+                BatchSizeSum = batchSum,
+                BatchSizeCount = batchCount,
+                BatchSizeMax = batchMax,
+            };
+            good.CopyTo(result.SliGood, 0);
+            for (var i = 0; i < result.Stages.Length; i++)
+            {
+                // Version 1 aggregates hold histograms of either histogram version.
+                result.Stages[i] = LatencyHistogram.ReadEmbedded(reader);
+            }
+
+            return result;
+        }
     }
 }

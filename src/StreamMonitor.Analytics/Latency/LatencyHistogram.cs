@@ -1,5 +1,6 @@
 using HdrHistogram;
 using HdrHistogram.Utilities;
+using StreamMonitor.Contracts.State;
 
 namespace StreamMonitor.Analytics.Latency;
 
@@ -159,47 +160,36 @@ public sealed class LatencyHistogram : IMergeable<LatencyHistogram>
     /// <summary>Nearest rank ⌈q·n⌉ (at least 1) for q in parts per 100 000, in exact integer arithmetic.</summary>
     public static long NearestRank(long count, int partsPer100k) => Math.Max(1, ((count * partsPer100k) + 99_999) / 100_000);
 
-    /// <summary>Writes the histogram (HdrHistogram V2 compressed encoding), the exact moments and the clamp counts.</summary>
-    public void WriteTo(BinaryWriter writer)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.Write(SplitClampEncoding);
-        writer.Write(Count);
-        if (Count == 0)
-        {
-            return;
-        }
-
-        writer.Write(Sum);
-        writer.Write(Min);
-        writer.Write(Max);
-        writer.Write(ClampedBelow);
-        writer.Write(ClampedAbove);
-        var buffer = ByteBuffer.Allocate(_histogram.GetNeededByteBufferCapacity());
-        var length = _histogram.EncodeIntoCompressedByteBuffer(buffer);
-        writer.Write(length);
-        buffer.Position = 0;
-        for (var i = 0; i < length; i++)
-        {
-            writer.Write(buffer.Get());
-        }
-    }
-
     /// <summary>
-    /// Reads what <see cref="WriteTo"/> wrote, or the first encoding (one clamp count): its clamped values count as
-    /// above the range when the exact max is, else as below (negative timings are rejected before they get here, so
-    /// that encoding holds values clamped on one side only).
+    /// The binary format: HdrHistogram's V2 compressed encoding, the exact moments and the clamp counts. Version 1 had
+    /// one clamp count, version 2 one per side. The format marks its version in its first long as well (version 1
+    /// began with the count, which is never negative; version 2 begins with a marker), so aggregates and window results
+    /// store a histogram without the version byte: <see cref="IStateCodec{T}.Write"/> and <see cref="ReadEmbedded"/>.
     /// </summary>
-    public static LatencyHistogram ReadFrom(BinaryReader reader)
+    public static IStateCodec<LatencyHistogram> Codec { get; } = new Format();
+
+    /// <summary>Reads a histogram stored without the version byte (either version, told by its first long).</summary>
+    /// <exception cref="InvalidDataException">The encoding is unknown or inconsistent.</exception>
+    public static LatencyHistogram ReadEmbedded(BinaryReader reader)
     {
         ArgumentNullException.ThrowIfNull(reader);
         var first = reader.ReadInt64();
-        var split = first == SplitClampEncoding;
-        if (!split && first < 0)
+        if (first != SplitClampEncoding && first < 0)
         {
             throw new InvalidDataException($"Unknown latency histogram encoding ({first}).");
         }
 
+        return ReadBody(reader, first);
+    }
+
+    /// <summary>
+    /// The rest of either version after its first long. In version 1 the clamped values count as above the range when
+    /// the exact max is, else as below (negative timings are rejected before they get here, so that encoding holds
+    /// values clamped on one side only).
+    /// </summary>
+    private static LatencyHistogram ReadBody(BinaryReader reader, long first)
+    {
+        var split = first == SplitClampEncoding;
         var result = new LatencyHistogram { Count = split ? reader.ReadInt64() : first };
         if (result.Count == 0)
         {
@@ -246,4 +236,47 @@ public sealed class LatencyHistogram : IMergeable<LatencyHistogram>
     public int FootprintBytes => _histogram.GetEstimatedFootprintInBytes();
 
     private static IntHistogram Create() => new(1, HighestTrackableUs, SignificantDigits);
+
+    private sealed class Format : IStateCodec<LatencyHistogram>
+    {
+        public byte Version => 2;
+
+        public void Write(BinaryWriter writer, LatencyHistogram value)
+        {
+            ArgumentNullException.ThrowIfNull(writer);
+            ArgumentNullException.ThrowIfNull(value);
+            writer.Write(SplitClampEncoding);
+            writer.Write(value.Count);
+            if (value.Count == 0)
+            {
+                return;
+            }
+
+            writer.Write(value.Sum);
+            writer.Write(value.Min);
+            writer.Write(value.Max);
+            writer.Write(value.ClampedBelow);
+            writer.Write(value.ClampedAbove);
+            var buffer = ByteBuffer.Allocate(value._histogram.GetNeededByteBufferCapacity());
+            var length = value._histogram.EncodeIntoCompressedByteBuffer(buffer);
+            writer.Write(length);
+            buffer.Position = 0;
+            for (var i = 0; i < length; i++)
+            {
+                writer.Write(buffer.Get());
+            }
+        }
+
+        public LatencyHistogram Read(BinaryReader reader, byte version)
+        {
+            ArgumentNullException.ThrowIfNull(reader);
+            var first = reader.ReadInt64();
+            if (version == 2 ? first != SplitClampEncoding : first < 0)
+            {
+                throw new InvalidDataException($"Latency histogram version {version} cannot begin with {first}.");
+            }
+
+            return ReadBody(reader, first);
+        }
+    }
 }

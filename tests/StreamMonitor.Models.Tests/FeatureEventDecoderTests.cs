@@ -3,7 +3,7 @@ using System.Text;
 using StreamMonitor.Contracts;
 using StreamMonitor.Models.Inference;
 
-namespace StreamMonitor.Scorer.Tests;
+namespace StreamMonitor.Models.Tests;
 
 public sealed class FeatureEventDecoderTests
 {

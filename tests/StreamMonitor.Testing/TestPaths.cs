@@ -1,9 +1,7 @@
-using StreamMonitor.Testing;
-
-namespace StreamMonitor.Scorer.Tests;
+namespace StreamMonitor.Testing;
 
 /// <summary>Locates repository files from the test output folder.</summary>
-internal static class TestPaths
+public static class TestPaths
 {
     /// <summary>The repository root (the folder holding StreamMonitor.sln).</summary>
     public static string RepositoryRoot => StreammonCli.RepositoryRoot;

@@ -2,10 +2,11 @@ using StreamMonitor.Models;
 using StreamMonitor.Models.Inference;
 using StreamMonitor.Models.Store;
 using StreamMonitor.Models.Training;
+using StreamMonitor.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
-namespace StreamMonitor.Scorer.Tests;
+namespace StreamMonitor.Models.Tests;
 
 /// <summary>ONNX export: ONNX Runtime on the written file gives the trained network's outputs, and the models are good.</summary>
 public sealed class ModelBuildTests(ITestOutputHelper output) : IDisposable

@@ -1,8 +1,8 @@
 using StreamMonitor.Contracts;
 using StreamMonitor.Slo;
-using static StreamMonitor.Alerter.Tests.Generated;
+using static StreamMonitor.Slo.Tests.Generated;
 
-namespace StreamMonitor.Alerter.Tests;
+namespace StreamMonitor.Slo.Tests;
 
 /// <summary>Golden tests from the SRE Workbook's arithmetic (chapter 5), 99.9% over 30 days.</summary>
 public sealed class BurnRateGoldenTests

@@ -1,7 +1,7 @@
 using StreamMonitor.Contracts;
 using StreamMonitor.Slo;
 
-namespace StreamMonitor.Alerter.Tests;
+namespace StreamMonitor.Slo.Tests;
 
 /// <summary>Generated window results (the aggregator's shape) and a driver that feeds them to an evaluator.</summary>
 internal static class Generated

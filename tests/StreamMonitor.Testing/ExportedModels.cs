@@ -1,15 +1,15 @@
 using System.Globalization;
 using System.Text.Json;
 using StreamMonitor.Contracts;
-using StreamMonitor.Testing;
+using Xunit;
 
-namespace StreamMonitor.Scorer.Tests;
+namespace StreamMonitor.Testing;
 
 /// <summary>
 /// One model of examples/models/ (examples/models/make_models.py exported it): its file, how `streammon models add`
 /// registers it, its sample rows and what its framework computed on them.
 /// </summary>
-internal sealed record ExportedModel(
+public sealed record ExportedModel(
     string Name,
     string Framework,
     string FeaturesFrom,

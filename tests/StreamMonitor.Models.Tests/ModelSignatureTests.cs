@@ -4,8 +4,9 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using StreamMonitor.Contracts;
 using StreamMonitor.Models.Inference;
 using StreamMonitor.Models.Store;
+using StreamMonitor.Testing;
 
-namespace StreamMonitor.Scorer.Tests;
+namespace StreamMonitor.Models.Tests;
 
 /// <summary>
 /// How <see cref="ModelSession"/> serves the signatures exporters write, below the CLI: fixed batch sizes as

@@ -3,7 +3,7 @@ using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Models.Inference;
 
-namespace StreamMonitor.Scorer.Tests;
+namespace StreamMonitor.Models.Tests;
 
 /// <summary>
 /// The scorer's reflection-free decoder against the codec on arbitrary input: it never throws anything but a

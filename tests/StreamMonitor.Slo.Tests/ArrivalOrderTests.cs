@@ -1,9 +1,9 @@
 using System.Text.Json;
 using StreamMonitor.Contracts;
 using StreamMonitor.Slo;
-using static StreamMonitor.Alerter.Tests.Generated;
+using static StreamMonitor.Slo.Tests.Generated;
 
-namespace StreamMonitor.Alerter.Tests;
+namespace StreamMonitor.Slo.Tests;
 
 /// <summary>
 /// The evaluator's decisions are a function of the results, not of their arrival order: one multiset of results

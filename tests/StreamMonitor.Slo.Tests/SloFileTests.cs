@@ -1,6 +1,6 @@
 using StreamMonitor.Slo;
 
-namespace StreamMonitor.Alerter.Tests;
+namespace StreamMonitor.Slo.Tests;
 
 public sealed class SloFileTests
 {

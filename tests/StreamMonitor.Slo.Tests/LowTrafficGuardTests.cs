@@ -1,6 +1,6 @@
 using StreamMonitor.Slo;
 
-namespace StreamMonitor.Alerter.Tests;
+namespace StreamMonitor.Slo.Tests;
 
 /// <summary>The statistical low-traffic guard against exact binomial sums and the demo's cold-start case.</summary>
 public sealed class LowTrafficGuardTests

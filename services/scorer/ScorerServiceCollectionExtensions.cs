@@ -1,0 +1,22 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Prometheus;
+using StreamMonitor.Hosting;
+
+namespace StreamMonitor.Scorer;
+
+/// <summary>The scorer's wiring, so that the host (Program.cs, <see cref="ScorerApp"/>) only creates, builds and runs it.</summary>
+public static class ScorerServiceCollectionExtensions
+{
+    /// <summary>Validated "Scorer" options, its metrics, the model registry and watcher, and the scoring worker.</summary>
+    public static IHostApplicationBuilder AddScorer(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<ScorerOptions>(ScorerOptions.SectionName);
+        builder.Services.AddSingleton(sp => new ScorerMetrics(sp.GetRequiredService<IMetricFactory>()));
+        builder.Services.AddSingleton<ModelRegistry>();
+        builder.Services.AddHostedService<ModelWatcher>();
+        builder.Services.AddHostedService<ScorerWorker>();
+        return builder;
+    }
+}
