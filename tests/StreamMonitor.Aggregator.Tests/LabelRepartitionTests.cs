@@ -19,7 +19,7 @@ public class LabelRepartitionTests
     private const long Now = 1_763_800_000_000;
     private static readonly TopicCatalog Topics = new();
     private static readonly EventCodec Codec = new();
-    private static readonly QualitySettings Settings = new(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)), 5_000, 600_000, 60_000, Topics);
+    private static readonly QualitySettings Settings = new(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)).WithGrace(5_000), 600_000, 60_000, Topics);
     private static readonly LabelRepartitioner Repartitioner = new(Topics, InMemoryPipeline.Inputs(Codec), Codec);
 
     [Fact]

@@ -48,7 +48,7 @@ public sealed partial class QualityJoinTask
         PublishFrontier(output);
     }
 
-    private bool IsClosed(WindowState window) => _settings.Window.IsClosed(window.Slot.Time, _settings.GraceMs, _predictionTime);
+    private bool IsClosed(WindowState window) => _settings.Window.IsClosed(window.Slot.Time, _predictionTime);
 
     private void Finish(WindowState window, ITaskOutput output)
     {
@@ -84,7 +84,7 @@ public sealed partial class QualityJoinTask
         var frontier = _predictionTime;
         if (_windows.Count > 0)
         {
-            frontier = Math.Min(frontier, Saturating.Add(_windows.First().Key.Time, _settings.Window.SizeMs + _settings.GraceMs, -1));
+            frontier = Math.Min(frontier, _settings.Window.OpenThrough(_windows.First().Key.Time));
         }
 
         if (frontier <= _lastFrontier)

@@ -193,16 +193,15 @@ public sealed partial class QualityJoinTask : IChangelogTask
             return;
         }
 
-        var start = _settings.Window.LastWindowStart(eventTime);
-        if (_settings.Window.IsClosed(start, _settings.GraceMs, _predictionTime))
+        if (_settings.Window.IsLate(eventTime, _predictionTime))
         {
             Late++;
             _settings.Metrics?.Late(record.Topic);
-            SendDeadLetter(output, _settings.Topics.LateEvents, record, ReasonCodes.Late, $"Event time {eventTime} is past the close (end + grace {_settings.GraceMs} ms) of its {_settings.Window.Label} quality window; prediction stream time {_predictionTime}.", eventTime);
+            SendDeadLetter(output, _settings.Topics.LateEvents, record, ReasonCodes.Late, $"Event time {eventTime} is past the close (end + grace {_settings.Window.GraceMs} ms) of its {_settings.Window.Label} quality window; prediction stream time {_predictionTime}.", eventTime);
             return;
         }
 
-        var slot = (start, prediction.ModelName + Identifiers.KeySeparator + prediction.ModelVersion);
+        var slot = (_settings.Window.LastWindowStart(eventTime), prediction.ModelName + Identifiers.KeySeparator + prediction.ModelVersion);
         if (!_windows.TryGetValue(slot, out var window))
         {
             window = new WindowState(slot);

@@ -28,9 +28,12 @@ public interface IResultBuilder
     /// </summary>
     bool Upsert => false;
 
-    /// <summary>Grace of this topology's windows when it differs from the stage's (<see cref="MergeSettings.GraceMs"/>): the
-    /// merge counts a window complete when every source's watermark has reached end + this grace.</summary>
-    long? GraceMs => null;
+    /// <summary>
+    /// This topology's windows with their grace when it differs from the stage's (<see cref="MergeSettings.GraceMs"/>):
+    /// the merge counts a window complete when every source's watermark has reached its
+    /// <see cref="WindowSpec.CloseTime"/>.
+    /// </summary>
+    WindowSpec? Windows => null;
 
     /// <summary>As <see cref="Build(WindowKey, IReadOnlyList{byte[]})"/>; <paramref name="complete"/>: every source has
     /// passed the window, so this is its last emission.</summary>
@@ -68,6 +71,7 @@ public sealed class MergeStageTask : IPartitionTask
     private readonly SortedSet<string> _idle = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _expiredThrough = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, MergeWindow> _windows = new(StringComparer.Ordinal);
+    private readonly Dictionary<(WindowKind Kind, long SizeMs), WindowSpec> _specs = [];
 
     /// <summary>Creates or restores the task.</summary>
     public MergeStageTask(IEnumerable<IResultBuilder> builders, MergeSettings settings, byte[]? state, EventCodec codec, ProgressBoard progress)
@@ -265,7 +269,22 @@ public sealed class MergeStageTask : IPartitionTask
 
     private bool Covers(WindowKey window) => _builders.TryGetValue(window.Kind, out var builder) && builder.Covers(window);
 
-    private long CloseAt(WindowKey window) => Saturating.Add(window.WindowStartMs, window.WindowSizeMs, _builders[window.Kind].GraceMs ?? _settings.GraceMs);
+    private long CloseAt(WindowKey window) => SpecOf(window).ClampedCloseTime(window.WindowStartMs);
+
+    /// <summary>
+    /// The spec that closes <paramref name="window"/>: its size with its topology's grace. Only the close is asked of it,
+    /// so the advance of a hopping window does not matter: the key's start is already a window start.
+    /// </summary>
+    private WindowSpec SpecOf(WindowKey window)
+    {
+        if (!_specs.TryGetValue((window.Kind, window.WindowSizeMs), out var spec))
+        {
+            spec = new WindowSpec(window.WindowSizeMs, window.WindowSizeMs, _builders[window.Kind].Windows?.GraceMs ?? _settings.GraceMs);
+            _specs[(window.Kind, window.WindowSizeMs)] = spec;
+        }
+
+        return spec;
+    }
 
     private long MaxWatermark() => StreamTime;
 
