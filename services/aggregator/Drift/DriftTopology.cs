@@ -5,6 +5,7 @@ using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
+using StreamMonitor.Streams;
 
 namespace StreamMonitor.Aggregator.Drift;
 

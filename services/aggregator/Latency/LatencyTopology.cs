@@ -4,6 +4,7 @@ using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
+using StreamMonitor.Streams;
 
 namespace StreamMonitor.Aggregator.Latency;
 

@@ -1,5 +1,6 @@
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Time;
 using StreamMonitor.Streams;
 
 namespace StreamMonitor.Aggregator.Quality;
@@ -96,13 +97,13 @@ internal sealed class QualityWindows(QualitySettings settings, string sourceId, 
         // Joins and expiries follow this partition's own records only: expiring on other partitions' time would make
         // the results depend on consumption speed. Only a task with no unfinished window (nothing an advance could cut
         // short) lets the watermark move its frontier; a prediction for a window closed that way is late.
-        var idleTime = Saturating.Subtract(watermarkMs, settings.IdleTimeoutMs);
-        if (watermarkMs == long.MinValue || _windows.Count > 0 || idleTime <= progress.PredictionTime)
+        var raised = new IdleRule(settings.IdleTimeoutMs).Raise(progress.PredictionTime, watermarkMs);
+        if (_windows.Count > 0 || raised == progress.PredictionTime)
         {
             return;
         }
 
-        progress.PredictionTime = idleTime;
+        progress.PredictionTime = raised;
         PublishFrontier(output);
     }
 
