@@ -40,115 +40,64 @@ public sealed record WaitingLabel(long LabelTimeMs, double Value, int Partition,
 /// </summary>
 internal sealed class JoinBuffer(long labelHorizonMs, Dictionary<string, byte[]?> changes)
 {
-    private static readonly Comparer<(long Time, string Id)> ByTime = QualityChangelogCodec.ByTime;
-
-    private readonly Dictionary<string, PendingPrediction> _pending = new(StringComparer.Ordinal);
-    private readonly SortedSet<(long Time, string Id)> _pendingByTime = new(ByTime);
-    private readonly Dictionary<string, WaitingLabel> _waiting = new(StringComparer.Ordinal);
-    private readonly SortedSet<(long Time, string Id)> _waitingByTime = new(ByTime);
-    private readonly Dictionary<string, (JoinResolution Status, long ForgetAt)> _resolved = new(StringComparer.Ordinal);
-    private readonly SortedSet<(long Time, string Id)> _resolvedByTime = new(ByTime);
+    private readonly TimedMap<PendingPrediction> _pending = new(p => p.EventTimeMs);
+    private readonly TimedMap<WaitingLabel> _waiting = new(l => l.LabelTimeMs);
+    private readonly TimedMap<(JoinResolution Status, long ForgetAt)> _resolved = new(r => r.ForgetAt);
 
     /// <summary>Predictions waiting for a label plus labels waiting for a prediction.</summary>
     public int Count => _pending.Count + _waiting.Count;
 
     /// <summary>True when a prediction with this id is pending or was resolved (a duplicate prediction).</summary>
-    public bool HasPrediction(string id) => _pending.ContainsKey(id) || _resolved.ContainsKey(id);
+    public bool HasPrediction(string id) => _pending.Contains(id) || _resolved.Contains(id);
 
     /// <summary>True when a label for this id is waiting.</summary>
-    public bool IsWaiting(string id) => _waiting.ContainsKey(id);
+    public bool IsWaiting(string id) => _waiting.Contains(id);
 
     /// <summary>How the prediction of this id was resolved, when it was (and is still remembered).</summary>
-    public JoinResolution? ResolutionOf(string id) => _resolved.TryGetValue(id, out var resolved) ? resolved.Status : null;
+    public JoinResolution? ResolutionOf(string id) => _resolved.TryGet(id, out var resolved) ? resolved.Status : null;
 
     /// <summary>Remembers how a prediction was resolved, for another horizon after its own.</summary>
     public void Resolve(string id, JoinResolution status, long predictionTimeMs)
     {
         var forgetAt = Saturating.Add(predictionTimeMs, labelHorizonMs, labelHorizonMs);
-        _resolved[id] = (status, forgetAt);
-        _resolvedByTime.Add((forgetAt, id));
+        _resolved.Add(id, (status, forgetAt));
         changes[QualityChangelogCodec.ResolvedKey(id)] = QualityChangelogCodec.EncodeResolved(status, forgetAt);
     }
 
     /// <summary>Adds a prediction waiting for its label.</summary>
     public void AddPending(string id, PendingPrediction prediction)
     {
-        _pending[id] = prediction;
-        _pendingByTime.Add((prediction.EventTimeMs, id));
+        _pending.Add(id, prediction);
         changes[QualityChangelogCodec.PendingKey(id)] = QualityChangelogCodec.EncodePending(prediction);
     }
 
     /// <summary>Removes and returns the pending prediction of this id, if any.</summary>
-    public PendingPrediction? RemovePending(string id)
-    {
-        if (!_pending.Remove(id, out var prediction))
-        {
-            return null;
-        }
-
-        _pendingByTime.Remove((prediction.EventTimeMs, id));
-        changes[QualityChangelogCodec.PendingKey(id)] = null;
-        return prediction;
-    }
+    public PendingPrediction? RemovePending(string id) => Remove(_pending, id, QualityChangelogCodec.PendingKey(id));
 
     /// <summary>Adds a label waiting for its prediction.</summary>
     public void AddWaiting(string id, WaitingLabel label)
     {
-        _waiting[id] = label;
-        _waitingByTime.Add((label.LabelTimeMs, id));
+        _waiting.Add(id, label);
         changes[QualityChangelogCodec.LabelKey(id)] = QualityChangelogCodec.EncodeLabel(label);
     }
 
     /// <summary>Removes and returns the waiting label of this id, if any.</summary>
-    public WaitingLabel? RemoveWaiting(string id)
-    {
-        if (!_waiting.Remove(id, out var label))
-        {
-            return null;
-        }
-
-        _waitingByTime.Remove((label.LabelTimeMs, id));
-        changes[QualityChangelogCodec.LabelKey(id)] = null;
-        return label;
-    }
+    public WaitingLabel? RemoveWaiting(string id) => Remove(_waiting, id, QualityChangelogCodec.LabelKey(id));
 
     /// <summary>Removes the earliest pending prediction whose horizon has passed at <paramref name="streamTimeMs"/>.</summary>
-    public bool TryExpirePending(long streamTimeMs, out string id, out PendingPrediction prediction)
-    {
-        if (_pendingByTime.Count > 0 && Saturating.Add(_pendingByTime.Min.Time, labelHorizonMs) < streamTimeMs)
-        {
-            id = _pendingByTime.Min.Id;
-            prediction = RemovePending(id)!;
-            return true;
-        }
-
-        (id, prediction) = (string.Empty, null!);
-        return false;
-    }
+    public bool TryExpirePending(long streamTimeMs, out string id, out PendingPrediction prediction) =>
+        TryExpire(_pending, streamTimeMs, RemovePending, out id, out prediction);
 
     /// <summary>Removes the earliest waiting label whose horizon has passed at <paramref name="streamTimeMs"/>.</summary>
-    public bool TryExpireWaiting(long streamTimeMs, out string id, out WaitingLabel label)
-    {
-        if (_waitingByTime.Count > 0 && Saturating.Add(_waitingByTime.Min.Time, labelHorizonMs) < streamTimeMs)
-        {
-            id = _waitingByTime.Min.Id;
-            label = RemoveWaiting(id)!;
-            return true;
-        }
-
-        (id, label) = (string.Empty, null!);
-        return false;
-    }
+    public bool TryExpireWaiting(long streamTimeMs, out string id, out WaitingLabel label) =>
+        TryExpire(_waiting, streamTimeMs, RemoveWaiting, out id, out label);
 
     /// <summary>Forgets the resolved ids remembered long enough at <paramref name="streamTimeMs"/>.</summary>
     public void ForgetResolved(long streamTimeMs)
     {
-        while (_resolvedByTime.Count > 0 && _resolvedByTime.Min.Time < streamTimeMs)
+        while (_resolved.First is { } first && first.Time < streamTimeMs)
         {
-            var entry = _resolvedByTime.Min;
-            _resolvedByTime.Remove(entry);
-            _resolved.Remove(entry.Id);
-            changes[QualityChangelogCodec.ResolvedKey(entry.Id)] = null;
+            Remove(_resolved, first.Id, QualityChangelogCodec.ResolvedKey(first.Id));
         }
     }
 
@@ -159,22 +108,74 @@ internal sealed class JoinBuffer(long labelHorizonMs, Dictionary<string, byte[]?
         switch (key[0])
         {
             case QualityChangelogCodec.PendingPrefix:
-                var prediction = QualityChangelogCodec.DecodePending(value);
-                _pending[id] = prediction;
-                _pendingByTime.Add((prediction.EventTimeMs, id));
+                _pending.Add(id, QualityChangelogCodec.DecodePending(value));
                 return true;
             case QualityChangelogCodec.LabelPrefix:
-                var label = QualityChangelogCodec.DecodeLabel(value);
-                _waiting[id] = label;
-                _waitingByTime.Add((label.LabelTimeMs, id));
+                _waiting.Add(id, QualityChangelogCodec.DecodeLabel(value));
                 return true;
             case QualityChangelogCodec.ResolvedPrefix:
-                var (status, forgetAt) = QualityChangelogCodec.DecodeResolved(value);
-                _resolved[id] = (status, forgetAt);
-                _resolvedByTime.Add((forgetAt, id));
+                _resolved.Add(id, QualityChangelogCodec.DecodeResolved(value));
                 return true;
             default:
                 return false;
+        }
+    }
+
+    private T? Remove<T>(TimedMap<T> map, string id, string key)
+    {
+        if (!map.Remove(id, out var value))
+        {
+            return default;
+        }
+
+        changes[key] = null;
+        return value;
+    }
+
+    private bool TryExpire<T>(TimedMap<T> map, long streamTimeMs, Func<string, T?> remove, out string id, out T value)
+        where T : class
+    {
+        // A prediction or a label waits up to the label horizon of task stream time.
+        if (map.First is { } first && Saturating.Add(first.Time, labelHorizonMs) < streamTimeMs)
+        {
+            id = first.Id;
+            value = remove(id)!;
+            return true;
+        }
+
+        (id, value) = (string.Empty, null!);
+        return false;
+    }
+
+    /// <summary>Values by id, indexed by a time (ties: by id) for expiry in time order.</summary>
+    private sealed class TimedMap<T>(Func<T, long> timeOf)
+    {
+        private readonly Dictionary<string, T> _values = new(StringComparer.Ordinal);
+        private readonly SortedSet<(long Time, string Id)> _byTime = new(QualityChangelogCodec.ByTime);
+
+        public int Count => _values.Count;
+
+        public (long Time, string Id)? First => _byTime.Count > 0 ? _byTime.Min : null;
+
+        public bool Contains(string id) => _values.ContainsKey(id);
+
+        public bool TryGet(string id, out T value) => _values.TryGetValue(id, out value!);
+
+        public void Add(string id, T value)
+        {
+            _values[id] = value;
+            _byTime.Add((timeOf(value), id));
+        }
+
+        public bool Remove(string id, out T value)
+        {
+            if (!_values.Remove(id, out value!))
+            {
+                return false;
+            }
+
+            _byTime.Remove((timeOf(value), id));
+            return true;
         }
     }
 }
