@@ -8,6 +8,7 @@ using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Influx;
 using StreamMonitor.Kafka;
+using StreamMonitor.Streams;
 
 namespace StreamMonitor.Aggregator;
 

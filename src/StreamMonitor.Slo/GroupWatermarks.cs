@@ -1,3 +1,5 @@
+using StreamMonitor.Contracts.Time;
+
 namespace StreamMonitor.Slo;
 
 /// <summary>
@@ -27,6 +29,7 @@ public enum TickGroup
 public sealed class GroupWatermarks
 {
     private readonly Dictionary<TickGroup, LaneWatermark> _groups = [];
+    private readonly IdleRule _rule;
 
     /// <summary>Creates the watermarks with the span of the idle rule.</summary>
     public GroupWatermarks(TimeSpan idleSpan)
@@ -37,6 +40,7 @@ public sealed class GroupWatermarks
         }
 
         IdleSpanMs = (long)idleSpan.TotalMilliseconds;
+        _rule = new IdleRule(IdleSpanMs);
     }
 
     /// <summary>The idle span (event time, ms).</summary>
@@ -115,7 +119,7 @@ public sealed class GroupWatermarks
 
         foreach (var watermark in _groups.Values)
         {
-            watermark.RaiseIdleTo(front - IdleSpanMs);
+            watermark.RaiseIdleTo(_rule.Floor(front));
         }
     }
 }

@@ -1,3 +1,5 @@
+using StreamMonitor.Contracts.Time;
+
 namespace StreamMonitor.Slo;
 
 /// <summary>
@@ -18,16 +20,22 @@ namespace StreamMonitor.Slo;
 /// window end is more than idle span + allowed lateness behind the front;</item>
 /// <item>a caught-up lane that never had data (an empty partition) does not count.</item>
 /// </list>
+/// Positions, caught-up flags and the front are a <see cref="LaneWatermarks"/> (a caught-up lane is idle there), and
+/// the idle span is its <see cref="IdleRule"/>: the same rule the aggregator's tasks apply.
 /// </summary>
 public sealed class LaneWatermark
 {
-    private readonly Dictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
+    private readonly LaneWatermarks _lanes;
+
+    // Registered lanes whose start-up backlog is not read to its end yet.
+    private readonly HashSet<string> _initial = new(StringComparer.Ordinal);
 
     /// <summary>Creates the watermark with the span a caught-up lane may hold it behind the most advanced lane.</summary>
     public LaneWatermark(TimeSpan idleSpan)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(idleSpan, TimeSpan.Zero);
         IdleSpanMs = (long)idleSpan.TotalMilliseconds;
+        _lanes = new LaneWatermarks(new IdleRule(IdleSpanMs));
     }
 
     /// <summary>A caught-up lane holds the watermark at most this far (event time, ms) behind the most advanced lane.</summary>
@@ -37,13 +45,13 @@ public sealed class LaneWatermark
     public long? Current { get; private set; }
 
     /// <summary>The most advanced lane's position; null before any lane has data.</summary>
-    public long? Front => _lanes.Values.Max(l => l.Position);
+    public long? Front => _lanes.Front;
 
     /// <summary>True while a registered lane has not been read to its end once (its start-up backlog).</summary>
-    public bool Starting => _lanes.Values.Any(l => l.Initial);
+    public bool Starting => _initial.Count > 0;
 
     /// <summary>True while a lane may still have unread records (registered and not caught up, or read since it was last caught up).</summary>
-    public bool Waiting => _lanes.Values.Any(l => l.Backlog);
+    public bool Waiting => _lanes.Lanes.Any(l => !l.Idle);
 
     /// <summary>
     /// Moves the watermark up to <paramref name="floorMs"/> when no lane is waiting (every partition read to its end):
@@ -64,9 +72,8 @@ public sealed class LaneWatermark
     public void Expect(string lane)
     {
         ArgumentNullException.ThrowIfNull(lane);
-        var state = Get(lane);
-        state.Backlog = true;
-        state.Initial = true;
+        _lanes.SetIdle(lane, false);
+        _initial.Add(lane);
         Recompute();
     }
 
@@ -74,9 +81,8 @@ public sealed class LaneWatermark
     public long? Observe(string lane, long windowEndMs)
     {
         ArgumentNullException.ThrowIfNull(lane);
-        var state = Get(lane);
-        state.Backlog = true;
-        state.Position = state.Position is { } p ? Math.Max(p, windowEndMs) : windowEndMs;
+        _lanes.SetIdle(lane, false);
+        _lanes.Observe(lane, windowEndMs);
         Recompute();
         return Current;
     }
@@ -85,16 +91,15 @@ public sealed class LaneWatermark
     public long? MarkCaughtUp(string lane)
     {
         ArgumentNullException.ThrowIfNull(lane);
-        var state = Get(lane);
-        state.Backlog = false;
-        state.Initial = false;
+        _lanes.SetIdle(lane, true);
+        _initial.Remove(lane);
         Recompute();
         return Current;
     }
 
     /// <summary>Lane positions for a checkpoint (whether a lane is caught up is found again after a restart).</summary>
     public Dictionary<string, long> Capture() =>
-        _lanes.Where(l => l.Value.Position is not null).ToDictionary(l => l.Key, l => l.Value.Position!.Value, StringComparer.Ordinal);
+        _lanes.Lanes.Where(l => l.Position is not null).ToDictionary(l => l.Name, l => l.Position!.Value, StringComparer.Ordinal);
 
     /// <summary>Restores lane positions and the watermark from a checkpoint.</summary>
     public void Restore(IReadOnlyDictionary<string, long> positions, long? current)
@@ -102,41 +107,28 @@ public sealed class LaneWatermark
         ArgumentNullException.ThrowIfNull(positions);
         foreach (var (lane, position) in positions)
         {
-            Get(lane).Position = position;
+            // A lane new here counts as caught up until the caller registers its backlog (Expect) or a record arrives.
+            if (!_lanes.Contains(lane))
+            {
+                _lanes.SetIdle(lane, true);
+            }
+
+            _lanes.Observe(lane, position);
         }
 
         // Not recomputed here: the caller registers the lanes whose backlog is still to be read (Expect) next.
         Current = current;
     }
 
-    private Lane Get(string lane)
-    {
-        if (!_lanes.TryGetValue(lane, out var state))
-        {
-            state = new Lane();
-            _lanes[lane] = state;
-        }
-
-        return state;
-    }
-
     private void Recompute()
     {
-        var front = long.MinValue;
-        foreach (var lane in _lanes.Values)
-        {
-            if (lane.Position is { } p)
-            {
-                front = Math.Max(front, p);
-            }
-        }
-
+        var front = _lanes.Front ?? long.MinValue;
         var min = long.MaxValue;
-        foreach (var lane in _lanes.Values)
+        foreach (var lane in _lanes.Lanes)
         {
-            if (lane.Backlog)
+            if (!lane.Idle)
             {
-                if (lane.Initial || lane.Position is not { } position)
+                if (lane.Position is not { } position || _initial.Contains(lane.Name))
                 {
                     return;
                 }
@@ -145,7 +137,7 @@ public sealed class LaneWatermark
             }
             else if (lane.Position is { } p)
             {
-                min = Math.Min(min, Math.Max(p, front - IdleSpanMs));
+                min = Math.Min(min, _lanes.Rule.Raise(p, front));
             }
         }
 
@@ -153,16 +145,5 @@ public sealed class LaneWatermark
         {
             Current = min;
         }
-    }
-
-    private sealed class Lane
-    {
-        public long? Position { get; set; }
-
-        /// <summary>Records may still be unread (registered and not caught up, or read since it was last caught up).</summary>
-        public bool Backlog { get; set; }
-
-        /// <summary>Registered and not caught up yet: its start-up backlog is still being read.</summary>
-        public bool Initial { get; set; }
     }
 }

@@ -17,7 +17,7 @@ public sealed class QualityChangelogTests
 {
     private static readonly TopicCatalog Topics = new();
     private static readonly EventCodec Codec = new();
-    private static readonly QualitySettings Settings = new(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)), 5_000, LabelScenario.HorizonMs, 60_000, Topics);
+    private static readonly QualitySettings Settings = new(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)).WithGrace(5_000), LabelScenario.HorizonMs, 60_000, Topics);
 
     // Every fourth prediction a regression one, so that the chunks carry regression errors too.
     private static Prediction Prediction(int i) => new()

@@ -19,7 +19,7 @@ public sealed class QualityDeadLetterTests
     {
         var topics = new TopicCatalog();
         var codec = new EventCodec();
-        var settings = new QualitySettings(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)), 5_000, LabelScenario.HorizonMs, 60_000, topics) { RoutesMalformedPredictions = routes };
+        var settings = new QualitySettings(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)).WithGrace(5_000), LabelScenario.HorizonMs, 60_000, topics) { RoutesMalformedPredictions = routes };
         var task = new QualityJoinTask(settings, 0, null, new Dictionary<string, byte[]>(StringComparer.Ordinal), InMemoryPipeline.Inputs(codec), codec);
         var output = new RecordingOutput();
         var records = new (string Topic, byte[] Value)[]

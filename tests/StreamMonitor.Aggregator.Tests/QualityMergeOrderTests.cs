@@ -17,7 +17,7 @@ public class QualityMergeOrderTests
     private static readonly TopicCatalog Topics = new();
     private static readonly EventCodec Codec = new();
     private static readonly Dictionary<string, byte[]> NoChangelog = new(StringComparer.Ordinal);
-    private static readonly QualitySettings Settings = new(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)), 60_000, LabelScenario.HorizonMs, 60_000, Topics);
+    private static readonly QualitySettings Settings = new(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)).WithGrace(60_000), LabelScenario.HorizonMs, 60_000, Topics);
 
     [Fact]
     public void Any_fetch_interleaving_of_the_two_lanes_gives_the_exact_results()
@@ -38,7 +38,7 @@ public class QualityMergeOrderTests
     public void A_quiet_task_follows_the_watermark_minus_the_idle_timeout_and_a_busy_one_does_not()
     {
         const long now = 1_763_800_000_000;
-        var settings = Settings with { GraceMs = 5_000, IdleTimeoutMs = 120_000 };
+        var settings = Settings with { Window = Settings.Window.WithGrace(5_000), IdleTimeoutMs = 120_000 };
         var quiet = new QualityJoinTask(settings, 0, null, NoChangelog, InMemoryPipeline.Inputs(Codec), Codec);
         var output = new RecordingOutput();
         quiet.OnIdle(long.MinValue, output);
@@ -69,7 +69,7 @@ public class QualityMergeOrderTests
     public void Labels_ahead_of_the_predictions_do_not_move_the_progress_other_partitions_idle_rules_read()
     {
         const long now = 1_763_800_000_000;
-        var settings = Settings with { GraceMs = 5_000, IdleTimeoutMs = 120_000 };
+        var settings = Settings with { Window = Settings.Window.WithGrace(5_000), IdleTimeoutMs = 120_000 };
         var task = new QualityJoinTask(settings, 0, null, NoChangelog, InMemoryPipeline.Inputs(Codec), Codec);
         var output = new RecordingOutput();
         task.Process(InMemoryPipeline.Record(Topics.Predictions, 0, 0, Codec.Serialize(new Prediction { EventId = "p", ModelName = "fraud", ModelVersion = "1", EventTimeMs = now, Status = PredictionStatus.OK, Score = 0.2 })), output);
@@ -93,7 +93,7 @@ public class QualityMergeOrderTests
     public void A_caught_up_task_emits_the_revision_a_label_made_after_the_last_update_tick()
     {
         const long start = 60_000L * 29_396_667;
-        var settings = Settings with { GraceMs = 5_000 };
+        var settings = Settings with { Window = Settings.Window.WithGrace(5_000) };
         var task = new QualityJoinTask(settings, 0, null, NoChangelog, InMemoryPipeline.Inputs(Codec), Codec);
         var output = new RecordingOutput();
         Prediction Pred(string id, long time) => new() { EventId = id, ModelName = "fraud", ModelVersion = "1", EventTimeMs = time, Status = PredictionStatus.OK, Score = 0.8 };

@@ -24,7 +24,7 @@ public class QualityOptionsTests
         Assert.Equal(settings.Window.SizeMs, settings.Window.AdvanceMs);
         Assert.Equal(7 * 86_400_000L, settings.LabelHorizonMs);
         Assert.Equal(60_000, settings.UpdateIntervalMs);
-        Assert.Equal(5_000, settings.GraceMs);
+        Assert.Equal(5_000, settings.Window.GraceMs);
         Assert.Equal(600_000, settings.IdleTimeoutMs);
     }
 

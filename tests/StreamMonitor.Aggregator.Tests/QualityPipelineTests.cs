@@ -14,7 +14,7 @@ public class QualityPipelineTests
 
     private static readonly TopicCatalog Topics = new();
     private static readonly EventCodec Codec = new();
-    private static readonly QualitySettings Settings = new(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)), 60_000, HorizonMs, 60_000, Topics);
+    private static readonly QualitySettings Settings = new(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)).WithGrace(60_000), HorizonMs, 60_000, Topics);
 
     /// <summary>
     /// The label scenario over 30 minutes from a minute boundary, its labels past the horizon 20 min after their
@@ -131,7 +131,7 @@ public class QualityPipelineTests
         }
 
         var topology = new QualityTopology(Codec, Settings);
-        var merge = new MergeSettings(Settings.GraceMs, 10_000, 3_600_000, Topics.DeadLetter);
+        var merge = new MergeSettings(Settings.Window.GraceMs, 10_000, 3_600_000, Topics.DeadLetter);
         for (var p = 0; p < Topics.ResultPartitions; p++)
         {
             var records = partials.Where(r => r.Partition == p).Select((r, offset) => InMemoryPipeline.Record(Topics.WindowPartials, p, offset, r.Value, r.Key)).ToList();

@@ -232,7 +232,7 @@ public sealed class RecordPolicySourceTests
     public void The_quality_join_rejects_an_implausible_label_or_prediction_before_it_can_expire_anything()
     {
         var metrics = new RecordingMetrics();
-        var settings = new QualitySettings(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)), 5_000, 600_000, 60_000, Topics, Metrics: metrics) { RoutesMalformedPredictions = false };
+        var settings = new QualitySettings(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)).WithGrace(5_000), 600_000, 60_000, Topics, Metrics: metrics) { RoutesMalformedPredictions = false };
         var task = new QualityJoinTask(settings, 0, null, new Dictionary<string, byte[]>(StringComparer.Ordinal), InMemoryPipeline.Inputs(Codec), Codec);
         var output = new RecordingOutput();
         task.Process(Record(Topics.Predictions, 0, Codec.Serialize(Prediction("p", Now)), Now + 20), output);
@@ -258,7 +258,7 @@ public sealed class RecordPolicySourceTests
     [Fact]
     public void A_horizon_near_long_MaxValue_neither_expires_a_prediction_at_once_nor_forgets_its_label()
     {
-        var settings = new QualitySettings(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)), 5_000, long.MaxValue - 1, 60_000, Topics);
+        var settings = new QualitySettings(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)).WithGrace(5_000), long.MaxValue - 1, 60_000, Topics);
         var task = new QualityJoinTask(settings, 0, null, new Dictionary<string, byte[]>(StringComparer.Ordinal), InMemoryPipeline.Inputs(Codec), Codec);
         var output = new RecordingOutput();
         task.Process(Record(Topics.Predictions, 0, Codec.Serialize(Prediction("p", Now)), Now), output);

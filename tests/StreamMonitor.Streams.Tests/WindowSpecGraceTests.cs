@@ -35,5 +35,17 @@ public sealed class WindowSpecGraceTests
         var spec = new WindowSpec(10_000, 10_000, 5_000);
         Assert.True(spec.CloseTime(spec.LastWindowStart(long.MaxValue)) > long.MaxValue);
         Assert.False(spec.IsLate(long.MaxValue, long.MaxValue));
+        Assert.Equal(long.MaxValue, spec.ClampedCloseTime(spec.LastWindowStart(long.MaxValue)));
+        Assert.Equal(long.MaxValue, spec.OpenThrough(spec.LastWindowStart(long.MaxValue)));
+    }
+
+    [Fact]
+    public void A_window_is_open_through_the_instant_before_its_close()
+    {
+        var spec = new WindowSpec(60_000, 60_000, 5_000);
+        Assert.Equal(65_000, spec.ClampedCloseTime(0));
+        Assert.Equal(64_999, spec.OpenThrough(0));
+        Assert.False(spec.IsClosed(0, spec.OpenThrough(0)));
+        Assert.True(spec.IsClosed(0, spec.ClampedCloseTime(0)));
     }
 }

@@ -3,6 +3,7 @@ using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
+using StreamMonitor.Streams;
 
 namespace StreamMonitor.Aggregator.Drift;
 

@@ -5,6 +5,7 @@ using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.State;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
+using StreamMonitor.Streams;
 
 namespace StreamMonitor.Aggregator.Latency;
 

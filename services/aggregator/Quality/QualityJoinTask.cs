@@ -1,7 +1,9 @@
 using System.Globalization;
+using System.Text;
 using Confluent.Kafka;
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.State;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
@@ -22,43 +24,22 @@ namespace StreamMonitor.Aggregator.Quality;
 /// State that grows with traffic (pending predictions, waiting labels, resolved ids, windows and their label delays and
 /// scores) is kept as changelog entries (<see cref="IChangelogTask"/>): a checkpoint writes only what changed, in
 /// append-only chunks for a window's lists, and the checkpoint record holds only counters and stream times.
+/// The parts: <see cref="JoinBuffer"/> (what waits to be joined), <see cref="QualityWindows"/> (windows, partials,
+/// frontier) and <see cref="QualityChangelogCodec"/> (checkpoint and changelog formats); this type coordinates them.
 /// Predictions and labels are read through the record policy (<see cref="InputRecords"/>): a rejected record (an
 /// implausible event or label time among others) moves neither stream time. Horizon and close arithmetic saturates.
 /// A label the repartition step produced again after a crash is dropped by its source coordinates (per labels-topic
 /// partition the highest source offset applied, in the snapshot); dead letters of labels name those coordinates.
 /// </summary>
-public sealed partial class QualityJoinTask : IChangelogTask
+public sealed class QualityJoinTask : IChangelogTask
 {
-    private const char PendingPrefix = 'P';
-    private const char LabelPrefix = 'L';
-    private const char ResolvedPrefix = 'R';
-    private const char WindowPrefix = 'W';
-    private const char ChunkPrefix = 'C';
-    private const int SnapshotVersion = 2;
-
-    private static readonly Comparer<(long Time, string Id)> ByTime = Comparer<(long Time, string Id)>.Create(
-        (a, b) => a.Time != b.Time ? a.Time.CompareTo(b.Time) : string.CompareOrdinal(a.Id, b.Id));
-
     private readonly QualitySettings _settings;
     private readonly InputRecords _inputs;
     private readonly EventCodec _codec;
-    private readonly string _sourceId;
-    private readonly Dictionary<string, PendingPrediction> _pending = new(StringComparer.Ordinal);
-    private readonly SortedSet<(long Time, string Id)> _pendingByTime = new(ByTime);
-    private readonly Dictionary<string, WaitingLabel> _waiting = new(StringComparer.Ordinal);
-    private readonly SortedSet<(long Time, string Id)> _waitingByTime = new(ByTime);
-    private readonly Dictionary<string, (Resolution Status, long ForgetAt)> _resolved = new(StringComparer.Ordinal);
-    private readonly SortedSet<(long Time, string Id)> _resolvedByTime = new(ByTime);
-    private readonly SortedDictionary<(long Time, string Id), WindowState> _windows = new(ByTime);
     private readonly Dictionary<string, byte[]?> _changes = new(StringComparer.Ordinal);
-    private readonly HashSet<(long Time, string Id)> _changedWindows = [];
-
-    // Per labels-topic partition, the highest source offset applied: the label repartition step may produce a record
-    // again after a crash, always after the original (one source partition reaches a target partition in order).
-    private readonly SortedDictionary<int, long> _appliedSourceOffsets = [];
-    private long _predictionTime = long.MinValue;
-    private long _lastTick = long.MinValue;
-    private long _lastFrontier = long.MinValue;
+    private readonly JoinProgress _progress;
+    private readonly JoinBuffer _buffer;
+    private readonly QualityWindows _windows;
 
     /// <summary>
     /// Creates or restores the task for partition <paramref name="partition"/> of both topics from its checkpointed
@@ -72,20 +53,18 @@ public sealed partial class QualityJoinTask : IChangelogTask
         _settings = settings;
         _inputs = inputs;
         _codec = codec;
-        _sourceId = SourceOf(settings.Topics, partition);
-        if (state is not null)
+        _progress = state is null ? new JoinProgress() : QualityChangelogCodec.DecodeSnapshot(state);
+        _buffer = new JoinBuffer(settings.LabelHorizonMs, _changes);
+        _windows = new QualityWindows(settings, SourceOf(settings.Topics, partition), _progress, _changes);
+        foreach (var (key, value) in changelog)
         {
-            Restore(state);
+            if (!_buffer.Restore(key, value) && !_windows.Restore(key, value))
+            {
+                throw new InvalidDataException($"Unknown quality changelog entry '{key}'.");
+            }
         }
 
-        RestoreEntries(changelog);
-    }
-
-    private enum Resolution : byte
-    {
-        Joined,
-        Expired,
-        Error,
+        _windows.CompleteRestore();
     }
 
     /// <summary>Source id of partition <paramref name="partition"/> in the merge ("labels:p": only this topology reads labels).</summary>
@@ -96,38 +75,38 @@ public sealed partial class QualityJoinTask : IChangelogTask
     }
 
     /// <inheritdoc />
-    public long StreamTime { get; private set; } = long.MinValue;
+    public long StreamTime => _progress.StreamTime;
 
     /// <summary>
     /// The prediction stream time: the idle rule compares predictions with predictions. Label times lead prediction
     /// times by the label delay, and labels keep arriving while the scorer is slow to start or catching up; had they
     /// counted, a partition whose predictions were merely behind would look idle and its own predictions turn late.
     /// </summary>
-    public long ProgressTime => _predictionTime;
+    public long ProgressTime => _progress.PredictionTime;
 
     /// <summary>Records the record policy rejected (dead-lettered) and labels of a binary model that are neither 0 nor 1.</summary>
-    public long Malformed { get; private set; }
+    public long Malformed => _progress.Malformed;
 
     /// <summary>Predictions whose window had closed (late-events topic).</summary>
-    public long Late { get; private set; }
+    public long Late => _progress.Late;
 
     /// <summary>Error predictions (not joinable; their labels are dead-lettered LABEL_ERROR_PREDICTION).</summary>
-    public long ErrorPredictions { get; private set; }
+    public long ErrorPredictions => _progress.ErrorPredictions;
 
     /// <summary>Duplicate labels (first wins) and duplicate prediction ids, dead-lettered.</summary>
-    public long Duplicates { get; private set; }
+    public long Duplicates => _progress.Duplicates;
 
     /// <summary>Labels whose prediction never arrived within the horizon (LABEL_UNKNOWN_PREDICTION).</summary>
-    public long LabelsUnknown { get; private set; }
+    public long LabelsUnknown => _progress.LabelsUnknown;
 
     /// <summary>Labels whose prediction had expired unlabeled (LABEL_EXPIRED).</summary>
-    public long LabelsExpired { get; private set; }
+    public long LabelsExpired => _progress.LabelsExpired;
 
     /// <summary>Labels the repartition step produced again after a crash (dropped: their original was applied).</summary>
-    public long RepartitionDuplicates { get; private set; }
+    public long RepartitionDuplicates => _progress.RepartitionDuplicates;
 
     /// <summary>Predictions waiting for a label plus labels waiting for a prediction (state size).</summary>
-    public int Waiting => _pending.Count + _waiting.Count;
+    public int Waiting => _buffer.Count;
 
     /// <summary>Unfinished windows held.</summary>
     public int OpenWindows => _windows.Count;
@@ -148,11 +127,30 @@ public sealed partial class QualityJoinTask : IChangelogTask
 
         Expire(output);
         var tick = StreamTime == long.MinValue ? long.MinValue : WindowSpec.FloorTo(StreamTime, _settings.UpdateIntervalMs);
-        if (tick > _lastTick)
+        if (tick > _progress.LastTick)
         {
-            _lastTick = tick;
-            FlushClosedWindows(output);
+            _progress.LastTick = tick;
+            _windows.FlushClosed(output);
         }
+    }
+
+    /// <inheritdoc />
+    public void OnIdle(long watermarkMs, ITaskOutput output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        _windows.OnIdle(watermarkMs, output);
+    }
+
+    /// <inheritdoc />
+    public byte[] Snapshot() => QualityChangelogCodec.Instance.Encode(_progress);
+
+    /// <inheritdoc />
+    public IReadOnlyCollection<KeyValuePair<string, byte[]?>> TakeChanges()
+    {
+        _windows.TakeChanges();
+        var changes = _changes.ToList();
+        _changes.Clear();
+        return changes;
     }
 
     private void ProcessPrediction(ConsumeResult<byte[], byte[]> record, ITaskOutput output)
@@ -168,13 +166,13 @@ public sealed partial class QualityJoinTask : IChangelogTask
         }
 
         var eventTime = prediction.EventTimeMs;
-        StreamTime = Math.Max(StreamTime, eventTime);
-        _predictionTime = Math.Max(_predictionTime, eventTime);
+        _progress.StreamTime = Math.Max(StreamTime, eventTime);
+        _progress.PredictionTime = Math.Max(_progress.PredictionTime, eventTime);
         Expire(output);
         var id = prediction.EventId;
-        if (_pending.ContainsKey(id) || _resolved.ContainsKey(id))
+        if (_buffer.HasPrediction(id))
         {
-            Duplicates++;
+            _progress.Duplicates++;
             SendDeadLetter(output, _settings.Topics.DeadLetter, record, ReasonCodes.PredictionDuplicate, $"Prediction {id} was already seen; the first one is joined.", eventTime);
             return;
         }
@@ -183,9 +181,9 @@ public sealed partial class QualityJoinTask : IChangelogTask
         {
             // Error predictions have no output to judge: they are not part of quality windows (the latency topology
             // counts them); their labels are dead-lettered.
-            ErrorPredictions++;
-            Resolve(id, Resolution.Error, eventTime);
-            if (RemoveWaiting(id) is { } early)
+            _progress.ErrorPredictions++;
+            _buffer.Resolve(id, JoinResolution.Error, eventTime);
+            if (_buffer.RemoveWaiting(id) is { } early)
             {
                 SendLabelDeadLetter(output, id, early, ReasonCodes.LabelErrorPrediction, "The prediction failed (status ERROR); it has no output to judge.");
             }
@@ -193,34 +191,78 @@ public sealed partial class QualityJoinTask : IChangelogTask
             return;
         }
 
-        var start = _settings.Window.LastWindowStart(eventTime);
-        if (_settings.Window.IsClosed(start, _settings.GraceMs, _predictionTime))
+        if (_settings.Window.IsLate(eventTime, _progress.PredictionTime))
         {
-            Late++;
+            _progress.Late++;
             _settings.Metrics?.Late(record.Topic);
-            SendDeadLetter(output, _settings.Topics.LateEvents, record, ReasonCodes.Late, $"Event time {eventTime} is past the close (end + grace {_settings.GraceMs} ms) of its {_settings.Window.Label} quality window; prediction stream time {_predictionTime}.", eventTime);
+            SendDeadLetter(output, _settings.Topics.LateEvents, record, ReasonCodes.Late, $"Event time {eventTime} is past the close (end + grace {_settings.Window.GraceMs} ms) of its {_settings.Window.Label} quality window; prediction stream time {_progress.PredictionTime}.", eventTime);
             return;
         }
 
-        var slot = (start, prediction.ModelName + Identifiers.KeySeparator + prediction.ModelVersion);
-        if (!_windows.TryGetValue(slot, out var window))
-        {
-            window = new WindowState(slot);
-            _windows[slot] = window;
-        }
-
+        var window = _windows.Open((_settings.Window.LastWindowStart(eventTime), prediction.ModelName + Identifiers.KeySeparator + prediction.ModelVersion));
         window.Aggregate.Predictions++;
         window.Pending++;
-        window.Dirty = true;
-        _changedWindows.Add(slot);
-        var pending = new PendingPrediction(slot, eventTime, prediction.OutputKind, prediction.Score ?? double.NaN, prediction.PredictedClass);
-        if (RemoveWaiting(id) is { } label)
+        _windows.Touch(window);
+        var pending = new PendingPrediction(window.Slot, eventTime, prediction.OutputKind, prediction.Score ?? double.NaN, prediction.PredictedClass);
+        if (_buffer.RemoveWaiting(id) is { } label)
         {
             Join(id, pending, label, output);
         }
         else
         {
-            AddPending(id, pending);
+            _buffer.AddPending(id, pending);
+        }
+    }
+
+    private void ProcessLabel(ConsumeResult<byte[], byte[]> record, ITaskOutput output)
+    {
+        // A record without the repartition headers (read from the labels topic itself) is its own source.
+        var (sourcePartition, sourceOffset) = LabelRepartitioner.SourceOf(record) ?? (record.Partition.Value, record.Offset.Value);
+        if (_progress.AppliedSourceOffsets.TryGetValue(sourcePartition, out var applied) && sourceOffset <= applied)
+        {
+            _progress.RepartitionDuplicates++;
+            return;
+        }
+
+        _progress.AppliedSourceOffsets[sourcePartition] = sourceOffset;
+        if (!_inputs.Label(record).TryGet(out var label, out var rejection))
+        {
+            // Only a label read from the labels topic itself can be rejected here: the repartition step forwards valid
+            // labels alone, with their timestamps, after dead-lettering the others once.
+            Reject(record, rejection, output);
+            return;
+        }
+
+        _progress.StreamTime = Math.Max(StreamTime, label.LabelTimeMs);
+        Expire(output);
+        var id = label.EventId;
+        var waiting = new WaitingLabel(label.LabelTimeMs, label.Value, sourcePartition, sourceOffset, record.Message.Value);
+        if (_buffer.RemovePending(id) is { } prediction)
+        {
+            Join(id, prediction, waiting, output);
+            return;
+        }
+
+        switch (_buffer.ResolutionOf(id))
+        {
+            case JoinResolution.Joined:
+                _progress.Duplicates++;
+                SendLabelDeadLetter(output, id, waiting, ReasonCodes.LabelDuplicate, "A label for this prediction was already joined (the first wins).");
+                break;
+            case JoinResolution.Expired:
+                _progress.LabelsExpired++;
+                SendLabelDeadLetter(output, id, waiting, ReasonCodes.LabelExpired, "The prediction expired unlabeled (label horizon passed).");
+                break;
+            case JoinResolution.Error:
+                SendLabelDeadLetter(output, id, waiting, ReasonCodes.LabelErrorPrediction, "The prediction failed (status ERROR); it has no output to judge.");
+                break;
+            case null when _buffer.IsWaiting(id):
+                _progress.Duplicates++;
+                SendLabelDeadLetter(output, id, waiting, ReasonCodes.LabelDuplicate, "A label for this event id is already waiting (the first wins).");
+                break;
+            default:
+                _buffer.AddWaiting(id, waiting);
+                break;
         }
     }
 
@@ -230,27 +272,56 @@ public sealed partial class QualityJoinTask : IChangelogTask
         if (prediction.Kind == OutputKind.BINARY_PROBABILITY && label.Value is not (0.0 or 1.0))
         {
             // Counted like an unknown label; the prediction stays joinable for a valid one.
-            Malformed++;
+            _progress.Malformed++;
             SendLabelDeadLetter(output, id, label, ReasonCodes.InvalidValue, $"Binary model: label {label.Value.ToString(CultureInfo.InvariantCulture)} is neither 0 nor 1.");
-            AddPending(id, prediction);
+            _buffer.AddPending(id, prediction);
             return;
         }
 
         window.Aggregate.AddLabeled(prediction.Kind, prediction.Score, prediction.PredictedClass, label.Value, label.LabelTimeMs - prediction.EventTimeMs);
-        _changedWindows.Add(window.Slot);
-        Resolve(id, Resolution.Joined, prediction.EventTimeMs);
-        Settle(window, output);
+        _buffer.Resolve(id, JoinResolution.Joined, prediction.EventTimeMs);
+        _windows.Settle(window, output);
     }
 
-    private void Settle(WindowState window, ITaskOutput output)
+    private void Expire(ITaskOutput output)
     {
-        window.Pending--;
-        window.Dirty = true;
-        _changedWindows.Add(window.Slot);
-        if (window.Pending == 0 && IsClosed(window))
+        while (_buffer.TryExpirePending(StreamTime, out var id, out var prediction))
         {
-            Finish(window, output);
-            PublishFrontier(output);
+            var window = _windows[prediction.Window];
+            window.Aggregate.AddExpired();
+            _buffer.Resolve(id, JoinResolution.Expired, prediction.EventTimeMs);
+            _windows.Settle(window, output);
+        }
+
+        while (_buffer.TryExpireWaiting(StreamTime, out var id, out var label))
+        {
+            _progress.LabelsUnknown++;
+            SendLabelDeadLetter(output, id, label, ReasonCodes.LabelUnknownPrediction, $"No prediction for this event id within the label horizon ({_settings.LabelHorizonMs} ms).");
+        }
+
+        _buffer.ForgetResolved(StreamTime);
+    }
+
+    private void Reject(ConsumeResult<byte[], byte[]> record, Rejection rejection, ITaskOutput output)
+    {
+        _progress.Malformed++;
+        _settings.Metrics?.Rejected(record.Topic, rejection.ReasonCode);
+        SendDeadLetter(output, _settings.Topics.DeadLetter, record, rejection.ReasonCode, rejection.Detail, rejection.EventTimeMs);
+    }
+
+    // Observed at the stream time, not the wall clock: a replay writes the same envelope.
+    private void SendLabelDeadLetter(ITaskOutput output, string id, WaitingLabel label, string code, string reason) =>
+        Send(output, _settings.Topics.DeadLetter, TaskState.DeadLetter(_codec, _settings.Topics.Labels, label.Partition, label.Offset, Encoding.UTF8.GetBytes(id), label.Payload, code, reason, label.LabelTimeMs, StreamTime), code);
+
+    private void SendDeadLetter(ITaskOutput output, string topic, ConsumeResult<byte[], byte[]> record, string code, string reason, long? eventTime) =>
+        Send(output, topic, TaskState.DeadLetter(_codec, record, code, reason, eventTime, StreamTime), code);
+
+    private void Send(ITaskOutput output, string topic, (byte[] Key, byte[] Value) letter, string code)
+    {
+        output.Send(topic, null, letter.Key, letter.Value);
+        if (topic == _settings.Topics.DeadLetter)
+        {
+            _settings.Metrics?.DeadLetter(code);
         }
     }
 }

@@ -41,7 +41,7 @@ public sealed class QualityOptions
     public QualitySettings ToSettings(TopicCatalog topics, ITaskMetrics? metrics = null)
     {
         var window = AggregatorOptions.ParseDuration(Window);
-        return new QualitySettings(new WindowSpec(window, window), AggregatorOptions.ParseDuration(Grace), AggregatorOptions.ParseDuration(LabelHorizon), AggregatorOptions.ParseDuration(UpdateInterval), topics, AggregatorOptions.ParseDuration(IdleTimeout), metrics);
+        return new QualitySettings(new WindowSpec(window, window, AggregatorOptions.ParseDuration(Grace)), AggregatorOptions.ParseDuration(LabelHorizon), AggregatorOptions.ParseDuration(UpdateInterval), topics, AggregatorOptions.ParseDuration(IdleTimeout), metrics);
     }
 
     /// <summary>Validation errors (empty when valid).</summary>

@@ -1,5 +1,6 @@
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
+using StreamMonitor.Streams;
 
 namespace StreamMonitor.Aggregator.Quality;
 
@@ -23,7 +24,7 @@ public sealed class QualityTopology(EventCodec codec, QualitySettings settings) 
     public bool Upsert => true;
 
     /// <inheritdoc />
-    public long? GraceMs => settings.GraceMs;
+    public WindowSpec? Windows => settings.Window;
 
     /// <inheritdoc />
     public byte[] Build(WindowKey window, IReadOnlyList<byte[]> partialStates) => Build(window, partialStates, complete: false);

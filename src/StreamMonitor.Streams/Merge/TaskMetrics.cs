@@ -1,8 +1,8 @@
 using StreamMonitor.Contracts;
 
-namespace StreamMonitor.Aggregator.Topology;
+namespace StreamMonitor.Streams;
 
-/// <summary>What the aggregator's tasks report as they run (the service maps it to Prometheus metrics).</summary>
+/// <summary>What the partial and merge stages report as they run (the host maps it to its metrics, the aggregator to Prometheus).</summary>
 public interface ITaskMetrics
 {
     /// <summary>A record of <paramref name="topic"/> was routed to the late-events topic.</summary>

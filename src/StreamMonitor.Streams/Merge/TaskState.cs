@@ -1,9 +1,9 @@
 using Confluent.Kafka;
 using StreamMonitor.Contracts;
 
-namespace StreamMonitor.Aggregator.Topology;
+namespace StreamMonitor.Streams;
 
-/// <summary>What the aggregator's tasks share: the binary framing of their checkpointed state, and the dead-letter envelope.</summary>
+/// <summary>What the stage tasks share: the binary framing of their checkpointed state, and the dead-letter envelope (its service is the aggregator, the one host of these stages).</summary>
 public static class TaskState
 {
     /// <summary>The bytes <paramref name="write"/> writes (a task's checkpoint state).</summary>

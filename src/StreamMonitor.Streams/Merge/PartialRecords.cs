@@ -1,7 +1,7 @@
 using System.Text;
 using StreamMonitor.Contracts;
 
-namespace StreamMonitor.Aggregator.Topology;
+namespace StreamMonitor.Streams;
 
 /// <summary>A partial window result of one source partition, or a source's watermark, as read from the partials topic.</summary>
 /// <param name="Source">"topic:partition" of the input partition that produced it.</param>

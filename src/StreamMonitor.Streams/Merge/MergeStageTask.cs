@@ -1,10 +1,10 @@
 using System.Text;
 using Confluent.Kafka;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Time;
 using StreamMonitor.Contracts.Validation;
-using StreamMonitor.Streams;
 
-namespace StreamMonitor.Aggregator.Topology;
+namespace StreamMonitor.Streams;
 
 /// <summary>Stage B of a topology: turns the partials of all source partitions of a window into its result.</summary>
 public interface IResultBuilder
@@ -28,9 +28,12 @@ public interface IResultBuilder
     /// </summary>
     bool Upsert => false;
 
-    /// <summary>Grace of this topology's windows when it differs from the stage's (<see cref="MergeSettings.GraceMs"/>): the
-    /// merge counts a window complete when every source's watermark has reached end + this grace.</summary>
-    long? GraceMs => null;
+    /// <summary>
+    /// This topology's windows with their grace when it differs from the stage's (<see cref="MergeSettings.GraceMs"/>):
+    /// the merge counts a window complete when every source's watermark has reached its
+    /// <see cref="WindowSpec.CloseTime"/>.
+    /// </summary>
+    WindowSpec? Windows => null;
 
     /// <summary>As <see cref="Build(WindowKey, IReadOnlyList{byte[]})"/>; <paramref name="complete"/>: every source has
     /// passed the window, so this is its last emission.</summary>
@@ -64,10 +67,13 @@ public sealed class MergeStageTask : IPartitionTask
     private readonly MergeSettings _settings;
     private readonly EventCodec _codec;
     private readonly ProgressBoard _progress;
-    private readonly Dictionary<string, long> _watermarks = new(StringComparer.Ordinal);
-    private readonly SortedSet<string> _idle = new(StringComparer.Ordinal);
+
+    // Per source its watermark and whether it announced itself idle: stage A applied the idle rule, so the merge
+    // takes idleness from the announcements alone (span 0).
+    private readonly LaneWatermarks _sources = new(new IdleRule(0));
     private readonly Dictionary<string, long> _expiredThrough = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, MergeWindow> _windows = new(StringComparer.Ordinal);
+    private readonly Dictionary<(WindowKind Kind, long SizeMs), WindowSpec> _specs = [];
 
     /// <summary>Creates or restores the task.</summary>
     public MergeStageTask(IEnumerable<IResultBuilder> builders, MergeSettings settings, byte[]? state, EventCodec codec, ProgressBoard progress)
@@ -83,7 +89,7 @@ public sealed class MergeStageTask : IPartitionTask
     }
 
     /// <inheritdoc />
-    public long StreamTime => _watermarks.Count == 0 ? long.MinValue : _watermarks.Values.Max();
+    public long StreamTime => _sources.Front ?? long.MinValue;
 
     /// <summary>Partials ignored as replayed duplicates of complete windows.</summary>
     public long Duplicates { get; private set; }
@@ -112,11 +118,9 @@ public sealed class MergeStageTask : IPartitionTask
 
         if (partial.Window is not { } window)
         {
-            var previous = _watermarks.GetValueOrDefault(partial.Source, long.MinValue);
-            var changed = partial.Idle ? _idle.Add(partial.Source) : _idle.Remove(partial.Source);
-            if (partial.StreamTimeMs > previous || !_watermarks.ContainsKey(partial.Source))
+            var changed = _sources.SetIdle(partial.Source, partial.Idle);
+            if (_sources.Observe(partial.Source, partial.StreamTimeMs))
             {
-                _watermarks[partial.Source] = partial.StreamTimeMs;
                 _progress.Observe(partial.StreamTimeMs);
                 changed = true;
             }
@@ -180,11 +184,12 @@ public sealed class MergeStageTask : IPartitionTask
     {
         writer.Write(Duplicates);
         writer.Write(Expired);
-        writer.Write(_watermarks.Count);
-        foreach (var (source, watermark) in _watermarks.OrderBy(w => w.Key, StringComparer.Ordinal))
+        var watermarks = _sources.Lanes.Where(l => l.Position is not null).OrderBy(l => l.Name, StringComparer.Ordinal).ToList();
+        writer.Write(watermarks.Count);
+        foreach (var source in watermarks)
         {
-            writer.Write(source);
-            writer.Write(watermark);
+            writer.Write(source.Name);
+            writer.Write(source.Position!.Value);
         }
 
         writer.Write(_windows.Count);
@@ -202,8 +207,9 @@ public sealed class MergeStageTask : IPartitionTask
             }
         }
 
-        writer.Write(_idle.Count);
-        foreach (var source in _idle)
+        var idle = _sources.Lanes.Where(l => l.Idle).Select(l => l.Name).Order(StringComparer.Ordinal).ToList();
+        writer.Write(idle.Count);
+        foreach (var source in idle)
         {
             writer.Write(source);
         }
@@ -223,7 +229,7 @@ public sealed class MergeStageTask : IPartitionTask
         var sources = reader.ReadInt32();
         for (var i = 0; i < sources; i++)
         {
-            _watermarks[reader.ReadString()] = reader.ReadInt64();
+            _sources.Observe(reader.ReadString(), reader.ReadInt64());
         }
 
         var windows = reader.ReadInt32();
@@ -250,7 +256,7 @@ public sealed class MergeStageTask : IPartitionTask
             var idle = reader.ReadInt32();
             for (var i = 0; i < idle; i++)
             {
-                _idle.Add(reader.ReadString());
+                _sources.SetIdle(reader.ReadString(), true);
             }
 
             var expired = reader.ReadInt32();
@@ -265,7 +271,22 @@ public sealed class MergeStageTask : IPartitionTask
 
     private bool Covers(WindowKey window) => _builders.TryGetValue(window.Kind, out var builder) && builder.Covers(window);
 
-    private long CloseAt(WindowKey window) => Saturating.Add(window.WindowStartMs, window.WindowSizeMs, _builders[window.Kind].GraceMs ?? _settings.GraceMs);
+    private long CloseAt(WindowKey window) => SpecOf(window).ClampedCloseTime(window.WindowStartMs);
+
+    /// <summary>
+    /// The spec that closes <paramref name="window"/>: its size with its topology's grace. Only the close is asked of it,
+    /// so the advance of a hopping window does not matter: the key's start is already a window start.
+    /// </summary>
+    private WindowSpec SpecOf(WindowKey window)
+    {
+        if (!_specs.TryGetValue((window.Kind, window.WindowSizeMs), out var spec))
+        {
+            spec = new WindowSpec(window.WindowSizeMs, window.WindowSizeMs, _builders[window.Kind].Windows?.GraceMs ?? _settings.GraceMs);
+            _specs[(window.Kind, window.WindowSizeMs)] = spec;
+        }
+
+        return spec;
+    }
 
     private long MaxWatermark() => StreamTime;
 
@@ -274,7 +295,7 @@ public sealed class MergeStageTask : IPartitionTask
         var closeAt = CloseAt(window);
         foreach (var source in _builders[window.Kind].Sources)
         {
-            if (_watermarks.GetValueOrDefault(source, long.MinValue) < closeAt)
+            if (_sources.PositionOrMin(source) < closeAt)
             {
                 return false;
             }
@@ -309,7 +330,7 @@ public sealed class MergeStageTask : IPartitionTask
         {
             foreach (var source in builder.Sources)
             {
-                if (_watermarks.GetValueOrDefault(source, long.MinValue) < closeAt)
+                if (_sources.PositionOrMin(source) < closeAt)
                 {
                     _expiredThrough[source] = Math.Max(_expiredThrough.GetValueOrDefault(source, long.MinValue), closeAt);
                 }
@@ -324,7 +345,7 @@ public sealed class MergeStageTask : IPartitionTask
     {
         foreach (var source in builder.Sources)
         {
-            if (_watermarks.GetValueOrDefault(source, long.MinValue) < closeAt && !_idle.Contains(source))
+            if (_sources.PositionOrMin(source) < closeAt && !_sources.IsIdle(source))
             {
                 return false;
             }

@@ -2,7 +2,9 @@ namespace StreamMonitor.Streams;
 
 /// <summary>
 /// The largest stream time this process knows of, from any of its tasks or from watermarks read on the partials
-/// topic. Idle partitions are flushed against it. It only ever rises; it is derived from data, never the clock.
+/// topic: the front of the process's lanes, kept lock-free because every processor thread raises it. Idle partitions
+/// are judged against it by the one idle rule (<see cref="Contracts.Time.IdleRule"/>). It only ever rises; it is
+/// derived from data, never the clock.
 /// </summary>
 public sealed class ProgressBoard
 {

@@ -1,7 +1,6 @@
 using Confluent.Kafka;
-using StreamMonitor.Streams;
 
-namespace StreamMonitor.Aggregator.Topology;
+namespace StreamMonitor.Streams;
 
 /// <summary>
 /// Several tasks over one input partition (e.g. latency and score drift over the predictions): each record goes to

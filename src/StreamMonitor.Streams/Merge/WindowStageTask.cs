@@ -1,10 +1,10 @@
 using Confluent.Kafka;
 using StreamMonitor.Analytics;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Time;
 using StreamMonitor.Contracts.Validation;
-using StreamMonitor.Streams;
 
-namespace StreamMonitor.Aggregator.Topology;
+namespace StreamMonitor.Streams;
 
 /// <summary>What a stage-A topology contributes: how to read a record and how to encode its aggregate.</summary>
 public interface IStageTopology<TAgg>
@@ -23,7 +23,7 @@ public interface IStageTopology<TAgg>
     TAgg Read(BinaryReader reader);
 
     /// <summary>
-    /// Reads a consumed record through the record policy (<see cref="InputRecords"/>, with the record's Kafka
+    /// Reads a consumed record through the record policy (against the record's Kafka
     /// timestamp). Null when it is valid, with the grouping key ("model|version"; empty for a valid record this topology
     /// does not aggregate, which only advances its stream time), event time and the update to apply; otherwise the
     /// rejection, and the record touches no stream time.
@@ -75,6 +75,7 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
     private readonly List<WindowResult<TAgg>> _closed = [];
     private readonly EventCodec _codec;
     private readonly long _boundaryUnit;
+    private readonly IdleRule _idleRule;
     private long _lastWatermarkBoundary = long.MinValue;
     private bool _idleAnnounced;
 
@@ -90,6 +91,7 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
         _codec = codec;
         _table = new WindowedTable<TAgg>(settings.Specs, settings.GraceMs, topology.Create);
         _boundaryUnit = settings.Specs.Min(s => s.AdvanceMs);
+        _idleRule = new IdleRule(settings.IdleTimeoutMs);
         if (state is not null)
         {
             TaskState.Decode(state, reader =>
@@ -164,7 +166,7 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
     /// <inheritdoc />
     public void OnIdle(long watermarkMs, ITaskOutput output)
     {
-        var goingIdle = !_idleAnnounced && (_table.StreamTime == long.MinValue || watermarkMs >= Saturating.Add(_table.StreamTime, _settings.IdleTimeoutMs));
+        var goingIdle = !_idleAnnounced && _idleRule.IsIdle(_table.StreamTime, watermarkMs);
 
         // Going idle flushes every open window: once the merge takes this source for idle it may drop windows this
         // source is behind on, so all that this source holds must be there first.

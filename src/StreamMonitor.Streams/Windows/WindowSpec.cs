@@ -94,10 +94,16 @@ public sealed record WindowSpec
     public bool IsClosed(long startMs, long streamTimeMs) => CloseTime(startMs) <= streamTimeMs;
 
     /// <summary>
-    /// The same with a grace carried apart from the spec (the quality join's settings until they hold a spec with its
-    /// grace); <see cref="GraceMs"/> is ignored.
+    /// <see cref="CloseTime"/> clamped to <see cref="long.MaxValue"/>, for callers that keep close times as
+    /// <see cref="long"/> (a window closing beyond it then closes at the end of time).
     /// </summary>
-    public bool IsClosed(long startMs, long graceMs, long streamTimeMs) => (Int128)startMs + SizeMs + graceMs <= streamTimeMs;
+    public long ClampedCloseTime(long startMs) => Saturating.Clamp(CloseTime(startMs));
+
+    /// <summary>
+    /// The last stream time at which the window starting at <paramref name="startMs"/> is still open
+    /// (<see cref="CloseTime"/> − 1, clamped): a frontier below which it is not yet final.
+    /// </summary>
+    public long OpenThrough(long startMs) => Saturating.Clamp(CloseTime(startMs) - 1);
 
     /// <summary>
     /// Whether a record at <paramref name="eventTimeMs"/> is late at <paramref name="streamTimeMs"/>: even the latest
