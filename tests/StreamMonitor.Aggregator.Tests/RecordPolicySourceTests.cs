@@ -12,6 +12,7 @@ using StreamMonitor.Contracts.State;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
+using StreamMonitor.Testing;
 
 namespace StreamMonitor.Aggregator.Tests;
 
@@ -220,7 +221,7 @@ public sealed class RecordPolicySourceTests
             ModelDriftAggregate.Write(writer, state);
         }
 
-        var window = new WindowKey(WindowKind.Drift, "gone", DriftTopology.AllVersions, Now, 10_000);
+        var window = new WindowKey(WindowKind.Drift, "gone", ModelKey.AllVersionsValue, Now, 10_000);
         var source = PartialRecords.SourceOf(Topics.Features, 0);
         merge.Process(Record(Topics.WindowPartials, 0, PartialRecords.PartialValue(window, source, final: true, buffer.ToArray()), null), output);
         merge.Process(Record(Topics.WindowPartials, 1, [9, 9, 9], null), output);

@@ -27,9 +27,6 @@ namespace StreamMonitor.Aggregator.Drift;
 /// <param name="metrics">Counts the events of models without a profile (optional).</param>
 public sealed class DriftTopology(InputRecords inputs, EventCodec codec, IReadOnlyDictionary<string, ReferenceProfile> profiles, DriftThresholds thresholds, TopicCatalog topics, bool deadLetterRejected = false, ITaskMetrics? metrics = null) : IStageTopology<ModelDriftAggregate>, IResultBuilder
 {
-    /// <summary>Version used in drift result keys.</summary>
-    public const string AllVersions = "all";
-
     /// <inheritdoc />
     public WindowKind Kind => WindowKind.Drift;
 
@@ -79,7 +76,7 @@ public sealed class DriftTopology(InputRecords inputs, EventCodec codec, IReadOn
             return null;
         }
 
-        key = features.ModelName + Identifiers.KeySeparator + AllVersions;
+        key = ModelKey.AllVersions(features.ModelName).ToString();
         update = aggregate => aggregate.Add(profile, features);
         return null;
     }

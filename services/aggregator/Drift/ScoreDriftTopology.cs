@@ -64,7 +64,7 @@ public sealed class ScoreDriftTopology(InputRecords inputs, IReadOnlyDictionary<
             return null;
         }
 
-        key = prediction.ModelName + Identifiers.KeySeparator + DriftTopology.AllVersions;
+        key = ModelKey.AllVersions(prediction.ModelName).ToString();
         var score = prediction.Score;
         update = aggregate => aggregate.AddScore(profile, score);
         return null;

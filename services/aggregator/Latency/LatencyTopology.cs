@@ -53,7 +53,7 @@ public sealed class LatencyTopology(InputRecords inputs, EventCodec codec, IRead
         }
 
         // An ERROR prediction of an invalid model arrives in the "_unknown" bucket and counts in its error rate there.
-        key = prediction.ModelName + Identifiers.KeySeparator + prediction.ModelVersion;
+        key = new ModelKey(prediction.ModelName, prediction.ModelVersion).ToString();
         eventTimeMs = prediction.EventTimeMs;
         update = aggregate => aggregate.Add(prediction);
         return null;

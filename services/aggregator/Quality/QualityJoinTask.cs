@@ -199,7 +199,7 @@ public sealed class QualityJoinTask : IChangelogTask
             return;
         }
 
-        var window = _windows.Open((_settings.Window.LastWindowStart(eventTime), prediction.ModelName + Identifiers.KeySeparator + prediction.ModelVersion));
+        var window = _windows.Open((_settings.Window.LastWindowStart(eventTime), new ModelKey(prediction.ModelName, prediction.ModelVersion).ToString()));
         window.Aggregate.Predictions++;
         window.Pending++;
         _windows.Touch(window);

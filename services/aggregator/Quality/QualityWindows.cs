@@ -251,8 +251,7 @@ internal sealed class QualityWindows(QualitySettings settings, string sourceId, 
 
     private void EmitPartial(QualityWindow window, bool final, ITaskOutput output)
     {
-        var separator = window.Slot.Id.IndexOf('|', StringComparison.Ordinal);
-        var key = new WindowKey(WindowKind.Quality, window.Slot.Id[..separator], window.Slot.Id[(separator + 1)..], window.Slot.Time, settings.Window.SizeMs);
+        var key = ModelKey.Parse(window.Slot.Id).Window(WindowKind.Quality, window.Slot.Time, settings.Window.SizeMs);
         var state = QualityChangelogCodec.Bytes(window.Aggregate.WriteTo);
         var partition = Murmur2.Partition(PartialRecords.RoutingKey(key), settings.Topics.ResultPartitions);
         output.Send(settings.Topics.WindowPartials, partition, PartialRecords.PartialKey(key, sourceId), PartialRecords.PartialValue(key, sourceId, final, state));

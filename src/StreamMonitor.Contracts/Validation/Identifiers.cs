@@ -51,6 +51,9 @@ public static class Identifiers
     /// <summary>Separates model name and version in window keys ("model|version", "latency|model|version|start|size").</summary>
     public const char KeySeparator = '|';
 
+    /// <summary><see cref="KeySeparator"/> as a string, for concatenation without boxing.</summary>
+    public const string KeySeparatorText = "|";
+
     /// <summary>
     /// The rule for a model name or version: an identifier without <see cref="KeySeparator"/>, which would make the
     /// window keys built from it ambiguous. Null when valid, else the rejection naming <paramref name="field"/>.

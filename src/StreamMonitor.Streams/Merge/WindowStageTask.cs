@@ -200,8 +200,7 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
     {
         foreach (var window in _closed)
         {
-            var separator = window.Key.IndexOf('|', StringComparison.Ordinal);
-            var key = new WindowKey(_topology.Kind, window.Key[..separator], window.Key[(separator + 1)..], window.StartMs, window.Spec.SizeMs);
+            var key = ModelKey.Parse(window.Key).Window(_topology.Kind, window.StartMs, window.Spec.SizeMs);
             using var buffer = new MemoryStream();
             using (var writer = new BinaryWriter(buffer))
             {
