@@ -10,14 +10,6 @@ using StreamMonitor.Testing;
 
 namespace StreamMonitor.Aggregator.Tests;
 
-/// <summary>Records every output of a task, as the topics would hold them.</summary>
-public sealed class RecordingOutput : ITaskOutput
-{
-    public List<(string Topic, int? Partition, byte[] Key, byte[] Value)> Records { get; } = [];
-
-    public void Send(string topic, int? partition, byte[] key, byte[] value) => Records.Add((topic, partition, key, value));
-}
-
 /// <summary>
 /// Drives stage A and stage B in memory with the same task classes the service runs, moving partial records between
 /// them as the partials topic would (per partition, in order). Optionally "crashes" tasks: snapshots at a random
@@ -55,8 +47,8 @@ public sealed class InMemoryPipeline
         var random = crashSeed is { } seed ? new Random(seed) : null;
         for (var p = 0; p < partitions.Count; p++)
         {
-            var records = partitions[p].Select((prediction, offset) => Record(_topics.Predictions, p, offset, _codec.Serialize(prediction))).ToList();
-            var output = RunTask(
+            var records = partitions[p].Select((prediction, offset) => TaskDriver.Record(_topics.Predictions, p, offset, _codec.Serialize(prediction))).ToList();
+            var output = TaskDriver.Run(
                 state => new WindowStageTask<LatencyAggregate>(Topology, Stage, new TopicPartition(_topics.Predictions, p), state, _codec),
                 records,
                 random);
@@ -72,9 +64,9 @@ public sealed class InMemoryPipeline
         var results = new List<(string Topic, byte[] Key, byte[] Value)>();
         for (var p = 0; p < _topics.ResultPartitions; p++)
         {
-            var records = partials.Where(r => r.Partition == p).Select((r, offset) => Record(_topics.WindowPartials, p, offset, r.Value, r.Key)).ToList();
+            var records = partials.Where(r => r.Partition == p).Select((r, offset) => TaskDriver.Record(_topics.WindowPartials, p, offset, r.Value, r.Key)).ToList();
             var progress = new ProgressBoard();
-            var output = RunTask(state => new MergeStageTask([Topology], Merge, state, _codec, progress), records, random);
+            var output = TaskDriver.Run(state => new MergeStageTask([Topology], Merge, state, _codec, progress), records, random);
             results.AddRange(output.Select(o => (o.Topic, o.Key, o.Value)));
         }
 
@@ -87,83 +79,6 @@ public sealed class InMemoryPipeline
             .GroupBy(o => System.Text.Encoding.UTF8.GetString(o.Key))
             .ToDictionary(g => g.Key, g => _codec.Deserialize<LatencyWindowResult>(g.Last().Value));
 
-    public static List<(string Topic, int? Partition, byte[] Key, byte[] Value)> RunTask(Func<byte[]?, IPartitionTask> create, List<ConsumeResult<byte[], byte[]>> records, Random? crashes) =>
-        RunTask((state, _) => create(state), records, crashes);
-
-    /// <summary>
-    /// Runs a task over its records; with <paramref name="crashes"/>, checkpoints at random points and "kills" it up to
-    /// three times, restarting from the last checkpoint. An <see cref="IChangelogTask"/> writes its changes to a
-    /// simulated changelog partition as the processor does (<see cref="ChangelogPartition"/>); some kills land between
-    /// the changelog write and the checkpoint, and a restart sees the changelog compacted or not, as Kafka may.
-    /// </summary>
-    public static List<(string Topic, int? Partition, byte[] Key, byte[] Value)> RunTask(Func<byte[]?, IReadOnlyDictionary<string, byte[]>, IPartitionTask> create, List<ConsumeResult<byte[], byte[]>> records, Random? crashes)
-    {
-        var output = new RecordingOutput();
-        var changelogTopic = new List<ChangelogRecord>();
-        var changelog = ChangelogPartition.Empty();
-        var task = create(null, new Dictionary<string, byte[]>(StringComparer.Ordinal));
-        byte[]? checkpointState = null;
-        long committed = 0;
-        var checkpointOffset = 0;
-        var crashesLeft = crashes is null ? 0 : 3;
-
-        void Restart()
-        {
-            crashesLeft--;
-            if (crashes!.Next(2) == 0)
-            {
-                changelogTopic = LogCompaction.Compact(changelogTopic);
-            }
-
-            changelog = ChangelogPartition.Restore(changelogTopic, committed, out var entries, out var cleanup);
-            changelogTopic.AddRange(cleanup);
-            task = create(checkpointState, entries);
-        }
-
-        for (var i = 0; i < records.Count; i++)
-        {
-            task.Process(records[i], output);
-            if (crashes is not null && crashes.NextDouble() < 0.01)
-            {
-                var generation = changelog.Generation;
-                if (task is IChangelogTask stateful)
-                {
-                    (generation, var written) = changelog.Stage(stateful.TakeChanges());
-                    changelogTopic.AddRange(written);
-                    if (crashesLeft > 0 && crashes.NextDouble() < 0.2)
-                    {
-                        // kill -9 after the changelog write, before the checkpoint: that generation never commits.
-                        Restart();
-                        i = checkpointOffset - 1;
-                        continue;
-                    }
-                }
-
-                checkpointState = task.Snapshot();
-                committed = generation;
-                checkpointOffset = i + 1;
-                changelogTopic.AddRange(changelog.Commit());
-            }
-
-            if (crashesLeft > 0 && crashes!.NextDouble() < 0.003)
-            {
-                // kill -9: outputs after the checkpoint stay on the topics (they were produced), state is lost.
-                Restart();
-                i = checkpointOffset - 1;
-            }
-        }
-
-        return output.Records;
-    }
-
     /// <summary>The aggregator's source over the default record policy.</summary>
     public static InputRecords Inputs(EventCodec codec) => new(new RecordPolicy(codec));
-
-    public static ConsumeResult<byte[], byte[]> Record(string topic, int partition, long offset, byte[] value, byte[]? key = null) => new()
-    {
-        Topic = topic,
-        Partition = partition,
-        Offset = offset,
-        Message = new Message<byte[], byte[]> { Key = key ?? [], Value = value },
-    };
 }

@@ -5,6 +5,7 @@ using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
+using StreamMonitor.Testing;
 
 namespace StreamMonitor.Aggregator.Tests;
 
@@ -26,7 +27,7 @@ public class LabelRepartitionTests
     public void A_valid_label_goes_to_the_murmur2_partition_of_its_event_id_with_its_value_timestamp_and_source()
     {
         var value = Codec.Serialize(new Label { EventId = "order-4711", ModelName = "fraud", Value = 1, LabelTimeMs = Now });
-        var record = InMemoryPipeline.Record(Topics.Labels, 3, 41, value, Encoding.UTF8.GetBytes("a key that is not the id"));
+        var record = TaskDriver.Record(Topics.Labels, 3, 41, value, Encoding.UTF8.GetBytes("a key that is not the id"));
         record.Message.Timestamp = new Timestamp(Now + 5, TimestampType.CreateTime);
 
         var (topic, partition, message) = Repartitioner.Route(record);
@@ -43,7 +44,7 @@ public class LabelRepartitionTests
     [Fact]
     public void A_rejected_label_is_dead_lettered_by_the_step_with_its_original_coordinates_and_reason()
     {
-        var record = InMemoryPipeline.Record(Topics.Labels, 2, 7, [0xbe, 0xef]);
+        var record = TaskDriver.Record(Topics.Labels, 2, 7, [0xbe, 0xef]);
         record.Message.Timestamp = new Timestamp(Now, TimestampType.CreateTime);
         var expected = InMemoryPipeline.Inputs(Codec).Label(record).Rejection!.ReasonCode;
 
@@ -111,7 +112,7 @@ public class LabelRepartitionTests
         foreach (var id in (string[])["a", "b", "c"])
         {
             var prediction = new Prediction { EventId = id, ModelName = "fraud", ModelVersion = "1", EventTimeMs = Now, Status = PredictionStatus.OK, OutputKind = OutputKind.BINARY_PROBABILITY, Score = 0.8 };
-            task.Process(InMemoryPipeline.Record(Topics.Predictions, 0, offset++, Codec.Serialize(prediction)), output);
+            task.Process(TaskDriver.Record(Topics.Predictions, 0, offset++, Codec.Serialize(prediction)), output);
         }
 
         for (var i = 0; i < labels.Count; i++)
@@ -139,7 +140,7 @@ public class LabelRepartitionTests
 
         // A prediction far ahead closes the window: every label outcome is in the final partial.
         var sentinel = new Prediction { EventId = "z", ModelName = "fraud", ModelVersion = "1", EventTimeMs = Now + 3_600_000, Status = PredictionStatus.ERROR };
-        task.Process(InMemoryPipeline.Record(Topics.Predictions, 0, offset, Codec.Serialize(sentinel)), output);
+        task.Process(TaskDriver.Record(Topics.Predictions, 0, offset, Codec.Serialize(sentinel)), output);
         return (task, output);
     }
 
@@ -148,7 +149,7 @@ public class LabelRepartitionTests
 
     private static ConsumeResult<byte[], byte[]> Label(string id, double value, int source, long offset)
     {
-        var record = InMemoryPipeline.Record(Topics.Labels, source, offset, Codec.Serialize(new Label { EventId = id, ModelName = "fraud", Value = value, LabelTimeMs = Now + 1_000 }));
+        var record = TaskDriver.Record(Topics.Labels, source, offset, Codec.Serialize(new Label { EventId = id, ModelName = "fraud", Value = value, LabelTimeMs = Now + 1_000 }));
         var (_, partition, message) = Repartitioner.Route(record);
         return ById(message, partition!.Value, offset);
     }

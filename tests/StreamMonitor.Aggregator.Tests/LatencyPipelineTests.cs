@@ -5,6 +5,7 @@ using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.State;
 using StreamMonitor.Streams;
+using StreamMonitor.Testing;
 
 namespace StreamMonitor.Aggregator.Tests;
 

@@ -4,6 +4,7 @@ using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
 using StreamMonitor.Streams;
+using StreamMonitor.Testing;
 
 namespace StreamMonitor.Aggregator.Tests;
 
@@ -67,7 +68,7 @@ public class MergeDeterminismTests
         var window = new WindowKey(WindowKind.Latency, "m", "1", 0, 10_000);
         var sources = topology.Sources;
         var offset = 0L;
-        void Feed(byte[] value) => merge.Process(InMemoryPipeline.Record(pipeline.Topics.WindowPartials, 0, offset++, value), output);
+        void Feed(byte[] value) => merge.Process(TaskDriver.Record(pipeline.Topics.WindowPartials, 0, offset++, value), output);
         byte[] State(int count)
         {
             var aggregate = topology.Create();
@@ -118,7 +119,7 @@ public class MergeDeterminismTests
         // The idle and expiry state survives a checkpoint.
         var restored = new MergeStageTask([topology], pipeline.Merge, merge.Snapshot(), pipeline.Codec, new ProgressBoard());
         var after = new RecordingOutput();
-        restored.Process(InMemoryPipeline.Record(pipeline.Topics.WindowPartials, 0, offset++, PartialRecords.PartialValue(window, sources[1], false, State(6))), after);
+        restored.Process(TaskDriver.Record(pipeline.Topics.WindowPartials, 0, offset++, PartialRecords.PartialValue(window, sources[1], false, State(6))), after);
         Assert.Equal(2, restored.Expired);
         Assert.DoesNotContain(after.Records, r => r.Topic == pipeline.Topics.LatencyResults);
     }
@@ -130,7 +131,7 @@ public class MergeDeterminismTests
         var task = new WindowStageTask<LatencyAggregate>(pipeline.Topology, pipeline.Stage, new TopicPartition(pipeline.Topics.Predictions, 1), null, pipeline.Codec);
         var output = new RecordingOutput();
         var offset = 0L;
-        void Feed(long t) => task.Process(InMemoryPipeline.Record(pipeline.Topics.Predictions, 1, offset++, pipeline.Codec.Serialize(new Prediction { EventId = "e", ModelName = "m", ModelVersion = "1", EventTimeMs = t, Timing = new PredictionTiming { E2eUs = 5 } })), output);
+        void Feed(long t) => task.Process(TaskDriver.Record(pipeline.Topics.Predictions, 1, offset++, pipeline.Codec.Serialize(new Prediction { EventId = "e", ModelName = "m", ModelVersion = "1", EventTimeMs = t, Timing = new PredictionTiming { E2eUs = 5 } })), output);
 
         Feed(1_000);
         Feed(12_000);
@@ -174,13 +175,13 @@ public class MergeDeterminismTests
             for (long t = p * 7; t < SpanMs; t += StepMs)
             {
                 var prediction = new Prediction { EventId = $"e{p}-{t}", ModelName = "m", ModelVersion = "1", EventTimeMs = t, Timing = new PredictionTiming { E2eUs = 100 + t % 977 } };
-                task.Process(InMemoryPipeline.Record(pipeline.Topics.Predictions, p, offset++, pipeline.Codec.Serialize(prediction)), output);
+                task.Process(TaskDriver.Record(pipeline.Topics.Predictions, p, offset++, pipeline.Codec.Serialize(prediction)), output);
             }
 
             // A sentinel of another model far ahead closes every real window on this partition; then the partition is
             // caught up, and idle once the process watermark is past the idle timeout.
             var sentinel = PredictionGenerator.Sentinel(SentinelMs);
-            task.Process(InMemoryPipeline.Record(pipeline.Topics.Predictions, p, offset++, pipeline.Codec.Serialize(sentinel)), output);
+            task.Process(TaskDriver.Record(pipeline.Topics.Predictions, p, offset++, pipeline.Codec.Serialize(sentinel)), output);
             task.OnIdle(SentinelMs + 60_000, output);
             streams.Add(output.Records.Where(r => r.Topic == pipeline.Topics.WindowPartials).Select(r => (r.Partition!.Value, r.Key, r.Value)).ToList());
         }
@@ -205,8 +206,8 @@ public class MergeDeterminismTests
         var interleaved = order(streams).ToList();
         for (var p = 0; p < pipeline.Topics.ResultPartitions; p++)
         {
-            var records = interleaved.Where(r => r.Partition == p).Select((r, offset) => InMemoryPipeline.Record(pipeline.Topics.WindowPartials, p, offset, r.Value, r.Key)).ToList();
-            outputs.AddRange(InMemoryPipeline.RunTask(_ => new MergeStageTask([pipeline.Topology], pipeline.Merge, null, pipeline.Codec, new ProgressBoard()), records, null));
+            var records = interleaved.Where(r => r.Partition == p).Select((r, offset) => TaskDriver.Record(pipeline.Topics.WindowPartials, p, offset, r.Value, r.Key)).ToList();
+            outputs.AddRange(TaskDriver.Run(_ => new MergeStageTask([pipeline.Topology], pipeline.Merge, null, pipeline.Codec, new ProgressBoard()), records, null));
         }
 
         var results = outputs.Where(o => o.Topic == pipeline.Topics.LatencyResults).GroupBy(o => Encoding.UTF8.GetString(o.Key)).ToDictionary(g => g.Key, g => g.Last().Value);

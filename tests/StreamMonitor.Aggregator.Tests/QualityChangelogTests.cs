@@ -38,7 +38,7 @@ public sealed class QualityChangelogTests
         var task = new QualityJoinTask(Settings, 0, null, new Dictionary<string, byte[]>(StringComparer.Ordinal), InMemoryPipeline.Inputs(Codec), Codec);
         var output = new RecordingOutput();
         var offset = 0L;
-        void Feed(string topic, byte[] value) => task.Process(InMemoryPipeline.Record(topic, 0, offset++, value), output);
+        void Feed(string topic, byte[] value) => task.Process(TaskDriver.Record(topic, 0, offset++, value), output);
 
         Feed(Topics.Predictions, Codec.Serialize(Prediction(0)));
         var small = task.Snapshot().Length;
@@ -85,7 +85,7 @@ public sealed class QualityChangelogTests
         var offset = 0L;
         var records = Enumerable.Range(0, 3_000).Select(i => (Topics.Predictions, Codec.Serialize(Prediction(i))))
             .Concat(Enumerable.Range(0, 3_000).Where(i => i % 3 != 0).Select(i => (Topics.Labels, Codec.Serialize(new Label { EventId = "e" + i.ToString(CultureInfo.InvariantCulture), ModelName = "fraud", Value = i % 2, LabelTimeMs = 1_030_000 + (i * 10L) }))))
-            .Select(r => InMemoryPipeline.Record(r.Item1, 0, offset++, r.Item2))
+            .Select(r => TaskDriver.Record(r.Item1, 0, offset++, r.Item2))
             .ToList();
 
         // Checkpoint twice while labels arrive, then restore a copy from the checkpoint and the changelog.
@@ -108,7 +108,7 @@ public sealed class QualityChangelogTests
 
         var expected = new RecordingOutput();
         var actual = new RecordingOutput();
-        foreach (var record in records.Skip(4_000).Append(InMemoryPipeline.Record(Topics.Predictions, 0, offset, Codec.Serialize(Prediction(1_000_000)))))
+        foreach (var record in records.Skip(4_000).Append(TaskDriver.Record(Topics.Predictions, 0, offset, Codec.Serialize(Prediction(1_000_000)))))
         {
             original.Process(record, expected);
             restored.Process(record, actual);

@@ -3,6 +3,7 @@ using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
+using StreamMonitor.Testing;
 
 namespace StreamMonitor.Aggregator.Tests;
 
@@ -32,7 +33,7 @@ public sealed class QualityDeadLetterTests
         };
         for (var offset = 0; offset < records.Length; offset++)
         {
-            task.Process(InMemoryPipeline.Record(records[offset].Topic, 0, offset, records[offset].Value), output);
+            task.Process(TaskDriver.Record(records[offset].Topic, 0, offset, records[offset].Value), output);
         }
 
         var letters = output.Records.Where(r => r.Topic == topics.DeadLetter).Select(r => codec.Deserialize<DeadLetter>(r.Value)).ToList();

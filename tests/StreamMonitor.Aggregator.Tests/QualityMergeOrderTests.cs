@@ -5,6 +5,7 @@ using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
+using StreamMonitor.Testing;
 
 namespace StreamMonitor.Aggregator.Tests;
 
@@ -52,14 +53,14 @@ public class QualityMergeOrderTests
 
         // A prediction for a window that this frontier closed is late (routed, counted), not silently merged.
         var old = new Prediction { EventId = "old", ModelName = "fraud", ModelVersion = "1", EventTimeMs = now - 300_000, Status = PredictionStatus.OK, Score = 0.7 };
-        quiet.Process(InMemoryPipeline.Record(Topics.Predictions, 0, 0, Codec.Serialize(old)), output);
+        quiet.Process(TaskDriver.Record(Topics.Predictions, 0, 0, Codec.Serialize(old)), output);
         Assert.Single(output.Records, r => r.Topic == Topics.LateEvents);
         Assert.Equal(1, quiet.Late);
 
         // A task with an open window never moves on others' time.
         var busy = new QualityJoinTask(settings, 1, null, NoChangelog, InMemoryPipeline.Inputs(Codec), Codec);
         var busyOutput = new RecordingOutput();
-        busy.Process(InMemoryPipeline.Record(Topics.Predictions, 1, 0, Codec.Serialize(new Prediction { EventId = "p", ModelName = "fraud", ModelVersion = "1", EventTimeMs = now, Status = PredictionStatus.OK, Score = 0.2 })), busyOutput);
+        busy.Process(TaskDriver.Record(Topics.Predictions, 1, 0, Codec.Serialize(new Prediction { EventId = "p", ModelName = "fraud", ModelVersion = "1", EventTimeMs = now, Status = PredictionStatus.OK, Score = 0.2 })), busyOutput);
         var before = busyOutput.Records.Count;
         busy.OnIdle(now + 36_000_000, busyOutput);
         Assert.Equal(before, busyOutput.Records.Count);
@@ -72,8 +73,8 @@ public class QualityMergeOrderTests
         var settings = Settings with { Window = Settings.Window.WithGrace(5_000), IdleTimeoutMs = 120_000 };
         var task = new QualityJoinTask(settings, 0, null, NoChangelog, InMemoryPipeline.Inputs(Codec), Codec);
         var output = new RecordingOutput();
-        task.Process(InMemoryPipeline.Record(Topics.Predictions, 0, 0, Codec.Serialize(new Prediction { EventId = "p", ModelName = "fraud", ModelVersion = "1", EventTimeMs = now, Status = PredictionStatus.OK, Score = 0.2 })), output);
-        task.Process(InMemoryPipeline.Record(Topics.Labels, 0, 0, Codec.Serialize(new Label { EventId = "q", Value = 1, LabelTimeMs = now + 1_800_000 })), output);
+        task.Process(TaskDriver.Record(Topics.Predictions, 0, 0, Codec.Serialize(new Prediction { EventId = "p", ModelName = "fraud", ModelVersion = "1", EventTimeMs = now, Status = PredictionStatus.OK, Score = 0.2 })), output);
+        task.Process(TaskDriver.Record(Topics.Labels, 0, 0, Codec.Serialize(new Label { EventId = "q", Value = 1, LabelTimeMs = now + 1_800_000 })), output);
 
         Assert.Equal(now + 1_800_000, task.StreamTime);
         Assert.Equal(now, ((IPartitionTask)task).ProgressTime);
@@ -81,7 +82,7 @@ public class QualityMergeOrderTests
         // A partition that has seen no prediction yet (a scorer slow to start) is not behind on anyone's predictions.
         var board = new ProgressBoard();
         var labelsOnly = new QualityJoinTask(settings, 1, null, NoChangelog, InMemoryPipeline.Inputs(Codec), Codec);
-        labelsOnly.Process(InMemoryPipeline.Record(Topics.Labels, 1, 0, Codec.Serialize(new Label { EventId = "r", Value = 0, LabelTimeMs = now + 1_800_000 })), output);
+        labelsOnly.Process(TaskDriver.Record(Topics.Labels, 1, 0, Codec.Serialize(new Label { EventId = "r", Value = 0, LabelTimeMs = now + 1_800_000 })), output);
         board.Observe(((IPartitionTask)labelsOnly).ProgressTime);
         var quiet = new QualityJoinTask(settings, 2, null, NoChangelog, InMemoryPipeline.Inputs(Codec), Codec);
         var quietOutput = new RecordingOutput();
@@ -99,13 +100,13 @@ public class QualityMergeOrderTests
         Prediction Pred(string id, long time) => new() { EventId = id, ModelName = "fraud", ModelVersion = "1", EventTimeMs = time, Status = PredictionStatus.OK, Score = 0.8 };
         List<PartialRecord> Partials() => output.Records.Where(r => r.Topic == Topics.WindowPartials).Select(r => PartialRecords.Parse(r.Value)).Where(p => p.Window?.WindowStartMs == start).ToList();
 
-        task.Process(InMemoryPipeline.Record(Topics.Predictions, 0, 0, Codec.Serialize(Pred("a", start + 1_000))), output);
-        task.Process(InMemoryPipeline.Record(Topics.Predictions, 0, 1, Codec.Serialize(Pred("c", start + 2_000))), output);
-        task.Process(InMemoryPipeline.Record(Topics.Predictions, 0, 2, Codec.Serialize(Pred("b", start + 66_000))), output);
+        task.Process(TaskDriver.Record(Topics.Predictions, 0, 0, Codec.Serialize(Pred("a", start + 1_000))), output);
+        task.Process(TaskDriver.Record(Topics.Predictions, 0, 1, Codec.Serialize(Pred("c", start + 2_000))), output);
+        task.Process(TaskDriver.Record(Topics.Predictions, 0, 2, Codec.Serialize(Pred("b", start + 66_000))), output);
         Assert.Single(Partials());
 
         // Same update interval as the last tick: the join changes the closed window ("c" still waits), and no tick emits it.
-        task.Process(InMemoryPipeline.Record(Topics.Labels, 0, 0, Codec.Serialize(new Label { EventId = "a", Value = 1, LabelTimeMs = start + 67_000 })), output);
+        task.Process(TaskDriver.Record(Topics.Labels, 0, 0, Codec.Serialize(new Label { EventId = "a", Value = 1, LabelTimeMs = start + 67_000 })), output);
         Assert.Single(Partials());
 
         task.OnIdle(long.MinValue, output);
@@ -136,7 +137,7 @@ public class QualityMergeOrderTests
                 var lane = next[0] == lanes[0].Count ? 1 : next[1] == lanes[1].Count ? 0 : random.Next(2);
                 for (var n = random.Next(1, 100); n > 0 && next[lane] < lanes[lane].Count; n--)
                 {
-                    var record = InMemoryPipeline.Record(lane == 0 ? Topics.Predictions : Topics.Labels, p, next[lane], lanes[lane][next[lane]]);
+                    var record = TaskDriver.Record(lane == 0 ? Topics.Predictions : Topics.Labels, p, next[lane], lanes[lane][next[lane]]);
                     merge.Add(lane, record, processor.EventTimeOf(lane, record));
                     next[lane]++;
                 }
@@ -161,8 +162,8 @@ public class QualityMergeOrderTests
         var results = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         for (var p = 0; p < Topics.ResultPartitions; p++)
         {
-            var records = partials.Where(r => r.Partition == p).Select((r, offset) => InMemoryPipeline.Record(Topics.WindowPartials, p, offset, r.Value, r.Key)).ToList();
-            foreach (var output in InMemoryPipeline.RunTask(state => new MergeStageTask([topology], settings, state, Codec, new ProgressBoard()), records, crashes: null).Where(o => o.Topic == Topics.QualityResults))
+            var records = partials.Where(r => r.Partition == p).Select((r, offset) => TaskDriver.Record(Topics.WindowPartials, p, offset, r.Value, r.Key)).ToList();
+            foreach (var output in TaskDriver.Run(state => new MergeStageTask([topology], settings, state, Codec, new ProgressBoard()), records, crashes: null).Where(o => o.Topic == Topics.QualityResults))
             {
                 results[Encoding.UTF8.GetString(output.Key)] = output.Value;
             }

@@ -4,6 +4,7 @@ using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
+using StreamMonitor.Testing;
 
 namespace StreamMonitor.Aggregator.Tests;
 
@@ -115,9 +116,9 @@ public class QualityPipelineTests
                 .Append((Arrival: sentinel.EventTimeMs, Topic: Topics.Predictions, Value: Codec.Serialize(sentinel)))
                 .ToList();
             var offsets = new Dictionary<string, long>(StringComparer.Ordinal) { [Topics.Predictions] = 0, [Topics.Labels] = 0 };
-            var records = stream.Select(x => InMemoryPipeline.Record(x.Topic, p, offsets[x.Topic]++, x.Value)).ToList();
+            var records = stream.Select(x => TaskDriver.Record(x.Topic, p, offsets[x.Topic]++, x.Value)).ToList();
             var partition = p;
-            foreach (var output in InMemoryPipeline.RunTask((state, changelog) => new QualityJoinTask(Settings, partition, state, changelog, InMemoryPipeline.Inputs(Codec), Codec), records, random))
+            foreach (var output in TaskDriver.Run((state, changelog) => new QualityJoinTask(Settings, partition, state, changelog, InMemoryPipeline.Inputs(Codec), Codec), records, random))
             {
                 if (output.Topic == Topics.WindowPartials)
                 {
@@ -134,8 +135,8 @@ public class QualityPipelineTests
         var merge = new MergeSettings(Settings.Window.GraceMs, 10_000, 3_600_000, Topics.DeadLetter);
         for (var p = 0; p < Topics.ResultPartitions; p++)
         {
-            var records = partials.Where(r => r.Partition == p).Select((r, offset) => InMemoryPipeline.Record(Topics.WindowPartials, p, offset, r.Value, r.Key)).ToList();
-            var output = InMemoryPipeline.RunTask(state => new MergeStageTask([topology], merge, state, Codec, new ProgressBoard()), records, random);
+            var records = partials.Where(r => r.Partition == p).Select((r, offset) => TaskDriver.Record(Topics.WindowPartials, p, offset, r.Value, r.Key)).ToList();
+            var output = TaskDriver.Run(state => new MergeStageTask([topology], merge, state, Codec, new ProgressBoard()), records, random);
             all.AddRange(output.Select(o => (o.Topic, o.Key, o.Value)));
         }
 

@@ -73,13 +73,13 @@ public class ScoreDriftTests
         {
             var featureRecords = features.Where((_, i) => i % 4 == p).OrderBy(f => f.EventTimeMs)
                 .Append(new FeatureEvent { EventId = "sentinel", ModelName = "m", EventTimeMs = SpanMs * 10, Features = new Dictionary<string, double?>() })
-                .Select((f, offset) => InMemoryPipeline.Record(topics.Features, p, offset, codec.Serialize(f))).ToList();
+                .Select((f, offset) => TaskDriver.Record(topics.Features, p, offset, codec.Serialize(f))).ToList();
             var predictionRecords = predictions.Where((_, i) => i % 4 == p).OrderBy(x => x.EventTimeMs)
                 .Append(new Prediction { EventId = "sentinel", ModelName = "m", ModelVersion = "1", EventTimeMs = SpanMs * 10, Status = PredictionStatus.ERROR })
-                .Select((x, offset) => InMemoryPipeline.Record(topics.Predictions, p, offset, codec.Serialize(x))).ToList();
+                .Select((x, offset) => TaskDriver.Record(topics.Predictions, p, offset, codec.Serialize(x))).ToList();
             var partition = p;
-            var outputs = InMemoryPipeline.RunTask(s => new WindowStageTask<ModelDriftAggregate>(drift, stage, new TopicPartition(topics.Features, partition), s, codec), featureRecords, null)
-                .Concat(InMemoryPipeline.RunTask(
+            var outputs = TaskDriver.Run(s => new WindowStageTask<ModelDriftAggregate>(drift, stage, new TopicPartition(topics.Features, partition), s, codec), featureRecords, null)
+                .Concat(TaskDriver.Run(
                     s => new CompositeTask(
                         [
                             x => new WindowStageTask<LatencyAggregate>(latency, stage, new TopicPartition(topics.Predictions, partition), x, codec),
@@ -98,8 +98,8 @@ public class ScoreDriftTests
         var results = new Dictionary<long, DriftWindowResult>();
         for (var p = 0; p < topics.ResultPartitions; p++)
         {
-            var records = partials.Where(r => r.Partition == p).Select((r, offset) => InMemoryPipeline.Record(topics.WindowPartials, p, offset, r.Value, r.Key)).ToList();
-            foreach (var output in InMemoryPipeline.RunTask(_ => new MergeStageTask([drift, latency], new MergeSettings(options.GraceMs, options.MergeGraceMs, options.MergeRetentionMs, topics.DeadLetter), null, codec, new ProgressBoard()), records, null)
+            var records = partials.Where(r => r.Partition == p).Select((r, offset) => TaskDriver.Record(topics.WindowPartials, p, offset, r.Value, r.Key)).ToList();
+            foreach (var output in TaskDriver.Run(_ => new MergeStageTask([drift, latency], new MergeSettings(options.GraceMs, options.MergeGraceMs, options.MergeRetentionMs, topics.DeadLetter), null, codec, new ProgressBoard()), records, null)
                 .Where(o => o.Topic == topics.DriftResults))
             {
                 var result = codec.Deserialize<DriftWindowResult>(output.Value);
@@ -169,7 +169,7 @@ public class ScoreDriftTests
         };
         for (var offset = 0; offset < values.Length; offset++)
         {
-            task.Process(InMemoryPipeline.Record(topics.Predictions, 0, offset, values[offset]), output);
+            task.Process(TaskDriver.Record(topics.Predictions, 0, offset, values[offset]), output);
         }
 
         // The undecodable record and the bad name are routed once by whichever topology routes; valid predictions it
