@@ -62,7 +62,7 @@ public class QualityRegressionErrorTests
     public void An_old_state_with_running_sums_keeps_its_mae_and_rmse_through_a_round_trip_and_a_merge()
     {
         const double absSum = 12.345678901234567, squaredSum = 98.76543210987654;
-        var old = QualityAggregate.ReadFrom(new BinaryReader(new MemoryStream(OldFormatState(regression: 7, absSum, squaredSum))));
+        var old = QualityAggregate.ReadEmbedded(new BinaryReader(new MemoryStream(OldFormatState(regression: 7, absSum, squaredSum))));
         Assert.Equal(7, old.Regression);
         Assert.Equal([1_000L, 2_000L], old.DelaysMs);
         Assert.Equal([(0.75, true)], old.Scores);
@@ -89,7 +89,7 @@ public class QualityRegressionErrorTests
     public void Lists_of_an_unknown_version_are_refused()
     {
         var state = OldFormatState(regression: 0, 0, 0).Concat(BitConverter.GetBytes(3)).Concat(BitConverter.GetBytes(0)).ToArray();
-        Assert.Throws<InvalidDataException>(() => QualityAggregate.ReadFrom(new BinaryReader(new MemoryStream(state))));
+        Assert.Throws<InvalidDataException>(() => QualityAggregate.ReadEmbedded(new BinaryReader(new MemoryStream(state))));
     }
 
     private static (double Prediction, double Label)[] Pairs(int count, int seed)
@@ -122,11 +122,11 @@ public class QualityRegressionErrorTests
         using var buffer = new MemoryStream();
         using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
         {
-            aggregate.WriteTo(writer);
+            QualityAggregate.Codec.Write(writer, aggregate);
         }
 
         buffer.Position = 0;
-        return QualityAggregate.ReadFrom(new BinaryReader(buffer));
+        return QualityAggregate.ReadEmbedded(new BinaryReader(buffer));
     }
 
     /// <summary>A partial state as written before the regression errors were kept: running sums, lists without errors.</summary>

@@ -1,6 +1,7 @@
 using StreamMonitor.Analytics;
 using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.State;
 
 namespace StreamMonitor.Aggregator.Quality;
 
@@ -250,15 +251,21 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
         return positives == 0 || negatives == 0 ? null : (rankSum - (positives * (positives + 1) / 2.0)) / (positives * (double)negatives);
     }
 
-    /// <summary>Encodes the state.</summary>
-    public void WriteTo(BinaryWriter writer)
-    {
-        WriteCountsTo(writer);
-        WriteLists(writer, DelaysMs, Scores, Errors);
-    }
+    /// <summary>
+    /// The state's binary format: the counts (<see cref="WriteCountsTo"/>) and then the lists (<see cref="WriteLists"/>).
+    /// Partials and the result topology store it without a leading version byte, as the running release writes them;
+    /// the format's version is inside the lists (version 1 ends after the pairs, version 2 appends a version number and
+    /// the regression errors), so a stored state is read with <see cref="ReadEmbedded"/>, which tells the version by
+    /// the end of the record. <see cref="StateCodec.Encode{T}"/> writes a standalone record with the version byte first.
+    /// </summary>
+    public static IStateCodec<QualityAggregate> Codec { get; } = new Format();
 
-    /// <summary>Decodes a state written by <see cref="WriteTo"/>.</summary>
-    public static QualityAggregate ReadFrom(BinaryReader reader)
+    /// <summary>
+    /// Reads a state stored without the version byte (<see cref="IStateCodec{T}.Write"/>), to the end of the stream:
+    /// either version, told by whether the lists end after the pairs.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The lists carry an unknown version.</exception>
+    public static QualityAggregate ReadEmbedded(BinaryReader reader)
     {
         var aggregate = ReadCountsFrom(reader);
         aggregate.ReadListsFrom(reader);
@@ -345,6 +352,15 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
     public void ReadListsFrom(BinaryReader reader)
     {
         ArgumentNullException.ThrowIfNull(reader);
+        ReadDelaysAndScores(reader);
+        if (reader.BaseStream.Position != reader.BaseStream.Length)
+        {
+            ReadErrors(reader);
+        }
+    }
+
+    private void ReadDelaysAndScores(BinaryReader reader)
+    {
         var delays = reader.ReadInt32();
         for (var i = 0; i < delays; i++)
         {
@@ -356,12 +372,10 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
         {
             Scores.Add((reader.ReadDouble(), reader.ReadBoolean()));
         }
+    }
 
-        if (reader.BaseStream.Position == reader.BaseStream.Length)
-        {
-            return;
-        }
-
+    private void ReadErrors(BinaryReader reader)
+    {
         var version = reader.ReadInt32();
         if (version != ListsVersion)
         {
@@ -380,5 +394,29 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
         var next = sum + term;
         compensation += Math.Abs(sum) >= Math.Abs(term) ? (sum - next) + term : (term - next) + sum;
         return (next, compensation);
+    }
+
+    private sealed class Format : IStateCodec<QualityAggregate>
+    {
+        public byte Version => ListsVersion;
+
+        public void Write(BinaryWriter writer, QualityAggregate value)
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            value.WriteCountsTo(writer);
+            WriteLists(writer, value.DelaysMs, value.Scores, value.Errors);
+        }
+
+        public QualityAggregate Read(BinaryReader reader, byte version)
+        {
+            var aggregate = ReadCountsFrom(reader);
+            aggregate.ReadDelaysAndScores(reader);
+            if (version >= 2)
+            {
+                aggregate.ReadErrors(reader);
+            }
+
+            return aggregate;
+        }
     }
 }

@@ -37,7 +37,7 @@ public sealed class QualityTopology(EventCodec codec, QualitySettings settings) 
         foreach (var state in partialStates)
         {
             using var reader = new BinaryReader(new MemoryStream(state, writable: false));
-            merged.MergeFrom(QualityAggregate.ReadFrom(reader));
+            merged.MergeFrom(QualityAggregate.ReadEmbedded(reader));
         }
 
         return codec.Serialize(merged.ToResult(window, complete));

@@ -252,7 +252,7 @@ internal sealed class QualityWindows(QualitySettings settings, string sourceId, 
     private void EmitPartial(QualityWindow window, bool final, ITaskOutput output)
     {
         var key = ModelKey.Parse(window.Slot.Id).Window(WindowKind.Quality, window.Slot.Time, settings.Window.SizeMs);
-        var state = QualityChangelogCodec.Bytes(window.Aggregate.WriteTo);
+        var state = QualityChangelogCodec.Bytes(writer => QualityAggregate.Codec.Write(writer, window.Aggregate));
         var partition = Murmur2.Partition(PartialRecords.RoutingKey(key), settings.Topics.ResultPartitions);
         output.Send(settings.Topics.WindowPartials, partition, PartialRecords.PartialKey(key, sourceId), PartialRecords.PartialValue(key, sourceId, final, state));
         window.Dirty = false;
