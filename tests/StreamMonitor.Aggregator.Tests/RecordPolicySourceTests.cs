@@ -218,7 +218,7 @@ public sealed class RecordPolicySourceTests
         using var buffer = new MemoryStream();
         using (var writer = new BinaryWriter(buffer))
         {
-            ModelDriftAggregate.Write(writer, state);
+            ModelDriftAggregate.Codec.Write(writer, state);
         }
 
         var window = new WindowKey(WindowKind.Drift, "gone", ModelKey.AllVersionsValue, Now, 10_000);

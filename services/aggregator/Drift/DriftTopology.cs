@@ -45,10 +45,10 @@ public sealed class DriftTopology(InputRecords inputs, EventCodec codec, IReadOn
     public ModelDriftAggregate Create() => new();
 
     /// <inheritdoc />
-    public void Write(BinaryWriter writer, ModelDriftAggregate aggregate) => ModelDriftAggregate.Write(writer, aggregate);
+    public void Write(BinaryWriter writer, ModelDriftAggregate aggregate) => ModelDriftAggregate.Codec.Write(writer, aggregate);
 
     /// <inheritdoc />
-    public ModelDriftAggregate Read(BinaryReader reader) => ModelDriftAggregate.Read(reader);
+    public ModelDriftAggregate Read(BinaryReader reader) => ModelDriftAggregate.ReadEmbedded(reader);
 
     /// <inheritdoc />
     public bool DeadLettersRejected => deadLetterRejected;
@@ -147,21 +147,17 @@ public sealed class ModelDriftAggregate : IMergeable<ModelDriftAggregate>
         State.Score!.Add(reference, score);
     }
 
-    /// <summary>Encodes an aggregate (a presence flag, then the counts).</summary>
-    public static void Write(BinaryWriter writer, ModelDriftAggregate aggregate)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        ArgumentNullException.ThrowIfNull(aggregate);
-        writer.Write(aggregate.State is not null);
-        if (aggregate.State is not null) DriftAggregate.Codec.WriteVersioned(writer, aggregate.State);
-    }
+    /// <summary>
+    /// The pane state's binary format: a presence flag, then the counts as a versioned <see cref="DriftAggregate.Codec"/>
+    /// record. Partials store it without a leading version byte, as the running release writes them; the counts carry
+    /// their own version, so a stored state is read with <see cref="ReadEmbedded"/>.
+    /// <see cref="StateCodec.Encode{T}"/> writes a standalone record with the version byte first.
+    /// </summary>
+    public static IStateCodec<ModelDriftAggregate> Codec { get; } = new Format();
 
-    /// <summary>Decodes what <see cref="Write"/> wrote.</summary>
-    public static ModelDriftAggregate Read(BinaryReader reader)
-    {
-        ArgumentNullException.ThrowIfNull(reader);
-        return new ModelDriftAggregate { State = reader.ReadBoolean() ? DriftAggregate.Codec.ReadVersioned(reader) : null };
-    }
+    /// <summary>Reads a state stored without the version byte (<see cref="IStateCodec{T}.Write"/>).</summary>
+    /// <exception cref="InvalidDataException">The counts carry an unknown version.</exception>
+    public static ModelDriftAggregate ReadEmbedded(BinaryReader reader) => Codec.Read(reader, 1);
 
     /// <inheritdoc />
     public void MergeFrom(ModelDriftAggregate other)
@@ -187,5 +183,24 @@ public sealed class ModelDriftAggregate : IMergeable<ModelDriftAggregate>
         }
 
         State.MergeFrom(other.State);
+    }
+
+    private sealed class Format : IStateCodec<ModelDriftAggregate>
+    {
+        public byte Version => 1;
+
+        public void Write(BinaryWriter writer, ModelDriftAggregate value)
+        {
+            ArgumentNullException.ThrowIfNull(writer);
+            ArgumentNullException.ThrowIfNull(value);
+            writer.Write(value.State is not null);
+            if (value.State is not null) DriftAggregate.Codec.WriteVersioned(writer, value.State);
+        }
+
+        public ModelDriftAggregate Read(BinaryReader reader, byte version)
+        {
+            ArgumentNullException.ThrowIfNull(reader);
+            return new ModelDriftAggregate { State = reader.ReadBoolean() ? DriftAggregate.Codec.ReadVersioned(reader) : null };
+        }
     }
 }

@@ -40,10 +40,10 @@ public sealed class ScoreDriftTopology(InputRecords inputs, IReadOnlyDictionary<
     public ModelDriftAggregate Create() => new();
 
     /// <inheritdoc />
-    public void Write(BinaryWriter writer, ModelDriftAggregate aggregate) => ModelDriftAggregate.Write(writer, aggregate);
+    public void Write(BinaryWriter writer, ModelDriftAggregate aggregate) => ModelDriftAggregate.Codec.Write(writer, aggregate);
 
     /// <inheritdoc />
-    public ModelDriftAggregate Read(BinaryReader reader) => ModelDriftAggregate.Read(reader);
+    public ModelDriftAggregate Read(BinaryReader reader) => ModelDriftAggregate.ReadEmbedded(reader);
 
     /// <inheritdoc />
     public Rejection? TryRead(ConsumeResult<byte[], byte[]> record, out string key, out long eventTimeMs, out Action<ModelDriftAggregate> update)
