@@ -11,8 +11,8 @@ using Xunit.Abstractions;
 namespace StreamMonitor.Alerter.Tests;
 
 /// <summary>
-/// The alerter process with its projection on and InfluxDB down: the projector's writer (a buffer of 10 points) fills
-/// and waits, the decisions do not, and once influxd is back every alert, slo_status and slo_burn_rate point of the
+/// The alerter process with its projection on and InfluxDB down: the projector's writer (a buffer of 10 points) waits,
+/// the decisions do not, and once influxd is back every alert, slo_status and slo_burn_rate point of the
 /// alerts and slo-status topics arrives.
 /// </summary>
 [Collection(AlerterProcesses.Name)]
@@ -102,12 +102,19 @@ public sealed class ProjectionOutageTests(EmbeddedKafkaFixture kafka, ITestOutpu
         var statuses = await kafka.ConsumeAllAsync<SloStatus>(options.Topics.SloStatus, TimeSpan.FromSeconds(30));
         Assert.True(statuses.Count > 3 * (BufferCapacity + BatchSize), $"only {statuses.Count} statuses: too few to fill the writer");
 
-        // The writer holds at most its buffer and one batch; the projector waits rather than dropping.
+        // The projector (its own consumer group, joining in its own time) hands points to the writer, which holds at
+        // most its buffer and one batch, and then waits (on a full buffer, or on a flush before a commit) rather than
+        // dropping or committing past what InfluxDB has not taken.
         using var http = new HttpClient();
-        const string Queued = "streammon_alerter_projection_points_total{outcome=\"queued\"} ";
-        var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
-        var queued = double.Parse(metrics.Split('\n').Single(l => l.StartsWith(Queued, StringComparison.Ordinal))[Queued.Length..], CultureInfo.InvariantCulture);
-        Assert.InRange(queued, 1, BufferCapacity + BatchSize + 2);
+        deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await QueuedAsync(http, port) == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the projector never started");
+            await Task.Delay(100);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.InRange(await QueuedAsync(http, port), 1, BufferCapacity + BatchSize + 2);
 
         // InfluxDB back: every output's points arrive (identity = measurement + tags + time).
         await influxd.StartAgainAsync();
@@ -129,6 +136,15 @@ public sealed class ProjectionOutageTests(EmbeddedKafkaFixture kafka, ITestOutpu
 
         await alerter.StopAsync(TimeSpan.FromSeconds(20));
         File.Delete(sloFile);
+    }
+
+    /// <summary>Points the projector has handed to its writer (0 before the first).</summary>
+    private static async Task<double> QueuedAsync(HttpClient http, int port)
+    {
+        const string Queued = "streammon_alerter_projection_points_total{outcome=\"queued\"} ";
+        var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
+        var line = metrics.Split('\n').SingleOrDefault(l => l.StartsWith(Queued, StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[Queued.Length..], CultureInfo.InvariantCulture);
     }
 
     private static async Task<long> CountAsync(InfluxQueryClient query, string influxQl)
