@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Prometheus;
 using StreamMonitor.Contracts;
+using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Hosting.Projection;
 using StreamMonitor.Influx;
