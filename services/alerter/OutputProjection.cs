@@ -3,6 +3,7 @@ using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Hosting.Projection;
 using StreamMonitor.Influx;
+using StreamMonitor.Kafka;
 
 namespace StreamMonitor.Alerter;
 
