@@ -33,9 +33,6 @@ public sealed class AlerterMetrics(IMetricFactory factory)
     /// <summary>Watermark of each tick group's input partitions, epoch seconds.</summary>
     public Gauge Watermark { get; } = factory.CreateGauge("streammon_alerter_watermark_seconds", "Per tick group: min over its counting input partitions of the newest window end seen (event time).", ["group"]);
 
-    /// <summary>InfluxDB projection points by outcome (queued; dropped: writer buffer full; rejected: line protocol cannot carry it).</summary>
-    public Counter ProjectionPoints { get; } = factory.CreateCounter("streammon_alerter_projection_points_total", "InfluxDB projection points by outcome.", ["outcome"]);
-
     /// <summary>Notifications by outcome.</summary>
     public Counter Notifications { get; } = factory.CreateCounter("streammon_alerter_notifications_total", "Notification deliveries.", ["outcome"]);
 

@@ -123,7 +123,7 @@ public sealed class AlerterOptions : IValidatableObject
     /// <summary>Checkpoint at least this often (wall clock) while input moves; transitions checkpoint at once.</summary>
     public string CheckpointInterval { get; set; } = "5s";
 
-    /// <summary>Write slo_status, slo_burn_rate and alert points to InfluxDB.</summary>
+    /// <summary>Project the alerts and slo-status topics into InfluxDB (slo_status, slo_burn_rate and alert points; <see cref="AlerterProjector"/>).</summary>
     public bool WriteInflux { get; set; } = true;
 
     /// <summary>Which result window starts are plausible, judged against each record's Kafka timestamp (Alerter:EventTime:MaxAhead etc.).</summary>

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -15,8 +16,8 @@ public static class AlerterServiceCollectionExtensions
 {
     /// <summary>
     /// Validated "Alerter" options, the SLO definitions (Alerter:SloFile, relative to the working directory or the
-    /// application directory), the alert notifier with its optional webhook, the evaluating worker and the
-    /// notification worker.
+    /// application directory), the alert notifier with its optional webhook, the evaluating worker, the
+    /// notification worker and, unless Alerter:WriteInflux is false, the <see cref="AlerterProjector"/>.
     /// </summary>
     public static IHostApplicationBuilder AddAlerter(this IHostApplicationBuilder builder)
     {
@@ -56,6 +57,12 @@ public static class AlerterServiceCollectionExtensions
         });
         builder.Services.AddHostedService<AlerterWorker>();
         builder.Services.AddHostedService<NotificationWorker>();
+
+        // Read from configuration, not options: the registration is decided before the container exists.
+        if (builder.Configuration.GetSection(AlerterOptions.SectionName).GetValue(nameof(AlerterOptions.WriteInflux), true))
+        {
+            builder.Services.AddHostedService<AlerterProjector>();
+        }
         return builder;
     }
 

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging;
 using StreamMonitor.Alerter.Notifications;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
-using StreamMonitor.Influx;
 using StreamMonitor.Kafka;
 using StreamMonitor.Slo;
 using StreamMonitor.Streams;
@@ -17,12 +16,11 @@ namespace StreamMonitor.Alerter;
 /// <param name="Policy">Decodes and validates results.</param>
 /// <param name="Codec">Encodes outputs.</param>
 /// <param name="Notifier">Delivers alert transitions once they are checkpointed.</param>
-/// <param name="DeadLetters">Dead-letters refused results and unprojectable outputs.</param>
-/// <param name="Influx">The InfluxDB writer; null: no projection.</param>
+/// <param name="DeadLetters">Dead-letters refused results.</param>
 /// <param name="Metrics">The alerter's metrics.</param>
 /// <param name="CheckpointInterval">How long retrying dead letters may wait for a checkpoint to retry them.</param>
 /// <param name="Logger">Logs decisions and refusals.</param>
-public sealed record AlerterTaskContext(AlertEvaluator Evaluator, GroupWatermarks Watermarks, TopicCatalog Topics, RecordPolicy Policy, EventCodec Codec, AlertNotifier Notifier, DeadLetterPublisher DeadLetters, InfluxWriter? Influx, AlerterMetrics Metrics, TimeSpan CheckpointInterval, ILogger Logger);
+public sealed record AlerterTaskContext(AlertEvaluator Evaluator, GroupWatermarks Watermarks, TopicCatalog Topics, RecordPolicy Policy, EventCodec Codec, AlertNotifier Notifier, DeadLetterPublisher DeadLetters, AlerterMetrics Metrics, TimeSpan CheckpointInterval, ILogger Logger);
 
 /// <summary>
 /// The alerter's one task over every partition of the latency, quality and drift result topics, run by the
@@ -30,17 +28,16 @@ public sealed record AlerterTaskContext(AlertEvaluator Evaluator, GroupWatermark
 /// <see cref="AlertEvaluator"/> (stored by window) as it arrives, and the evaluator is advanced to the watermark of each
 /// tick group (<see cref="GroupWatermarks"/>: a group waits only for the partitions of the topic it reads), which
 /// evaluates in window order every tick of the group its watermark passed by the allowed lateness; so the decisions do
-/// not depend on how the partitions interleave. It emits alert transitions (alerts topic, keyed by alert id), SLO
-/// statuses (slo-status topic, keyed by SLO) and InfluxDB points, and asks for a checkpoint at once after any alert
+/// not depend on how the partitions interleave. It emits alert transitions (alerts topic, keyed by alert id) and SLO
+/// statuses (slo-status topic, keyed by SLO), and asks for a checkpoint at once after any alert
 /// transition (before the notifier may deliver it) and after deliveries.
 /// </summary>
 /// <remarks>
 /// <para>Every input goes through the one <see cref="RecordPolicy"/> (decode and validate, event time against the
 /// record's Kafka timestamp): a record it refuses, or one on a topic the alerter does not read, becomes exactly one
 /// dead letter with its reason code and never reaches the evaluator or the watermark.</para>
-/// <para>The InfluxDB projection never delays a decision: points are queued without waiting (a full buffer drops them,
-/// counted), and an output with a point line protocol cannot carry is dead-lettered (PROJECTION_REJECTED) while its
-/// other points are written.</para>
+/// <para>InfluxDB is not written here: the <see cref="AlerterProjector"/> projects the alerts and slo-status topics as
+/// a consumer of its own, so an InfluxDB outage never delays a decision.</para>
 /// </remarks>
 public sealed class AlerterTask : IPartitionTask
 {
@@ -53,9 +50,6 @@ public sealed class AlerterTask : IPartitionTask
 
     /// <summary>Late results per topic (logged at powers of two; all are counted on /metrics).</summary>
     private readonly Dictionary<string, long> _late = new(StringComparer.Ordinal);
-
-    /// <summary>Projection points dropped because the InfluxDB writer's buffer was full (logged at powers of two).</summary>
-    private long _dropped;
 
     /// <summary>Alert transitions emitted since the last checkpoint: their notifications wait for one.</summary>
     private bool _transitions;
@@ -187,56 +181,9 @@ public sealed class AlerterTask : IPartitionTask
             _transitions = true;
         }
 
-        if (_context.Influx is { } influx && evaluated.Alerts.Count + evaluated.Statuses.Count > 0)
-        {
-            Project(influx, evaluated);
-        }
-
         if (_evaluator.ClockMs is { } clock)
         {
             metrics.StreamClock.Set(clock / 1000.0);
-        }
-    }
-
-    /// <summary>
-    /// Queues the outputs' points without waiting and dead-letters each output with a point line protocol cannot carry
-    /// (source partition and offset -1: a derived record, not a consumed one). Never throws on data.
-    /// </summary>
-    private void Project(InfluxWriter influx, EvaluationOutput evaluated)
-    {
-        var metrics = _context.Metrics;
-        var projected = InfluxProjection.Project(evaluated.Statuses, evaluated.Alerts);
-        var dropped = 0;
-        foreach (var point in projected.Points)
-        {
-            if (influx.TryWrite(point))
-            {
-                metrics.ProjectionPoints.WithLabels("queued").Inc();
-            }
-            else
-            {
-                metrics.ProjectionPoints.WithLabels("dropped").Inc();
-                dropped++;
-            }
-        }
-
-        if (dropped > 0 && IsPowerOfTwo(_dropped += dropped))
-        {
-            _context.Logger.LogWarning("InfluxDB writer buffer full: {Dropped} projection points dropped so far (decisions are not held up; the alerts and slo-status topics keep every output)", _dropped);
-        }
-
-        foreach (var rejected in projected.Rejected)
-        {
-            metrics.ProjectionPoints.WithLabels("rejected").Inc();
-            var (topic, payload) = rejected.Record switch
-            {
-                SloStatus status => (_context.Topics.SloStatus, _context.Codec.Serialize(status)),
-                Alert alert => (_context.Topics.Alerts, _context.Codec.Serialize(alert)),
-                _ => throw new InvalidOperationException($"Unexpected projected record {rejected.Record.GetType().Name}."),
-            };
-            _context.Logger.LogWarning("Output {Key} on {Topic} not (fully) projected to InfluxDB: {Detail}", rejected.Key, topic, rejected.Detail);
-            _context.DeadLetters.Publish(DeadLetter.For(topic, -1, -1, System.Text.Encoding.UTF8.GetBytes(rejected.Key), payload,
-                ReasonCodes.ProjectionRejected, rejected.Detail, rejected.EventTimeMs, DeadLetter.DefaultMaxPayloadBytes));
         }
     }
 

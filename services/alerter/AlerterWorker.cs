@@ -6,7 +6,6 @@ using StreamMonitor.Alerter.Notifications;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Hosting;
-using StreamMonitor.Influx;
 using StreamMonitor.Kafka;
 using StreamMonitor.Slo;
 using StreamMonitor.Streams;
@@ -31,7 +30,6 @@ public sealed class AlerterWorker(
     AlerterMetrics metrics,
     IReadinessGate readiness,
     ProgressWatchdog watchdog,
-    IServiceProvider services,
     ILogger<AlerterWorker> logger) : BackgroundService
 {
     private readonly KafkaOptions _kafka = kafkaOptions.Value;
@@ -56,8 +54,7 @@ public sealed class AlerterWorker(
         using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientConfig.Producer(_kafka, _options.EvaluatorId)).Build();
         using var deadLetters = new DeadLetterPublisher(producer, topics, "alerter", codec, logger);
         using var store = new CheckpointStore(_kafka, topics.AlerterCheckpoints, _options.EvaluatorId);
-        var influx = _options.WriteInflux ? services.GetService(typeof(InfluxWriter)) as InfluxWriter : null;
-        var context = new AlerterTaskContext(evaluator, watermarks, topics, new RecordPolicy(codec, _options.EventTime.ToPolicy()), codec, notifier, deadLetters, influx, metrics, interval, logger);
+        var context = new AlerterTaskContext(evaluator, watermarks, topics, new RecordPolicy(codec, _options.EventTime.ToPolicy()), codec, notifier, deadLetters, metrics, interval, logger);
         var layout = new AlerterLayout(new AlerterCheckpointFormat(codec, _options.EvaluatorId), _options.EvaluatorId, partitions, deadLetters, (lanes, state) => new AlerterTask(lanes, state, context), logger);
 
         // Checkpoints come from the task (transitions, deliveries) and the interval, not from a record count.

@@ -3,39 +3,15 @@ using StreamMonitor.Influx;
 
 namespace StreamMonitor.Alerter;
 
-/// <summary>A derived record whose points line protocol cannot (all) carry, with why.</summary>
-/// <param name="Record">The <see cref="SloStatus"/> or <see cref="Alert"/>.</param>
-/// <param name="Key">Its key on its topic (SLO name or alert id).</param>
-/// <param name="EventTimeMs">Its event time.</param>
-/// <param name="Detail">Which points failed and why.</param>
-public sealed record RejectedProjection(object Record, string Key, long EventTimeMs, string Detail);
-
-/// <summary>The points of an evaluation's outputs, and the outputs some of whose points could not be built.</summary>
-/// <param name="Points">Points line protocol can carry.</param>
-/// <param name="Rejected">Outputs with points it cannot carry (their other points are in <paramref name="Points"/>).</param>
-public sealed record ProjectedOutputs(IReadOnlyList<LinePoint> Points, IReadOnlyList<RejectedProjection> Rejected);
-
 /// <summary>
 /// The alerter's InfluxDB points (measurements slo_status, slo_burn_rate and alert, see COMMON.md). Timestamps are
 /// event times (evaluation time, or the alert transition's), so a re-emission after a restart overwrites the same
 /// point. Null fields are omitted, and so is the model tag of an SLO without a model. The projection is a rebuildable
-/// view of the alerts and slo-status topics: <see cref="Project"/> never throws, and a point that cannot be built is
-/// reported, not fatal.
+/// view of the alerts and slo-status topics (<see cref="AlerterProjector"/>): Project never throws, and a point that
+/// cannot be built is reported, not fatal.
 /// </summary>
 public static class InfluxProjection
 {
-    /// <summary>slo_status and one slo_burn_rate point per tier.</summary>
-    /// <exception cref="LineProtocolException">A value line protocol cannot carry.</exception>
-    public static IEnumerable<LinePoint> Points(SloStatus status)
-    {
-        ArgumentNullException.ThrowIfNull(status);
-        yield return StatusPoint(status);
-        foreach (var tier in status.Tiers)
-        {
-            yield return BurnRatePoint(status, tier);
-        }
-    }
-
     /// <summary>The alert point of a transition.</summary>
     /// <exception cref="LineProtocolException">A value line protocol cannot carry.</exception>
     public static LinePoint Point(Alert alert)
@@ -57,41 +33,29 @@ public static class InfluxProjection
     }
 
     /// <summary>
-    /// Every point of the statuses and alerts that line protocol can carry; each status or alert with a point it cannot
-    /// carry is listed once in <see cref="ProjectedOutputs.Rejected"/>. Never throws on data.
+    /// The points of one status (slo_status and its slo_burn_rate points, all from the record) that line protocol can
+    /// carry, and "measurement: why" for each it cannot. Never throws on data.
     /// </summary>
-    public static ProjectedOutputs Project(IEnumerable<SloStatus> statuses, IEnumerable<Alert> alerts)
+    public static (IReadOnlyList<LinePoint> Points, IReadOnlyList<string> Rejected) Project(SloStatus status)
     {
-        ArgumentNullException.ThrowIfNull(statuses);
-        ArgumentNullException.ThrowIfNull(alerts);
-        var points = new List<LinePoint>();
-        var rejected = new List<RejectedProjection>();
-        foreach (var status in statuses)
+        ArgumentNullException.ThrowIfNull(status);
+        var (points, problems) = (new List<LinePoint>(), new List<string>());
+        Add(points, problems, "slo_status", () => StatusPoint(status));
+        foreach (var tier in status.Tiers)
         {
-            var problems = new List<string>();
-            Add(points, problems, "slo_status", () => StatusPoint(status));
-            foreach (var tier in status.Tiers)
-            {
-                Add(points, problems, $"slo_burn_rate {tier.Name}", () => BurnRatePoint(status, tier));
-            }
-
-            if (problems.Count > 0)
-            {
-                rejected.Add(new RejectedProjection(status, status.Slo, status.EvaluatedAtMs, string.Join("; ", problems)));
-            }
+            Add(points, problems, $"slo_burn_rate {tier.Name}", () => BurnRatePoint(status, tier));
         }
 
-        foreach (var alert in alerts)
-        {
-            var problems = new List<string>();
-            Add(points, problems, "alert", () => Point(alert));
-            if (problems.Count > 0)
-            {
-                rejected.Add(new RejectedProjection(alert, alert.AlertId, alert.EventTimeMs, string.Join("; ", problems)));
-            }
-        }
+        return (points, problems);
+    }
 
-        return new ProjectedOutputs(points, rejected);
+    /// <summary>The alert point of one transition, or why line protocol cannot carry it. Never throws on data.</summary>
+    public static (IReadOnlyList<LinePoint> Points, IReadOnlyList<string> Rejected) Project(Alert alert)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        var (points, problems) = (new List<LinePoint>(), new List<string>());
+        Add(points, problems, "alert", () => Point(alert));
+        return (points, problems);
     }
 
     private static LinePoint StatusPoint(SloStatus status) =>

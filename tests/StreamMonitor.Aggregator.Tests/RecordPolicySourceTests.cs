@@ -276,7 +276,7 @@ public sealed class RecordPolicySourceTests
     [Fact]
     public void The_projection_dead_letters_what_line_protocol_cannot_carry_keeps_the_other_points_and_leaves_refused_results_to_the_alerter()
     {
-        var projection = new ResultProjection(Topics, new RecordPolicy(Codec), Codec, new ProjectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())));
+        var projection = new ResultProjection(Topics, new RecordPolicy(Codec), Codec, new StreamMonitor.Hosting.Projection.ProjectionMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()), "aggregator"));
         var latency = new LatencyWindowResult { ModelName = "tail\\", ModelVersion = "1", WindowStartMs = Now, WindowSizeMs = 10_000, Count = 1, ErrorCount = 1, ErrorRate = 1, LatencySlis = [new LatencySli { ThresholdUs = 50_000, Good = 0, Total = 1 }] };
         var points = projection.Points(Record(Topics.LatencyResults, 7, Codec.Serialize(latency), Now + 20_000), out var letter);
         Assert.Empty(points);

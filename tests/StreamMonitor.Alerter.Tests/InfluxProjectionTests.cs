@@ -18,7 +18,7 @@ public sealed class InfluxProjectionTests(InfluxFixture influx) : IClassFixture<
         var alerts = Feed(evaluator, T0, t + Hour, Minute, s => (s < t ? 0 : 1000, s >= t && s < t + (10 * Minute) ? 150 : 0), statuses);
         Assert.Equal(2, alerts.Count(a => a.Severity == Severities.Page));
 
-        var points = statuses.SelectMany(InfluxProjection.Points).Concat(alerts.Select(InfluxProjection.Point)).ToList();
+        var points = statuses.SelectMany(s => InfluxProjection.Project(s).Points).Concat(alerts.Select(InfluxProjection.Point)).ToList();
         await using (var writer = InfluxFixture.CreateWriter(options))
         {
             // Written twice, as after a restart that re-processes inputs: identity = measurement + tags + time.

@@ -1,15 +1,20 @@
 using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
 using System.Net;
+using System.Text;
+using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using StreamMonitor.Alerter.Notifications;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
+using StreamMonitor.Hosting.Projection;
+using StreamMonitor.Kafka;
 using StreamMonitor.Slo.Tests;
 using StreamMonitor.Stack;
 
 namespace StreamMonitor.Alerter.Tests;
 
-/// <summary>The InfluxDB projection never throws on data; the webhook URL's secret never reaches a log line.</summary>
+/// <summary>The InfluxDB projection never throws on data (it dead-letters what it cannot carry); the webhook URL's secret never reaches a log line.</summary>
 public sealed class ProjectionAndRedactionTests
 {
     private const string WebhookSecret = "T0123/B0456/sEcReTsEcReT";
@@ -28,17 +33,51 @@ public sealed class ProjectionAndRedactionTests
     };
 
     [Fact]
-    public void A_point_line_protocol_cannot_carry_is_reported_once_per_output_and_the_other_points_are_kept()
+    public void A_point_line_protocol_cannot_carry_is_dead_lettered_from_its_record_and_the_other_points_are_kept()
     {
-        var alert = new Alert { AlertId = "slo/a/page", Kind = AlertKind.SLO_BURN_RATE, State = AlertState.FIRING, Severity = "page", Name = "a", ModelName = "cancer", EventTimeMs = Generated.T0, Value = double.PositiveInfinity };
-        var projected = InfluxProjection.Project([Status("global", model: null, 0.5), Status("broken", "cancer", double.NaN)], [alert]);
+        var topics = new TopicCatalog();
+        var codec = new EventCodec();
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var projection = new OutputProjection(topics, codec, new ProjectionMetrics(Prometheus.Metrics.WithCustomRegistry(registry), "alerter"));
 
         // The SLO without a model has no model tag rather than an empty one (which line protocol cannot write).
-        Assert.Contains(projected.Points, p => p.ToLineProtocol().StartsWith("slo_status,sli=availability,slo=global ", StringComparison.Ordinal));
-        Assert.Equal(3, projected.Points.Count); // global: status + tier; broken: tier only
-        Assert.Equal(["broken", "slo/a/page"], projected.Rejected.Select(r => r.Key));
-        Assert.Contains("budget_remaining", projected.Rejected[0].Detail, StringComparison.Ordinal);
-        Assert.Contains("value", projected.Rejected[1].Detail, StringComparison.Ordinal);
+        var points = projection.Points(Record(topics.SloStatus, 3, "global", codec.Serialize(Status("global", model: null, 0.5))), out var letter);
+        Assert.Null(letter);
+        Assert.Equal(["slo_status", "slo_burn_rate"], points.Select(p => p.MeasurementName));
+        Assert.StartsWith("slo_status,sli=availability,slo=global ", points[0].ToLineProtocol(), StringComparison.Ordinal);
+
+        // broken: its burn-rate tier is kept, its status point (NaN budget) is dead-lettered from its own record.
+        points = projection.Points(Record(topics.SloStatus, 4, "broken", codec.Serialize(Status("broken", "cancer", double.NaN))), out letter);
+        Assert.Equal(["slo_burn_rate"], points.Select(p => p.MeasurementName));
+        var deadLetter = codec.Deserialize<DeadLetter>(letter!.Value.Value);
+        Assert.Equal((ReasonCodes.ProjectionRejected, topics.SloStatus, 4L, Generated.T0, "alerter"), (deadLetter.ReasonCode, deadLetter.SourceTopic, deadLetter.SourceOffset, deadLetter.EventTimeMs, deadLetter.Service));
+        Assert.Contains("budget_remaining", deadLetter.Reason, StringComparison.Ordinal);
+
+        var alert = new Alert { AlertId = "slo/a/page", Kind = AlertKind.SLO_BURN_RATE, State = AlertState.FIRING, Severity = "page", Name = "a", ModelName = "cancer", EventTimeMs = Generated.T0, Value = double.PositiveInfinity };
+        Assert.Empty(projection.Points(Record(topics.Alerts, 5, alert.AlertId, codec.Serialize(alert)), out letter));
+        Assert.Contains("value", letter!.Value.Detail, StringComparison.Ordinal);
+
+        // Bytes that are no output are dead-lettered with their decoding reason, never thrown.
+        Assert.Empty(projection.Points(Record(topics.Alerts, 6, "x", [0xde, 0xad]), out letter));
+        Assert.StartsWith("DECODE_", letter!.Value.Code, StringComparison.Ordinal);
+        var metrics = MetricsText(registry);
+        Assert.Contains("streammon_alerter_projection_rejected_total{reason_code=\"PROJECTION_REJECTED\"} 2", metrics, StringComparison.Ordinal);
+        Assert.Contains("streammon_alerter_projection_points_total{outcome=\"rejected\"} 2", metrics, StringComparison.Ordinal);
+    }
+
+    private static ConsumeResult<byte[], byte[]> Record(string topic, long offset, string key, byte[] value) => new()
+    {
+        Topic = topic,
+        Partition = 0,
+        Offset = offset,
+        Message = new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(key), Value = value, Timestamp = new Timestamp(Generated.T0, TimestampType.CreateTime) },
+    };
+
+    private static string MetricsText(Prometheus.CollectorRegistry registry)
+    {
+        using var stream = new MemoryStream();
+        registry.CollectAndExportAsTextAsync(stream).GetAwaiter().GetResult();
+        return Encoding.UTF8.GetString(stream.ToArray());
     }
 
     [Fact]
