@@ -14,6 +14,23 @@ results=artifacts/test-results
 rm -rf "$results"
 mkdir -p "$results"
 
+failures() {
+  # Name every failed test (and the first line of its message) so the tail of a CI log says what broke.
+  local f
+  for f in "$results"/*.trx; do
+    [ -e "$f" ] || continue
+    python3 - "$f" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for r in ET.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult", ns):
+    if r.get("outcome") not in ("Passed", "NotExecuted"):
+        m = r.find(".//t:Message", ns)
+        first = (m.text or "").strip().splitlines()[0] if m is not None and m.text else ""
+        print(f"FAILED {r.get('testName')} ({r.get('duration')}): {first[:300]}")
+PY
+  done
+}
+
 summary() {
   # Sum the counters of every TRX file (one per test project).
   local passed=0 failed=0 skipped=0 f p x s t e
@@ -53,5 +70,6 @@ if [ "$status" -eq 0 ]; then
   echo "GPU flavour restored, built and tested in $((SECONDS - gpu_start)) s"
 fi
 
+failures
 summary || status=1
 exit "$status"
