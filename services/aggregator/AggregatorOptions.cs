@@ -1,7 +1,9 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 using StreamMonitor.Aggregator.Quality;
 using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
 
@@ -82,6 +84,7 @@ public sealed class AggregatorOptions : IValidatableObject
     public QualityOptions Quality { get; set; } = new();
 
     /// <summary>Event-time plausibility of every input record (section "Aggregator:EventTime").</summary>
+    [ValidateObjectMembers]
     public EventTimeOptions EventTime { get; set; } = new();
 
     /// <summary>
@@ -162,11 +165,6 @@ public sealed class AggregatorOptions : IValidatableObject
         }
 
         foreach (var error in Quality.Validate())
-        {
-            yield return error;
-        }
-
-        foreach (var error in EventTime.Validate())
         {
             yield return error;
         }

@@ -91,7 +91,7 @@ public sealed class ScorerOptions : IValidatableObject
 
     /// <summary>Which event times are plausible, judged against each record's Kafka timestamp (Scorer:EventTime:MaxAhead etc.).</summary>
     [ValidateObjectMembers]
-    public ScorerEventTimeOptions EventTime { get; set; } = new();
+    public EventTimeOptions EventTime { get; set; } = new();
 
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
@@ -129,37 +129,6 @@ public sealed class ScorerOptions : IValidatableObject
         if (Shadows.Values.Distinct(StringComparer.Ordinal).Count() != Shadows.Count)
         {
             yield return new ValidationResult("Each shadow model can shadow one served model only.", [nameof(Shadows)]);
-        }
-    }
-}
-
-/// <summary>
-/// Event-time plausibility (configuration section "Scorer:EventTime"). An event whose time is further ahead of or
-/// behind its record's Kafka timestamp is rejected as EVENT_TIME_IMPLAUSIBLE before it is scored, so a µs timestamp
-/// sent as ms never reaches a window downstream.
-/// </summary>
-public sealed class ScorerEventTimeOptions : IValidatableObject
-{
-    /// <summary>How far an event time may be ahead of its record timestamp (clock skew of producers).</summary>
-    public TimeSpan MaxAhead { get; set; } = TimeSpan.FromHours(1);
-
-    /// <summary>How far an event time may be behind its record timestamp (backfills and replays of old ranges).</summary>
-    public TimeSpan MaxBehind { get; set; } = TimeSpan.FromDays(3650);
-
-    /// <summary>The policy these settings describe.</summary>
-    public EventTimePolicy ToPolicy() => new(MaxAhead, MaxBehind);
-
-    /// <inheritdoc />
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        if (MaxAhead < TimeSpan.Zero)
-        {
-            yield return new ValidationResult("must not be negative.", [nameof(MaxAhead)]);
-        }
-
-        if (MaxBehind < TimeSpan.Zero)
-        {
-            yield return new ValidationResult("must not be negative.", [nameof(MaxBehind)]);
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using System.Text;
 using Confluent.Kafka;
 using StreamMonitor.Aggregator.Drift;
@@ -10,6 +9,7 @@ using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.State;
 using StreamMonitor.Contracts.Validation;
+using StreamMonitor.Hosting;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
 using StreamMonitor.Testing;
@@ -340,13 +340,11 @@ public sealed class RecordPolicySourceTests
     [Fact]
     public void Event_time_options_default_to_one_hour_ahead_and_3650_days_behind_and_are_validated()
     {
-        static List<string> Errors(Action<EventTimeOptions> configure)
+        static IEnumerable<string> Errors(Action<EventTimeOptions> configure)
         {
             var options = new AggregatorOptions();
             configure(options.EventTime);
-            var results = new List<ValidationResult>();
-            Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
-            return results.Select(r => r.ErrorMessage!).ToList();
+            return new ConfigurationKeyValidator<AggregatorOptions>(null, AggregatorOptions.SectionName).Validate(null, options).Failures ?? [];
         }
 
         Assert.Empty(Errors(_ => { }));
