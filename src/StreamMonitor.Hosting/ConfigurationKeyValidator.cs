@@ -111,6 +111,8 @@ public sealed class ConfigurationKeyValidator<T> : IValidateOptions<T>
     {
         null => "null",
         string s => $"'{s}'",
+        // The notation of the settings files where it is exact; it drops a fraction of a millisecond.
+        TimeSpan span => span.Ticks % TimeSpan.TicksPerMillisecond == 0 ? Durations.Format(span) : span.ToString(),
         IEnumerable e => $"[{string.Join(", ", e.Cast<object?>())}]",
         _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "",
     };
