@@ -130,7 +130,7 @@ try
     // librdkafka names its threads rdk:main, rdk:broker... in every handle: the mock cluster's are told apart from
     // the clients' by being the ones that appeared when the cluster started.
     var clusterTids = ThreadCpu.Tids().Except(beforeCluster).ToHashSet();
-    var kafka = new KafkaOptions { BootstrapServers = cluster.BootstrapServers, SessionTimeoutMs = 6000 };
+    var kafka = new KafkaOptions { BootstrapServers = cluster.BootstrapServers, SessionTimeout = TimeSpan.FromSeconds(6) };
     kafka.Topics.Suffix = ".bench";
     var codec = new EventCodec();
     var eventBytes = codec.Serialize(ToEvent(build.Manifest.Features, rows[0], settings.BackfillRows, "heavy")).Length + 64;
@@ -293,9 +293,9 @@ try
     }
 
     var app = ScorerApp.Build([
-        $"--Kafka:BootstrapServers={cluster.BootstrapServers}", $"--Kafka:Topics:Suffix={kafka.Topics.Suffix}", "--Kafka:SessionTimeoutMs=6000",
+        $"--Kafka:BootstrapServers={cluster.BootstrapServers}", $"--Kafka:Topics:Suffix={kafka.Topics.Suffix}", "--Kafka:SessionTimeout=6s",
         $"--Scorer:ModelStorePath={Path.Combine(root, "models")}", "--Scorer:Models:0=heavy", $"--Scorer:BatchSize={settings.Batch}",
-        $"--Scorer:QueueDelayMs={settings.QueueDelayMs}", $"--Scorer:IntraOpThreads={settings.StreamIntraOpThreads}", $"--Scorer:ExecutionProvider={settings.Provider}", $"--Scorer:CudaDeviceId={settings.CudaDevice}", "--Urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning",
+        $"--Scorer:QueueDelay={settings.QueueDelayMs}ms", $"--Scorer:IntraOpThreads={settings.StreamIntraOpThreads}", $"--Scorer:ExecutionProvider={settings.Provider}", $"--Scorer:CudaDeviceId={settings.CudaDevice}", "--Urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning",
     ]);
     await app.StartAsync().ConfigureAwait(false);
     try

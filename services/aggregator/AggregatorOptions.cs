@@ -1,7 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 using StreamMonitor.Aggregator.Quality;
 using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.Validation;
+using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
 
 namespace StreamMonitor.Aggregator;
@@ -20,25 +23,25 @@ public sealed class AggregatorOptions : IValidatableObject
     public List<string> Windows { get; set; } = [];
 
     /// <summary>Event-time grace after a window's end during which out-of-order records are still counted.</summary>
-    [Range(0, 86_400_000)]
-    public long GraceMs { get; set; } = 5_000;
+    [DurationRange("0s", "1d"), RenamedFrom("GraceMs", "ms")]
+    public TimeSpan Grace { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Idle rule: a partition's open window is flushed provisionally once the largest stream time known to the
-    /// process is at least end + grace + IdleTimeoutMs (event time, never the wall clock).
+    /// process is at least end + grace + IdleTimeout (event time, never the wall clock).
     /// </summary>
-    [Range(0, 86_400_000)]
-    public long IdleTimeoutMs { get; set; } = 30_000;
+    [DurationRange("0s", "1d"), RenamedFrom("IdleTimeoutMs", "ms")]
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The merge emits a window without the partials of lagging partitions once another partition's
-    /// watermark is at least end + grace + MergeGraceMs; late partials re-emit it.</summary>
-    [Range(0, 86_400_000)]
-    public long MergeGraceMs { get; set; } = 10_000;
+    /// watermark is at least end + grace + MergeGrace; late partials re-emit it.</summary>
+    [DurationRange("0s", "1d"), RenamedFrom("MergeGraceMs", "ms")]
+    public TimeSpan MergeGrace { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long (event time after end + grace + merge grace) the merge keeps an incomplete window for
     /// partials that are still to come; partials after that are counted and dead-lettered.</summary>
-    [Range(0, 30L * 86_400_000)]
-    public long MergeRetentionMs { get; set; } = 3_600_000;
+    [DurationRange("0s", "30d"), RenamedFrom("MergeRetentionMs", "ms")]
+    public TimeSpan MergeRetention { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>End-to-end latency thresholds (µs) of the latency SLIs: good = successful and e2e ≤ threshold.</summary>
     /// <remarks>Empty = the defaults 50 ms, 100 ms, 250 ms, 1 s.</remarks>
@@ -59,8 +62,8 @@ public sealed class AggregatorOptions : IValidatableObject
     public int CheckpointEveryRecords { get; set; } = 20_000;
 
     /// <summary>Checkpoint at least this often while records flow (bounds replay after a crash; never a result).</summary>
-    [Range(10, 600_000)]
-    public int CheckpointIntervalMs { get; set; } = 2_000;
+    [DurationRange("10ms", "10m"), RenamedFrom("CheckpointIntervalMs", "ms")]
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Reference profiles by model name (paths to files written by `streammon profile build`).</summary>
     public Dictionary<string, string> Profiles { get; set; } = [];
@@ -81,6 +84,7 @@ public sealed class AggregatorOptions : IValidatableObject
     public QualityOptions Quality { get; set; } = new();
 
     /// <summary>Event-time plausibility of every input record (section "Aggregator:EventTime").</summary>
+    [ValidateObjectMembers]
     public EventTimeOptions EventTime { get; set; } = new();
 
     /// <summary>
@@ -89,6 +93,14 @@ public sealed class AggregatorOptions : IValidatableObject
     /// it on where no scorer runs.
     /// </summary>
     public bool DeadLetterFeatures { get; set; }
+
+    /// <summary>Stage A's settings: the windows with <see cref="Grace"/> and <see cref="IdleTimeout"/> in the milliseconds of the stream time.</summary>
+    public StageSettings ToStageSettings(TopicCatalog topics, ITaskMetrics? metrics = null) =>
+        new(WindowSpecs(), (long)Grace.TotalMilliseconds, (long)IdleTimeout.TotalMilliseconds, topics, metrics);
+
+    /// <summary>The merge's settings: <see cref="Grace"/>, <see cref="MergeGrace"/> and <see cref="MergeRetention"/> in milliseconds.</summary>
+    public MergeSettings ToMergeSettings(TopicCatalog topics, ITaskMetrics? metrics = null) =>
+        new((long)Grace.TotalMilliseconds, (long)MergeGrace.TotalMilliseconds, (long)MergeRetention.TotalMilliseconds, topics.DeadLetter, metrics);
 
     /// <summary>The parsed window specs.</summary>
     public IReadOnlyList<WindowSpec> WindowSpecs() => EffectiveWindows.Select(ParseWindow).ToList();
@@ -153,11 +165,6 @@ public sealed class AggregatorOptions : IValidatableObject
         }
 
         foreach (var error in Quality.Validate())
-        {
-            yield return error;
-        }
-
-        foreach (var error in EventTime.Validate())
         {
             yield return error;
         }

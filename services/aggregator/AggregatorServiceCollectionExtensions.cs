@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using StreamMonitor.Hosting;
@@ -14,15 +13,8 @@ public static class AggregatorServiceCollectionExtensions
     /// </summary>
     public static IHostApplicationBuilder AddAggregator(this IHostApplicationBuilder builder)
     {
-        ArgumentNullException.ThrowIfNull(builder);
-        builder.AddValidatedOptions<AggregatorOptions>(AggregatorOptions.SectionName);
-        builder.Services.AddHostedService<AggregatorWorker>();
-        // Read from configuration, not options: the registration is decided before the container exists.
-        if (builder.Configuration.GetSection(AggregatorOptions.SectionName).GetValue("InfluxEnabled", true))
-        {
-            builder.Services.AddHostedService<ResultProjector>();
-        }
-
-        return builder;
+        // AddValidatedOptions checks the builder for null.
+        builder.AddValidatedOptions<AggregatorOptions>(AggregatorOptions.SectionName).Services.AddHostedService<AggregatorWorker>();
+        return builder.AddSwitchableHostedService<ResultProjector>($"{AggregatorOptions.SectionName}:{nameof(AggregatorOptions.InfluxEnabled)}");
     }
 }

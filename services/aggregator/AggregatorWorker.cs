@@ -39,7 +39,7 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
         var progress = new ProgressBoard();
         var topics = kafka.Topics;
         var metrics = new AggregatorMetrics(metricFactory, progress);
-        var stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, topics, metrics);
+        var stage = options.ToStageSettings(topics, metrics);
         var inputTopics = new List<string>();
         var builders = new List<IResultBuilder>();
         LatencyTopology? latency = null;
@@ -89,9 +89,9 @@ public sealed class AggregatorWorker(IOptions<KafkaOptions> kafkaOptions, IOptio
         }
 
         var stageA = new StageAFactory(stage, codec, latency, drift, scoreDrift is { Enabled: true } ? scoreDrift : null);
-        var merge = new MergeSettings(options.GraceMs, options.MergeGraceMs, options.MergeRetentionMs, topics.DeadLetter, metrics);
+        var merge = options.ToMergeSettings(topics, metrics);
         var stageB = new MergeFactory(builders, merge, codec, progress);
-        var checkpointInterval = TimeSpan.FromMilliseconds(options.CheckpointIntervalMs);
+        var checkpointInterval = options.CheckpointInterval;
         readiness.MarkReady();
         return Task.WhenAll(
             // Quality alone has no windowed input of stage A; its partials still go through stage B.

@@ -128,7 +128,7 @@ public sealed class AlerterOptions : IValidatableObject
 
     /// <summary>Which result window starts are plausible, judged against each record's Kafka timestamp (Alerter:EventTime:MaxAhead etc.).</summary>
     [ValidateObjectMembers]
-    public AlerterEventTimeOptions EventTime { get; set; } = new();
+    public EventTimeOptions EventTime { get; set; } = new();
 
     /// <summary>The evaluator's settings.</summary>
     public EvaluatorOptions ToEvaluatorOptions() => new()
@@ -189,37 +189,6 @@ public sealed class AlerterOptions : IValidatableObject
             {
                 yield return new ValidationResult(error, [$"{nameof(Silences)}:{i}"]);
             }
-        }
-    }
-}
-
-/// <summary>
-/// Event-time plausibility of the results the alerter reads (configuration section "Alerter:EventTime"). A result whose
-/// window start is further ahead of or behind its record's Kafka timestamp is dead-lettered as EVENT_TIME_IMPLAUSIBLE
-/// before it can move the watermark: one window 100 years ahead would otherwise make every later result late.
-/// </summary>
-public sealed class AlerterEventTimeOptions : IValidatableObject
-{
-    /// <summary>How far a window start may be ahead of its record timestamp (clock skew); default 1 h.</summary>
-    public TimeSpan MaxAhead { get; set; } = TimeSpan.FromHours(1);
-
-    /// <summary>How far a window start may be behind its record timestamp (replays of old ranges); default 3650 d.</summary>
-    public TimeSpan MaxBehind { get; set; } = TimeSpan.FromDays(3650);
-
-    /// <summary>The policy these settings describe (call after validation).</summary>
-    public EventTimePolicy ToPolicy() => new(MaxAhead, MaxBehind);
-
-    /// <inheritdoc />
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        if (MaxAhead < TimeSpan.Zero)
-        {
-            yield return new ValidationResult("must not be negative", [nameof(MaxAhead)]);
-        }
-
-        if (MaxBehind < TimeSpan.Zero)
-        {
-            yield return new ValidationResult("must not be negative", [nameof(MaxBehind)]);
         }
     }
 }

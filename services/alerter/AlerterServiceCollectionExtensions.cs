@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -21,10 +20,10 @@ public static class AlerterServiceCollectionExtensions
     /// </summary>
     public static IHostApplicationBuilder AddAlerter(this IHostApplicationBuilder builder)
     {
-        ArgumentNullException.ThrowIfNull(builder);
-        builder.AddValidatedOptions<AlerterOptions>(AlerterOptions.SectionName);
-        builder.Services.AddSingleton<EventCodec>();
-        builder.Services.AddSingleton<AlerterMetrics>();
+        // AddValidatedOptions checks the builder for null.
+        builder.AddValidatedOptions<AlerterOptions>(AlerterOptions.SectionName).Services
+            .AddSingleton<EventCodec>()
+            .AddSingleton<AlerterMetrics>();
         builder.Services.AddSingleton<IReadOnlyList<SloDefinition>>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<AlerterOptions>>().Value;
@@ -57,13 +56,7 @@ public static class AlerterServiceCollectionExtensions
         });
         builder.Services.AddHostedService<AlerterWorker>();
         builder.Services.AddHostedService<NotificationWorker>();
-
-        // Read from configuration, not options: the registration is decided before the container exists.
-        if (builder.Configuration.GetSection(AlerterOptions.SectionName).GetValue(nameof(AlerterOptions.WriteInflux), true))
-        {
-            builder.Services.AddHostedService<AlerterProjector>();
-        }
-        return builder;
+        return builder.AddSwitchableHostedService<AlerterProjector>($"{AlerterOptions.SectionName}:{nameof(AlerterOptions.WriteInflux)}");
     }
 
     /// <summary>

@@ -36,7 +36,7 @@ internal sealed class ModelSlot : IDisposable
     {
         Name = name;
         ShadowName = options.Shadows.GetValueOrDefault(name);
-        Batcher = new MicroBatcher(options.BatchSize, options.QueueDelayMs * System.Diagnostics.Stopwatch.Frequency / 1000, options.DispatchWhenIdle);
+        Batcher = new MicroBatcher(options.BatchSize, options.QueueDelay.Ticks * System.Diagnostics.Stopwatch.Frequency / TimeSpan.TicksPerSecond, options.DispatchWhenIdle);
         Rows = Enumerable.Range(0, options.BatchSize).Select(_ => new PendingRow()).ToArray();
         ShadowRowMap = new int[options.BatchSize];
         Timings = new PredictionTiming[options.BatchSize];

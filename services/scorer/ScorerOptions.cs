@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Models.Inference;
 
@@ -27,8 +28,8 @@ public sealed class ScorerOptions : IValidatableObject
     public int BatchSize { get; set; } = 64;
 
     /// <summary>Longest time the first row of a batch waits before a partial batch is dispatched.</summary>
-    [Range(0, 10_000)]
-    public int QueueDelayMs { get; set; } = 5;
+    [DurationRange("0s", "10s"), RenamedFrom("QueueDelayMs", "ms")]
+    public TimeSpan QueueDelay { get; set; } = TimeSpan.FromMilliseconds(5);
 
     /// <summary>
     /// Dispatch a partial batch at once when no further record is waiting in the consumer (natural batching): rows only
@@ -77,20 +78,20 @@ public sealed class ScorerOptions : IValidatableObject
     /// Brokers that hold a fetch for the full wait (librdkafka's mock cluster does) would otherwise add up to that
     /// much queueing to a trickle of events; a Kafka:Client setting of fetch.wait.max.ms takes precedence.
     /// </summary>
-    [Range(1, 10_000)]
-    public int FetchWaitMaxMs { get; set; } = 10;
+    [DurationRange("1ms", "10s"), RenamedFrom("FetchWaitMaxMs", "ms")]
+    public TimeSpan FetchWaitMax { get; set; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>How often the store is checked for new versions.</summary>
-    [Range(50, 60_000)]
-    public int ReloadPollMs { get; set; } = 500;
+    [DurationRange("50ms", "1m"), RenamedFrom("ReloadPollMs", "ms")]
+    public TimeSpan ReloadPoll { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>How often acknowledged offsets are committed.</summary>
-    [Range(10, 60_000)]
-    public int CommitIntervalMs { get; set; } = 200;
+    [DurationRange("10ms", "1m"), RenamedFrom("CommitIntervalMs", "ms")]
+    public TimeSpan CommitInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>Which event times are plausible, judged against each record's Kafka timestamp (Scorer:EventTime:MaxAhead etc.).</summary>
     [ValidateObjectMembers]
-    public ScorerEventTimeOptions EventTime { get; set; } = new();
+    public EventTimeOptions EventTime { get; set; } = new();
 
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
@@ -128,37 +129,6 @@ public sealed class ScorerOptions : IValidatableObject
         if (Shadows.Values.Distinct(StringComparer.Ordinal).Count() != Shadows.Count)
         {
             yield return new ValidationResult("Each shadow model can shadow one served model only.", [nameof(Shadows)]);
-        }
-    }
-}
-
-/// <summary>
-/// Event-time plausibility (configuration section "Scorer:EventTime"). An event whose time is further ahead of or
-/// behind its record's Kafka timestamp is rejected as EVENT_TIME_IMPLAUSIBLE before it is scored, so a µs timestamp
-/// sent as ms never reaches a window downstream.
-/// </summary>
-public sealed class ScorerEventTimeOptions : IValidatableObject
-{
-    /// <summary>How far an event time may be ahead of its record timestamp (clock skew of producers).</summary>
-    public TimeSpan MaxAhead { get; set; } = TimeSpan.FromHours(1);
-
-    /// <summary>How far an event time may be behind its record timestamp (backfills and replays of old ranges).</summary>
-    public TimeSpan MaxBehind { get; set; } = TimeSpan.FromDays(3650);
-
-    /// <summary>The policy these settings describe.</summary>
-    public EventTimePolicy ToPolicy() => new(MaxAhead, MaxBehind);
-
-    /// <inheritdoc />
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        if (MaxAhead < TimeSpan.Zero)
-        {
-            yield return new ValidationResult("must not be negative.", [nameof(MaxAhead)]);
-        }
-
-        if (MaxBehind < TimeSpan.Zero)
-        {
-            yield return new ValidationResult("must not be negative.", [nameof(MaxBehind)]);
         }
     }
 }

@@ -11,12 +11,12 @@ public static class ScorerServiceCollectionExtensions
     /// <summary>Validated "Scorer" options, its metrics, the model registry and watcher, and the scoring worker.</summary>
     public static IHostApplicationBuilder AddScorer(this IHostApplicationBuilder builder)
     {
-        ArgumentNullException.ThrowIfNull(builder);
-        builder.AddValidatedOptions<ScorerOptions>(ScorerOptions.SectionName);
-        builder.Services.AddSingleton(sp => new ScorerMetrics(sp.GetRequiredService<IMetricFactory>()));
-        builder.Services.AddSingleton<ModelRegistry>();
-        builder.Services.AddHostedService<ModelWatcher>();
-        builder.Services.AddHostedService<ScorerWorker>();
+        // AddValidatedOptions checks the builder for null.
+        builder.AddValidatedOptions<ScorerOptions>(ScorerOptions.SectionName).Services
+            .AddSingleton(sp => new ScorerMetrics(sp.GetRequiredService<IMetricFactory>()))
+            .AddSingleton<ModelRegistry>()
+            .AddHostedService<ModelWatcher>()
+            .AddHostedService<ScorerWorker>();
         return builder;
     }
 }

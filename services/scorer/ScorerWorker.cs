@@ -68,7 +68,7 @@ public sealed partial class ScorerWorker : BackgroundService
         _decoder = new FeatureEventDecoder(_codec);
         _policy = new RecordPolicy(_codec, _options.EventTime.ToPolicy());
         // Offsets are stored at a tenth of the commit interval so that auto-commit always has a recent position.
-        _commitIntervalTicks = Math.Max(1, _options.CommitIntervalMs * System.Diagnostics.Stopwatch.Frequency / 10_000);
+        _commitIntervalTicks = Math.Max(1, _options.CommitInterval.Ticks * System.Diagnostics.Stopwatch.Frequency / (10 * TimeSpan.TicksPerSecond));
         _slots = new ModelSlots(_options, registry, metrics, readiness, logger);
     }
 
@@ -97,13 +97,13 @@ public sealed partial class ScorerWorker : BackgroundService
             var consumerConfig = KafkaClientConfig.Consumer(_kafka, _options.ConsumerGroup, _instanceId);
             if (!_kafka.Client.ContainsKey("fetch.wait.max.ms"))
             {
-                consumerConfig.FetchWaitMaxMs = _options.FetchWaitMaxMs;
+                consumerConfig.FetchWaitMaxMs = (int)_options.FetchWaitMax.TotalMilliseconds;
             }
 
             // Offsets are stored only once acknowledged (OffsetCommitter); librdkafka commits stored offsets in the
             // background, so the scoring loop never blocks on a commit round trip.
             consumerConfig.EnableAutoCommit = true;
-            consumerConfig.AutoCommitIntervalMs = _options.CommitIntervalMs;
+            consumerConfig.AutoCommitIntervalMs = (int)_options.CommitInterval.TotalMilliseconds;
             consumer = new ConsumerBuilder<byte[], byte[]>(consumerConfig)
                 .SetPartitionsAssignedHandler((_, partitions) => LogAssigned(_logger, string.Join(",", partitions.Select(p => p.Partition.Value))))
                 .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition).ToList()))
@@ -114,7 +114,7 @@ public sealed partial class ScorerWorker : BackgroundService
             using var progress = _watchdog.Register("scorer");
             _progress = progress;
             _readiness.MarkReady();
-            LogStarted(_logger, _kafka.Topics.Features, _options.ConsumerGroup, _instanceId, _options.BatchSize, _options.QueueDelayMs);
+            LogStarted(_logger, _kafka.Topics.Features, _options.ConsumerGroup, _instanceId, _options.BatchSize, Durations.Format(_options.QueueDelay));
             Loop(consumer, stoppingToken);
             _readiness.MarkNotReady("stopping");
             DrainAll();
@@ -265,8 +265,8 @@ public sealed partial class ScorerWorker : BackgroundService
         LogRevoked(_logger, string.Join(",", partitions.Select(p => p.Partition.Value)));
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Scorer {InstanceId} consuming {Topic} in group {Group}: batch {BatchSize} rows, queue delay {QueueDelayMs} ms")]
-    private static partial void LogStarted(ILogger logger, string topic, string group, string instanceId, int batchSize, int queueDelayMs);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Scorer {InstanceId} consuming {Topic} in group {Group}: batch {BatchSize} rows, queue delay {QueueDelay}")]
+    private static partial void LogStarted(ILogger logger, string topic, string group, string instanceId, int batchSize, string queueDelay);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Warmed up the scoring path of the models in service in {Milliseconds} ms")]
     private static partial void LogWarmedUp(ILogger logger, double milliseconds);

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using StreamMonitor.Contracts;
 
 namespace StreamMonitor.Demo;
 
@@ -6,8 +7,8 @@ namespace StreamMonitor.Demo;
 public sealed class DemoOptions
 {
     /// <summary>Wall-clock length of the traffic.</summary>
-    [Range(10, 24 * 3600)]
-    public double DurationSeconds { get; set; } = 180;
+    [DurationRange("10s", "1d")]
+    public TimeSpan Duration { get; set; } = TimeSpan.FromMinutes(3);
 
     /// <summary>Feature events per wall-clock second.</summary>
     [Range(1, 100_000)]

@@ -50,16 +50,16 @@ public sealed class DemoRunner
         {
             ModelName = _options.ModelName,
             RatePerSecond = _options.RatePerSecond,
-            DurationSeconds = _options.DurationSeconds,
+            Duration = _options.Duration,
             TimeCompression = _options.TimeCompression,
             Seed = _options.Seed,
-            StartTimeMs = EventTimeOrigin(DateTimeOffset.UtcNow, _options.DurationSeconds * _options.TimeCompression),
+            StartTimeMs = EventTimeOrigin(DateTimeOffset.UtcNow, _options.Duration * _options.TimeCompression),
         };
         var plan = new TrafficPlan(traffic, heldOut);
         var runner = new TrafficRunner(plan, stack.Kafka, _loggers.CreateLogger<TrafficRunner>());
         using var reader = new ResultTopicReader(stack.Kafka, _logger);
         _console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-            $"Traffic: {plan.TotalEvents} events at {traffic.RatePerSecond}/s over {traffic.DurationSeconds:F0} s of wall clock = {SummaryMarkdown.Time(plan.StartEventTimeMs)} to {SummaryMarkdown.Time(plan.EndEventTimeMs)} of event time ({traffic.TimeCompression:F0}x).")));
+            $"Traffic: {plan.TotalEvents} events at {traffic.RatePerSecond}/s over {Durations.Format(traffic.Duration)} of wall clock = {SummaryMarkdown.Time(plan.StartEventTimeMs)} to {SummaryMarkdown.Time(plan.EndEventTimeMs)} of event time ({traffic.TimeCompression:F0}x).")));
 
         var run = runner.RunAsync((phase, ct) => OnPhaseStartAsync(phase, models, ct), cancellationToken);
         await ShowLiveAsync(plan, runner, reader, run, cancellationToken);
@@ -92,10 +92,10 @@ public sealed class DemoRunner
     /// Event time of the first event: whole minutes before now, so the run's event-time span ends about now and the
     /// dashboards' default "last hours" ranges show it.
     /// </summary>
-    public static long EventTimeOrigin(DateTimeOffset now, double spanSeconds)
+    public static long EventTimeOrigin(DateTimeOffset now, TimeSpan span)
     {
         var end = now.ToUnixTimeMilliseconds();
-        var start = end - (long)(spanSeconds * 1000);
+        var start = end - (long)span.TotalMilliseconds;
         return start - (start % 60_000);
     }
 

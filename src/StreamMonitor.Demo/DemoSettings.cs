@@ -36,7 +36,7 @@ public static class DemoSettings
         {
             ["Scorer__ModelStorePath"] = models.StoreRoot,
             ["Scorer__Models__0"] = options.ModelName,
-            ["Scorer__QueueDelayMs"] = "1",
+            ["Scorer__QueueDelay"] = "1ms",
             ["Scorer__IntraOpThreads"] = ScorerIntraOpThreads.ToString(CultureInfo.InvariantCulture),
         };
         var aggregator = new Dictionary<string, string>(StringComparer.Ordinal)

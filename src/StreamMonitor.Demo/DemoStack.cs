@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using StreamMonitor.Influx;
 using StreamMonitor.Influx.Local;
+using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
 using StreamMonitor.Kafka.Embedded;
 using StreamMonitor.Stack;
@@ -58,7 +59,7 @@ public sealed class DemoStack : IAsyncDisposable
             if (string.IsNullOrWhiteSpace(options.BootstrapServers))
             {
                 stack._cluster = MockCluster.Start(1);
-                stack.Kafka = new KafkaOptions { BootstrapServers = stack._cluster.BootstrapServers, SessionTimeoutMs = 6000 };
+                stack.Kafka = new KafkaOptions { BootstrapServers = stack._cluster.BootstrapServers, SessionTimeout = TimeSpan.FromSeconds(6) };
                 foreach (var topic in stack.Kafka.Topics.All)
                 {
                     stack._cluster.CreateTopic(topic.Name, topic.Partitions, 1);
@@ -116,7 +117,7 @@ public sealed class DemoStack : IAsyncDisposable
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["Kafka__BootstrapServers"] = Kafka.BootstrapServers,
-            ["Kafka__SessionTimeoutMs"] = Kafka.SessionTimeoutMs.ToString(CultureInfo.InvariantCulture),
+            ["Kafka__SessionTimeout"] = Durations.Format(Kafka.SessionTimeout),
             ["Influx__Url"] = Influx.Url,
             ["Influx__Database"] = influxDatabase ?? Influx.Database,
             ["DOTNET_gcServer"] = "0",

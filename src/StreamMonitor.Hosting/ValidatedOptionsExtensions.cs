@@ -12,7 +12,8 @@ public static class ValidatedOptionsExtensions
     /// Binds <typeparamref name="T"/> to <paramref name="sectionName"/>, validates its DataAnnotations (and
     /// <see cref="System.ComponentModel.DataAnnotations.IValidatableObject"/>, recursing into members marked
     /// <see cref="ValidateObjectMembersAttribute"/>) at start-up, and reports failures by configuration key, e.g.
-    /// "Kafka:BootstrapServers is required". Chain <c>.Validate(...)</c> on the result for further rules.
+    /// "Kafka:BootstrapServers is required", including a renamed key still set under its former name
+    /// (<see cref="Contracts.RenamedFromAttribute"/>). Chain <c>.Validate(...)</c> on the result for further rules.
     /// </summary>
     public static OptionsBuilder<T> AddValidatedOptions<T>(this IHostApplicationBuilder builder, string sectionName)
         where T : class
@@ -31,7 +32,7 @@ public static class ValidatedOptionsExtensions
         var builder = services.AddOptions<T>()
             .Bind(configuration.GetSection(sectionName))
             .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<T>>(new ConfigurationKeyValidator<T>(builder.Name, sectionName));
+        services.AddSingleton<IValidateOptions<T>>(new ConfigurationKeyValidator<T>(builder.Name, sectionName, configuration));
         return builder;
     }
 }

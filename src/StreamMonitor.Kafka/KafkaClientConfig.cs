@@ -39,8 +39,8 @@ public static class KafkaClientConfig
             EnableAutoCommit = false,
             EnableAutoOffsetStore = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
-            SessionTimeoutMs = options.SessionTimeoutMs,
-            HeartbeatIntervalMs = Math.Max(100, options.SessionTimeoutMs / 5),
+            SessionTimeoutMs = (int)options.SessionTimeout.TotalMilliseconds,
+            HeartbeatIntervalMs = Math.Max(100, (int)options.SessionTimeout.TotalMilliseconds / 5),
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
             IsolationLevel = IsolationLevel.ReadUncommitted,
         };

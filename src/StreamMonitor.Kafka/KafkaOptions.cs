@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using StreamMonitor.Contracts;
 
 namespace StreamMonitor.Kafka;
 
@@ -23,6 +24,6 @@ public sealed class KafkaOptions
     public Dictionary<string, string> Client { get; set; } = [];
 
     /// <summary>Consumer group session timeout; short in tests so a restarted member rejoins quickly.</summary>
-    [Range(1000, 300_000)]
-    public int SessionTimeoutMs { get; set; } = 10_000;
+    [DurationRange("1s", "5m"), RenamedFrom("SessionTimeoutMs", "ms")]
+    public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
 using StreamMonitor.Reports;
 using StreamMonitor.Stack;
@@ -50,7 +51,7 @@ public sealed class ReplayRunner
         {
             BootstrapServers = live.BootstrapServers,
             Client = new Dictionary<string, string>(live.Client),
-            SessionTimeoutMs = live.SessionTimeoutMs,
+            SessionTimeout = live.SessionTimeout,
             Topics = new TopicCatalog
             {
                 Prefix = live.Topics.Prefix,
@@ -101,7 +102,7 @@ public sealed class ReplayRunner
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["Kafka__BootstrapServers"] = target.BootstrapServers,
-            ["Kafka__SessionTimeoutMs"] = target.SessionTimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Kafka__SessionTimeout"] = Durations.Format(target.SessionTimeout),
             ["Kafka__Topics__Suffix"] = request.Namespace.Suffix,
             ["Influx__Url"] = _influxUrl,
             ["Influx__Database"] = request.Namespace.InfluxDatabase,

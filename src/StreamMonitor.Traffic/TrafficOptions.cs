@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using StreamMonitor.Contracts;
 
 namespace StreamMonitor.Traffic;
 
@@ -69,14 +70,14 @@ public sealed class TrafficOptions
     public double RatePerSecond { get; set; } = 40;
 
     /// <summary>Wall-clock length of the run.</summary>
-    [Range(1, 7 * 24 * 3600)]
-    public double DurationSeconds { get; set; } = 180;
+    [DurationRange("1s", "7d")]
+    public TimeSpan Duration { get; set; } = TimeSpan.FromMinutes(3);
 
     /// <summary>Event-time seconds per wall-clock second (60: one second of demo is one minute of traffic).</summary>
     [Range(1, 1_000_000)]
     public double TimeCompression { get; set; } = 60;
 
-    /// <summary>Event time of the first event (Unix ms); 0 means "the start of the current UTC hour" chosen by the caller.</summary>
+    /// <summary>Event time of the first event, an instant in Unix epoch milliseconds (not a duration); must be set (non-zero).</summary>
     [Range(0, long.MaxValue)]
     public long StartTimeMs { get; set; }
 
@@ -84,15 +85,15 @@ public sealed class TrafficOptions
     public int Seed { get; set; } = 42;
 
     /// <summary>
-    /// Mean delay (event-time ms) between an event happening and reaching Kafka, exponentially distributed:
+    /// Mean delay (event time) between an event happening and reaching Kafka, exponentially distributed:
     /// events arrive slightly out of order, as from real clients.
     /// </summary>
-    [Range(0, 3_600_000)]
-    public double ArrivalJitterMs { get; set; } = 1500;
+    [DurationRange("0s", "1h")]
+    public TimeSpan ArrivalJitter { get; set; } = TimeSpan.FromMilliseconds(1500);
 
     /// <summary>Median label delay in event time (lognormal).</summary>
-    [Range(1, 365L * 24 * 3600 * 1000)]
-    public double LabelDelayMedianMs { get; set; } = 20 * 60 * 1000;
+    [DurationRange("1ms", "365d")]
+    public TimeSpan LabelDelayMedian { get; set; } = TimeSpan.FromMinutes(20);
 
     /// <summary>Log-space standard deviation of the label delay (1.0: p90 is 3.6x the median, p99 10x).</summary>
     [Range(0, 5)]

@@ -64,7 +64,7 @@ public sealed class TrafficPlan
             return index >= 0 ? index : throw new ArgumentException($"{TrafficOptions.SectionName}:Drift:Features names '{name}', which is not a column of the data set.", nameof(options));
         }).ToArray();
 
-        TotalEvents = Math.Max(1, (long)Math.Round(options.DurationSeconds * options.RatePerSecond));
+        TotalEvents = Math.Max(1, (long)Math.Round(options.Duration.TotalSeconds * options.RatePerSecond));
         EventSpacingMs = 1000.0 / options.RatePerSecond * options.TimeCompression;
         Phases = LayOutPhases();
     }
@@ -124,7 +124,7 @@ public sealed class TrafficPlan
 
             var rowIndex = rng.Next(_rows.Count);
             var row = _rows.Rows[rowIndex];
-            var arrivalDelay = _options.ArrivalJitterMs <= 0 ? 0 : -_options.ArrivalJitterMs * Math.Log(1 - rng.NextDouble());
+            var arrivalDelay = _options.ArrivalJitter <= TimeSpan.Zero ? 0 : -_options.ArrivalJitter.TotalMilliseconds * Math.Log(1 - rng.NextDouble());
             var eventTime = baseTime - (long)Math.Round(arrivalDelay);
             var features = new Dictionary<string, double?>(_rows.FeatureNames.Count, StringComparer.Ordinal);
             for (var f = 0; f < _rows.FeatureNames.Count; f++)
@@ -146,7 +146,7 @@ public sealed class TrafficPlan
 
             var eventId = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"ev-{_options.StartTimeMs:x}-{_options.Seed}-{i:D8}");
             var labeled = rng.NextDouble() >= _options.UnlabeledShare;
-            var delayMs = _options.LabelDelayMedianMs * Math.Exp(_options.LabelDelaySigma * Gaussian(rng));
+            var delayMs = _options.LabelDelayMedian.TotalMilliseconds * Math.Exp(_options.LabelDelaySigma * Gaussian(rng));
             if (labeled)
             {
                 var labelTime = eventTime + Math.Max(1, (long)Math.Round(delayMs));

@@ -24,4 +24,28 @@ public sealed class AggregatorHostTests
         Assert.Equal(projector, hosted.Contains(typeof(ResultProjector)));
         Assert.Equal(["10s", "1m"], app.Services.GetRequiredService<IOptions<AggregatorOptions>>().Value.Windows);
     }
+
+    [Fact]
+    public async Task A_former_millisecond_key_fails_start_up_naming_its_duration_successor()
+    {
+        var builder = StreamMonitorHost.CreateBuilder("aggregator", ["--Urls=http://127.0.0.1:0", "--Aggregator:GraceMs=2000", "--Aggregator:MergeRetentionMs=3600000"], defaultPort: 8082);
+        builder.AddAggregator();
+        await using var app = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.Services.GetRequiredService<IAsyncStartupValidator>().ValidateAsync(CancellationToken.None));
+        Assert.Contains("Aggregator:GraceMs was renamed to Aggregator:Grace, a duration such as 2s", error.Failures);
+        Assert.Contains("Aggregator:MergeRetentionMs was renamed to Aggregator:MergeRetention, a duration such as 1h", error.Failures);
+    }
+
+    [Fact]
+    public async Task Duration_options_bind_the_short_notation()
+    {
+        var builder = StreamMonitorHost.CreateBuilder("aggregator", ["--Urls=http://127.0.0.1:0", "--Aggregator:Grace=2s", "--Aggregator:CheckpointInterval=500ms"], defaultPort: 8082);
+        builder.AddAggregator();
+        await using var app = builder.Build();
+
+        await app.Services.GetRequiredService<IAsyncStartupValidator>().ValidateAsync(CancellationToken.None);
+        var options = app.Services.GetRequiredService<IOptions<AggregatorOptions>>().Value;
+        Assert.Equal((TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(500)), (options.Grace, options.CheckpointInterval));
+    }
 }

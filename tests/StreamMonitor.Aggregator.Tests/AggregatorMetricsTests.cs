@@ -31,7 +31,7 @@ public sealed class AggregatorMetricsTests(AggregatorProcessFixture fixture, ITe
             {
                 ["Aggregator__ConsumerGroup"] = "agg-metrics-" + options.Topics.Suffix.Trim('.'),
                 ["Aggregator__InfluxEnabled"] = "false",
-                ["Aggregator__CheckpointIntervalMs"] = "200",
+                ["Aggregator__CheckpointInterval"] = "200ms",
                 ["Urls"] = $"http://127.0.0.1:{port}",
             },
             TestOutput.Forward(output));

@@ -203,7 +203,7 @@ public sealed class BadRecordProcessTests(AggregatorProcessFixture fixture, ITes
                 ["Aggregator__Latency"] = "false",
                 ["Aggregator__Quality__Enabled"] = "false",
                 ["Aggregator__Profiles__cancer"] = profilePath,
-                ["Aggregator__CheckpointIntervalMs"] = "200",
+                ["Aggregator__CheckpointInterval"] = "200ms",
                 ["Urls"] = $"http://127.0.0.1:{port}",
             };
             void ProduceEvents(IProducer<byte[], byte[]> producer, IEnumerable<(string Model, string Id, long Time, string Row)> batch)

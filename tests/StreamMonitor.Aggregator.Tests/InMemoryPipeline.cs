@@ -24,8 +24,8 @@ public sealed class InMemoryPipeline
     {
         Options = options;
         Topology = new LatencyTopology(Inputs(_codec), _codec, options.EffectiveSliThresholdsUs, _topics);
-        Stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, _topics);
-        Merge = new MergeSettings(options.GraceMs, options.MergeGraceMs, options.MergeRetentionMs, _topics.DeadLetter);
+        Stage = options.ToStageSettings(_topics);
+        Merge = options.ToMergeSettings(_topics);
     }
 
     public AggregatorOptions Options { get; }

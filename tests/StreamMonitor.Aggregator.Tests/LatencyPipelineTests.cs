@@ -13,7 +13,7 @@ public class LatencyPipelineTests
 {
     private static readonly int[] Quantiles = [50_000, 90_000, 95_000, 99_000, 99_900];
 
-    private static AggregatorOptions Options() => new() { Windows = ["10s", "1m"], GraceMs = 5_000, MergeGraceMs = 10_000 };
+    private static AggregatorOptions Options() => new() { Windows = ["10s", "1m"], Grace = TimeSpan.FromSeconds(5), MergeGrace = TimeSpan.FromSeconds(10) };
 
     /// <summary>A sentinel per partition far in the future so every real window closes on every partition.</summary>
     private static List<IReadOnlyList<Prediction>> WithSentinels(List<IReadOnlyList<Prediction>> partitions, long atMs) =>
@@ -95,7 +95,7 @@ public class LatencyPipelineTests
     [Fact]
     public void Late_and_malformed_records_are_counted_and_routed_with_reasons()
     {
-        var pipeline = new InMemoryPipeline(new AggregatorOptions { Windows = ["10s"], GraceMs = 1_000 });
+        var pipeline = new InMemoryPipeline(new AggregatorOptions { Windows = ["10s"], Grace = TimeSpan.FromSeconds(1) });
         var task = new WindowStageTask<LatencyAggregate>(pipeline.Topology, pipeline.Stage, new TopicPartition(pipeline.Topics.Predictions, 0), null, pipeline.Codec);
         var output = new RecordingOutput();
         var offset = 0;
@@ -128,7 +128,7 @@ public class LatencyPipelineTests
     [Fact]
     public void A_quiet_partition_does_not_stall_the_window_and_its_records_are_in_the_result()
     {
-        var pipeline = new InMemoryPipeline(new AggregatorOptions { Windows = ["10s"], GraceMs = 1_000, IdleTimeoutMs = 5_000, MergeGraceMs = 2_000 });
+        var pipeline = new InMemoryPipeline(new AggregatorOptions { Windows = ["10s"], Grace = TimeSpan.FromSeconds(1), IdleTimeout = TimeSpan.FromSeconds(5), MergeGrace = TimeSpan.FromSeconds(2) });
         var busy = new WindowStageTask<LatencyAggregate>(pipeline.Topology, pipeline.Stage, new TopicPartition(pipeline.Topics.Predictions, 0), null, pipeline.Codec);
         var quiet = new WindowStageTask<LatencyAggregate>(pipeline.Topology, pipeline.Stage, new TopicPartition(pipeline.Topics.Predictions, 1), null, pipeline.Codec);
         var output = new RecordingOutput();

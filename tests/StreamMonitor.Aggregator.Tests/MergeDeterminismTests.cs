@@ -19,7 +19,7 @@ public class MergeDeterminismTests
     private const long StepMs = 250;
     private const long SentinelMs = SpanMs + 600_000;
 
-    private static AggregatorOptions Options() => new() { Windows = ["10s"], GraceMs = 1_000, IdleTimeoutMs = 5_000, MergeGraceMs = 2_000, MergeRetentionMs = 20_000 };
+    private static AggregatorOptions Options() => new() { Windows = ["10s"], Grace = TimeSpan.FromSeconds(1), IdleTimeout = TimeSpan.FromSeconds(5), MergeGrace = TimeSpan.FromSeconds(2), MergeRetention = TimeSpan.FromSeconds(20) };
 
     [Fact]
     public void Window_results_are_the_same_for_every_interleaving_of_the_sources_even_when_they_race_apart_past_the_retention()

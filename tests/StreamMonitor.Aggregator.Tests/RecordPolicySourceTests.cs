@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using System.Text;
 using Confluent.Kafka;
 using StreamMonitor.Aggregator.Drift;
@@ -10,6 +9,7 @@ using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.State;
 using StreamMonitor.Contracts.Validation;
+using StreamMonitor.Hosting;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
 using StreamMonitor.Testing;
@@ -108,8 +108,8 @@ public sealed class RecordPolicySourceTests
     public void Stage_A_dead_letters_implausible_and_invalid_predictions_once_without_moving_its_stream_time()
     {
         var metrics = new RecordingMetrics();
-        var options = new AggregatorOptions { Windows = ["10s"], GraceMs = 1_000 };
-        var stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, Topics, metrics);
+        var options = new AggregatorOptions { Windows = ["10s"], Grace = TimeSpan.FromSeconds(1) };
+        var stage = options.ToStageSettings(Topics, metrics);
         var topology = new LatencyTopology(InMemoryPipeline.Inputs(Codec), Codec, options.EffectiveSliThresholdsUs, Topics);
         var task = new WindowStageTask<LatencyAggregate>(topology, stage, new TopicPartition(Topics.Predictions, 0), null, Codec);
         var output = new RecordingOutput();
@@ -144,7 +144,7 @@ public sealed class RecordPolicySourceTests
     [Fact]
     public void An_error_prediction_of_an_invalid_model_counts_as_an_error_in_the_unknown_bucket_and_is_not_dead_lettered()
     {
-        var pipeline = new InMemoryPipeline(new AggregatorOptions { Windows = ["10s"], GraceMs = 0 });
+        var pipeline = new InMemoryPipeline(new AggregatorOptions { Windows = ["10s"], Grace = TimeSpan.Zero });
         var task = new WindowStageTask<LatencyAggregate>(pipeline.Topology, pipeline.Stage, new TopicPartition(Topics.Predictions, 0), null, Codec);
         var output = new RecordingOutput();
         var records = new[]
@@ -177,8 +177,8 @@ public sealed class RecordPolicySourceTests
         var profile = new ReferenceProfile { Model = "cancer", Numeric = [NumericProfile.Build("f0", Enumerable.Range(0, 100).Select(_ => random.NextDouble()).ToList())] };
         profile.Seal();
         var metrics = new RecordingMetrics();
-        var options = new AggregatorOptions { Windows = ["10s"], GraceMs = 0 };
-        var stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, Topics, metrics);
+        var options = new AggregatorOptions { Windows = ["10s"], Grace = TimeSpan.Zero };
+        var stage = options.ToStageSettings(Topics, metrics);
         var drift = new DriftTopology(InMemoryPipeline.Inputs(Codec), Codec, new Dictionary<string, ReferenceProfile> { ["cancer"] = profile }, new DriftThresholds(), Topics, deadLetterFeatures, metrics);
         var task = new WindowStageTask<ModelDriftAggregate>(drift, stage, new TopicPartition(Topics.Features, 0), null, Codec);
         var output = new RecordingOutput();
@@ -340,13 +340,11 @@ public sealed class RecordPolicySourceTests
     [Fact]
     public void Event_time_options_default_to_one_hour_ahead_and_3650_days_behind_and_are_validated()
     {
-        static List<string> Errors(Action<EventTimeOptions> configure)
+        static IEnumerable<string> Errors(Action<EventTimeOptions> configure)
         {
             var options = new AggregatorOptions();
             configure(options.EventTime);
-            var results = new List<ValidationResult>();
-            Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
-            return results.Select(r => r.ErrorMessage!).ToList();
+            return new ConfigurationKeyValidator<AggregatorOptions>(null, AggregatorOptions.SectionName).Validate(null, options).Failures ?? [];
         }
 
         Assert.Empty(Errors(_ => { }));

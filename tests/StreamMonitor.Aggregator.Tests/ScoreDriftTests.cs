@@ -37,8 +37,8 @@ public class ScoreDriftTests
         };
         profile.Seal();
         var profiles = new Dictionary<string, ReferenceProfile> { ["m"] = profile };
-        var options = new AggregatorOptions { Windows = ["1m"], GraceMs = 2_000, MergeGraceMs = 5_000 };
-        var stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, topics);
+        var options = new AggregatorOptions { Windows = ["1m"], Grace = TimeSpan.FromSeconds(2), MergeGrace = TimeSpan.FromSeconds(5) };
+        var stage = options.ToStageSettings(topics);
         var inputs = InMemoryPipeline.Inputs(codec);
         var drift = new DriftTopology(inputs, codec, profiles, new DriftThresholds(), topics);
         var score = new ScoreDriftTopology(inputs, profiles);
@@ -99,7 +99,7 @@ public class ScoreDriftTests
         for (var p = 0; p < topics.ResultPartitions; p++)
         {
             var records = partials.Where(r => r.Partition == p).Select((r, offset) => TaskDriver.Record(topics.WindowPartials, p, offset, r.Value, r.Key)).ToList();
-            foreach (var output in TaskDriver.Run(_ => new MergeStageTask([drift, latency], new MergeSettings(options.GraceMs, options.MergeGraceMs, options.MergeRetentionMs, topics.DeadLetter), null, codec, new ProgressBoard()), records, null)
+            foreach (var output in TaskDriver.Run(_ => new MergeStageTask([drift, latency], options.ToMergeSettings(topics), null, codec, new ProgressBoard()), records, null)
                 .Where(o => o.Topic == topics.DriftResults))
             {
                 var result = codec.Deserialize<DriftWindowResult>(output.Value);
@@ -151,8 +151,8 @@ public class ScoreDriftTests
             Score = NumericProfile.Build("prediction_score", Enumerable.Range(0, 200).Select(_ => random.NextDouble()).ToList()),
         };
         profile.Seal();
-        var options = new AggregatorOptions { Windows = ["1m"], GraceMs = 2_000 };
-        var stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, topics);
+        var options = new AggregatorOptions { Windows = ["1m"], Grace = TimeSpan.FromSeconds(2) };
+        var stage = options.ToStageSettings(topics);
         var score = new ScoreDriftTopology(InMemoryPipeline.Inputs(codec), new Dictionary<string, ReferenceProfile> { ["m"] = profile }, routesBadRecords);
         var task = new WindowStageTask<ModelDriftAggregate>(score, stage, new TopicPartition(topics.Predictions, 0), null, codec);
         var output = new RecordingOutput();

@@ -65,7 +65,7 @@ public sealed class DemoDriftDecisionTests(ITestOutputHelper output)
                         {
                             ModelName = "cancer",
                             RatePerSecond = 50,
-                            DurationSeconds = duration,
+                            Duration = TimeSpan.FromSeconds(duration),
                             TimeCompression = 60,
                             Seed = seed,
                             StartTimeMs = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds() + (alignment * 31_337),

@@ -19,7 +19,7 @@ public sealed class DemoRunFixture : IAsyncLifetime
 
     public DemoOptions Options { get; } = new()
     {
-        DurationSeconds = 75,
+        Duration = TimeSpan.FromSeconds(75),
         RatePerSecond = 50,
         TimeCompression = 60,
         Interactive = false,

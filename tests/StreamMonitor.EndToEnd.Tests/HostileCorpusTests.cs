@@ -55,7 +55,7 @@ public sealed class HostileCorpusTests(ITestOutputHelper output) : IAsyncLifetim
         var logger = _loggers.CreateLogger("hostile-corpus");
         var options = new DemoOptions
         {
-            DurationSeconds = 12,
+            Duration = TimeSpan.FromSeconds(12),
             RatePerSecond = 40,
             TimeCompression = 60,
             Interactive = false,
@@ -91,10 +91,10 @@ public sealed class HostileCorpusTests(ITestOutputHelper output) : IAsyncLifetim
         {
             ModelName = options.ModelName,
             RatePerSecond = options.RatePerSecond,
-            DurationSeconds = options.DurationSeconds,
+            Duration = options.Duration,
             TimeCompression = options.TimeCompression,
             Seed = options.Seed,
-            StartTimeMs = DemoRunner.EventTimeOrigin(DateTimeOffset.UtcNow, options.DurationSeconds * options.TimeCompression),
+            StartTimeMs = DemoRunner.EventTimeOrigin(DateTimeOffset.UtcNow, options.Duration * options.TimeCompression),
             Phases = [new PhaseOptions { Name = "normal", Kind = PhaseKind.Normal, Share = 1 }],
         };
         var plan = new TrafficPlan(traffic, heldOut);

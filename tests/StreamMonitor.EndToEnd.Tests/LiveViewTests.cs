@@ -20,7 +20,7 @@ public sealed class LiveViewTests
     public async Task Live_table_renders_and_redraws_in_an_interactive_ansi_terminal()
     {
         var plan = new TrafficPlan(
-            new TrafficOptions { StartTimeMs = Start, Seed = 1, RatePerSecond = 50, DurationSeconds = 60, TimeCompression = 60 },
+            new TrafficOptions { StartTimeMs = Start, Seed = 1, RatePerSecond = 50, Duration = TimeSpan.FromSeconds(60), TimeCompression = 60 },
             Dataset.LoadCsv(RepoPaths.DataSet).Split(heldOutFraction: 0.2, seed: 7).HeldOut);
         var log = new ResultLog();
         var output = new StringWriter();

@@ -14,7 +14,7 @@ public sealed class TrafficPlanTests
         StartTimeMs = Start,
         Seed = seed,
         RatePerSecond = 50,
-        DurationSeconds = 60,
+        Duration = TimeSpan.FromSeconds(60),
         TimeCompression = 60,
     };
 
@@ -86,7 +86,7 @@ public sealed class TrafficPlanTests
         var median = labelDelays[labelDelays.Count / 2];
 
         // Labels still pending at the end are the long delays, so the produced median sits below the configured one.
-        Assert.InRange(median, options.LabelDelayMedianMs / 3, options.LabelDelayMedianMs * 1.2);
+        Assert.InRange(median, options.LabelDelayMedian.TotalMilliseconds / 3, options.LabelDelayMedian.TotalMilliseconds * 1.2);
     }
 
     [Fact]

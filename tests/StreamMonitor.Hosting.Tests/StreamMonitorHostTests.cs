@@ -22,7 +22,10 @@ public sealed class StreamMonitorHostTests
     [InlineData("--Kafka:BootstrapServers=", "Kafka:BootstrapServers is required")]
     [InlineData("--Influx:BatchSize=0", "Influx:BatchSize is invalid")]
     [InlineData("--Influx:Url=not a url", "Influx:Url must be an absolute http or https URL")]
-    [InlineData("--Kafka:SessionTimeoutMs=abc", "Kafka:SessionTimeoutMs")]
+    [InlineData("--Kafka:SessionTimeout=abc", "Kafka:SessionTimeout")]
+    [InlineData("--Kafka:SessionTimeout=0s", "Kafka:SessionTimeout is invalid: SessionTimeout must be between 1s and 5m. (value: 0s)")]
+    [InlineData("--Kafka:SessionTimeoutMs=6000", "Kafka:SessionTimeoutMs was renamed to Kafka:SessionTimeout, a duration such as 6s")]
+    [InlineData("--Kafka:SessionTimeoutMs=soon", "Kafka:SessionTimeoutMs was renamed to Kafka:SessionTimeout, a duration such as 10s")]
     public async Task A_bad_configuration_value_fails_start_up_naming_the_key(string flag, string expected)
     {
         var builder = StreamMonitorHost.CreateBuilder("test", Args(LocalPorts.Free(), flag));

@@ -28,7 +28,7 @@ public sealed class BatchingTests(EmbeddedKafkaFixture cluster, ITestOutputHelpe
 
         // A long delay: a batch that waited for it instead of leaving when full would show it in batch_wait. Idle
         // dispatch off, so a moment between two fetches of the backlog cannot send a partial batch early.
-        await using var app = await ScorerHarness.StartScorerAsync(options, _store, "--Scorer:Models:0=cancer", $"--Scorer:BatchSize={batch}", "--Scorer:QueueDelayMs=3000", "--Scorer:DispatchWhenIdle=false");
+        await using var app = await ScorerHarness.StartScorerAsync(options, _store, "--Scorer:Models:0=cancer", $"--Scorer:BatchSize={batch}", "--Scorer:QueueDelay=3s", "--Scorer:DispatchWhenIdle=false");
         var predictions = ScorerHarness.Read<Prediction>(options, options.Topics.Predictions, r => r.Count >= events, TimeSpan.FromSeconds(60)).Select(r => r.Value).ToList();
         await app.StopAsync();
 
@@ -46,7 +46,7 @@ public sealed class BatchingTests(EmbeddedKafkaFixture cluster, ITestOutputHelpe
     {
         // A long delay: an event that waited for it instead of leaving when nothing else was waiting would show it.
         const int delayMs = 3000;
-        var predictions = await TrickleAsync(delayMs, events: 8, $"--Scorer:QueueDelayMs={delayMs}");
+        var predictions = await TrickleAsync(delayMs, events: 8, $"--Scorer:QueueDelay={delayMs}ms");
 
         output.WriteLine(string.Join(", ", predictions.Select(p => $"{p.Timing.BatchSize}/{p.Timing.DispatchReason}/{p.Timing.BatchWaitUs}us")));
         Assert.All(predictions, p => Assert.Equal(DispatchReason.DRAIN, p.Timing.DispatchReason));
@@ -59,7 +59,7 @@ public sealed class BatchingTests(EmbeddedKafkaFixture cluster, ITestOutputHelpe
     {
         const int delayMs = 20;
         const int events = 12;
-        var predictions = await TrickleAsync(delayMs, events, "--Scorer:DispatchWhenIdle=false", $"--Scorer:QueueDelayMs={delayMs}");
+        var predictions = await TrickleAsync(delayMs, events, "--Scorer:DispatchWhenIdle=false", $"--Scorer:QueueDelay={delayMs}ms");
 
         Assert.Equal(events, predictions.Count);
         output.WriteLine(string.Join(", ", predictions.Select(p => $"{p.Timing.BatchSize}/{p.Timing.DispatchReason}/{p.Timing.BatchWaitUs}us")));

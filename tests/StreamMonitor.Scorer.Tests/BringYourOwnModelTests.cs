@@ -98,7 +98,7 @@ public sealed class BringYourOwnModelTests(EmbeddedKafkaFixture cluster, Registe
 
         // Batches of up to 5 rows: several per model, partial chunks of the fixed-batch-8 export, 1-row runs of the other.
         var served = models.Select((m, i) => $"--Scorer:Models:{i.ToString(CultureInfo.InvariantCulture)}={m.Name}").ToArray();
-        await using var app = await ScorerHarness.StartScorerAsync(options, registered.Store, [.. served, "--Scorer:BatchSize=5", "--Scorer:QueueDelayMs=20"]);
+        await using var app = await ScorerHarness.StartScorerAsync(options, registered.Store, [.. served, "--Scorer:BatchSize=5", "--Scorer:QueueDelay=20ms"]);
         var predictions = ScorerHarness.Read<Prediction>(options, options.Topics.Predictions, r => r.Count >= events.Count, TimeSpan.FromSeconds(90)).Select(r => r.Value).ToList();
         await app.StopAsync();
 

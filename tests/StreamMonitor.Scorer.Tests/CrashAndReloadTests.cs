@@ -134,7 +134,7 @@ public sealed class CrashAndReloadTests(EmbeddedKafkaFixture cluster, ITestOutpu
             ["Scorer__Models__0"] = "cancer",
             ["Scorer__ConsumerGroup"] = "scorer" + options.Topics.Suffix,
             ["Scorer__InstanceId"] = instance,
-            ["Scorer__ReloadPollMs"] = "100",
+            ["Scorer__ReloadPoll"] = "100ms",
             ["Urls"] = "http://127.0.0.1:0",
         };
         return ServiceProcess.Start(new ServiceProcessOptions(ScorerDll) { Environment = environment, OnLine = TestOutput.Forward(output) });

@@ -229,7 +229,7 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
         {
             ["Scorer__ModelStorePath"] = _store,
             ["Scorer__ConsumerGroup"] = "scorer" + options.Topics.Suffix,
-            ["Scorer__ReloadPollMs"] = "100",
+            ["Scorer__ReloadPoll"] = "100ms",
             ["Urls"] = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
         };
         for (var i = 0; i < models.Length; i++)

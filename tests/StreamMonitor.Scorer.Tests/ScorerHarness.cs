@@ -109,10 +109,10 @@ internal static class ScorerHarness
         var app = ScorerApp.Build([
             $"--Kafka:BootstrapServers={options.BootstrapServers}",
             $"--Kafka:Topics:Suffix={options.Topics.Suffix}",
-            $"--Kafka:SessionTimeoutMs={options.SessionTimeoutMs}",
+            $"--Kafka:SessionTimeout={Durations.Format(options.SessionTimeout)}",
             $"--Scorer:ModelStorePath={store}",
             $"--Scorer:ConsumerGroup=scorer{options.Topics.Suffix}",
-            "--Scorer:ReloadPollMs=100",
+            "--Scorer:ReloadPoll=100ms",
             "--Urls=http://127.0.0.1:0",
             "--Logging:LogLevel:Default=Warning",
             .. extra,
@@ -126,7 +126,7 @@ internal static class ScorerHarness
     {
         ["Kafka__BootstrapServers"] = options.BootstrapServers,
         ["Kafka__Topics__Suffix"] = options.Topics.Suffix,
-        ["Kafka__SessionTimeoutMs"] = options.SessionTimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Kafka__SessionTimeout"] = Durations.Format(options.SessionTimeout),
         ["Scorer__ModelStorePath"] = store,
         ["Scorer__Models__0"] = model,
         ["Scorer__ConsumerGroup"] = "scorer" + options.Topics.Suffix,

@@ -17,7 +17,7 @@ public static class AggregatorProcess
 
     /// <summary>
     /// Starts the aggregator with the environment of <paramref name="kafka"/> plus <paramref name="settings"/>
-    /// (environment variable names, e.g. Aggregator__CheckpointIntervalMs), its output lines sent to <paramref name="onLine"/>.
+    /// (environment variable names, e.g. Aggregator__CheckpointInterval), its output lines sent to <paramref name="onLine"/>.
     /// </summary>
     public static ServiceProcess Start(KafkaOptions kafka, IReadOnlyDictionary<string, string?> settings, Action<string>? onLine)
     {
@@ -47,7 +47,7 @@ public static class AggregatorProcess
             ["Influx__Database"] = influx.Database,
             ["Aggregator__ConsumerGroup"] = "agg-" + kafka.Topics.Suffix.Trim('.'),
             ["Aggregator__CheckpointEveryRecords"] = checkpointEveryRecords.ToString(CultureInfo.InvariantCulture),
-            ["Aggregator__CheckpointIntervalMs"] = "200",
+            ["Aggregator__CheckpointInterval"] = "200ms",
             ["Urls"] = "http://127.0.0.1:0",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())

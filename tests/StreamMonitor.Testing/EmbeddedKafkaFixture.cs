@@ -99,7 +99,7 @@ public class EmbeddedKafkaFixture : IAsyncLifetime
         var options = new KafkaOptions
         {
             BootstrapServers = BootstrapServers,
-            SessionTimeoutMs = 3000,
+            SessionTimeout = TimeSpan.FromSeconds(3),
             Topics = new TopicCatalog { Suffix = topicSuffix ?? "." + Guid.NewGuid().ToString("N")[..10] },
         };
         Faults.CreateTopics(options.Topics.All);
@@ -113,7 +113,7 @@ public class EmbeddedKafkaFixture : IAsyncLifetime
         return new Dictionary<string, string?>
         {
             ["Kafka__BootstrapServers"] = options.BootstrapServers,
-            ["Kafka__SessionTimeoutMs"] = options.SessionTimeoutMs.ToString(CultureInfo.InvariantCulture),
+            ["Kafka__SessionTimeout"] = Durations.Format(options.SessionTimeout),
             ["Kafka__Topics__Suffix"] = options.Topics.Suffix,
             ["Kafka__Topics__InputPartitions"] = options.Topics.InputPartitions.ToString(CultureInfo.InvariantCulture),
             ["Kafka__Topics__ResultPartitions"] = options.Topics.ResultPartitions.ToString(CultureInfo.InvariantCulture),
@@ -156,7 +156,7 @@ public class EmbeddedKafkaFixture : IAsyncLifetime
         where T : class =>
         records.Select(r => new ConsumedEvent<T>(r.Message.KeyString(), Codec.Deserialize<T>(r.Message.Value), r.Partition.Value, r.Offset.Value, r.Message.Timestamp.UtcDateTime)).ToList();
 
-    private KafkaOptions CreateOptionsWithoutTopics() => new() { BootstrapServers = BootstrapServers, SessionTimeoutMs = 3000 };
+    private KafkaOptions CreateOptionsWithoutTopics() => new() { BootstrapServers = BootstrapServers, SessionTimeout = TimeSpan.FromSeconds(3) };
 
     private IProducer<byte[], byte[]> SharedProducer()
     {

@@ -33,7 +33,7 @@ public sealed class QualityProcessor(QualitySettings settings, InputRecords inpu
             options.ConsumerGroup + "-quality",
             [settings.Topics.Predictions, settings.Topics.LabelsById],
             options.CheckpointEveryRecords,
-            TimeSpan.FromMilliseconds(options.CheckpointIntervalMs),
+            options.CheckpointInterval,
             TimeSpan.FromSeconds(1),
             options.Quality.LaneCapacity,
             settings.Topics.QualityChangelog,

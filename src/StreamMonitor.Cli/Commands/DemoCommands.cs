@@ -30,7 +30,7 @@ public static class DemoCommands
             var root = ServicePaths.FindRepositoryRoot() ?? Directory.GetCurrentDirectory();
             var options = new DemoOptions
             {
-                DurationSeconds = parse.GetValue(duration),
+                Duration = TimeSpan.FromSeconds(parse.GetValue(duration)),
                 RatePerSecond = parse.GetValue(rate),
                 TimeCompression = parse.GetValue(compression),
                 Seed = parse.GetValue(seed),

@@ -63,12 +63,12 @@ public static class TrafficCommands
             {
                 ModelName = parse.GetValue(model)!,
                 RatePerSecond = parse.GetValue(rate),
-                DurationSeconds = parse.GetValue(duration),
+                Duration = TimeSpan.FromSeconds(parse.GetValue(duration)),
                 TimeCompression = parse.GetValue(compression),
                 StartTimeMs = startMs,
                 Seed = parse.GetValue(seed),
                 UnlabeledShare = parse.GetValue(unlabeled),
-                LabelDelayMedianMs = delay.TotalMilliseconds,
+                LabelDelayMedian = delay,
             };
             TrafficPlan plan;
             try
