@@ -5,34 +5,6 @@ using StreamMonitor.Streams;
 
 namespace StreamMonitor.Aggregator.Quality;
 
-/// <summary>One unfinished quality window of a join task: its aggregate, what is pending in it, what the changelog holds.</summary>
-internal sealed class QualityWindow((long Time, string Id) slot)
-{
-    /// <summary>(window start, "model|version").</summary>
-    public (long Time, string Id) Slot { get; } = slot;
-
-    /// <summary>The window's partial aggregate.</summary>
-    public QualityAggregate Aggregate { get; } = new();
-
-    /// <summary>Predictions of the window still waiting for a label.</summary>
-    public long Pending { get; set; }
-
-    /// <summary>Changed since its last partial.</summary>
-    public bool Dirty { get; set; }
-
-    /// <summary>List chunks written to the changelog.</summary>
-    public int Chunks { get; set; }
-
-    /// <summary>Label delays already in written chunks.</summary>
-    public int WrittenDelays { get; set; }
-
-    /// <summary>Scores already in written chunks.</summary>
-    public int WrittenScores { get; set; }
-
-    /// <summary>Regression errors already in written chunks.</summary>
-    public int WrittenErrors { get; set; }
-}
-
 /// <summary>
 /// The quality join's windows: tumbling windows of prediction event time (<see cref="QualitySettings.Window"/>, which
 /// owns their close), closing on the prediction stream time. A closed window with nothing pending is finished (its final
