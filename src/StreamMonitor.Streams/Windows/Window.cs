@@ -24,21 +24,13 @@ public readonly record struct Window(long StartMs, long SizeMs)
 /// </summary>
 public readonly struct ContainingWindows
 {
-    private readonly Int128 _first;
-    private readonly Int128 _last;
-    private readonly long _advanceMs;
-    private readonly long _sizeMs;
+    // Positioned before the first window; GetEnumerator hands out copies, so each foreach starts afresh.
+    private readonly Enumerator _start;
 
-    internal ContainingWindows(Int128 first, Int128 last, long advanceMs, long sizeMs)
-    {
-        _first = first;
-        _last = last;
-        _advanceMs = advanceMs;
-        _sizeMs = sizeMs;
-    }
+    internal ContainingWindows(Int128 first, Int128 last, long advanceMs, long sizeMs) => _start = new Enumerator(first, last, advanceMs, sizeMs);
 
     /// <summary>An enumerator over the windows.</summary>
-    public Enumerator GetEnumerator() => new(_first, _last, _advanceMs, _sizeMs);
+    public Enumerator GetEnumerator() => _start;
 
     /// <summary>Enumerates <see cref="ContainingWindows"/>.</summary>
     public struct Enumerator
