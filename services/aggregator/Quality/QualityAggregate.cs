@@ -132,12 +132,8 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
     /// <summary>The result event of the merged state.</summary>
     public QualityWindowResult ToResult(WindowKey window, bool final)
     {
-        var result = new QualityWindowResult
+        var result = window.Stamp(new QualityWindowResult
         {
-            ModelName = window.ModelName,
-            ModelVersion = window.ModelVersion,
-            WindowStartMs = window.WindowStartMs,
-            WindowSizeMs = window.WindowSizeMs,
             Revision = Revision,
             Predictions = Predictions,
             Labeled = Labeled,
@@ -145,7 +141,7 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
             LabelCoverage = Predictions == 0 ? 0 : (double)Labeled / Predictions,
             Correct = Correct,
             Final = final,
-        };
+        });
         if (DelaysMs.Count > 0)
         {
             var sorted = DelaysMs.ToArray();
