@@ -18,12 +18,9 @@ internal sealed class QualityWindow((long Time, string Id) slot)
     /// <summary>List chunks written to the changelog.</summary>
     public int Chunks { get; set; }
 
-    /// <summary>Label delays already in written chunks.</summary>
-    public int WrittenDelays { get; set; }
+    /// <summary>Lengths of the aggregate's lists (label delays, scores, regression errors) already in written chunks.</summary>
+    public (int Delays, int Scores, int Errors) Written { get; set; }
 
-    /// <summary>Scores already in written chunks.</summary>
-    public int WrittenScores { get; set; }
-
-    /// <summary>Regression errors already in written chunks.</summary>
-    public int WrittenErrors { get; set; }
+    /// <summary>The lists' lengths now, to compare with <see cref="Written"/>.</summary>
+    public (int Delays, int Scores, int Errors) Lengths => (Aggregate.DelaysMs.Count, Aggregate.Scores.Count, Aggregate.Errors.Count);
 }

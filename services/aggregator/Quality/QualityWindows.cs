@@ -132,23 +132,20 @@ internal sealed class QualityWindows(QualitySettings settings, string sourceId, 
                 continue;
             }
 
-            var delays = window.Aggregate.DelaysMs;
-            var scores = window.Aggregate.Scores;
-            var errors = window.Aggregate.Errors;
-            if (delays.Count > window.WrittenDelays || scores.Count > window.WrittenScores || errors.Count > window.WrittenErrors)
+            var (lengths, written) = (window.Lengths, window.Written);
+            if (lengths != written)
             {
                 // Only what was appended since the last checkpoint: a window's lists are written once, in chunks.
+                var aggregate = window.Aggregate;
                 changes[QualityChangelogCodec.ChunkKey(slot, window.Chunks)] = QualityChangelogCodec.Bytes(writer =>
                 {
                     writer.Write(slot.Time);
                     writer.Write(slot.Id);
                     writer.Write(window.Chunks);
-                    QualityAggregate.WriteLists(writer, delays.GetRange(window.WrittenDelays, delays.Count - window.WrittenDelays), scores.GetRange(window.WrittenScores, scores.Count - window.WrittenScores), errors.GetRange(window.WrittenErrors, errors.Count - window.WrittenErrors));
+                    QualityAggregate.WriteLists(writer, aggregate.DelaysMs[written.Delays..], aggregate.Scores[written.Scores..], aggregate.Errors[written.Errors..]);
                 });
                 window.Chunks++;
-                window.WrittenDelays = delays.Count;
-                window.WrittenScores = scores.Count;
-                window.WrittenErrors = errors.Count;
+                window.Written = lengths;
             }
 
             changes[QualityChangelogCodec.WindowKey(slot)] = QualityChangelogCodec.Bytes(writer =>
@@ -202,9 +199,7 @@ internal sealed class QualityWindows(QualitySettings settings, string sourceId, 
         _restoredChunks.Clear();
         foreach (var window in _windows.Values)
         {
-            window.WrittenDelays = window.Aggregate.DelaysMs.Count;
-            window.WrittenScores = window.Aggregate.Scores.Count;
-            window.WrittenErrors = window.Aggregate.Errors.Count;
+            window.Written = window.Lengths;
         }
     }
 
