@@ -45,20 +45,17 @@ public static class ResultPoints
     {
         ArgumentNullException.ThrowIfNull(result);
         var points = new ProjectedPoints();
-        var window = Durations.FormatMilliseconds(result.WindowSizeMs);
-        LinePoint Base(string measurement) => LinePoint.Measurement(measurement).Tag("model", result.ModelName).Tag("version", result.ModelVersion).Tag("window", window);
-        points.Add("latency_window", m => Base(m)
+        Add(points, result.Key, "latency_window", p => p
             .Field("count", result.Count)
             .Field("error_count", result.ErrorCount)
             .Field("error_rate", Finite(result.ErrorRate))
             .Field("throughput_per_s", Finite(result.ThroughputPerSecond))
             .Field("batch_size_mean", Finite(result.BatchSizeMean))
             .Field("batch_size_max", (long)result.BatchSizeMax)
-            .Field("late_count", result.LateCount)
-            .TimestampMs(result.WindowStartMs));
+            .Field("late_count", result.LateCount));
         foreach (var stage in result.Stages.Where(s => s.Count > 0))
         {
-            points.Add("latency_stage", m => Base(m).Tag("stage", stage.Stage)
+            Add(points, result.Key, "latency_stage", p => p.Tag("stage", stage.Stage)
                 .Field("count", stage.Count)
                 .Field("mean_us", Finite(stage.MeanUs))
                 .Field("p50_us", stage.P50Us)
@@ -66,16 +63,14 @@ public static class ResultPoints
                 .Field("p95_us", stage.P95Us)
                 .Field("p99_us", stage.P99Us)
                 .Field("p999_us", stage.P999Us)
-                .Field("max_us", stage.MaxUs)
-                .TimestampMs(result.WindowStartMs));
+                .Field("max_us", stage.MaxUs));
         }
 
         foreach (var sli in result.LatencySlis)
         {
-            points.Add("latency_sli", m => Base(m).Tag("threshold_us", sli.ThresholdUs.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            Add(points, result.Key, "latency_sli", p => p.Tag("threshold_us", sli.ThresholdUs.ToString(System.Globalization.CultureInfo.InvariantCulture))
                 .Field("good", sli.Good)
-                .Field("total", sli.Total)
-                .TimestampMs(result.WindowStartMs));
+                .Field("total", sli.Total));
         }
 
         return points;
@@ -86,16 +81,13 @@ public static class ResultPoints
     {
         ArgumentNullException.ThrowIfNull(result);
         var points = new ProjectedPoints();
-        var window = Durations.FormatMilliseconds(result.WindowSizeMs);
-        LinePoint Base(string measurement) => LinePoint.Measurement(measurement).Tag("model", result.ModelName).Tag("version", result.ModelVersion).Tag("window", window);
-        points.Add("drift_window", m => Base(m)
+        Add(points, result.Key, "drift_window", p => p
             .Field("count", result.Count)
             .Field("drifted_share", Finite(result.DriftedShare))
-            .Field("dataset_drift", result.DatasetDrift ? 1L : 0L)
-            .TimestampMs(result.WindowStartMs));
+            .Field("dataset_drift", result.DatasetDrift ? 1L : 0L));
         foreach (var feature in result.Features)
         {
-            points.Add("drift_feature", m => Base(m).Tag("feature", feature.Feature).Tag("kind", feature.Kind.ToString().ToLowerInvariant())
+            Add(points, result.Key, "drift_feature", p => p.Tag("feature", feature.Feature).Tag("kind", feature.Kind.ToString().ToLowerInvariant())
                 .Field("count", feature.Count)
                 .Field("null_rate", Finite(feature.NullRate))
                 .Field("out_of_range_rate", Finite(feature.OutOfRangeRate))
@@ -109,8 +101,7 @@ public static class ResultPoints
                 .Field("chi_square_p_value", Finite(feature.ChiSquarePValue))
                 .Field("drift_score", Finite(feature.DriftScore))
                 .Field("threshold", Finite(feature.Threshold))
-                .Field("drifted", feature.Drifted ? 1L : 0L)
-                .TimestampMs(result.WindowStartMs));
+                .Field("drifted", feature.Drifted ? 1L : 0L));
         }
 
         return points;
@@ -121,7 +112,7 @@ public static class ResultPoints
     {
         ArgumentNullException.ThrowIfNull(result);
         var points = new ProjectedPoints();
-        points.Add("quality_window", m => LinePoint.Measurement(m).Tag("model", result.ModelName).Tag("version", result.ModelVersion).Tag("window", Durations.FormatMilliseconds(result.WindowSizeMs))
+        Add(points, result.Key, "quality_window", p => p
             .Field("predictions", result.Predictions)
             .Field("labeled", result.Labeled)
             .Field("label_coverage", Finite(result.LabelCoverage))
@@ -139,10 +130,14 @@ public static class ResultPoints
             .Field("label_delay_p50_ms", result.LabelDelayP50Ms)
             .Field("label_delay_p90_ms", result.LabelDelayP90Ms)
             .Field("label_delay_p99_ms", result.LabelDelayP99Ms)
-            .Field("revision", result.Revision)
-            .TimestampMs(result.WindowStartMs));
+            .Field("revision", result.Revision));
         return points;
     }
+
+    /// <summary>Adds a point of <paramref name="window"/>'s result: its common tags and time, then <paramref name="fields"/>.</summary>
+    private static void Add(ProjectedPoints points, WindowKey window, string measurement, Func<LinePoint, LinePoint> fields) =>
+        points.Add(measurement, m => fields(LinePoint.Measurement(m).Tag("model", window.ModelName).Tag("version", window.ModelVersion).Tag("window", Durations.FormatMilliseconds(window.WindowSizeMs)))
+            .TimestampMs(window.WindowStartMs));
 
     private static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;
 }

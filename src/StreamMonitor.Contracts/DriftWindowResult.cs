@@ -8,7 +8,7 @@ public enum FeatureKind { NUMERIC, CATEGORICAL, PREDICTION }
 #pragma warning restore CA1707
 
 /// <summary>Drift of one model version over one event-time window (schemas/drift-window-result.avsc).</summary>
-public sealed class DriftWindowResult
+public sealed class DriftWindowResult : IWindowResult
 {
     [AvroField("model_name")] public string ModelName { get; set; } = "";
     [AvroField("model_version")] public string ModelVersion { get; set; } = "";

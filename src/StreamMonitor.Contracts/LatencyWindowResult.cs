@@ -3,7 +3,7 @@ using Avro.Reflect;
 namespace StreamMonitor.Contracts;
 
 /// <summary>Traffic and latency of one model version over one event-time window (schemas/latency-window-result.avsc).</summary>
-public sealed class LatencyWindowResult
+public sealed class LatencyWindowResult : IWindowResult
 {
     [AvroField("model_name")] public string ModelName { get; set; } = "";
     [AvroField("model_version")] public string ModelVersion { get; set; } = "";

@@ -3,7 +3,7 @@ using Avro.Reflect;
 namespace StreamMonitor.Contracts;
 
 /// <summary>Model quality over one window of prediction event time (schemas/quality-window-result.avsc).</summary>
-public sealed class QualityWindowResult
+public sealed class QualityWindowResult : IWindowResult
 {
     [AvroField("model_name")] public string ModelName { get; set; } = "";
     [AvroField("model_version")] public string ModelVersion { get; set; } = "";

@@ -30,6 +30,18 @@ public readonly record struct WindowKey(WindowKind Kind, string ModelName, strin
         WindowStartMs.ToString(CultureInfo.InvariantCulture),
         WindowSizeMs.ToString(CultureInfo.InvariantCulture));
 
+    /// <summary>Sets the model, version and window of <paramref name="result"/> to this key's; returns it.</summary>
+    public T Stamp<T>(T result)
+        where T : IWindowResult
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        result.ModelName = ModelName;
+        result.ModelVersion = ModelVersion;
+        result.WindowStartMs = WindowStartMs;
+        result.WindowSizeMs = WindowSizeMs;
+        return result;
+    }
+
     /// <summary>Parses the canonical text form; model names must not contain '|'.</summary>
     public static WindowKey Parse(string text)
     {

@@ -97,18 +97,14 @@ public sealed class DriftTopology(InputRecords inputs, EventCodec codec, IReadOn
         }
 
         var (features, share, datasetDrift) = DriftStatistics.Window(profile, merged, thresholds);
-        return codec.Serialize(new DriftWindowResult
+        return codec.Serialize(window.Stamp(new DriftWindowResult
         {
-            ModelName = window.ModelName,
-            ModelVersion = window.ModelVersion,
-            WindowStartMs = window.WindowStartMs,
-            WindowSizeMs = window.WindowSizeMs,
             Count = merged.Count,
             ReferenceId = profile.Id,
             Features = features,
             DriftedShare = share,
             DatasetDrift = datasetDrift,
-        });
+        }));
     }
 }
 

@@ -19,38 +19,41 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
     /// <summary>Version of the lists record written by <see cref="WriteLists"/> (2: with the regression errors).</summary>
     private const int ListsVersion = 2;
 
+    // The counts, indexed in the order they are written (WriteCountsTo): merged, written and read as one run.
+    private readonly long[] _counts = new long[11];
+
     /// <summary>Joinable (status OK) predictions in the window.</summary>
-    public long Predictions { get; set; }
+    public long Predictions { get => _counts[0]; set => _counts[0] = value; }
 
     /// <summary>Predictions joined to a label.</summary>
-    public long Labeled { get; set; }
+    public long Labeled { get => _counts[1]; set => _counts[1] = value; }
 
     /// <summary>Predictions that reached the label horizon unlabeled.</summary>
-    public long ExpiredUnlabeled { get; set; }
+    public long ExpiredUnlabeled { get => _counts[2]; set => _counts[2] = value; }
 
     /// <summary>Label joins and expiries applied (the result's revision: identical on replay).</summary>
-    public long Revision { get; set; }
+    public long Revision { get => _counts[3]; set => _counts[3] = value; }
 
     /// <summary>Labeled classification predictions (binary and multiclass).</summary>
-    public long Classified { get; set; }
+    public long Classified { get => _counts[4]; set => _counts[4] = value; }
 
     /// <summary>Labeled classification predictions whose class equals the label.</summary>
-    public long Correct { get; set; }
+    public long Correct { get => _counts[5]; set => _counts[5] = value; }
 
     /// <summary>Labeled binary predictions.</summary>
-    public long Binary { get; set; }
+    public long Binary { get => _counts[6]; set => _counts[6] = value; }
 
     /// <summary>Binary: predicted 1, label 1.</summary>
-    public long TruePositives { get; set; }
+    public long TruePositives { get => _counts[7]; set => _counts[7] = value; }
 
     /// <summary>Binary: predicted 1, label 0.</summary>
-    public long FalsePositives { get; set; }
+    public long FalsePositives { get => _counts[8]; set => _counts[8] = value; }
 
     /// <summary>Binary: predicted 0, label 1.</summary>
-    public long FalseNegatives { get; set; }
+    public long FalseNegatives { get => _counts[9]; set => _counts[9] = value; }
 
     /// <summary>Labeled regression predictions.</summary>
-    public long Regression { get; set; }
+    public long Regression { get => _counts[10]; set => _counts[10] = value; }
 
     /// <summary>
     /// Sum of |prediction − label| of the regression predictions not in <see cref="Errors"/>: the running sum of a state
@@ -111,17 +114,11 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
     public void MergeFrom(QualityAggregate other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        Predictions += other.Predictions;
-        Labeled += other.Labeled;
-        ExpiredUnlabeled += other.ExpiredUnlabeled;
-        Revision += other.Revision;
-        Classified += other.Classified;
-        Correct += other.Correct;
-        Binary += other.Binary;
-        TruePositives += other.TruePositives;
-        FalsePositives += other.FalsePositives;
-        FalseNegatives += other.FalseNegatives;
-        Regression += other.Regression;
+        for (var i = 0; i < _counts.Length; i++)
+        {
+            _counts[i] += other._counts[i];
+        }
+
         LegacyAbsErrorSum += other.LegacyAbsErrorSum;
         LegacySquaredErrorSum += other.LegacySquaredErrorSum;
         DelaysMs.AddRange(other.DelaysMs);
@@ -132,12 +129,8 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
     /// <summary>The result event of the merged state.</summary>
     public QualityWindowResult ToResult(WindowKey window, bool final)
     {
-        var result = new QualityWindowResult
+        var result = window.Stamp(new QualityWindowResult
         {
-            ModelName = window.ModelName,
-            ModelVersion = window.ModelVersion,
-            WindowStartMs = window.WindowStartMs,
-            WindowSizeMs = window.WindowSizeMs,
             Revision = Revision,
             Predictions = Predictions,
             Labeled = Labeled,
@@ -145,7 +138,7 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
             LabelCoverage = Predictions == 0 ? 0 : (double)Labeled / Predictions,
             Correct = Correct,
             Final = final,
-        };
+        });
         if (DelaysMs.Count > 0)
         {
             var sorted = DelaysMs.ToArray();
@@ -276,7 +269,7 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
     public void WriteCountsTo(BinaryWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        foreach (var value in (long[])[Predictions, Labeled, ExpiredUnlabeled, Revision, Classified, Correct, Binary, TruePositives, FalsePositives, FalseNegatives, Regression])
+        foreach (var value in _counts)
         {
             writer.Write(value);
         }
@@ -293,20 +286,12 @@ public sealed class QualityAggregate : IMergeable<QualityAggregate>
     public static QualityAggregate ReadCountsFrom(BinaryReader reader)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        var aggregate = new QualityAggregate
+        var aggregate = new QualityAggregate();
+        for (var i = 0; i < aggregate._counts.Length; i++)
         {
-            Predictions = reader.ReadInt64(),
-            Labeled = reader.ReadInt64(),
-            ExpiredUnlabeled = reader.ReadInt64(),
-            Revision = reader.ReadInt64(),
-            Classified = reader.ReadInt64(),
-            Correct = reader.ReadInt64(),
-            Binary = reader.ReadInt64(),
-            TruePositives = reader.ReadInt64(),
-            FalsePositives = reader.ReadInt64(),
-            FalseNegatives = reader.ReadInt64(),
-            Regression = reader.ReadInt64(),
-        };
+            aggregate._counts[i] = reader.ReadInt64();
+        }
+
         reader.ReadDouble();
         reader.ReadDouble();
         aggregate.LegacyAbsErrorSum = reader.ReadDouble();

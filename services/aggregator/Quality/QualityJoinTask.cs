@@ -1,10 +1,7 @@
-using System.Globalization;
-using System.Text;
 using Confluent.Kafka;
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
 using StreamMonitor.Contracts.State;
-using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
 
@@ -24,8 +21,10 @@ namespace StreamMonitor.Aggregator.Quality;
 /// State that grows with traffic (pending predictions, waiting labels, resolved ids, windows and their label delays and
 /// scores) is kept as changelog entries (<see cref="IChangelogTask"/>): a checkpoint writes only what changed, in
 /// append-only chunks for a window's lists, and the checkpoint record holds only counters and stream times.
-/// The parts: <see cref="JoinBuffer"/> (what waits to be joined), <see cref="QualityWindows"/> (windows, partials,
-/// frontier) and <see cref="QualityChangelogCodec"/> (checkpoint and changelog formats); this type coordinates them.
+/// The parts: <see cref="QualityJoin"/> (the join over accepted records), <see cref="JoinBuffer"/> (what waits to be
+/// joined), <see cref="QualityWindows"/> (windows, partials, frontier), <see cref="QualityDeadLetters"/> (what is routed
+/// away) and <see cref="QualityChangelogCodec"/> (checkpoint and changelog formats); this type reads the records and
+/// coordinates them.
 /// Predictions and labels are read through the record policy (<see cref="InputRecords"/>): a rejected record (an
 /// implausible event or label time among others) moves neither stream time. Horizon and close arithmetic saturates.
 /// A label the repartition step produced again after a crash is dropped by its source coordinates (per labels-topic
@@ -35,11 +34,12 @@ public sealed class QualityJoinTask : IChangelogTask
 {
     private readonly QualitySettings _settings;
     private readonly InputRecords _inputs;
-    private readonly EventCodec _codec;
     private readonly Dictionary<string, byte[]?> _changes = new(StringComparer.Ordinal);
     private readonly JoinProgress _progress;
     private readonly JoinBuffer _buffer;
     private readonly QualityWindows _windows;
+    private readonly QualityDeadLetters _deadLetters;
+    private readonly QualityJoin _join;
 
     /// <summary>
     /// Creates or restores the task for partition <paramref name="partition"/> of both topics from its checkpointed
@@ -52,10 +52,11 @@ public sealed class QualityJoinTask : IChangelogTask
         ArgumentNullException.ThrowIfNull(inputs);
         _settings = settings;
         _inputs = inputs;
-        _codec = codec;
         _progress = state is null ? new JoinProgress() : QualityChangelogCodec.DecodeSnapshot(state);
         _buffer = new JoinBuffer(settings.LabelHorizonMs, _changes);
         _windows = new QualityWindows(settings, SourceOf(settings.Topics, partition), _progress, _changes);
+        _deadLetters = new QualityDeadLetters(settings, codec, _progress);
+        _join = new QualityJoin(settings, _progress, _buffer, _windows, _deadLetters);
         foreach (var (key, value) in changelog)
         {
             if (!_buffer.Restore(key, value) && !_windows.Restore(key, value))
@@ -125,7 +126,7 @@ public sealed class QualityJoinTask : IChangelogTask
             ProcessPrediction(record, output);
         }
 
-        Expire(output);
+        _join.Expire(output);
         var tick = StreamTime == long.MinValue ? long.MinValue : WindowSpec.FloorTo(StreamTime, _settings.UpdateIntervalMs);
         if (tick > _progress.LastTick)
         {
@@ -155,62 +156,13 @@ public sealed class QualityJoinTask : IChangelogTask
 
     private void ProcessPrediction(ConsumeResult<byte[], byte[]> record, ITaskOutput output)
     {
-        if (!_inputs.Prediction(record).TryGet(out var prediction, out var rejection))
+        if (_inputs.Prediction(record).TryGet(out var prediction, out var rejection))
         {
-            if (_settings.RoutesMalformedPredictions)
-            {
-                Reject(record, rejection, output);
-            }
-
-            return;
+            _join.AddPrediction(prediction, record, output);
         }
-
-        var eventTime = prediction.EventTimeMs;
-        _progress.StreamTime = Math.Max(StreamTime, eventTime);
-        _progress.PredictionTime = Math.Max(_progress.PredictionTime, eventTime);
-        Expire(output);
-        var id = prediction.EventId;
-        if (_buffer.HasPrediction(id))
+        else if (_settings.RoutesMalformedPredictions)
         {
-            _progress.Duplicates++;
-            SendDeadLetter(output, _settings.Topics.DeadLetter, record, ReasonCodes.PredictionDuplicate, $"Prediction {id} was already seen; the first one is joined.", eventTime);
-            return;
-        }
-
-        if (prediction.Status != PredictionStatus.OK)
-        {
-            // Error predictions have no output to judge: they are not part of quality windows (the latency topology
-            // counts them); their labels are dead-lettered.
-            _progress.ErrorPredictions++;
-            _buffer.Resolve(id, JoinResolution.Error, eventTime);
-            if (_buffer.RemoveWaiting(id) is { } early)
-            {
-                SendLabelDeadLetter(output, id, early, ReasonCodes.LabelErrorPrediction, "The prediction failed (status ERROR); it has no output to judge.");
-            }
-
-            return;
-        }
-
-        if (_settings.Window.IsLate(eventTime, _progress.PredictionTime))
-        {
-            _progress.Late++;
-            _settings.Metrics?.Late(record.Topic);
-            SendDeadLetter(output, _settings.Topics.LateEvents, record, ReasonCodes.Late, $"Event time {eventTime} is past the close (end + grace {_settings.Window.GraceMs} ms) of its {_settings.Window.Label} quality window; prediction stream time {_progress.PredictionTime}.", eventTime);
-            return;
-        }
-
-        var window = _windows.Open((_settings.Window.LastWindowStart(eventTime), new ModelKey(prediction.ModelName, prediction.ModelVersion).ToString()));
-        window.Aggregate.Predictions++;
-        window.Pending++;
-        _windows.Touch(window);
-        var pending = new PendingPrediction(window.Slot, eventTime, prediction.OutputKind, prediction.Score ?? double.NaN, prediction.PredictedClass);
-        if (_buffer.RemoveWaiting(id) is { } label)
-        {
-            Join(id, pending, label, output);
-        }
-        else
-        {
-            _buffer.AddPending(id, pending);
+            _deadLetters.Reject(record, rejection, output);
         }
     }
 
@@ -225,103 +177,15 @@ public sealed class QualityJoinTask : IChangelogTask
         }
 
         _progress.AppliedSourceOffsets[sourcePartition] = sourceOffset;
-        if (!_inputs.Label(record).TryGet(out var label, out var rejection))
+        if (_inputs.Label(record).TryGet(out var label, out var rejection))
+        {
+            _join.AddLabel(label, sourcePartition, sourceOffset, record.Message.Value, output);
+        }
+        else
         {
             // Only a label read from the labels topic itself can be rejected here: the repartition step forwards valid
             // labels alone, with their timestamps, after dead-lettering the others once.
-            Reject(record, rejection, output);
-            return;
-        }
-
-        _progress.StreamTime = Math.Max(StreamTime, label.LabelTimeMs);
-        Expire(output);
-        var id = label.EventId;
-        var waiting = new WaitingLabel(label.LabelTimeMs, label.Value, sourcePartition, sourceOffset, record.Message.Value);
-        if (_buffer.RemovePending(id) is { } prediction)
-        {
-            Join(id, prediction, waiting, output);
-            return;
-        }
-
-        switch (_buffer.ResolutionOf(id))
-        {
-            case JoinResolution.Joined:
-                _progress.Duplicates++;
-                SendLabelDeadLetter(output, id, waiting, ReasonCodes.LabelDuplicate, "A label for this prediction was already joined (the first wins).");
-                break;
-            case JoinResolution.Expired:
-                _progress.LabelsExpired++;
-                SendLabelDeadLetter(output, id, waiting, ReasonCodes.LabelExpired, "The prediction expired unlabeled (label horizon passed).");
-                break;
-            case JoinResolution.Error:
-                SendLabelDeadLetter(output, id, waiting, ReasonCodes.LabelErrorPrediction, "The prediction failed (status ERROR); it has no output to judge.");
-                break;
-            case null when _buffer.IsWaiting(id):
-                _progress.Duplicates++;
-                SendLabelDeadLetter(output, id, waiting, ReasonCodes.LabelDuplicate, "A label for this event id is already waiting (the first wins).");
-                break;
-            default:
-                _buffer.AddWaiting(id, waiting);
-                break;
-        }
-    }
-
-    private void Join(string id, PendingPrediction prediction, WaitingLabel label, ITaskOutput output)
-    {
-        var window = _windows[prediction.Window];
-        if (prediction.Kind == OutputKind.BINARY_PROBABILITY && label.Value is not (0.0 or 1.0))
-        {
-            // Counted like an unknown label; the prediction stays joinable for a valid one.
-            _progress.Malformed++;
-            SendLabelDeadLetter(output, id, label, ReasonCodes.InvalidValue, $"Binary model: label {label.Value.ToString(CultureInfo.InvariantCulture)} is neither 0 nor 1.");
-            _buffer.AddPending(id, prediction);
-            return;
-        }
-
-        window.Aggregate.AddLabeled(prediction.Kind, prediction.Score, prediction.PredictedClass, label.Value, label.LabelTimeMs - prediction.EventTimeMs);
-        _buffer.Resolve(id, JoinResolution.Joined, prediction.EventTimeMs);
-        _windows.Settle(window, output);
-    }
-
-    private void Expire(ITaskOutput output)
-    {
-        while (_buffer.TryExpirePending(StreamTime, out var id, out var prediction))
-        {
-            var window = _windows[prediction.Window];
-            window.Aggregate.AddExpired();
-            _buffer.Resolve(id, JoinResolution.Expired, prediction.EventTimeMs);
-            _windows.Settle(window, output);
-        }
-
-        while (_buffer.TryExpireWaiting(StreamTime, out var id, out var label))
-        {
-            _progress.LabelsUnknown++;
-            SendLabelDeadLetter(output, id, label, ReasonCodes.LabelUnknownPrediction, $"No prediction for this event id within the label horizon ({_settings.LabelHorizonMs} ms).");
-        }
-
-        _buffer.ForgetResolved(StreamTime);
-    }
-
-    private void Reject(ConsumeResult<byte[], byte[]> record, Rejection rejection, ITaskOutput output)
-    {
-        _progress.Malformed++;
-        _settings.Metrics?.Rejected(record.Topic, rejection.ReasonCode);
-        SendDeadLetter(output, _settings.Topics.DeadLetter, record, rejection.ReasonCode, rejection.Detail, rejection.EventTimeMs);
-    }
-
-    // Observed at the stream time, not the wall clock: a replay writes the same envelope.
-    private void SendLabelDeadLetter(ITaskOutput output, string id, WaitingLabel label, string code, string reason) =>
-        Send(output, _settings.Topics.DeadLetter, TaskState.DeadLetter(_codec, _settings.Topics.Labels, label.Partition, label.Offset, Encoding.UTF8.GetBytes(id), label.Payload, code, reason, label.LabelTimeMs, StreamTime), code);
-
-    private void SendDeadLetter(ITaskOutput output, string topic, ConsumeResult<byte[], byte[]> record, string code, string reason, long? eventTime) =>
-        Send(output, topic, TaskState.DeadLetter(_codec, record, code, reason, eventTime, StreamTime), code);
-
-    private void Send(ITaskOutput output, string topic, (byte[] Key, byte[] Value) letter, string code)
-    {
-        output.Send(topic, null, letter.Key, letter.Value);
-        if (topic == _settings.Topics.DeadLetter)
-        {
-            _settings.Metrics?.DeadLetter(code);
+            _deadLetters.Reject(record, rejection, output);
         }
     }
 }

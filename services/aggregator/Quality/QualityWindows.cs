@@ -5,34 +5,6 @@ using StreamMonitor.Streams;
 
 namespace StreamMonitor.Aggregator.Quality;
 
-/// <summary>One unfinished quality window of a join task: its aggregate, what is pending in it, what the changelog holds.</summary>
-internal sealed class QualityWindow((long Time, string Id) slot)
-{
-    /// <summary>(window start, "model|version").</summary>
-    public (long Time, string Id) Slot { get; } = slot;
-
-    /// <summary>The window's partial aggregate.</summary>
-    public QualityAggregate Aggregate { get; } = new();
-
-    /// <summary>Predictions of the window still waiting for a label.</summary>
-    public long Pending { get; set; }
-
-    /// <summary>Changed since its last partial.</summary>
-    public bool Dirty { get; set; }
-
-    /// <summary>List chunks written to the changelog.</summary>
-    public int Chunks { get; set; }
-
-    /// <summary>Label delays already in written chunks.</summary>
-    public int WrittenDelays { get; set; }
-
-    /// <summary>Scores already in written chunks.</summary>
-    public int WrittenScores { get; set; }
-
-    /// <summary>Regression errors already in written chunks.</summary>
-    public int WrittenErrors { get; set; }
-}
-
 /// <summary>
 /// The quality join's windows: tumbling windows of prediction event time (<see cref="QualitySettings.Window"/>, which
 /// owns their close), closing on the prediction stream time. A closed window with nothing pending is finished (its final
@@ -160,23 +132,20 @@ internal sealed class QualityWindows(QualitySettings settings, string sourceId, 
                 continue;
             }
 
-            var delays = window.Aggregate.DelaysMs;
-            var scores = window.Aggregate.Scores;
-            var errors = window.Aggregate.Errors;
-            if (delays.Count > window.WrittenDelays || scores.Count > window.WrittenScores || errors.Count > window.WrittenErrors)
+            var (lengths, written) = (window.Lengths, window.Written);
+            if (lengths != written)
             {
                 // Only what was appended since the last checkpoint: a window's lists are written once, in chunks.
+                var aggregate = window.Aggregate;
                 changes[QualityChangelogCodec.ChunkKey(slot, window.Chunks)] = QualityChangelogCodec.Bytes(writer =>
                 {
                     writer.Write(slot.Time);
                     writer.Write(slot.Id);
                     writer.Write(window.Chunks);
-                    QualityAggregate.WriteLists(writer, delays.GetRange(window.WrittenDelays, delays.Count - window.WrittenDelays), scores.GetRange(window.WrittenScores, scores.Count - window.WrittenScores), errors.GetRange(window.WrittenErrors, errors.Count - window.WrittenErrors));
+                    QualityAggregate.WriteLists(writer, aggregate.DelaysMs[written.Delays..], aggregate.Scores[written.Scores..], aggregate.Errors[written.Errors..]);
                 });
                 window.Chunks++;
-                window.WrittenDelays = delays.Count;
-                window.WrittenScores = scores.Count;
-                window.WrittenErrors = errors.Count;
+                window.Written = lengths;
             }
 
             changes[QualityChangelogCodec.WindowKey(slot)] = QualityChangelogCodec.Bytes(writer =>
@@ -230,9 +199,7 @@ internal sealed class QualityWindows(QualitySettings settings, string sourceId, 
         _restoredChunks.Clear();
         foreach (var window in _windows.Values)
         {
-            window.WrittenDelays = window.Aggregate.DelaysMs.Count;
-            window.WrittenScores = window.Aggregate.Scores.Count;
-            window.WrittenErrors = window.Aggregate.Errors.Count;
+            window.Written = window.Lengths;
         }
     }
 

@@ -125,12 +125,8 @@ public sealed class LatencyAggregate : IMergeable<LatencyAggregate>, ILateCounti
     public LatencyWindowResult ToResult(WindowKey key, int partitions)
     {
         ReadOnlySpan<int> quantiles = [50_000, 90_000, 95_000, 99_000, 99_900];
-        var result = new LatencyWindowResult
+        var result = key.Stamp(new LatencyWindowResult
         {
-            ModelName = key.ModelName,
-            ModelVersion = key.ModelVersion,
-            WindowStartMs = key.WindowStartMs,
-            WindowSizeMs = key.WindowSizeMs,
             Count = Count,
             ErrorCount = ErrorCount,
             ErrorRate = Count == 0 ? 0 : (double)ErrorCount / Count,
@@ -140,7 +136,7 @@ public sealed class LatencyAggregate : IMergeable<LatencyAggregate>, ILateCounti
             RelativeError = LatencyHistogram.RelativeErrorBound,
             LateCount = LateCount,
             Partitions = partitions,
-        };
+        });
         for (var i = 0; i < Stages.Length; i++)
         {
             var stage = Stages[i];

@@ -8,7 +8,8 @@ namespace StreamMonitor.Streams;
 /// the grace (<see cref="CloseTime"/>); a record is late when even the latest window containing it has closed
 /// (<see cref="IsLate"/>): the spec owns this arithmetic, so no caller writes start + size + grace by hand. State is
 /// kept in panes of gcd(size, advance), so a record updates exactly one pane and a hopping window is the merge of its
-/// size/pane consecutive panes.
+/// size/pane consecutive panes. <see cref="WindowsContaining"/> gives the windows holding an event time as
+/// <see cref="Window"/> values.
 /// Defined over the whole range of <see cref="long"/>: the arithmetic is exact (128-bit) and a start that would fall
 /// before <see cref="long.MinValue"/> saturates to it, so no event time, however absurd, can wrap a result or a loop.
 /// </summary>
@@ -64,22 +65,17 @@ public sealed record WindowSpec
     public long FirstWindowStart(long t) => Saturating.Clamp(FirstStart(t));
 
     /// <summary>
-    /// Starts of every window containing <paramref name="t"/>, ascending (at most size / advance of them). Starts
-    /// before <see cref="long.MinValue"/> saturate to it and are returned once.
+    /// Every window containing <paramref name="t"/> (start &lt;= t &lt; end), ascending (at most size / advance of them);
+    /// allocation-free. Windows that would start before <see cref="long.MinValue"/> start at it and are returned once.
     /// </summary>
+    public ContainingWindows WindowsContaining(long t) => new(FirstStart(t), Floor(t, AdvanceMs), AdvanceMs, SizeMs);
+
+    /// <summary>The starts of <see cref="WindowsContaining"/>.</summary>
     public IEnumerable<long> WindowStartsContaining(long t)
     {
-        // 128-bit: near long.MaxValue the next start would wrap to a negative one and the loop would never end.
-        var last = Floor(t, AdvanceMs);
-        var previous = (long?)null;
-        for (var s = FirstStart(t); s <= last; s += AdvanceMs)
+        foreach (var window in WindowsContaining(t))
         {
-            var start = Saturating.Clamp(s);
-            if (start != previous)
-            {
-                previous = start;
-                yield return start;
-            }
+            yield return window.StartMs;
         }
     }
 
