@@ -63,6 +63,8 @@ public interface IResultBuilder
 /// </summary>
 public sealed class MergeStageTask : IPartitionTask
 {
+    // Version 1 is the layout stored before the header (version 0), behind it.
+    private const byte StateVersion = 1;
     private readonly Dictionary<WindowKind, IResultBuilder> _builders;
     private readonly MergeSettings _settings;
     private readonly EventCodec _codec;
@@ -180,7 +182,7 @@ public sealed class MergeStageTask : IPartitionTask
     }
 
     /// <inheritdoc />
-    public byte[] Snapshot() => TaskState.Encode(writer =>
+    public byte[] Snapshot() => TaskState.Encode(StateVersion, writer =>
     {
         writer.Write(Duplicates);
         writer.Write(Expired);
@@ -222,7 +224,7 @@ public sealed class MergeStageTask : IPartitionTask
         }
     });
 
-    private void Restore(byte[] state) => TaskState.Decode(state, reader =>
+    private void Restore(byte[] state) => TaskState.Decode(state, StateVersion, (reader, version) =>
     {
         Duplicates = reader.ReadInt64();
         Expired = reader.ReadInt64();
@@ -250,8 +252,8 @@ public sealed class MergeStageTask : IPartitionTask
             }
         }
 
-        // Checkpoints written before idle tracking end here: no source idle, nothing expired.
-        if (reader.BaseStream.Position < reader.BaseStream.Length)
+        // Checkpoints written before idle tracking (all before the header) end here: no source idle, nothing expired.
+        if (version > 0 || reader.BaseStream.Position < reader.BaseStream.Length)
         {
             var idle = reader.ReadInt32();
             for (var i = 0; i < idle; i++)
