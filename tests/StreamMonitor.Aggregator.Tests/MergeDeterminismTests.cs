@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.State;
 using StreamMonitor.Streams;
 using StreamMonitor.Testing;
 
@@ -77,13 +78,7 @@ public class MergeDeterminismTests
                 aggregate.Add(new Prediction { EventId = "e", ModelName = "m", ModelVersion = "1", EventTimeMs = 1_000, Timing = new PredictionTiming { E2eUs = 1_000 } });
             }
 
-            using var buffer = new MemoryStream();
-            using (var writer = new BinaryWriter(buffer))
-            {
-                topology.Write(writer, aggregate);
-            }
-
-            return buffer.ToArray();
+            return topology.Codec.Encode(aggregate);
         }
 
         // Source 0 closes the window and races 1 h ahead; source 1 has a provisional partial and is behind, busy;

@@ -6,13 +6,14 @@ using StreamMonitor.Contracts.State;
 namespace StreamMonitor.Aggregator.Tests;
 
 /// <summary>
-/// <see cref="ModelDriftAggregate.Codec"/>: the bytes the running release stores in partials (captured below as hex
-/// from the former <c>ModelDriftAggregate.Write</c>) decode to the same state and are written again byte for byte;
-/// standalone records round-trip; truncated records and unknown versions fail with <see cref="InvalidDataException"/>.
+/// <see cref="ModelDriftAggregate.Codec"/>: the bytes earlier releases stored in checkpoints and partials with no version
+/// byte (captured below as hex from the former <c>ModelDriftAggregate.Write</c>) decode to the same state as versions 0
+/// and 1; version 2 is the version byte and the same bytes; records round-trip; truncated records and unknown versions
+/// fail with <see cref="InvalidDataException"/>.
 /// </summary>
 public sealed class ModelDriftCodecTests
 {
-    /// <summary>Today's stored pane state (presence flag, version 2 counts): <see cref="Aggregate"/>.</summary>
+    /// <summary>The pane state earlier releases stored (presence flag, version 2 counts): <see cref="Aggregate"/>.</summary>
     private const string AggregateHex =
         "010202000000000000000100000007000000000000000000000002000000000000009A9999999999C93F0000000000001C4002000000030000000100"
         + "000000000000060000000100000000000000010000000000000000001C40010000000000000001000000000000000000000002000000000000000200"
@@ -35,20 +36,36 @@ public sealed class ModelDriftCodecTests
     }
 
     [Fact]
-    public void Todays_bytes_decode_to_equal_state_and_are_written_again_byte_for_byte()
+    public void Unversioned_bytes_of_earlier_releases_decode_and_version_2_leads_them_with_its_version_byte()
     {
         var bytes = Convert.FromHexString(AggregateHex);
-        var read = ModelDriftAggregate.ReadEmbedded(new BinaryReader(new MemoryStream(bytes)));
-        Assert.Equal(AggregateHex, Hex(read));
+        var read = ModelDriftAggregate.Codec.Decode(bytes);
         Assert.Equal(2, read.State!.Count);
-        Assert.Equal(AggregateHex, Hex(Aggregate()));
-        Assert.Equal("00", Hex(new ModelDriftAggregate()));
-        Assert.Null(ModelDriftAggregate.ReadEmbedded(new BinaryReader(new MemoryStream([0]))).State);
+        Assert.Equal(AggregateHex, Hex(read));
+        Assert.Null(ModelDriftAggregate.Codec.Decode([0]).State);
 
-        // A standalone record is the version byte and the same bytes.
-        Assert.Equal("01" + AggregateHex, Convert.ToHexString(ModelDriftAggregate.Codec.Encode(Aggregate())));
-        Assert.Equal(AggregateHex, Hex(ModelDriftAggregate.Codec.Decode([1, .. bytes])));
+        Assert.Equal("02" + AggregateHex, Convert.ToHexString(ModelDriftAggregate.Codec.Encode(Aggregate())));
+        Assert.Equal("0200", Convert.ToHexString(ModelDriftAggregate.Codec.Encode(new ModelDriftAggregate())));
+        Assert.Equal(AggregateHex, Hex(ModelDriftAggregate.Codec.Decode([2, .. bytes])));
         Assert.Null(ModelDriftAggregate.Codec.Decode(ModelDriftAggregate.Codec.Encode(new ModelDriftAggregate())).State);
+    }
+
+    [Fact]
+    public void Random_aggregates_round_trip()
+    {
+        var profile = Profile();
+        var random = new Random(14);
+        for (var round = 0; round < 50; round++)
+        {
+            var aggregate = new ModelDriftAggregate();
+            for (var i = random.Next(3); i > 0; i--)
+            {
+                aggregate.Add(profile, new FeatureEvent { EventId = "e", ModelName = "m", Features = new Dictionary<string, double?> { ["f0"] = random.NextDouble() }, Categorical = new Dictionary<string, string?> { ["c"] = random.Next(2) == 0 ? "a" : "z" } });
+            }
+
+            var record = ModelDriftAggregate.Codec.Encode(aggregate);
+            Assert.Equal(Convert.ToHexString(record), Convert.ToHexString(ModelDriftAggregate.Codec.Encode(ModelDriftAggregate.Codec.Decode(record))));
+        }
     }
 
     [Fact]
@@ -57,12 +74,12 @@ public sealed class ModelDriftCodecTests
         var record = ModelDriftAggregate.Codec.Encode(Aggregate());
         Assert.Throws<InvalidDataException>(() => ModelDriftAggregate.Codec.Decode(record[..^1]));
         Assert.Throws<InvalidDataException>(() => ModelDriftAggregate.Codec.Decode(record[..10]));
-        Assert.Throws<InvalidDataException>(() => ModelDriftAggregate.Codec.Decode([2, .. record[1..]]));
+        Assert.Throws<InvalidDataException>(() => ModelDriftAggregate.Codec.Decode([3, .. record[1..]]));
 
         // The counts' own version, inside the stored layout.
         var bytes = Convert.FromHexString(AggregateHex);
         bytes[1] = 9;
-        Assert.Throws<InvalidDataException>(() => ModelDriftAggregate.ReadEmbedded(new BinaryReader(new MemoryStream(bytes))));
+        Assert.Throws<InvalidDataException>(() => ModelDriftAggregate.Codec.Decode(bytes));
     }
 
     private static string Hex(ModelDriftAggregate aggregate)

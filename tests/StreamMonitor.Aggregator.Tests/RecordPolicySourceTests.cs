@@ -202,7 +202,7 @@ public sealed class RecordPolicySourceTests
         Assert.Equal([(Topics.Features, ReasonCodes.DecodeTruncated), (Topics.Features, ReasonCodes.EventTimeImplausible)], metrics.Rejections);
         Assert.Equal(deadLetterFeatures ? [ReasonCodes.DecodeTruncated, ReasonCodes.EventTimeImplausible] : [], Letters(output, Topics.DeadLetter).Select(l => l.ReasonCode));
         var partial = output.Records.Where(r => r.Topic == Topics.WindowPartials).Select(r => PartialRecords.Parse(r.Value)).Single(p => p.Window is not null);
-        Assert.Equal(("cancer", 1L), (partial.Window!.Value.ModelName, drift.Read(new BinaryReader(new MemoryStream(partial.State))).State!.Count));
+        Assert.Equal(("cancer", 1L), (partial.Window!.Value.ModelName, drift.Codec.Decode(partial.State).State!.Count));
     }
 
     [Fact]

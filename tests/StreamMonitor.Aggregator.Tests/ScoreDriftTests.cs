@@ -5,6 +5,7 @@ using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Analytics.Latency;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.State;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
@@ -179,6 +180,6 @@ public class ScoreDriftTests
         Assert.All(letters, l => Assert.Equal(topics.Predictions, l.SourceTopic));
         // The first window closed with exactly the one score it aggregates.
         var partial = output.Records.Where(r => r.Topic == topics.WindowPartials).Select(r => PartialRecords.Parse(r.Value)).Single(r => r.Window is not null);
-        Assert.Equal(1, score.Read(new BinaryReader(new MemoryStream(partial.State))).State!.Score!.Count);
+        Assert.Equal(1, score.Codec.Decode(partial.State).State!.Score!.Count);
     }
 }

@@ -107,4 +107,20 @@ public sealed class ChangelogPartitionTests
         Assert.NotEqual(Convert.ToHexString(key), Convert.ToHexString(ChangelogPartition.EncodeKey("P|event-1", 43)));
         Assert.Throws<InvalidDataException>(() => ChangelogPartition.DecodeKey([1, 2]));
     }
+
+    [Fact]
+    public void A_record_of_a_frame_this_release_never_wrote_is_refused_not_taken_for_a_deletion()
+    {
+        var topic = new List<ChangelogRecord>();
+        var changelog = ChangelogPartition.Empty();
+        var generation = Checkpoint(changelog, topic, Put("a", "a1"), Put("b", "b1"));
+        Assert.Equal("016131", Convert.ToHexString(topic.Single(r => ChangelogPartition.DecodeKey(r.Key).Key == "a").Value!));
+        ChangelogPartition.Restore(topic, generation, out var entries, out _);
+        Assert.Equal("a1", Text(entries)["a"]);
+
+        topic.Add(new ChangelogRecord(ChangelogPartition.EncodeKey("a", generation + 1), [2, 0x61]));
+        Assert.Throws<InvalidDataException>(() => ChangelogPartition.Restore(topic, generation + 1, out _, out _));
+        topic[^1] = new ChangelogRecord(ChangelogPartition.EncodeKey("a", generation + 1), []);
+        Assert.Throws<InvalidDataException>(() => ChangelogPartition.Restore(topic, generation + 1, out _, out _));
+    }
 }

@@ -1,4 +1,5 @@
 using StreamMonitor.Analytics;
+using StreamMonitor.Contracts.State;
 using StreamMonitor.Streams;
 
 namespace StreamMonitor.Streams.Tests;
@@ -196,18 +197,8 @@ public class WindowedTableTests
             Add(first, time, resumed, time);
         }
 
-        using var buffer = new MemoryStream();
-        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            first.WriteTo(writer, (w, s) => { w.Write(s.Count); w.Write(s.Late); w.Write(s.Sum); });
-        }
-
-        buffer.Position = 0;
-        var second = Table(2_000, specs);
-        using (var reader = new BinaryReader(buffer))
-        {
-            second.ReadFrom(reader, r => new CountState { Count = r.ReadInt64(), Late = r.ReadInt64(), Sum = r.ReadInt64() });
-        }
+        var codec = WindowedTable<CountState>.Codec(() => Table(2_000, specs), CountCodec.Instance);
+        var second = codec.Decode(codec.Encode(first));
 
         foreach (var time in times.Skip(2_345))
         {

@@ -45,10 +45,7 @@ public sealed class DriftTopology(InputRecords inputs, EventCodec codec, IReadOn
     public ModelDriftAggregate Create() => new();
 
     /// <inheritdoc />
-    public void Write(BinaryWriter writer, ModelDriftAggregate aggregate) => ModelDriftAggregate.Codec.Write(writer, aggregate);
-
-    /// <inheritdoc />
-    public ModelDriftAggregate Read(BinaryReader reader) => ModelDriftAggregate.ReadEmbedded(reader);
+    public IStateCodec<ModelDriftAggregate> Codec => ModelDriftAggregate.Codec;
 
     /// <inheritdoc />
     public bool DeadLettersRejected => deadLetterRejected;
@@ -90,7 +87,7 @@ public sealed class DriftTopology(InputRecords inputs, EventCodec codec, IReadOn
         foreach (var state in partialStates)
         {
             using var reader = new BinaryReader(new MemoryStream(state, writable: false));
-            if (Read(reader).State is { } part)
+            if (ModelDriftAggregate.Codec.ReadVersioned(reader).State is { } part)
             {
                 merged.MergeFrom(part);
             }
@@ -144,16 +141,12 @@ public sealed class ModelDriftAggregate : IMergeable<ModelDriftAggregate>
     }
 
     /// <summary>
-    /// The pane state's binary format: a presence flag, then the counts as a versioned <see cref="DriftAggregate.Codec"/>
-    /// record. Partials store it without a leading version byte, as the running release writes them; the counts carry
-    /// their own version, so a stored state is read with <see cref="ReadEmbedded"/>.
-    /// <see cref="StateCodec.Encode{T}"/> writes a standalone record with the version byte first.
+    /// The pane state's binary format, in checkpoints and partials: version 2 is the version byte, a presence flag, then
+    /// the counts as a versioned <see cref="DriftAggregate.Codec"/> record. Releases before it stored the flag and the
+    /// counts with no version byte; the flag (0 or 1, as <see cref="BinaryWriter.Write(bool)"/> writes it) stands where
+    /// the version byte now is, so those records read as version 0 (no counts) and version 1 (counts follow).
     /// </summary>
     public static IStateCodec<ModelDriftAggregate> Codec { get; } = new Format();
-
-    /// <summary>Reads a state stored without the version byte (<see cref="IStateCodec{T}.Write"/>).</summary>
-    /// <exception cref="InvalidDataException">The counts carry an unknown version.</exception>
-    public static ModelDriftAggregate ReadEmbedded(BinaryReader reader) => Codec.Read(reader, 1);
 
     /// <inheritdoc />
     public void MergeFrom(ModelDriftAggregate other)
@@ -183,7 +176,9 @@ public sealed class ModelDriftAggregate : IMergeable<ModelDriftAggregate>
 
     private sealed class Format : IStateCodec<ModelDriftAggregate>
     {
-        public byte Version => 1;
+        public byte Version => 2;
+
+        public byte OldestVersion => 0;
 
         public void Write(BinaryWriter writer, ModelDriftAggregate value)
         {
@@ -196,7 +191,13 @@ public sealed class ModelDriftAggregate : IMergeable<ModelDriftAggregate>
         public ModelDriftAggregate Read(BinaryReader reader, byte version)
         {
             ArgumentNullException.ThrowIfNull(reader);
-            return new ModelDriftAggregate { State = reader.ReadBoolean() ? DriftAggregate.Codec.ReadVersioned(reader) : null };
+            var present = version switch
+            {
+                0 => false,
+                1 => true,
+                _ => reader.ReadBoolean(),
+            };
+            return new ModelDriftAggregate { State = present ? DriftAggregate.Codec.ReadVersioned(reader) : null };
         }
     }
 }

@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Analytics.Drift;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.State;
 using StreamMonitor.Contracts.Validation;
 using StreamMonitor.Streams;
 
@@ -40,10 +41,7 @@ public sealed class ScoreDriftTopology(InputRecords inputs, IReadOnlyDictionary<
     public ModelDriftAggregate Create() => new();
 
     /// <inheritdoc />
-    public void Write(BinaryWriter writer, ModelDriftAggregate aggregate) => ModelDriftAggregate.Codec.Write(writer, aggregate);
-
-    /// <inheritdoc />
-    public ModelDriftAggregate Read(BinaryReader reader) => ModelDriftAggregate.ReadEmbedded(reader);
+    public IStateCodec<ModelDriftAggregate> Codec => ModelDriftAggregate.Codec;
 
     /// <inheritdoc />
     public Rejection? TryRead(ConsumeResult<byte[], byte[]> record, out string key, out long eventTimeMs, out Action<ModelDriftAggregate> update)

@@ -32,14 +32,7 @@ public sealed class LatencyTopology(InputRecords inputs, EventCodec codec, IRead
     public LatencyAggregate Create() => new(sliThresholdsUs);
 
     /// <inheritdoc />
-    public void Write(BinaryWriter writer, LatencyAggregate aggregate)
-    {
-        ArgumentNullException.ThrowIfNull(aggregate);
-        LatencyAggregate.Codec.WriteVersioned(writer, aggregate);
-    }
-
-    /// <inheritdoc />
-    public LatencyAggregate Read(BinaryReader reader) => LatencyAggregate.Codec.ReadVersioned(reader);
+    public IStateCodec<LatencyAggregate> Codec => LatencyAggregate.Codec;
 
     /// <inheritdoc />
     public Rejection? TryRead(ConsumeResult<byte[], byte[]> record, out string key, out long eventTimeMs, out Action<LatencyAggregate> update)

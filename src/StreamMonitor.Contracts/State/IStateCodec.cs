@@ -8,8 +8,14 @@ namespace StreamMonitor.Contracts.State;
 /// <typeparam name="T">The state type.</typeparam>
 public interface IStateCodec<T>
 {
-    /// <summary>The version this codec writes (1 or more); versions 1..<see cref="Version"/> are readable.</summary>
+    /// <summary>The version this codec writes (1 or more); versions <see cref="OldestVersion"/>..<see cref="Version"/> are readable.</summary>
     byte Version { get; }
+
+    /// <summary>
+    /// The oldest readable version: 1, or 0 for a format that had no version byte and whose old records provably begin
+    /// with a byte below the first version it writes (the codec then reads them as those versions).
+    /// </summary>
+    byte OldestVersion => 1;
 
     /// <summary>Writes <paramref name="value"/> in the current format, after the version byte.</summary>
     void Write(BinaryWriter writer, T value);
@@ -31,15 +37,15 @@ public static class StateCodec
     }
 
     /// <summary>Reads the version byte and the value; a version this codec never wrote is an error, not a guess.</summary>
-    /// <exception cref="InvalidDataException">The version is 0 or newer than the codec's.</exception>
+    /// <exception cref="InvalidDataException">The version is older than <see cref="IStateCodec{T}.OldestVersion"/> or newer than the codec's.</exception>
     public static T ReadVersioned<T>(this IStateCodec<T> codec, BinaryReader reader)
     {
         ArgumentNullException.ThrowIfNull(codec);
         ArgumentNullException.ThrowIfNull(reader);
         var version = reader.ReadByte();
-        if (version == 0 || version > codec.Version)
+        if (version < codec.OldestVersion || version > codec.Version)
         {
-            throw new InvalidDataException($"{typeof(T).Name} state version {version} is not readable by this release (1..{codec.Version}).");
+            throw new InvalidDataException($"{typeof(T).Name} state version {version} is not readable by this release ({codec.OldestVersion}..{codec.Version}).");
         }
 
         return codec.Read(reader, version);

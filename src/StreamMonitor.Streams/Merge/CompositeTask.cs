@@ -8,6 +8,8 @@ namespace StreamMonitor.Streams;
 /// </summary>
 public sealed class CompositeTask : IPartitionTask
 {
+    // Version 1 is the layout stored before the header (version 0), behind it.
+    private const byte StateVersion = 1;
     private readonly IReadOnlyList<IPartitionTask> _tasks;
 
     /// <summary>Creates the tasks, each from its slice of <paramref name="state"/> (null: fresh).</summary>
@@ -17,7 +19,7 @@ public sealed class CompositeTask : IPartitionTask
         var slices = new byte[]?[factories.Count];
         if (state is not null)
         {
-            TaskState.Decode(state, reader =>
+            TaskState.Decode(state, StateVersion, (reader, _) =>
             {
                 if (reader.ReadInt32() != factories.Count)
                 {
@@ -62,7 +64,7 @@ public sealed class CompositeTask : IPartitionTask
     }
 
     /// <inheritdoc />
-    public byte[] Snapshot() => TaskState.Encode(writer =>
+    public byte[] Snapshot() => TaskState.Encode(StateVersion, writer =>
     {
         writer.Write(_tasks.Count);
         foreach (var task in _tasks)

@@ -1,50 +1,10 @@
 using System.Text;
 using Confluent.Kafka;
 using StreamMonitor.Contracts;
-using StreamMonitor.Contracts.Time;
+using StreamMonitor.Contracts.State;
 using StreamMonitor.Contracts.Validation;
 
 namespace StreamMonitor.Streams;
-
-/// <summary>Stage B of a topology: turns the partials of all source partitions of a window into its result.</summary>
-public interface IResultBuilder
-{
-    /// <summary>Kind of the windows this builder merges.</summary>
-    WindowKind Kind { get; }
-
-    /// <summary>Compacted topic of the results.</summary>
-    string ResultTopic { get; }
-
-    /// <summary>Source ids ("topic:partition") whose partials make a window complete.</summary>
-    IReadOnlyList<string> Sources { get; }
-
-    /// <summary>Merges encoded partial states (ordered by source) into the encoded result event.</summary>
-    byte[] Build(WindowKey window, IReadOnlyList<byte[]> partialStates);
-
-    /// <summary>
-    /// True for upserted results (quality): the window is emitted whenever a partial changed it, and once more when it
-    /// is complete; it is kept until complete (no retention: a source racing ahead must not expire it while another
-    /// can still update it). False: emitted at completion or after the merge grace, then on every later partial.
-    /// </summary>
-    bool Upsert => false;
-
-    /// <summary>
-    /// This topology's windows with their grace when it differs from the stage's (<see cref="MergeSettings.GraceMs"/>):
-    /// the merge counts a window complete when every source's watermark has reached its
-    /// <see cref="WindowSpec.CloseTime"/>.
-    /// </summary>
-    WindowSpec? Windows => null;
-
-    /// <summary>As <see cref="Build(WindowKey, IReadOnlyList{byte[]})"/>; <paramref name="complete"/>: every source has
-    /// passed the window, so this is its last emission.</summary>
-    byte[] Build(WindowKey window, IReadOnlyList<byte[]> partialStates, bool complete) => Build(window, partialStates);
-
-    /// <summary>
-    /// Whether this builder can build <paramref name="window"/> (false, e.g., for a drift window of a model whose profile
-    /// was removed from the configuration while its partials were in flight): the merge dead-letters such partials.
-    /// </summary>
-    bool Covers(WindowKey window) => true;
-}
 
 /// <summary>
 /// Stage B for one partition of the partials topic. Keeps, per window, the latest partial of each source and, per
@@ -67,12 +27,8 @@ public sealed class MergeStageTask : IPartitionTask
     private readonly MergeSettings _settings;
     private readonly EventCodec _codec;
     private readonly ProgressBoard _progress;
-
-    // Per source its watermark and whether it announced itself idle: stage A applied the idle rule, so the merge
-    // takes idleness from the announcements alone (span 0).
-    private readonly LaneWatermarks _sources = new(new IdleRule(0));
-    private readonly Dictionary<string, long> _expiredThrough = new(StringComparer.Ordinal);
-    private readonly SortedDictionary<string, MergeWindow> _windows = new(StringComparer.Ordinal);
+    private readonly IStateCodec<MergeState> _format;
+    private readonly MergeState _state;
     private readonly Dictionary<(WindowKind Kind, long SizeMs), WindowSpec> _specs = [];
 
     /// <summary>Creates or restores the task.</summary>
@@ -82,23 +38,31 @@ public sealed class MergeStageTask : IPartitionTask
         _settings = settings;
         _codec = codec;
         _progress = progress;
+        _format = MergeState.Codec(Covers);
+        MergeState? restored = null;
         if (state is not null)
         {
-            Restore(state);
+            TaskState.Decode(state, _format.Version, (reader, version) => restored = _format.Read(reader, version));
+        }
+
+        _state = restored ?? new MergeState();
+        if (restored is not null)
+        {
+            _progress.Observe(StreamTime);
         }
     }
 
     /// <inheritdoc />
-    public long StreamTime => _sources.Front ?? long.MinValue;
+    public long StreamTime => _state.Sources.Front ?? long.MinValue;
 
     /// <summary>Partials ignored as replayed duplicates of complete windows.</summary>
-    public long Duplicates { get; private set; }
+    public long Duplicates => _state.Duplicates;
 
     /// <summary>Partials that arrived after their window's retention, dead-lettered.</summary>
-    public long Expired { get; private set; }
+    public long Expired => _state.Expired;
 
     /// <summary>Windows held.</summary>
-    public int OpenWindows => _windows.Count;
+    public int OpenWindows => _state.Windows.Count;
 
     /// <inheritdoc />
     public void Process(ConsumeResult<byte[], byte[]> record, ITaskOutput output)
@@ -118,8 +82,8 @@ public sealed class MergeStageTask : IPartitionTask
 
         if (partial.Window is not { } window)
         {
-            var changed = _sources.SetIdle(partial.Source, partial.Idle);
-            if (_sources.Observe(partial.Source, partial.StreamTimeMs))
+            var changed = _state.Sources.SetIdle(partial.Source, partial.Idle);
+            if (_state.Sources.Observe(partial.Source, partial.StreamTimeMs))
             {
                 _progress.Observe(partial.StreamTimeMs);
                 changed = true;
@@ -127,7 +91,7 @@ public sealed class MergeStageTask : IPartitionTask
 
             if (changed)
             {
-                foreach (var key in _windows.Keys.ToList())
+                foreach (var key in _state.Windows.Keys.ToList())
                 {
                     Evaluate(key, output);
                 }
@@ -143,25 +107,25 @@ public sealed class MergeStageTask : IPartitionTask
         }
 
         var text = window.ToString();
-        if (!_windows.TryGetValue(text, out var state))
+        if (!_state.Windows.TryGetValue(text, out var state))
         {
             if (IsComplete(window))
             {
-                Duplicates++;
+                _state.Duplicates++;
                 _settings.Metrics?.MergeDuplicate();
                 return;
             }
 
-            if (!_builders[window.Kind].Upsert && CloseAt(window) <= _expiredThrough.GetValueOrDefault(partial.Source, long.MinValue))
+            if (!_builders[window.Kind].Upsert && CloseAt(window) <= _state.ExpiredThrough.GetValueOrDefault(partial.Source, long.MinValue))
             {
-                Expired++;
+                _state.Expired++;
                 _settings.Metrics?.MergeExpired();
                 SendDeadLetter(output, record, ReasonCodes.PartialExpired, $"Partial of {text} from {partial.Source} arrived after the merge retention dropped the window while that source was idle.");
                 return;
             }
 
             state = new MergeWindow(window);
-            _windows[text] = state;
+            _state.Windows[text] = state;
         }
 
         state.Partials[partial.Source] = partial.State;
@@ -180,94 +144,7 @@ public sealed class MergeStageTask : IPartitionTask
     }
 
     /// <inheritdoc />
-    public byte[] Snapshot() => TaskState.Encode(writer =>
-    {
-        writer.Write(Duplicates);
-        writer.Write(Expired);
-        var watermarks = _sources.Lanes.Where(l => l.Position is not null).OrderBy(l => l.Name, StringComparer.Ordinal).ToList();
-        writer.Write(watermarks.Count);
-        foreach (var source in watermarks)
-        {
-            writer.Write(source.Name);
-            writer.Write(source.Position!.Value);
-        }
-
-        writer.Write(_windows.Count);
-        foreach (var window in _windows.Values)
-        {
-            writer.Write(window.Key.ToString());
-            writer.Write(window.Emitted);
-            writer.Write(window.Dirty);
-            writer.Write(window.Partials.Count);
-            foreach (var (source, partial) in window.Partials)
-            {
-                writer.Write(source);
-                writer.Write(partial.Length);
-                writer.Write(partial);
-            }
-        }
-
-        var idle = _sources.Lanes.Where(l => l.Idle).Select(l => l.Name).Order(StringComparer.Ordinal).ToList();
-        writer.Write(idle.Count);
-        foreach (var source in idle)
-        {
-            writer.Write(source);
-        }
-
-        writer.Write(_expiredThrough.Count);
-        foreach (var (source, closeAt) in _expiredThrough.OrderBy(e => e.Key, StringComparer.Ordinal))
-        {
-            writer.Write(source);
-            writer.Write(closeAt);
-        }
-    });
-
-    private void Restore(byte[] state) => TaskState.Decode(state, reader =>
-    {
-        Duplicates = reader.ReadInt64();
-        Expired = reader.ReadInt64();
-        var sources = reader.ReadInt32();
-        for (var i = 0; i < sources; i++)
-        {
-            _sources.Observe(reader.ReadString(), reader.ReadInt64());
-        }
-
-        var windows = reader.ReadInt32();
-        for (var i = 0; i < windows; i++)
-        {
-            var window = new MergeWindow(WindowKey.Parse(reader.ReadString())) { Emitted = reader.ReadBoolean(), Dirty = reader.ReadBoolean() };
-            var partials = reader.ReadInt32();
-            for (var j = 0; j < partials; j++)
-            {
-                var source = reader.ReadString();
-                window.Partials[source] = reader.ReadBytes(reader.ReadInt32());
-            }
-
-            // A window of a topology or profile configured away since the checkpoint cannot be built any more.
-            if (Covers(window.Key))
-            {
-                _windows[window.Key.ToString()] = window;
-            }
-        }
-
-        // Checkpoints written before idle tracking end here: no source idle, nothing expired.
-        if (reader.BaseStream.Position < reader.BaseStream.Length)
-        {
-            var idle = reader.ReadInt32();
-            for (var i = 0; i < idle; i++)
-            {
-                _sources.SetIdle(reader.ReadString(), true);
-            }
-
-            var expired = reader.ReadInt32();
-            for (var i = 0; i < expired; i++)
-            {
-                _expiredThrough[reader.ReadString()] = reader.ReadInt64();
-            }
-        }
-
-        _progress.Observe(StreamTime);
-    });
+    public byte[] Snapshot() => TaskState.Encode(_format.Version, writer => _format.Write(writer, _state));
 
     private bool Covers(WindowKey window) => _builders.TryGetValue(window.Kind, out var builder) && builder.Covers(window);
 
@@ -295,7 +172,7 @@ public sealed class MergeStageTask : IPartitionTask
         var closeAt = CloseAt(window);
         foreach (var source in _builders[window.Kind].Sources)
         {
-            if (_sources.PositionOrMin(source) < closeAt)
+            if (_state.Sources.PositionOrMin(source) < closeAt)
             {
                 return false;
             }
@@ -306,7 +183,7 @@ public sealed class MergeStageTask : IPartitionTask
 
     private void Evaluate(string text, ITaskOutput output)
     {
-        var window = _windows[text];
+        var window = _state.Windows[text];
         var builder = _builders[window.Key.Kind];
         var closeAt = CloseAt(window.Key);
         if (IsComplete(window.Key))
@@ -316,7 +193,7 @@ public sealed class MergeStageTask : IPartitionTask
                 Emit(window, output, complete: true);
             }
 
-            _windows.Remove(text);
+            _state.Windows.Remove(text);
             return;
         }
 
@@ -330,13 +207,13 @@ public sealed class MergeStageTask : IPartitionTask
         {
             foreach (var source in builder.Sources)
             {
-                if (_sources.PositionOrMin(source) < closeAt)
+                if (_state.Sources.PositionOrMin(source) < closeAt)
                 {
-                    _expiredThrough[source] = Math.Max(_expiredThrough.GetValueOrDefault(source, long.MinValue), closeAt);
+                    _state.ExpiredThrough[source] = Math.Max(_state.ExpiredThrough.GetValueOrDefault(source, long.MinValue), closeAt);
                 }
             }
 
-            _windows.Remove(text);
+            _state.Windows.Remove(text);
         }
     }
 
@@ -345,7 +222,7 @@ public sealed class MergeStageTask : IPartitionTask
     {
         foreach (var source in builder.Sources)
         {
-            if (_sources.PositionOrMin(source) < closeAt && !_sources.IsIdle(source))
+            if (_state.Sources.PositionOrMin(source) < closeAt && !_state.Sources.IsIdle(source))
             {
                 return false;
             }
@@ -370,23 +247,4 @@ public sealed class MergeStageTask : IPartitionTask
         output.Send(_settings.DeadLetterTopic, null, key, value);
         _settings.Metrics?.DeadLetter(code);
     }
-
-    private sealed class MergeWindow(WindowKey key)
-    {
-        public WindowKey Key { get; } = key;
-
-        public SortedDictionary<string, byte[]> Partials { get; } = new(StringComparer.Ordinal);
-
-        public bool Emitted { get; set; }
-
-        public bool Dirty { get; set; }
-    }
 }
-
-/// <summary>Settings of the merge stage.</summary>
-/// <param name="GraceMs">Window grace (same as stage A).</param>
-/// <param name="MergeGraceMs">Extra event time the merge waits for lagging sources.</param>
-/// <param name="RetentionMs">How long an incomplete window is kept after that.</param>
-/// <param name="DeadLetterTopic">Where malformed or expired partials go.</param>
-/// <param name="Metrics">Where the merge reports results, duplicates, expiries and dead letters (optional).</param>
-public sealed record MergeSettings(long GraceMs, long MergeGraceMs, long RetentionMs, string DeadLetterTopic, ITaskMetrics? Metrics = null);

@@ -1,5 +1,6 @@
 using System.Text;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.State;
 
 namespace StreamMonitor.Streams;
 
@@ -15,15 +16,16 @@ public sealed record PartialRecord(string Source, WindowKey? Window, bool Final,
 
 /// <summary>
 /// Wire format of the internal window-partials topic. Key: "{WindowKey}|{source}" for a partial (deterministic, so a
-/// re-emitted partial overwrites on the compacted topic) or "watermark|{source}". Value: version byte, type byte
-/// (1 partial, 2 watermark, 3 idle watermark), source, then final flag + state bytes, or the stream time.
+/// re-emitted partial overwrites on the compacted topic) or "watermark|{source}". Value: a <see cref="Codec"/> record.
 /// </summary>
 public static class PartialRecords
 {
-    private const byte Version = 1;
-    private const byte PartialType = 1;
-    private const byte WatermarkType = 2;
-    private const byte IdleWatermarkType = 3;
+    /// <summary>
+    /// The value format: version byte, type byte (1 partial, 2 watermark, 3 idle watermark), source, then window, final
+    /// flag and length-prefixed state bytes, or the stream time. The state bytes are the topology's pane codec record,
+    /// opaque here. Partials always led with version 1, so every record on the topic is a record of this codec.
+    /// </summary>
+    public static IStateCodec<PartialRecord> Codec { get; } = new Format();
 
     /// <summary>Source id of an input partition.</summary>
     public static string SourceOf(string topic, int partition) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{topic}:{partition}");
@@ -38,51 +40,56 @@ public static class PartialRecords
     public static byte[] WatermarkKey(string source) => Encoding.UTF8.GetBytes("watermark|" + source);
 
     /// <summary>Value of a partial.</summary>
-    public static byte[] PartialValue(WindowKey window, string source, bool final, byte[] state)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        using var buffer = new MemoryStream(state.Length + 64);
-        using (var writer = new BinaryWriter(buffer))
-        {
-            writer.Write(Version);
-            writer.Write(PartialType);
-            writer.Write(source);
-            writer.Write(window.ToString());
-            writer.Write(final);
-            writer.Write(state.Length);
-            writer.Write(state);
-        }
-
-        return buffer.ToArray();
-    }
+    public static byte[] PartialValue(WindowKey window, string source, bool final, byte[] state) => Codec.Encode(new PartialRecord(source, window, final, state, 0));
 
     /// <summary>Value of a watermark; <paramref name="idle"/>: the source has consumed all of its input for now.</summary>
-    public static byte[] WatermarkValue(string source, long streamTimeMs, bool idle = false)
-    {
-        using var buffer = new MemoryStream(64);
-        using (var writer = new BinaryWriter(buffer))
-        {
-            writer.Write(Version);
-            writer.Write(idle ? IdleWatermarkType : WatermarkType);
-            writer.Write(source);
-            writer.Write(streamTimeMs);
-        }
-
-        return buffer.ToArray();
-    }
+    public static byte[] WatermarkValue(string source, long streamTimeMs, bool idle = false) => Codec.Encode(new PartialRecord(source, null, false, [], streamTimeMs, idle));
 
     /// <summary>Parses a value; throws <see cref="InvalidDataException"/> on anything else.</summary>
     public static PartialRecord Parse(byte[] value)
     {
-        ArgumentNullException.ThrowIfNull(value);
         try
         {
-            using var reader = new BinaryReader(new MemoryStream(value, writable: false));
-            if (reader.ReadByte() != Version)
-            {
-                throw new InvalidDataException("Unknown partial record version.");
-            }
+            return Codec.Decode(value);
+        }
+        catch (Exception ex) when (ex is FormatException or IOException)
+        {
+            throw new InvalidDataException("Malformed partial record: " + ex.Message, ex);
+        }
+    }
 
+    private sealed class Format : IStateCodec<PartialRecord>
+    {
+        private const byte PartialType = 1;
+        private const byte WatermarkType = 2;
+        private const byte IdleWatermarkType = 3;
+
+        public byte Version => 1;
+
+        public void Write(BinaryWriter writer, PartialRecord value)
+        {
+            ArgumentNullException.ThrowIfNull(writer);
+            ArgumentNullException.ThrowIfNull(value);
+            if (value.Window is { } window)
+            {
+                writer.Write(PartialType);
+                writer.Write(value.Source);
+                writer.Write(window.ToString());
+                writer.Write(value.Final);
+                writer.Write(value.State.Length);
+                writer.Write(value.State);
+            }
+            else
+            {
+                writer.Write(value.Idle ? IdleWatermarkType : WatermarkType);
+                writer.Write(value.Source);
+                writer.Write(value.StreamTimeMs);
+            }
+        }
+
+        public PartialRecord Read(BinaryReader reader, byte version)
+        {
+            ArgumentNullException.ThrowIfNull(reader);
             var type = reader.ReadByte();
             var source = reader.ReadString();
             switch (type)
@@ -91,7 +98,7 @@ public static class PartialRecords
                     var window = WindowKey.Parse(reader.ReadString());
                     var final = reader.ReadBoolean();
                     var length = reader.ReadInt32();
-                    var state = reader.ReadBytes(length);
+                    var state = length < 0 ? [] : reader.ReadBytes(length);
                     if (state.Length != length)
                     {
                         throw new InvalidDataException("Truncated partial state.");
@@ -103,10 +110,6 @@ public static class PartialRecords
                 default:
                     throw new InvalidDataException($"Unknown partial record type {type}.");
             }
-        }
-        catch (Exception ex) when (ex is EndOfStreamException or FormatException or IOException)
-        {
-            throw new InvalidDataException("Malformed partial record: " + ex.Message, ex);
         }
     }
 }

@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using StreamMonitor.Analytics;
 using StreamMonitor.Contracts;
+using StreamMonitor.Contracts.State;
 using StreamMonitor.Contracts.Time;
 using StreamMonitor.Contracts.Validation;
 
@@ -16,11 +17,11 @@ public interface IStageTopology<TAgg>
     /// <summary>A new, empty aggregate.</summary>
     TAgg Create();
 
-    /// <summary>Encodes an aggregate.</summary>
-    void Write(BinaryWriter writer, TAgg aggregate);
-
-    /// <summary>Decodes an aggregate.</summary>
-    TAgg Read(BinaryReader reader);
+    /// <summary>
+    /// The aggregate's format: panes in checkpoints and the state of partials are records of it (version byte first).
+    /// It must read what earlier releases stored there as well.
+    /// </summary>
+    IStateCodec<TAgg> Codec { get; }
 
     /// <summary>
     /// Reads a consumed record through the record policy (against the record's Kafka
@@ -67,11 +68,15 @@ public sealed record StageSettings(IReadOnlyList<WindowSpec> Specs, long GraceMs
 public sealed class WindowStageTask<TAgg> : IPartitionTask
     where TAgg : class, IMergeable<TAgg>
 {
+    // Version 1: the table as a record (version byte first), then the counters; version 0 (no header) stored the table
+    // without its version byte.
+    private const byte StateVersion = 1;
     private readonly IStageTopology<TAgg> _topology;
     private readonly StageSettings _settings;
     private readonly TopicPartition _source;
     private readonly string _sourceId;
     private readonly WindowedTable<TAgg> _table;
+    private readonly IStateCodec<WindowedTable<TAgg>> _tableCodec;
     private readonly List<WindowResult<TAgg>> _closed = [];
     private readonly EventCodec _codec;
     private readonly long _boundaryUnit;
@@ -89,18 +94,21 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
         _source = source;
         _sourceId = PartialRecords.SourceOf(source.Topic + topology.SourceSuffix, source.Partition.Value);
         _codec = codec;
-        _table = new WindowedTable<TAgg>(settings.Specs, settings.GraceMs, topology.Create);
+        _tableCodec = WindowedTable<TAgg>.Codec(() => new WindowedTable<TAgg>(settings.Specs, settings.GraceMs, topology.Create), topology.Codec);
         _boundaryUnit = settings.Specs.Min(s => s.AdvanceMs);
         _idleRule = new IdleRule(settings.IdleTimeoutMs);
+        WindowedTable<TAgg>? restored = null;
         if (state is not null)
         {
-            TaskState.Decode(state, reader =>
+            TaskState.Decode(state, StateVersion, (reader, version) =>
             {
-                _table.ReadFrom(reader, topology.Read);
+                restored = version == 0 ? _tableCodec.Read(reader, 0) : _tableCodec.ReadVersioned(reader);
                 Late = reader.ReadInt64();
                 Malformed = reader.ReadInt64();
             });
         }
+
+        _table = restored ?? new WindowedTable<TAgg>(settings.Specs, settings.GraceMs, topology.Create);
     }
 
     /// <inheritdoc />
@@ -181,9 +189,9 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
     }
 
     /// <inheritdoc />
-    public byte[] Snapshot() => TaskState.Encode(writer =>
+    public byte[] Snapshot() => TaskState.Encode(StateVersion, writer =>
     {
-        _table.WriteTo(writer, _topology.Write);
+        _tableCodec.WriteVersioned(writer, _table);
         writer.Write(Late);
         writer.Write(Malformed);
     });
@@ -201,14 +209,8 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
         foreach (var window in _closed)
         {
             var key = ModelKey.Parse(window.Key).Window(_topology.Kind, window.StartMs, window.Spec.SizeMs);
-            using var buffer = new MemoryStream();
-            using (var writer = new BinaryWriter(buffer))
-            {
-                _topology.Write(writer, window.State);
-            }
-
             var partition = Murmur2.Partition(PartialRecords.RoutingKey(key), _settings.Topics.ResultPartitions);
-            output.Send(_settings.Topics.WindowPartials, partition, PartialRecords.PartialKey(key, _sourceId), PartialRecords.PartialValue(key, _sourceId, window.Final, buffer.ToArray()));
+            output.Send(_settings.Topics.WindowPartials, partition, PartialRecords.PartialKey(key, _sourceId), PartialRecords.PartialValue(key, _sourceId, window.Final, _topology.Codec.Encode(window.State)));
             _settings.Metrics?.PartialEmitted(_topology.Kind, window.Final);
         }
 

@@ -73,9 +73,9 @@ public sealed class ChangelogPartition
             var chosen = entry.Where(r => r.Key.Generation <= committed).Select(r => r.Key.Generation).DefaultIfEmpty(long.MinValue).Max();
             foreach (var (key, value) in entry)
             {
-                if (key.Generation == chosen && value![0] == Put)
+                if (key.Generation == chosen && IsPut(value!))
                 {
-                    entries[key.Key] = value[1..];
+                    entries[key.Key] = value![1..];
                     live[key.Key] = chosen;
                 }
                 else
@@ -141,6 +141,18 @@ public sealed class ChangelogPartition
         _afterCommit = [];
         return tombstones;
     }
+
+    /// <summary>
+    /// The record value's leading frame byte: <see cref="Deleted"/> alone, or <see cref="Put"/> (the one version of a
+    /// put so far) and the entry. Any other byte is a format this release cannot read, refused rather than taken for a
+    /// deletion that would silently drop the entry.
+    /// </summary>
+    private static bool IsPut(byte[] value) => value switch
+    {
+        [Deleted] => false,
+        [Put, ..] => true,
+        _ => throw new InvalidDataException($"A changelog record value starts with frame byte {(value.Length == 0 ? "(none)" : value[0])}; this release reads {Deleted} (deleted) and {Put} (put)."),
+    };
 
     /// <summary>Key of entry <paramref name="key"/> in generation <paramref name="generation"/>: generation (int64 big-endian), then the key in UTF-8.</summary>
     public static byte[] EncodeKey(string key, long generation)

@@ -1,4 +1,5 @@
 using StreamMonitor.Analytics;
+using StreamMonitor.Contracts.State;
 
 namespace StreamMonitor.Streams;
 
@@ -145,48 +146,14 @@ public sealed class WindowedTable<TState>
         }
     }
 
-    /// <summary>Writes stream time and every pane; <paramref name="writeState"/> encodes one pane state.</summary>
-    public void WriteTo(BinaryWriter writer, Action<BinaryWriter, TState> writeState)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        ArgumentNullException.ThrowIfNull(writeState);
-        writer.Write(StreamTime);
-        writer.Write(_closedThrough);
-        writer.Write(_panes.Count);
-        foreach (var (id, state) in _panes.OrderBy(p => p.Key.Key, StringComparer.Ordinal).ThenBy(p => p.Key.Spec).ThenBy(p => p.Key.Start))
-        {
-            writer.Write(id.Key);
-            writer.Write(id.Spec);
-            writer.Write(id.Start);
-            writeState(writer, state);
-        }
-    }
-
-    /// <summary>Restores what <see cref="WriteTo"/> wrote into an empty table.</summary>
-    public void ReadFrom(BinaryReader reader, Func<BinaryReader, TState> readState)
-    {
-        ArgumentNullException.ThrowIfNull(reader);
-        ArgumentNullException.ThrowIfNull(readState);
-        if (_panes.Count != 0)
-        {
-            throw new InvalidOperationException("Restore into an empty table only.");
-        }
-
-        StreamTime = reader.ReadInt64();
-        _closedThrough = reader.ReadInt64();
-        var count = reader.ReadInt32();
-        for (var i = 0; i < count; i++)
-        {
-            var id = new PaneId(reader.ReadString(), reader.ReadInt32(), reader.ReadInt64());
-            if (id.Spec < 0 || id.Spec >= _specs.Count)
-            {
-                throw new InvalidDataException($"Checkpoint names window spec {id.Spec}; {_specs.Count} are configured.");
-            }
-
-            _panes[id] = readState(reader);
-            _nextCloseAt = Math.Min(_nextCloseAt, NextCloseOf(id));
-        }
-    }
+    /// <summary>
+    /// The snapshot format of a table: stream time, closed-through time, then every pane (key, spec index, start, and its
+    /// state as a <paramref name="panes"/> record), in a deterministic order. Version 0 is the same layout stored before
+    /// task states had a header (<see cref="TaskState"/>); a restore reads it into <paramref name="empty"/>().
+    /// </summary>
+    /// <param name="empty">Creates the empty table to restore into (its specs and grace).</param>
+    /// <param name="panes">The pane state's codec.</param>
+    public static IStateCodec<WindowedTable<TState>> Codec(Func<WindowedTable<TState>> empty, IStateCodec<TState> panes) => new Format(empty, panes);
 
     private TState GetOrCreatePane(PaneId id)
     {
@@ -306,4 +273,54 @@ public sealed class WindowedTable<TState>
         windows.OrderBy(w => w.Start).ThenBy(w => w.Spec).ThenBy(w => w.Key, StringComparer.Ordinal);
 
     private readonly record struct PaneId(string Key, int Spec, long Start);
+
+    private sealed class Format(Func<WindowedTable<TState>> empty, IStateCodec<TState> panes) : IStateCodec<WindowedTable<TState>>
+    {
+        public byte Version => 1;
+
+        public byte OldestVersion => 0;
+
+        public void Write(BinaryWriter writer, WindowedTable<TState> value)
+        {
+            ArgumentNullException.ThrowIfNull(writer);
+            ArgumentNullException.ThrowIfNull(value);
+            writer.Write(value.StreamTime);
+            writer.Write(value._closedThrough);
+            writer.Write(value._panes.Count);
+            foreach (var (id, state) in value._panes.OrderBy(p => p.Key.Key, StringComparer.Ordinal).ThenBy(p => p.Key.Spec).ThenBy(p => p.Key.Start))
+            {
+                writer.Write(id.Key);
+                writer.Write(id.Spec);
+                writer.Write(id.Start);
+                panes.WriteVersioned(writer, state);
+            }
+        }
+
+        public WindowedTable<TState> Read(BinaryReader reader, byte version)
+        {
+            ArgumentNullException.ThrowIfNull(reader);
+            var table = empty();
+            if (table._panes.Count != 0)
+            {
+                throw new InvalidOperationException("Restore into an empty table only.");
+            }
+
+            table.StreamTime = reader.ReadInt64();
+            table._closedThrough = reader.ReadInt64();
+            var count = reader.ReadInt32();
+            for (var i = 0; i < count; i++)
+            {
+                var id = new PaneId(reader.ReadString(), reader.ReadInt32(), reader.ReadInt64());
+                if (id.Spec < 0 || id.Spec >= table._specs.Count)
+                {
+                    throw new InvalidDataException($"Checkpoint names window spec {id.Spec}; {table._specs.Count} are configured.");
+                }
+
+                table._panes[id] = panes.ReadVersioned(reader);
+                table._nextCloseAt = Math.Min(table._nextCloseAt, table.NextCloseOf(id));
+            }
+
+            return table;
+        }
+    }
 }
