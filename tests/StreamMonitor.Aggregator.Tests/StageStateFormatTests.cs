@@ -23,7 +23,7 @@ public sealed class StageStateFormatTests
     [Fact]
     public void A_latency_stage_restores_a_checkpoint_without_the_header_and_goes_on_exactly_as_from_its_own()
     {
-        var pipeline = new InMemoryPipeline(new AggregatorOptions { Windows = ["10s", "20s"], GraceMs = 1_000 });
+        var pipeline = new InMemoryPipeline(new AggregatorOptions { Windows = ["10s", "20s"], Grace = TimeSpan.FromSeconds(1) });
         WindowStageTask<LatencyAggregate> Task(byte[]? state) => new(pipeline.Topology, pipeline.Stage, new TopicPartition(pipeline.Topics.Predictions, 0), state, pipeline.Codec);
         var offset = 0L;
         void Feed(WindowStageTask<LatencyAggregate> task, RecordingOutput output, long time) =>
@@ -65,8 +65,8 @@ public sealed class StageStateFormatTests
         var profile = new ReferenceProfile { Model = "m", Numeric = [NumericProfile.Build("f0", [0.1, 0.2, 0.3, 0.4])], Categorical = [CategoricalProfile.Build("c", ["a", "b"])] };
         profile.Seal();
         var profiles = new Dictionary<string, ReferenceProfile> { ["m"] = profile };
-        var options = new AggregatorOptions { Windows = ["10s"], GraceMs = 10_000 };
-        var stage = new StageSettings(options.WindowSpecs(), options.GraceMs, options.IdleTimeoutMs, topics);
+        var options = new AggregatorOptions { Windows = ["10s"], Grace = TimeSpan.FromSeconds(10) };
+        var stage = options.ToStageSettings(topics);
         var drift = new DriftTopology(InMemoryPipeline.Inputs(codec), codec, profiles, new DriftThresholds(), topics);
         WindowStageTask<ModelDriftAggregate> Task(byte[]? state) => new(drift, stage, new TopicPartition(topics.Features, 0), state, codec);
         var offset = 0L;
@@ -104,7 +104,7 @@ public sealed class StageStateFormatTests
     [Fact]
     public void The_merge_restores_a_checkpoint_without_the_header()
     {
-        var pipeline = new InMemoryPipeline(new AggregatorOptions { Windows = ["10s"], GraceMs = 1_000, IdleTimeoutMs = 5_000, MergeGraceMs = 2_000, MergeRetentionMs = 20_000 });
+        var pipeline = new InMemoryPipeline(new AggregatorOptions { Windows = ["10s"], Grace = TimeSpan.FromSeconds(1), IdleTimeout = TimeSpan.FromSeconds(5), MergeGrace = TimeSpan.FromSeconds(2), MergeRetention = TimeSpan.FromSeconds(20) });
         var merge = new MergeStageTask([pipeline.Topology], pipeline.Merge, null, pipeline.Codec, new ProgressBoard());
         var sources = pipeline.Topology.Sources;
         var aggregate = pipeline.Topology.Create();
