@@ -8,7 +8,8 @@ using StreamMonitor.Slo;
 namespace StreamMonitor.Alerter;
 
 /// <summary>
-/// The alerter's settings (configuration section "Alerter"). Durations use the short notation (30s, 5m, 1h, 7d).
+/// The alerter's settings (configuration section "Alerter"). Durations are <see cref="TimeSpan"/>s bound from the short
+/// notation (30s, 5m, 1h, 7d) or the .NET form (00:00:30).
 /// Evaluation settings are event time; the notification timers (group wait/interval, repeat) are wall clock because
 /// they govern delivery, not what an alert is.
 /// </summary>
@@ -26,19 +27,19 @@ public sealed class AlerterOptions : IValidatableObject
     public string EvaluatorId { get; set; } = "alerter";
 
     /// <summary>Size of the latency results consumed (latency/availability SLIs, latency regression); others are ignored so nothing is counted twice.</summary>
-    public string ResultWindow { get; set; } = "10s";
+    public TimeSpan ResultWindow { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Size of the quality results consumed.</summary>
-    public string QualityWindow { get; set; } = "1m";
+    public TimeSpan QualityWindow { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Size of the drift results consumed.</summary>
-    public string DriftWindow { get; set; } = "1m";
+    public TimeSpan DriftWindow { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Event time its group's watermark must pass a latency or drift tick by before it is evaluated (results arriving within it count whatever their order).</summary>
-    public string AllowedLateness { get; set; } = "1m";
+    public TimeSpan AllowedLateness { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Allowed lateness of quality SLO ticks (quality results are upserted as labels arrive).</summary>
-    public string QualityAllowedLateness { get; set; } = "1h";
+    public TimeSpan QualityAllowedLateness { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
     /// An input partition read to its end holds its tick group's watermark at most this far behind the group's most
@@ -46,7 +47,7 @@ public sealed class AlerterOptions : IValidatableObject
     /// sparse partitions delay alerts at most this long; a result is late only when it trails the front by more than
     /// this + the allowed lateness.
     /// </summary>
-    public string LaneIdleSpan { get; set; } = "5s";
+    public TimeSpan LaneIdleSpan { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Low-traffic guard: confidence of the one-sided binomial test a tier's long window must pass (0 disables; see EvaluatorOptions).</summary>
     [Range(0.0, 0.999999)]
@@ -57,10 +58,10 @@ public sealed class AlerterOptions : IValidatableObject
     public long MinEventsInLongWindow { get; set; }
 
     /// <summary>DATA_MISSING after this much stream time without results for an SLO.</summary>
-    public string MissingDataAfter { get; set; } = "15m";
+    public TimeSpan MissingDataAfter { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>Hysteresis: resolve a burn-rate alert only after no tier of its severity held for this long (event time).</summary>
-    public string ResolveHold { get; set; } = "1m";
+    public TimeSpan ResolveHold { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Drift alert: drifted in at least K ...</summary>
     [Range(1, 1000)]
@@ -75,7 +76,7 @@ public sealed class AlerterOptions : IValidatableObject
     public double LatencyRegressionShare { get; set; } = 0.2;
 
     /// <summary>Trailing span whose median p95 is the baseline.</summary>
-    public string LatencyBaselineSpan { get; set; } = "24h";
+    public TimeSpan LatencyBaselineSpan { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>Windows needed before the trailing baseline is trusted.</summary>
     [Range(1, int.MaxValue)]
@@ -86,7 +87,7 @@ public sealed class AlerterOptions : IValidatableObject
     public long? LatencyBaselineP95Us { get; set; }
 
     /// <summary>How long the regression must be sustained.</summary>
-    public string LatencyRegressionSustain { get; set; } = "1h";
+    public TimeSpan LatencyRegressionSustain { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Webhook URL for notifications; empty = log only.</summary>
     public string? WebhookUrl { get; set; }
@@ -96,10 +97,10 @@ public sealed class AlerterOptions : IValidatableObject
     public int WebhookAttempts { get; set; } = 4;
 
     /// <summary>First retry delay; doubles each attempt (with jitter).</summary>
-    public string WebhookBackoff { get; set; } = "500ms";
+    public TimeSpan WebhookBackoff { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Timeout of one webhook POST.</summary>
-    public string WebhookTimeout { get; set; } = "5s";
+    public TimeSpan WebhookTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Labels that group alerts into one notification.</summary>
 #pragma warning disable CA1002, CA2227 // Bound from configuration.
@@ -107,13 +108,13 @@ public sealed class AlerterOptions : IValidatableObject
 #pragma warning restore CA1002, CA2227
 
     /// <summary>Wait before the first notification of a new group (wall clock).</summary>
-    public string GroupWait { get; set; } = "30s";
+    public TimeSpan GroupWait { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Wait between notifications about changes in a group (wall clock).</summary>
-    public string GroupInterval { get; set; } = "5m";
+    public TimeSpan GroupInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Re-notify still-firing alerts after this long (wall clock).</summary>
-    public string RepeatInterval { get; set; } = "4h";
+    public TimeSpan RepeatInterval { get; set; } = TimeSpan.FromHours(4);
 
     /// <summary>Silences: label matchers with an expiry.</summary>
 #pragma warning disable CA1002, CA2227 // Bound from configuration.
@@ -121,7 +122,7 @@ public sealed class AlerterOptions : IValidatableObject
 #pragma warning restore CA1002, CA2227
 
     /// <summary>Checkpoint at least this often (wall clock) while input moves; transitions checkpoint at once.</summary>
-    public string CheckpointInterval { get; set; } = "5s";
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Project the alerts and slo-status topics into InfluxDB (slo_status, slo_burn_rate and alert points; <see cref="AlerterProjector"/>).</summary>
     public bool WriteInflux { get; set; } = true;
@@ -133,28 +134,28 @@ public sealed class AlerterOptions : IValidatableObject
     /// <summary>The evaluator's settings.</summary>
     public EvaluatorOptions ToEvaluatorOptions() => new()
     {
-        ResultWindow = Durations.Parse(ResultWindow),
-        QualityWindow = Durations.Parse(QualityWindow),
-        DriftWindow = Durations.Parse(DriftWindow),
-        AllowedLateness = Durations.Parse(AllowedLateness),
-        QualityAllowedLateness = Durations.Parse(QualityAllowedLateness),
+        ResultWindow = ResultWindow,
+        QualityWindow = QualityWindow,
+        DriftWindow = DriftWindow,
+        AllowedLateness = AllowedLateness,
+        QualityAllowedLateness = QualityAllowedLateness,
         LowTrafficConfidence = LowTrafficConfidence,
         MinEventsInLongWindow = MinEventsInLongWindow,
-        MissingDataAfter = Durations.Parse(MissingDataAfter),
-        ResolveHold = Durations.Parse(ResolveHold),
+        MissingDataAfter = MissingDataAfter,
+        ResolveHold = ResolveHold,
         DriftK = DriftK,
         DriftN = DriftN,
         LatencyRegressionShare = LatencyRegressionShare,
-        LatencyBaselineSpan = Durations.Parse(LatencyBaselineSpan),
+        LatencyBaselineSpan = LatencyBaselineSpan,
         LatencyBaselineMinWindows = LatencyBaselineMinWindows,
         LatencyBaselineP95Us = LatencyBaselineP95Us,
-        LatencyRegressionSustain = Durations.Parse(LatencyRegressionSustain),
+        LatencyRegressionSustain = LatencyRegressionSustain,
     };
 
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        (string Name, string Value, bool AllowZero)[] durations =
+        (string Name, TimeSpan Value, bool AllowZero)[] durations =
         [
             (nameof(ResultWindow), ResultWindow, false), (nameof(QualityWindow), QualityWindow, false), (nameof(DriftWindow), DriftWindow, false),
             (nameof(MissingDataAfter), MissingDataAfter, false), (nameof(ResolveHold), ResolveHold, true),
@@ -166,9 +167,10 @@ public sealed class AlerterOptions : IValidatableObject
         ];
         foreach (var (name, value, allowZero) in durations)
         {
-            if (!Durations.TryParse(value, out var span) || (!allowZero && span == TimeSpan.Zero))
+            // Binding accepts "-00:00:05" and "00:00:00.0001"; the evaluator counts whole milliseconds of event time.
+            if (value < TimeSpan.Zero || (!allowZero && value == TimeSpan.Zero) || value.Ticks % TimeSpan.TicksPerMillisecond != 0)
             {
-                yield return new ValidationResult($"'{value}' is not a {(allowZero ? "" : "positive ")}duration (e.g. 30s, 5m, 1h)", [name]);
+                yield return new ValidationResult($"must be a {(allowZero ? "non-negative" : "positive")} whole number of milliseconds (e.g. 500ms, 30s, 5m, 1h), got {Display(value)}", [name]);
             }
         }
 
@@ -191,6 +193,10 @@ public sealed class AlerterOptions : IValidatableObject
             }
         }
     }
+
+    // The settings files' notation where it is exact (Durations.Format would drop a fraction of a millisecond).
+    private static string Display(TimeSpan value) =>
+        value.Ticks % TimeSpan.TicksPerMillisecond == 0 ? Durations.Format(value) : value.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>A silence: alerts whose labels match every matcher are not notified until <see cref="ExpiresAt"/> (wall clock).</summary>

@@ -28,7 +28,7 @@ public static class AlerterServiceCollectionExtensions
         {
             var options = sp.GetRequiredService<IOptions<AlerterOptions>>().Value;
             var path = Path.IsPathRooted(options.SloFile) || File.Exists(options.SloFile) ? options.SloFile : Path.Combine(AppContext.BaseDirectory, options.SloFile);
-            return SloFile.Load(path, Durations.Parse(options.ResultWindow), Durations.Parse(options.QualityWindow));
+            return SloFile.Load(path, options.ResultWindow, options.QualityWindow);
         });
         // No HttpClient request logging: it would write the webhook URL, whose path is the secret, at Information level.
         builder.Services.AddHttpClient(nameof(WebhookSender)).RemoveAllLoggers();
@@ -41,15 +41,15 @@ public static class AlerterServiceCollectionExtensions
                     sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(WebhookSender)),
                     new Uri(options.WebhookUrl),
                     options.WebhookAttempts,
-                    Durations.Parse(options.WebhookBackoff),
-                    Durations.Parse(options.WebhookTimeout),
+                    options.WebhookBackoff,
+                    options.WebhookTimeout,
                     sp.GetRequiredService<ILoggerFactory>().CreateLogger<WebhookSender>());
             var settings = new NotifierSettings
             {
                 GroupBy = options.GroupBy,
-                GroupWait = Durations.Parse(options.GroupWait),
-                GroupInterval = Durations.Parse(options.GroupInterval),
-                RepeatInterval = Durations.Parse(options.RepeatInterval),
+                GroupWait = options.GroupWait,
+                GroupInterval = options.GroupInterval,
+                RepeatInterval = options.RepeatInterval,
                 Silences = options.Silences,
             };
             return new AlertNotifier(settings, webhook, sp.GetRequiredService<ILoggerFactory>().CreateLogger<AlertNotifier>());

@@ -47,9 +47,9 @@ public sealed class AlerterWorker(
         var topics = _kafka.Topics;
         string[] inputs = [topics.LatencyResults, topics.QualityResults, topics.DriftResults];
         var partitions = inputs.SelectMany(topic => Enumerable.Range(0, topics.ResultPartitions).Select(p => new TopicPartition(topic, p))).ToList();
-        var interval = Durations.Parse(_options.CheckpointInterval);
+        var interval = _options.CheckpointInterval;
         var evaluator = new AlertEvaluator(slos, _options.ToEvaluatorOptions());
-        var watermarks = new GroupWatermarks(Durations.Parse(_options.LaneIdleSpan));
+        var watermarks = new GroupWatermarks(_options.LaneIdleSpan);
         using var progress = watchdog.Register("alerter");
         using var producer = new ProducerBuilder<byte[], byte[]>(KafkaClientConfig.Producer(_kafka, _options.EvaluatorId)).Build();
         using var deadLetters = new DeadLetterPublisher(producer, topics, "alerter", codec, logger);

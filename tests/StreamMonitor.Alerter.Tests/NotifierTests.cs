@@ -207,7 +207,7 @@ public sealed class NotifierTests
     [Fact]
     public void Options_validation_names_the_bad_keys()
     {
-        var options = new AlerterOptions { GroupWait = "soon", DriftK = 6, DriftN = 5, WebhookUrl = "ftp://x", Silences = [new SilenceOptions()] };
+        var options = new AlerterOptions { GroupWait = TimeSpan.FromSeconds(-1), DriftK = 6, DriftN = 5, WebhookUrl = "ftp://x", Silences = [new SilenceOptions()] };
         var results = options.Validate(new System.ComponentModel.DataAnnotations.ValidationContext(options)).ToList();
         Assert.Contains(results, r => r.MemberNames.Contains("GroupWait"));
         Assert.Contains(results, r => r.MemberNames.Contains("DriftK"));
