@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using StreamMonitor.Contracts;
 using StreamMonitor.Hosting;
 
 namespace StreamMonitor.Aggregator.Tests;
@@ -47,5 +48,33 @@ public sealed class AggregatorHostTests
         await app.Services.GetRequiredService<IAsyncStartupValidator>().ValidateAsync(CancellationToken.None);
         var options = app.Services.GetRequiredService<IOptions<AggregatorOptions>>().Value;
         Assert.Equal((TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(500)), (options.Grace, options.CheckpointInterval));
+    }
+
+    [Theory]
+    [InlineData("1m", "1m")]
+    [InlineData("1s", "1s")]
+    [InlineData("90s", "90s")]
+    [InlineData("1.5m", "90s")]
+    public async Task The_quality_window_binds_the_short_notation_and_tags_results_as_the_alerter_reads_it(string window, string tag)
+    {
+        var builder = StreamMonitorHost.CreateBuilder("aggregator", ["--Urls=http://127.0.0.1:0", $"--Aggregator:Quality:Window={window}", "--Aggregator:Quality:Grace=2s"], defaultPort: 8082);
+        builder.AddAggregator();
+        await using var app = builder.Build();
+
+        await app.Services.GetRequiredService<IAsyncStartupValidator>().ValidateAsync(CancellationToken.None);
+        var settings = app.Services.GetRequiredService<IOptions<AggregatorOptions>>().Value.Quality.ToSettings(new StreamMonitor.Kafka.TopicCatalog());
+        // The window tag and the size the alerter's Alerter:QualityWindow must name, in the same notation.
+        Assert.Equal((tag, Durations.ParseMilliseconds(window), 2_000L), (settings.Window.Label, settings.Window.SizeMs, settings.Window.GraceMs));
+    }
+
+    [Fact]
+    public async Task A_quality_duration_that_is_not_a_duration_fails_start_up_naming_its_key()
+    {
+        var builder = StreamMonitorHost.CreateBuilder("aggregator", ["--Urls=http://127.0.0.1:0", "--Aggregator:Quality:LabelHorizon=soon"], defaultPort: 8082);
+        builder.AddAggregator();
+        await using var app = builder.Build();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => app.Services.GetRequiredService<IAsyncStartupValidator>().ValidateAsync(CancellationToken.None));
+        Assert.Contains("Aggregator:Quality:LabelHorizon", error.Message, StringComparison.Ordinal);
     }
 }

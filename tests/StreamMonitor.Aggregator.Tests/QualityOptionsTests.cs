@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 using StreamMonitor.Aggregator.Quality;
 using StreamMonitor.Kafka;
 
@@ -29,22 +30,22 @@ public class QualityOptionsTests
     }
 
     [Theory]
-    [InlineData("Window", "soon")]
-    [InlineData("LabelHorizon", "-1d")]
-    [InlineData("UpdateInterval", "")]
-    [InlineData("Grace", "5 s")]
-    [InlineData("IdleTimeout", "0m")]
-    public void A_value_that_is_not_a_duration_fails_validation(string key, string value)
+    [InlineData("Window", "00:00:00")]
+    [InlineData("LabelHorizon", "-1.00:00:00")]
+    [InlineData("UpdateInterval", "00:00:00.0001")]
+    [InlineData("Grace", "00:00:00")]
+    [InlineData("IdleTimeout", "-00:00:01")]
+    public void A_duration_that_is_not_a_positive_whole_number_of_milliseconds_fails_validation(string key, string value)
     {
-        var errors = Errors(q => typeof(QualityOptions).GetProperty(key)!.SetValue(q, value));
+        var errors = Errors(q => typeof(QualityOptions).GetProperty(key)!.SetValue(q, TimeSpan.Parse(value, CultureInfo.InvariantCulture)));
         Assert.Contains(errors, e => e.Contains("Aggregator:Quality:" + key, StringComparison.Ordinal));
     }
 
     [Fact]
     public void Inconsistent_durations_and_lane_capacity_fail_validation()
     {
-        Assert.Contains(Errors(q => { q.Window = "1h"; q.LabelHorizon = "30m"; }), e => e.Contains("LabelHorizon must be at least one Window", StringComparison.Ordinal));
-        Assert.Contains(Errors(q => { q.UpdateInterval = "8d"; }), e => e.Contains("UpdateInterval must not exceed LabelHorizon", StringComparison.Ordinal));
+        Assert.Contains(Errors(q => { q.Window = TimeSpan.FromHours(1); q.LabelHorizon = TimeSpan.FromMinutes(30); }), e => e.Contains("LabelHorizon must be at least one Window", StringComparison.Ordinal));
+        Assert.Contains(Errors(q => { q.UpdateInterval = TimeSpan.FromDays(8); }), e => e.Contains("UpdateInterval must not exceed LabelHorizon", StringComparison.Ordinal));
         Assert.Contains(Errors(q => q.LaneCapacity = 2), e => e.Contains("LaneCapacity", StringComparison.Ordinal));
     }
 }

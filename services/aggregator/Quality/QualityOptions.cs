@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 using StreamMonitor.Aggregator.Topology;
+using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
 using StreamMonitor.Streams;
 
@@ -12,19 +14,19 @@ public sealed class QualityOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>Tumbling window over prediction event time; the alerter's <c>Alerter:QualityWindow</c> must name the same size.</summary>
-    public string Window { get; set; } = "1m";
+    public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>How long (event time) a prediction waits for its label and a label for its prediction.</summary>
-    public string LabelHorizon { get; set; } = "7d";
+    public TimeSpan LabelHorizon { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>A closed window with new joins or expiries is re-emitted when task stream time passes a multiple of this.</summary>
-    public string UpdateInterval { get; set; } = "1m";
+    public TimeSpan UpdateInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>A window closes for new predictions when prediction stream time reaches end + grace.</summary>
-    public string Grace { get; set; } = "5s";
+    public TimeSpan Grace { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Idle rule (event time): a partition with no unfinished window follows the process's quality watermark minus this.</summary>
-    public string IdleTimeout { get; set; } = "10m";
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Records buffered per input partition by the event-time merge of predictions and labels before it is paused.</summary>
     [Range(16, 1_000_000)]
@@ -37,31 +39,23 @@ public sealed class QualityOptions
     /// </summary>
     public TimeSpan LabelCommitInterval { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>The settings in effect (call after validation).</summary>
+    /// <summary>The settings in effect (call after validation): the durations in the milliseconds of the stream time.</summary>
     public QualitySettings ToSettings(TopicCatalog topics, ITaskMetrics? metrics = null)
     {
-        var window = AggregatorOptions.ParseDuration(Window);
-        return new QualitySettings(new WindowSpec(window, window, AggregatorOptions.ParseDuration(Grace)), AggregatorOptions.ParseDuration(LabelHorizon), AggregatorOptions.ParseDuration(UpdateInterval), topics, AggregatorOptions.ParseDuration(IdleTimeout), metrics);
+        var window = Ms(Window);
+        return new QualitySettings(new WindowSpec(window, window, Ms(Grace)), Ms(LabelHorizon), Ms(UpdateInterval), topics, Ms(IdleTimeout), metrics);
     }
 
     /// <summary>Validation errors (empty when valid).</summary>
     public IEnumerable<ValidationResult> Validate()
     {
-        var durations = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var (name, text) in new[] { (nameof(Window), Window), (nameof(LabelHorizon), LabelHorizon), (nameof(UpdateInterval), UpdateInterval), (nameof(Grace), Grace), (nameof(IdleTimeout), IdleTimeout) })
+        var durations = new[] { (nameof(Window), Window), (nameof(LabelHorizon), LabelHorizon), (nameof(UpdateInterval), UpdateInterval), (nameof(Grace), Grace), (nameof(IdleTimeout), IdleTimeout) };
+        foreach (var (name, value) in durations)
         {
-            try
+            // Binding accepts "-00:00:05" and "00:00:00.0001"; the topology counts whole milliseconds of event time.
+            if (value <= TimeSpan.Zero || value.Ticks % TimeSpan.TicksPerMillisecond != 0)
             {
-                durations[name] = AggregatorOptions.ParseDuration(text);
-            }
-            catch (Exception ex) when (ex is FormatException or ArgumentException)
-            {
-                durations[name] = -1;
-            }
-
-            if (durations[name] < 0)
-            {
-                yield return new ValidationResult($"Aggregator:Quality:{name} '{text}' is not a duration (e.g. 500ms, 10s, 1m, 1h, 7d).", ["Quality." + name]);
+                yield return new ValidationResult($"Aggregator:Quality:{name} must be a positive whole number of milliseconds (e.g. 500ms, 10s, 1m, 1h, 7d), got {Display(value)}.", ["Quality." + name]);
             }
         }
 
@@ -75,19 +69,20 @@ public sealed class QualityOptions
             yield return new ValidationResult("Aggregator:Quality:LaneCapacity must be between 16 and 1000000.", ["Quality." + nameof(LaneCapacity)]);
         }
 
-        if (durations.Values.Any(d => d < 0))
-        {
-            yield break;
-        }
-
-        if (durations[nameof(LabelHorizon)] < durations[nameof(Window)])
+        if (LabelHorizon < Window)
         {
             yield return new ValidationResult("Aggregator:Quality:LabelHorizon must be at least one Window.", ["Quality." + nameof(LabelHorizon)]);
         }
 
-        if (durations[nameof(UpdateInterval)] > durations[nameof(LabelHorizon)])
+        if (UpdateInterval > LabelHorizon)
         {
             yield return new ValidationResult("Aggregator:Quality:UpdateInterval must not exceed LabelHorizon.", ["Quality." + nameof(UpdateInterval)]);
         }
     }
+
+    private static long Ms(TimeSpan value) => (long)value.TotalMilliseconds;
+
+    // The settings files' notation where it is exact (Durations.Format would drop a fraction of a millisecond).
+    private static string Display(TimeSpan value) =>
+        value.Ticks % TimeSpan.TicksPerMillisecond == 0 ? Durations.Format(value) : value.ToString("c", CultureInfo.InvariantCulture);
 }
