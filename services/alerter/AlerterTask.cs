@@ -203,26 +203,25 @@ public sealed class AlerterTask : IPartitionTask
         long? timestamp = result.Message.Timestamp.Type == TimestampType.NotAvailable ? null : result.Message.Timestamp.UnixTimestampMs;
         if (result.Topic == topics.LatencyResults)
         {
-            return Of(policy.LatencyResults(value, timestamp), r => r.WindowStartMs + r.WindowSizeMs);
+            return Of(policy.LatencyResults(value, timestamp));
         }
 
         if (result.Topic == topics.QualityResults)
         {
-            return Of(policy.QualityResults(value, timestamp), r => r.WindowStartMs + r.WindowSizeMs);
+            return Of(policy.QualityResults(value, timestamp));
         }
 
         if (result.Topic == topics.DriftResults)
         {
-            return Of(policy.DriftResults(value, timestamp), r => r.WindowStartMs + r.WindowSizeMs);
+            return Of(policy.DriftResults(value, timestamp));
         }
 
         return new Decoded(result, null, new Rejection(ReasonCodes.UnexpectedTopic, $"The alerter does not read {result.Topic}."), long.MinValue);
 
-        // The policy bounds window start and size, so their sum cannot overflow.
-        Decoded Of<T>(Validated<T> validated, Func<T, long> windowEnd)
-            where T : class =>
+        Decoded Of<T>(Validated<T> validated)
+            where T : class, IWindowResult =>
             validated.TryGet(out var valid, out var rejection)
-                ? new Decoded(result, valid, null, windowEnd(valid))
+                ? new Decoded(result, valid, null, valid.WindowEndMs())
                 : new Decoded(result, null, rejection, long.MinValue);
     }
 

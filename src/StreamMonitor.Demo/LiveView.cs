@@ -83,7 +83,7 @@ public static class LiveView
             return "waiting for labels";
         }
 
-        var end = windows.Max(w => w.WindowStartMs + w.WindowSizeMs);
+        var end = windows.Max(w => w.WindowEndMs());
         var recent = windows.Where(w => w.WindowStartMs >= end - AccuracySpanMs).ToList();
         var labeled = recent.Sum(w => w.Labeled);
         var predictions = recent.Sum(w => w.Predictions);

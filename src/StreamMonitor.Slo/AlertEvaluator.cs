@@ -58,7 +58,7 @@ public sealed class AlertEvaluator
             return InputOutcome.OtherWindowSize;
         }
 
-        var outcome = _results.IsPast(result.WindowStartMs + result.WindowSizeMs) ? InputOutcome.Late : InputOutcome.Applied;
+        var outcome = _results.IsPast(result.WindowEndMs()) ? InputOutcome.Late : InputOutcome.Applied;
         foreach (var slo in _slos.Where(s => s.Slo.Model == result.ModelName && s.Slo.Sli != SliKind.Quality))
         {
             GoodTotal counts;
@@ -107,7 +107,7 @@ public sealed class AlertEvaluator
             slo.Upsert(result.WindowStartMs, result.ModelVersion, new GoodTotal(result.Correct, result.Labeled), result.Revision);
         }
 
-        return _quality.IsPast(result.WindowStartMs + result.WindowSizeMs) ? InputOutcome.Late : InputOutcome.Applied;
+        return _quality.IsPast(result.WindowEndMs()) ? InputOutcome.Late : InputOutcome.Applied;
     }
 
     /// <summary>Stores a drift window result (k-of-n per feature).</summary>
@@ -131,7 +131,7 @@ public sealed class AlertEvaluator
             rule.Upsert(result.WindowStartMs, result.ModelVersion, result.Count, feature);
         }
 
-        return _driftTicks.IsPast(result.WindowStartMs + result.WindowSizeMs) ? InputOutcome.Late : InputOutcome.Applied;
+        return _driftTicks.IsPast(result.WindowEndMs()) ? InputOutcome.Late : InputOutcome.Applied;
     }
 
     /// <summary>
@@ -221,7 +221,7 @@ public sealed class AlertEvaluator
     /// </summary>
     private bool OnGrid(TickClock clock, long windowStartMs, long windowSizeMs)
     {
-        var windowEndMs = windowStartMs + windowSizeMs;
+        var windowEndMs = WindowTime.End(windowStartMs, windowSizeMs);
         if (clock.LastTickMs is null && (clock.StartMs is not { } start || windowEndMs < start))
         {
             clock.StartMs = windowEndMs;

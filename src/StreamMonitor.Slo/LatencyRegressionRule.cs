@@ -29,7 +29,7 @@ internal sealed class LatencyRegressionRule(string model, EvaluatorOptions optio
     /// <summary>Stores one version's p95 for a window; returns false when that window was already judged (too late to count).</summary>
     public bool Upsert(long windowStartMs, long windowSizeMs, string version, long count, long p95Us)
     {
-        if (_judgedToMs is { } judged && windowStartMs + windowSizeMs <= judged)
+        if (_judgedToMs is { } judged && WindowTime.End(windowStartMs, windowSizeMs) <= judged)
         {
             return false;
         }

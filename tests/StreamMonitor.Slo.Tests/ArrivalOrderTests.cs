@@ -165,13 +165,7 @@ public sealed class ArrivalOrderTests
 
         public string Lane => Group + "[" + (int)((uint)StableHash(Key) % 4) + "]";
 
-        public long WindowEndMs => Result switch
-        {
-            LatencyWindowResult l => l.WindowStartMs + l.WindowSizeMs,
-            DriftWindowResult d => d.WindowStartMs + d.WindowSizeMs,
-            QualityWindowResult q => q.WindowStartMs + q.WindowSizeMs,
-            _ => throw new InvalidOperationException(),
-        };
+        public long WindowEndMs => ((IWindowResult)Result).WindowEndMs();
     }
 
     private static int StableHash(string key)

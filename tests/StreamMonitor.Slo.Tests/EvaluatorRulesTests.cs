@@ -180,6 +180,20 @@ public sealed class EvaluatorRulesTests
     }
 
     [Fact]
+    public void A_result_whose_window_end_lies_beyond_the_end_of_time_moves_no_clock_back()
+    {
+        var evaluator = new AlertEvaluator([Availability()], Options(TimeSpan.FromMinutes(1), lowTrafficConfidence: 0));
+        evaluator.Apply(Latency(T0, Minute, 100, 10));
+        var before = JsonSerializer.Serialize(evaluator.Capture());
+
+        // start + size is beyond long.MaxValue: a wrapped sum would be an end in the far past, restarting the clocks there.
+        Assert.Equal(long.MaxValue, Latency(long.MaxValue - Minute, long.MaxValue, 1, 1).WindowEndMs());
+        Assert.Equal(InputOutcome.OtherWindowSize, evaluator.Apply(Latency(long.MaxValue - Minute, long.MaxValue, 1, 1)));
+        Assert.Equal(before, JsonSerializer.Serialize(evaluator.Capture()));
+        Assert.Equal(100, evaluator.AdvanceTo(T0 + Minute + Minute).Statuses.Single().PeriodTotal);
+    }
+
+    [Fact]
     public void Checkpoint_restore_mid_incident_gives_no_second_page_and_still_resolves()
     {
         var options = Options(TimeSpan.FromMinutes(1));

@@ -71,15 +71,15 @@ internal static class Generated
     /// a watermark at its window end, so ticks up to end - AllowedLateness are evaluated.
     /// </summary>
     public static Observation Observe(this AlertEvaluator evaluator, LatencyWindowResult result) =>
-        Advance(evaluator, evaluator.Apply(result), result.WindowStartMs + result.WindowSizeMs);
+        Advance(evaluator, evaluator.Apply(result), result.WindowEndMs());
 
     /// <inheritdoc cref="Observe(AlertEvaluator, LatencyWindowResult)"/>
     public static Observation Observe(this AlertEvaluator evaluator, QualityWindowResult result) =>
-        Advance(evaluator, evaluator.Apply(result), result.WindowStartMs + result.WindowSizeMs);
+        Advance(evaluator, evaluator.Apply(result), result.WindowEndMs());
 
     /// <inheritdoc cref="Observe(AlertEvaluator, LatencyWindowResult)"/>
     public static Observation Observe(this AlertEvaluator evaluator, DriftWindowResult result) =>
-        Advance(evaluator, evaluator.Apply(result), result.WindowStartMs + result.WindowSizeMs);
+        Advance(evaluator, evaluator.Apply(result), result.WindowEndMs());
 
     private static Observation Advance(AlertEvaluator evaluator, string outcome, long watermarkMs)
     {

@@ -66,7 +66,7 @@ public class EventTimeEdgeTests
             foreach (var t in times)
             {
                 var expected = ExactStarts(t, size, advance);
-                Assert.Equal(expected, spec.WindowStartsContaining(t).ToList());
+                Assert.Equal(expected, spec.WindowsContaining(t).Starts());
                 Assert.Equal(expected[0], spec.FirstWindowStart(t));
                 Assert.Equal(expected[^1], spec.LastWindowStart(t));
             }
@@ -89,13 +89,13 @@ public class EventTimeEdgeTests
         });
 
         var first = Assert.Single(closed);
-        Assert.Equal((0L, 1L, true), (first.StartMs, first.State.Count, first.Final));
+        Assert.Equal((0L, 1L, true), (first.Window.StartMs, first.State.Count, first.Final));
         Assert.Equal(long.MaxValue, table.StreamTime);
         Assert.True(spec.WithGrace(5_000).CloseTime(spec.LastWindowStart(long.MaxValue)) > long.MaxValue);
         Assert.Equal(1, table.PaneCount);
         Assert.False(table.Specs[0].IsLate(long.MaxValue, table.StreamTime));
         Assert.True(table.Specs[0].IsLate(9_999, table.StreamTime));
-        Assert.Equal(long.MaxValue, new WindowResult<CountState>("k", 0, spec, long.MaxValue - 807, new CountState(), true).EndMs);
+        Assert.Equal(long.MaxValue, new Window(long.MaxValue - 807, spec.SizeMs).EndMs);
     }
 
     [Fact]
@@ -133,7 +133,7 @@ public class EventTimeEdgeTests
             table.AdvanceTo(long.MaxValue, closed);
         });
 
-        var actual = closed.ToDictionary(c => (c.SpecIndex, c.StartMs), c => c.State.Count);
+        var actual = closed.ToDictionary(c => (c.SpecIndex, c.Window.StartMs), c => c.State.Count);
         Assert.Equal(closed.Count, actual.Count);
         Assert.Equal(expected.OrderBy(e => e.Key).ToList(), actual.OrderBy(e => e.Key).ToList());
         Assert.NotEmpty(actual);
@@ -158,7 +158,7 @@ public class EventTimeEdgeTests
                 }
 
                 table.AdvanceTo(long.MaxValue, closed);
-                var finals = closed.Where(c => c.Final).Select(c => (c.SpecIndex, c.StartMs)).ToList();
+                var finals = closed.Where(c => c.Final).Select(c => (c.SpecIndex, c.Window.StartMs)).ToList();
                 Assert.Equal(finals.Count, finals.Distinct().Count());
                 Assert.All(closed, c => Assert.True(c.State.Count + c.State.Late <= extremes.Length));
             }

@@ -48,7 +48,7 @@ public class WindowSpecTests
                 }
             }
 
-            Assert.Equal(expected, spec.WindowStartsContaining(t).ToList());
+            Assert.Equal(expected, spec.WindowsContaining(t).Starts());
         }
     }
 
@@ -84,7 +84,7 @@ public class WindowedTableTests
         Add(table, 8_000, closed); // out of order, within grace: still counted in [0, 10000)
         Add(table, 12_000, closed); // stream time = end + grace: [0, 10000) closes
         var first = Assert.Single(closed);
-        Assert.Equal(0, first.StartMs);
+        Assert.Equal(0, first.Window.StartMs);
         Assert.Equal(3, first.State.Count);
         Assert.True(first.Final);
 
@@ -93,7 +93,7 @@ public class WindowedTableTests
         Assert.Equal(1, late);
         Add(table, 22_000, closed);
         var second = Assert.Single(closed);
-        Assert.Equal(10_000, second.StartMs);
+        Assert.Equal(10_000, second.Window.StartMs);
         Assert.Equal(3, second.State.Count); // 10000, 11999, 12000; 22000 belongs to [20000, 30000)
         Assert.Equal(1, second.State.Late); // the late 9000 arrived while stream time was in [10000, 20000)
     }
@@ -108,7 +108,7 @@ public class WindowedTableTests
         Assert.Equal(1, mask);
         Add(table, 6_000, closed);
         var window = Assert.Single(closed);
-        Assert.Equal(5_000, window.StartMs);
+        Assert.Equal(5_000, window.Window.StartMs);
         Assert.Equal(1, window.State.Count);
         Assert.Equal(1, window.State.Late);
     }
@@ -131,8 +131,9 @@ public class WindowedTableTests
             streamTime = Math.Max(streamTime, eventTime);
             for (var s = 0; s < specs.Length; s++)
             {
-                foreach (var start in specs[s].WindowStartsContaining(eventTime))
+                foreach (var window in specs[s].WindowsContaining(eventTime))
                 {
+                    var start = window.StartMs;
                     // Brute force: a record counts in every window containing it that is still open at its arrival.
                     if (start + specs[s].SizeMs + grace > streamTime)
                     {
@@ -145,7 +146,7 @@ public class WindowedTableTests
         }
 
         table.AdvanceTo(long.MaxValue / 2, closed);
-        var actual = closed.ToDictionary(c => (c.SpecIndex, c.StartMs), c => c.State.Count);
+        var actual = closed.ToDictionary(c => (c.SpecIndex, c.Window.StartMs), c => c.State.Count);
         Assert.Equal(closed.Count, actual.Count); // each window emitted once
         Assert.Equal(expected.OrderBy(e => e.Key).ToList(), actual.OrderBy(e => e.Key).ToList());
         Assert.Equal(0, table.PaneCount);
@@ -206,7 +207,7 @@ public class WindowedTableTests
         }
 
         Assert.Equal(
-            all.Select(r => (r.SpecIndex, r.StartMs, r.State.Count, r.State.Late, r.State.Sum)),
-            resumed.Select(r => (r.SpecIndex, r.StartMs, r.State.Count, r.State.Late, r.State.Sum)));
+            all.Select(r => (r.SpecIndex, r.Window.StartMs, r.State.Count, r.State.Late, r.State.Sum)),
+            resumed.Select(r => (r.SpecIndex, r.Window.StartMs, r.State.Count, r.State.Late, r.State.Sum)));
     }
 }

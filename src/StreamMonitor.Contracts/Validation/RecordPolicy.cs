@@ -169,7 +169,7 @@ public sealed class RecordPolicy
         ?? Identifiers.CheckModel("model_version", version)
         ?? (sizeMs is <= 0 or > MaxWindowSizeMs ? Invalid($"window_size_ms {sizeMs} is outside 1 ms .. 366 days.") : null)
         ?? EventTime.Check("window_start_ms", startMs, recordTimestampMs)
-        ?? EventTime.Check("window end", startMs + sizeMs, null);
+        ?? EventTime.Check("window end", WindowTime.End(startMs, sizeMs), null);
 
     private static Rejection? CheckTiming(PredictionTiming timing)
     {

@@ -208,7 +208,7 @@ public sealed class WindowStageTask<TAgg> : IPartitionTask
     {
         foreach (var window in _closed)
         {
-            var key = ModelKey.Parse(window.Key).Window(_topology.Kind, window.StartMs, window.Spec.SizeMs);
+            var key = ModelKey.Parse(window.Key).Window(_topology.Kind, window.Window.StartMs, window.Window.SizeMs);
             var partition = Murmur2.Partition(PartialRecords.RoutingKey(key), _settings.Topics.ResultPartitions);
             output.Send(_settings.Topics.WindowPartials, partition, PartialRecords.PartialKey(key, _sourceId), PartialRecords.PartialValue(key, _sourceId, window.Final, _topology.Codec.Encode(window.State)));
             _settings.Metrics?.PartialEmitted(_topology.Kind, window.Final);

@@ -1,3 +1,5 @@
+using StreamMonitor.Contracts;
+
 namespace StreamMonitor.Streams;
 
 /// <summary>
@@ -11,7 +13,7 @@ namespace StreamMonitor.Streams;
 public readonly record struct Window(long StartMs, long SizeMs)
 {
     /// <summary>Window end (exclusive); <see cref="long.MaxValue"/> when it lies beyond.</summary>
-    public long EndMs => Saturating.Add(StartMs, SizeMs);
+    public long EndMs => WindowTime.End(StartMs, SizeMs);
 
     /// <summary>Whether <paramref name="timeMs"/> lies in the window: start &lt;= t &lt; end, exactly.</summary>
     public bool Contains(long timeMs) => StartMs <= timeMs && timeMs < (Int128)StartMs + SizeMs;

@@ -70,15 +70,6 @@ public sealed record WindowSpec
     /// </summary>
     public ContainingWindows WindowsContaining(long t) => new(FirstStart(t), Floor(t, AdvanceMs), AdvanceMs, SizeMs);
 
-    /// <summary>The starts of <see cref="WindowsContaining"/>.</summary>
-    public IEnumerable<long> WindowStartsContaining(long t)
-    {
-        foreach (var window in WindowsContaining(t))
-        {
-            yield return window.StartMs;
-        }
-    }
-
     /// <summary>End + grace of the window starting at <paramref name="startMs"/>, exactly (may exceed <see cref="long.MaxValue"/>).</summary>
     public Int128 CloseTime(long startMs) => (Int128)startMs + SizeMs + GraceMs;
 

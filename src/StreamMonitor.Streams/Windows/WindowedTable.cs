@@ -7,15 +7,11 @@ namespace StreamMonitor.Streams;
 /// <param name="Key">Grouping key (e.g. model|version).</param>
 /// <param name="SpecIndex">Index of the window spec in the table's spec list.</param>
 /// <param name="Spec">The window spec.</param>
-/// <param name="StartMs">Window start (inclusive).</param>
+/// <param name="Window">The window (start and the spec's size).</param>
 /// <param name="State">Merged state of the window's panes; read-only for the receiver.</param>
 /// <param name="Final">True when the window closed on this partition's own stream time; false for an idle flush
 /// (a provisional result re-emitted if more records arrive before the window closes).</param>
-public readonly record struct WindowResult<TState>(string Key, int SpecIndex, WindowSpec Spec, long StartMs, TState State, bool Final)
-{
-    /// <summary>Window end (exclusive); <see cref="long.MaxValue"/> when it lies beyond.</summary>
-    public long EndMs => Saturating.Add(StartMs, Spec.SizeMs);
-}
+public readonly record struct WindowResult<TState>(string Key, int SpecIndex, WindowSpec Spec, Window Window, TState State, bool Final);
 
 /// <summary>
 /// Event-time windows of one partition task. Stream time is the largest event time seen. A window [start, end)
@@ -128,13 +124,13 @@ public sealed class WindowedTable<TState>
         foreach (var pane in _panes.Keys)
         {
             var spec = _specs[pane.Spec];
-            foreach (var start in spec.WindowStartsContaining(pane.Start))
+            foreach (var window in spec.WindowsContaining(pane.Start))
             {
-                var closeAt = spec.CloseTime(start);
-                var window = pane with { Start = start };
-                if (closeAt > StreamTime && closeAt + idleMs <= watermarkMs && !_flushed.Contains(window))
+                var closeAt = spec.CloseTime(window.StartMs);
+                var id = pane with { Start = window.StartMs };
+                if (closeAt > StreamTime && closeAt + idleMs <= watermarkMs && !_flushed.Contains(id))
                 {
-                    candidates.Add(window);
+                    candidates.Add(id);
                 }
             }
         }
@@ -166,9 +162,9 @@ public sealed class WindowedTable<TState>
 
         if (_flushed.Count > 0)
         {
-            foreach (var start in _specs[id.Spec].WindowStartsContaining(id.Start))
+            foreach (var window in _specs[id.Spec].WindowsContaining(id.Start))
             {
-                _flushed.Remove(id with { Start = start });
+                _flushed.Remove(id with { Start = window.StartMs });
             }
         }
 
@@ -180,10 +176,10 @@ public sealed class WindowedTable<TState>
     {
         var spec = _specs[id.Spec];
         var next = long.MaxValue;
-        foreach (var start in spec.WindowStartsContaining(id.Start))
+        foreach (var window in spec.WindowsContaining(id.Start))
         {
             // A close beyond long.MaxValue is never reached: it stays at "none" (long.MaxValue).
-            var closeAt = spec.CloseTime(start);
+            var closeAt = spec.CloseTime(window.StartMs);
             if (closeAt > _closedThrough && closeAt < next)
             {
                 next = (long)closeAt;
@@ -206,12 +202,12 @@ public sealed class WindowedTable<TState>
         foreach (var pane in _panes.Keys)
         {
             var spec = _specs[pane.Spec];
-            foreach (var start in spec.WindowStartsContaining(pane.Start))
+            foreach (var window in spec.WindowsContaining(pane.Start))
             {
-                var closeAt = spec.CloseTime(start);
+                var closeAt = spec.CloseTime(window.StartMs);
                 if (closeAt > from && closeAt <= to)
                 {
-                    windows.Add(pane with { Start = start });
+                    windows.Add(pane with { Start = window.StartMs });
                 }
             }
         }
@@ -266,7 +262,7 @@ public sealed class WindowedTable<TState>
             }
         }
 
-        return new WindowResult<TState>(window.Key, window.Spec, spec, window.Start, merged, final);
+        return new WindowResult<TState>(window.Key, window.Spec, spec, new Window(window.Start, spec.SizeMs), merged, final);
     }
 
     private static IEnumerable<PaneId> Order(IEnumerable<PaneId> windows) =>
