@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
+using StreamMonitor.Contracts;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 
@@ -71,6 +72,8 @@ public sealed partial class DockerComposeTests
     [Fact]
     public void Effective_configuration_validates_and_reaches_the_compose_services_not_loopback()
     {
+        // Bound as the services' host binds: durations such as "5ms" through the one TimeSpan converter.
+        Durations.RegisterTimeSpanConverter();
         foreach (var service in AppServices)
         {
             var env = C.Env(service).ToDictionary(kv => kv.Key.Replace("__", ":", StringComparison.Ordinal), kv => (string?)kv.Value);
