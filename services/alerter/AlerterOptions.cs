@@ -170,7 +170,7 @@ public sealed class AlerterOptions : IValidatableObject
             // Binding accepts "-00:00:05" and "00:00:00.0001"; the evaluator counts whole milliseconds of event time.
             if (value < TimeSpan.Zero || (!allowZero && value == TimeSpan.Zero) || value.Ticks % TimeSpan.TicksPerMillisecond != 0)
             {
-                yield return new ValidationResult($"must be a {(allowZero ? "non-negative" : "positive")} whole number of milliseconds (e.g. 500ms, 30s, 5m, 1h), got {Display(value)}", [name]);
+                yield return new ValidationResult($"must be a {(allowZero ? "non-negative" : "positive")} whole number of milliseconds (e.g. 500ms, 30s, 5m, 1h), got {Durations.Display(value)}", [name]);
             }
         }
 
@@ -193,10 +193,6 @@ public sealed class AlerterOptions : IValidatableObject
             }
         }
     }
-
-    // The settings files' notation where it is exact (Durations.Format would drop a fraction of a millisecond).
-    private static string Display(TimeSpan value) =>
-        value.Ticks % TimeSpan.TicksPerMillisecond == 0 ? Durations.Format(value) : value.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>A silence: alerts whose labels match every matcher are not notified until <see cref="ExpiresAt"/> (wall clock).</summary>

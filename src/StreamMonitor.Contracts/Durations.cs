@@ -99,6 +99,13 @@ public static class Durations
     public static string Format(TimeSpan value) => FormatMilliseconds((long)value.TotalMilliseconds);
 
     /// <summary>
+    /// <paramref name="value"/> as a message shows it: the canonical form where that is exact, else the .NET form
+    /// ("00:00:00.0001"), so a value with a fraction of a millisecond is never shown as another one.
+    /// </summary>
+    public static string Display(TimeSpan value) =>
+        value.Ticks % TimeSpan.TicksPerMillisecond == 0 ? Format(value) : value.ToString("c", CultureInfo.InvariantCulture);
+
+    /// <summary>
     /// Lets configuration binding read the notation into <see cref="TimeSpan"/> options ("5s" as well as "00:00:05"):
     /// the binder asks <see cref="TypeDescriptor"/> for a converter. Call once at start-up; idempotent.
     /// </summary>

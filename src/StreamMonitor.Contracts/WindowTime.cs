@@ -12,11 +12,7 @@ public static class WindowTime
     /// End (exclusive) of the window starting at <paramref name="startMs"/> of <paramref name="sizeMs"/>: their sum,
     /// clamped to [<see cref="long.MinValue"/>, <see cref="long.MaxValue"/>].
     /// </summary>
-    public static long End(long startMs, long sizeMs)
-    {
-        var end = (Int128)startMs + sizeMs;
-        return end > long.MaxValue ? long.MaxValue : end < long.MinValue ? long.MinValue : (long)end;
-    }
+    public static long End(long startMs, long sizeMs) => Saturating.Add(startMs, sizeMs);
 
     /// <summary>End (exclusive) of <paramref name="result"/>'s window (<see cref="End"/>).</summary>
     public static long WindowEndMs(this IWindowResult result)

@@ -111,8 +111,7 @@ public sealed class ConfigurationKeyValidator<T> : IValidateOptions<T>
     {
         null => "null",
         string s => $"'{s}'",
-        // The notation of the settings files where it is exact; it drops a fraction of a millisecond.
-        TimeSpan span => span.Ticks % TimeSpan.TicksPerMillisecond == 0 ? Durations.Format(span) : span.ToString(),
+        TimeSpan span => Durations.Display(span),
         IEnumerable e => $"[{string.Join(", ", e.Cast<object?>())}]",
         _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "",
     };

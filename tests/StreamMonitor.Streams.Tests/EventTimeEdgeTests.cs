@@ -1,3 +1,4 @@
+using StreamMonitor.Contracts;
 using StreamMonitor.Streams;
 
 namespace StreamMonitor.Streams.Tests;

@@ -14,6 +14,8 @@ namespace StreamMonitor.Aggregator.Quality;
 /// </summary>
 internal sealed class QualityJoin(QualitySettings settings, JoinProgress progress, JoinBuffer buffer, QualityWindows windows, QualityDeadLetters deadLetters)
 {
+    private const string ErrorPredictionReason = "The prediction failed (status ERROR); it has no output to judge.";
+
     /// <summary>Adds an accepted prediction: moves both stream times, then joins it, parks it, or routes it.</summary>
     public void AddPrediction(Prediction prediction, ConsumeResult<byte[], byte[]> record, ITaskOutput output)
     {
@@ -36,7 +38,7 @@ internal sealed class QualityJoin(QualitySettings settings, JoinProgress progres
             buffer.Resolve(id, JoinResolution.Error, eventTime);
             if (buffer.RemoveWaiting(id) is { } early)
             {
-                deadLetters.Label(output, id, early, ReasonCodes.LabelErrorPrediction, "The prediction failed (status ERROR); it has no output to judge.");
+                deadLetters.Label(output, id, early, ReasonCodes.LabelErrorPrediction, ErrorPredictionReason);
             }
 
             return;
@@ -87,7 +89,7 @@ internal sealed class QualityJoin(QualitySettings settings, JoinProgress progres
                 deadLetters.Label(output, id, waiting, ReasonCodes.LabelExpired, "The prediction expired unlabeled (label horizon passed).");
                 break;
             case JoinResolution.Error:
-                deadLetters.Label(output, id, waiting, ReasonCodes.LabelErrorPrediction, "The prediction failed (status ERROR); it has no output to judge.");
+                deadLetters.Label(output, id, waiting, ReasonCodes.LabelErrorPrediction, ErrorPredictionReason);
                 break;
             case null when buffer.IsWaiting(id):
                 progress.Duplicates++;

@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using System.Globalization;
 using StreamMonitor.Aggregator.Topology;
 using StreamMonitor.Contracts;
 using StreamMonitor.Kafka;
@@ -55,7 +54,7 @@ public sealed class QualityOptions
             // Binding accepts "-00:00:05" and "00:00:00.0001"; the topology counts whole milliseconds of event time.
             if (value <= TimeSpan.Zero || value.Ticks % TimeSpan.TicksPerMillisecond != 0)
             {
-                yield return new ValidationResult($"Aggregator:Quality:{name} must be a positive whole number of milliseconds (e.g. 500ms, 10s, 1m, 1h, 7d), got {Display(value)}.", ["Quality." + name]);
+                yield return new ValidationResult($"Aggregator:Quality:{name} must be a positive whole number of milliseconds (e.g. 500ms, 10s, 1m, 1h, 7d), got {Durations.Display(value)}.", ["Quality." + name]);
             }
         }
 
@@ -81,8 +80,4 @@ public sealed class QualityOptions
     }
 
     private static long Ms(TimeSpan value) => (long)value.TotalMilliseconds;
-
-    // The settings files' notation where it is exact (Durations.Format would drop a fraction of a millisecond).
-    private static string Display(TimeSpan value) =>
-        value.Ticks % TimeSpan.TicksPerMillisecond == 0 ? Durations.Format(value) : value.ToString("c", CultureInfo.InvariantCulture);
 }

@@ -11,7 +11,7 @@ namespace StreamMonitor.Contracts.Time;
 public readonly record struct IdleRule(long SpanMs)
 {
     /// <summary>The least position a caught-up lane counts at: front − span, clamped (<see cref="long.MinValue"/> before any front).</summary>
-    public long Floor(long frontMs) => Clamp((Int128)frontMs - SpanMs);
+    public long Floor(long frontMs) => Saturating.Subtract(frontMs, SpanMs);
 
     /// <summary>Where a caught-up lane at <paramref name="positionMs"/> counts: max(position, front − span).</summary>
     public long Raise(long positionMs, long frontMs) => Math.Max(positionMs, Floor(frontMs));
@@ -20,8 +20,5 @@ public readonly record struct IdleRule(long SpanMs)
     /// Whether a caught-up lane at <paramref name="positionMs"/> is idle at <paramref name="frontMs"/>: it has no data
     /// yet, or the front has reached its position + span.
     /// </summary>
-    public bool IsIdle(long positionMs, long frontMs) => positionMs == long.MinValue || frontMs >= Clamp((Int128)positionMs + SpanMs);
-
-    private static long Clamp(Int128 value) =>
-        value > long.MaxValue ? long.MaxValue : value < long.MinValue ? long.MinValue : (long)value;
+    public bool IsIdle(long positionMs, long frontMs) => positionMs == long.MinValue || frontMs >= Saturating.Add(positionMs, SpanMs);
 }

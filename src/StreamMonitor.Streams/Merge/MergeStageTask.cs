@@ -165,8 +165,6 @@ public sealed class MergeStageTask : IPartitionTask
         return spec;
     }
 
-    private long MaxWatermark() => StreamTime;
-
     private bool IsComplete(WindowKey window)
     {
         var closeAt = CloseAt(window);
@@ -197,7 +195,7 @@ public sealed class MergeStageTask : IPartitionTask
             return;
         }
 
-        var max = MaxWatermark();
+        var max = StreamTime;
         if (builder.Upsert ? window.Dirty : !window.Emitted && max >= Saturating.Add(closeAt, _settings.MergeGraceMs))
         {
             Emit(window, output);

@@ -1,4 +1,4 @@
-namespace StreamMonitor.Streams;
+namespace StreamMonitor.Contracts;
 
 /// <summary>
 /// Event-time arithmetic that cannot wrap: sums and differences are computed exactly and clamped to
