@@ -3,10 +3,10 @@ using StreamMonitor.Models.Inference;
 
 /// <summary>Benchmark parameters from the command line.</summary>
 internal sealed record BenchSettings(int[] Hidden, int Epochs, double RawSeconds, int BackfillRows, int BackfillBatch, int WarmupRounds, int Rounds, int BatchesInFlight, int[] Rates, int Seconds, int Batch,
-    int QueueDelayMs, int StreamIntraOpThreads, ExecutionProviderChoice Provider, int CudaDevice, bool DecodeEvents)
+    int QueueDelayMs, int IntraOpThreads, int StreamIntraOpThreads, ExecutionProviderChoice Provider, int CudaDevice, bool DecodeEvents)
 {
     /// <summary>Session settings for the raw and backfill figures, on the provider asked for.</summary>
-    public SessionSettings Session(int maxBatchRows) => new() { MaxBatchRows = maxBatchRows, Provider = Provider, DeviceId = CudaDevice };
+    public SessionSettings Session(int maxBatchRows) => new() { MaxBatchRows = maxBatchRows, Provider = Provider, DeviceId = CudaDevice, IntraOpThreads = IntraOpThreads };
 
     public static BenchSettings Parse(string[] args)
     {
@@ -30,6 +30,7 @@ internal sealed record BenchSettings(int[] Hidden, int Epochs, double RawSeconds
             Int("--seconds", 15),
             Int("--batch", 64),
             Int("--queue-delay-ms", 5),
+            Int("--intra-op-threads", 0),
             Int("--stream-intra-op-threads", 0),
             Enum.Parse<ExecutionProviderChoice>(Get("--execution-provider", "auto"), ignoreCase: true),
             Int("--cuda-device", 0),

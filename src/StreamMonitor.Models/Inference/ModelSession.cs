@@ -184,7 +184,7 @@ public sealed class ModelSession : IDisposable
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            IntraOpNumThreads = settings.IntraOpThreads,
+            IntraOpNumThreads = settings.EffectiveIntraOpThreads,
             InterOpNumThreads = settings.InterOpThreads,
             LogSeverityLevel = settings.QuietRuntimeLog ? OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL : OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING,
         };
