@@ -105,7 +105,11 @@ public sealed partial class ScorerWorker : BackgroundService
             consumerConfig.EnableAutoCommit = true;
             consumerConfig.AutoCommitIntervalMs = (int)_options.CommitInterval.TotalMilliseconds;
             consumer = new ConsumerBuilder<byte[], byte[]>(consumerConfig)
-                .SetPartitionsAssignedHandler((_, partitions) => LogAssigned(_logger, string.Join(",", partitions.Select(p => p.Partition.Value))))
+                .SetPartitionsAssignedHandler((_, partitions) =>
+                {
+                    LogAssigned(_logger, string.Join(",", partitions.Select(p => p.Partition.Value)));
+                    _readiness.MarkReady();
+                })
                 .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition).ToList()))
                 .SetPartitionsLostHandler((_, partitions) => _committer!.Forget(partitions.Select(p => p.TopicPartition).ToList()))
                 .Build();
@@ -113,7 +117,10 @@ public sealed partial class ScorerWorker : BackgroundService
             consumer.Subscribe(_kafka.Topics.Features);
             using var progress = _watchdog.Register("scorer");
             _progress = progress;
-            _readiness.MarkReady();
+            // Ready once the group has given this consumer its partitions (possibly none, with more scorers than
+            // partitions): events produced before then wait in Kafka for the join, and then reach the scorer all at
+            // once, so a client that starts its traffic on /readyz would see that wait as latency.
+            _readiness.MarkNotReady($"joining consumer group {_options.ConsumerGroup}");
             LogStarted(_logger, _kafka.Topics.Features, _options.ConsumerGroup, _instanceId, _options.BatchSize, Durations.Format(_options.QueueDelay));
             Loop(consumer, stoppingToken);
             _readiness.MarkNotReady("stopping");

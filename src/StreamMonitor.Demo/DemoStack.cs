@@ -135,7 +135,11 @@ public sealed class DemoStack : IAsyncDisposable
         return env;
     }
 
-    /// <summary>Starts a service as a child process on a free loopback port and waits for its /healthz.</summary>
+    /// <summary>
+    /// Starts a service as a child process on a free loopback port and waits for its /readyz: the scorer's says its
+    /// consumer has joined its group, so traffic started after it is scored as it arrives, not as a backlog whose
+    /// wait for the join (and the first batch's cost) would show as start-up latency.
+    /// </summary>
     public async Task<ChildService> StartServiceAsync(string service, string instanceName, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(environment);
@@ -146,7 +150,7 @@ public sealed class DemoStack : IAsyncDisposable
         var child = ChildService.StartDotnet(instanceName, dll, [], env, Path.GetDirectoryName(dll)!, LogDirectory, _logger);
         _services.Add(child);
         ServiceUrls[instanceName] = url;
-        await child.WaitHealthyAsync(new Uri(url, "/healthz"), TimeSpan.FromSeconds(90), cancellationToken);
+        await child.WaitHealthyAsync(new Uri(url, "/readyz"), TimeSpan.FromSeconds(90), cancellationToken);
         return child;
     }
 

@@ -1,0 +1,104 @@
+using System.Globalization;
+using Confluent.Kafka;
+using StreamMonitor.Contracts;
+using StreamMonitor.Kafka;
+using StreamMonitor.Kafka.Embedded;
+using StreamMonitor.Stack;
+using StreamMonitor.Testing;
+using Xunit.Abstractions;
+
+namespace StreamMonitor.Scorer.Tests;
+
+/// <summary>
+/// /readyz turns 200 only once the scorer's consumer has joined its group. Before, it was ready right after
+/// subscribing: the demo started its traffic then, the first events waited in Kafka for the join (1.4 s measured) and
+/// came as one backlog batch whose first-batch cost every row carried, which paged the latency SLO at start-up. The
+/// cluster refuses every JoinGroup until the test lets it through, so the scorer is, deterministically, up and
+/// subscribed but not in its group.
+/// </summary>
+public sealed class ScorerReadinessTests(EmbeddedKafkaFixture cluster, ITestOutputHelper output) : IClassFixture<EmbeddedKafkaFixture>, IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private readonly string _store = Directory.CreateTempSubdirectory("streammon-readiness-").FullName;
+
+    [Fact]
+    public async Task Readyz_waits_for_the_consumer_group_join_and_the_first_event_after_it_is_scored_without_a_queue()
+    {
+        var model = ScorerHarness.BuildModel(_store, "cancer", "1");
+        var options = cluster.CreateOptions();
+        var group = "scorer" + options.Topics.Suffix;
+        // Far more refusals than the consumer retries within the test: only the clear below lets it join.
+        await cluster.Faults.PushRequestErrorsAsync(KafkaApiKey.JoinGroup, Enumerable.Repeat(ErrorCode.GroupLoadInProgress, 10_000));
+        var port = LocalPorts.Free();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}") };
+        await using var scorer = ServiceProcess.Start(new ServiceProcessOptions(Path.Combine(AppContext.BaseDirectory, "StreamMonitor.Scorer.dll"))
+        {
+            Environment = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(options))
+            {
+                ["Scorer__ModelStorePath"] = _store,
+                ["Scorer__ConsumerGroup"] = group,
+                ["Scorer__Models__0"] = "cancer",
+                ["Urls"] = http.BaseAddress.ToString().TrimEnd('/'),
+            },
+            OnLine = TestOutput.Forward(output),
+        });
+
+        try
+        {
+            var joining = $"not ready: joining consumer group {group}";
+            await WaitForBodyAsync(http, joining);
+            // Models loaded and warmed, subscribed: still not ready while the group refuses the join.
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            using (var still = await http.GetAsync(new Uri("/readyz", UriKind.Relative)))
+            {
+                Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, still.StatusCode);
+                Assert.StartsWith(joining, await still.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            await cluster.Faults.ClearRequestErrorsAsync(KafkaApiKey.JoinGroup);
+        }
+
+        await scorer.WaitForHttpOkAsync(new Uri(http.BaseAddress!, "/readyz"), Timeout);
+        using (var producer = ScorerHarness.Producer(options))
+        {
+            ScorerHarness.Produce(producer, options, ScorerHarness.Event(model, 0));
+            producer.Flush(TimeSpan.FromSeconds(10));
+        }
+
+        var prediction = Assert.Single(ScorerHarness.Read<Prediction>(options, options.Topics.Predictions, r => r.Count >= 1, Timeout)).Value;
+        Assert.Equal(PredictionStatus.OK, prediction.Status);
+        // Ready meant consuming: the event was fetched as soon as it was written, not after a group join. (The
+        // join alone takes seconds on this cluster; a fetch wait is at most FetchWaitMax, 10 ms, plus scheduling.)
+        Assert.True(prediction.Timing.KafkaQueueUs < 1_000_000, $"kafka_queue {prediction.Timing.KafkaQueueUs} us");
+    }
+
+    private static async Task WaitForBodyAsync(HttpClient http, string start)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        var body = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var response = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
+                body = await response.Content.ReadAsStringAsync();
+                if (body.StartsWith(start, StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Fail($"/readyz never started with '{start}'; last: {body}");
+    }
+
+    public void Dispose() => Directory.Delete(_store, recursive: true);
+}
