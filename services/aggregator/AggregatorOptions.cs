@@ -23,24 +23,24 @@ public sealed class AggregatorOptions : IValidatableObject
     public List<string> Windows { get; set; } = [];
 
     /// <summary>Event-time grace after a window's end during which out-of-order records are still counted.</summary>
-    [DurationRange("0s", "1d"), RenamedFrom("GraceMs", "ms")]
+    [DurationRange("0s", "1d", WholeMilliseconds = true), RenamedFrom("GraceMs", "ms")]
     public TimeSpan Grace { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Idle rule: a partition's open window is flushed provisionally once the largest stream time known to the
     /// process is at least end + grace + IdleTimeout (event time, never the wall clock).
     /// </summary>
-    [DurationRange("0s", "1d"), RenamedFrom("IdleTimeoutMs", "ms")]
+    [DurationRange("0s", "1d", WholeMilliseconds = true), RenamedFrom("IdleTimeoutMs", "ms")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The merge emits a window without the partials of lagging partitions once another partition's
     /// watermark is at least end + grace + MergeGrace; late partials re-emit it.</summary>
-    [DurationRange("0s", "1d"), RenamedFrom("MergeGraceMs", "ms")]
+    [DurationRange("0s", "1d", WholeMilliseconds = true), RenamedFrom("MergeGraceMs", "ms")]
     public TimeSpan MergeGrace { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long (event time after end + grace + merge grace) the merge keeps an incomplete window for
     /// partials that are still to come; partials after that are counted and dead-lettered.</summary>
-    [DurationRange("0s", "30d"), RenamedFrom("MergeRetentionMs", "ms")]
+    [DurationRange("0s", "30d", WholeMilliseconds = true), RenamedFrom("MergeRetentionMs", "ms")]
     public TimeSpan MergeRetention { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>End-to-end latency thresholds (µs) of the latency SLIs: good = successful and e2e ≤ threshold.</summary>

@@ -32,11 +32,19 @@ public sealed class DurationRangeAttribute : ValidationAttribute
     /// <summary>Largest value allowed.</summary>
     public TimeSpan MaximumValue { get; }
 
-    /// <inheritdoc />
-    public override bool IsValid(object? value) => value is TimeSpan span && span >= MinimumValue && span <= MaximumValue;
+    /// <summary>
+    /// Whether the value must be whole milliseconds: set it on an event-time quantity, which is counted in
+    /// milliseconds, so that "1.5ms" or "00:00:00.0015" is refused instead of silently cut to 1 ms.
+    /// </summary>
+    public bool WholeMilliseconds { get; set; }
 
     /// <inheritdoc />
-    public override string FormatErrorMessage(string name) => $"{name} must be between {Minimum} and {Maximum}.";
+    public override bool IsValid(object? value) => value is TimeSpan span && span >= MinimumValue && span <= MaximumValue
+        && (!WholeMilliseconds || span.Ticks % TimeSpan.TicksPerMillisecond == 0);
+
+    /// <inheritdoc />
+    public override string FormatErrorMessage(string name) =>
+        $"{name} must be between {Minimum} and {Maximum}{(WholeMilliseconds ? ", in whole milliseconds" : "")}.";
 }
 
 /// <summary>

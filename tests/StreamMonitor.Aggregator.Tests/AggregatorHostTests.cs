@@ -38,6 +38,21 @@ public sealed class AggregatorHostTests
         Assert.Contains("Aggregator:MergeRetentionMs was renamed to Aggregator:MergeRetention, a duration such as 1h", error.Failures);
     }
 
+    [Theory]
+    [InlineData("Grace", "0s and 1d")]
+    [InlineData("IdleTimeout", "0s and 1d")]
+    [InlineData("MergeGrace", "0s and 1d")]
+    [InlineData("MergeRetention", "0s and 30d")]
+    public async Task An_event_time_duration_with_a_fraction_of_a_millisecond_fails_start_up_instead_of_being_cut(string option, string range)
+    {
+        var builder = StreamMonitorHost.CreateBuilder("aggregator", ["--Urls=http://127.0.0.1:0", $"--Aggregator:{option}=00:00:01.0005"], defaultPort: 8082);
+        builder.AddAggregator();
+        await using var app = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.Services.GetRequiredService<IAsyncStartupValidator>().ValidateAsync(CancellationToken.None));
+        Assert.Contains(error.Failures, f => f.Contains($"{option} must be between {range}, in whole milliseconds.", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Duration_options_bind_the_short_notation()
     {
