@@ -74,6 +74,66 @@ public sealed class ScorerReadinessTests(EmbeddedKafkaFixture cluster, ITestOutp
         Assert.True(prediction.Timing.KafkaQueueUs < 1_000_000, $"kafka_queue {prediction.Timing.KafkaQueueUs} us");
     }
 
+    [Fact]
+    public async Task A_scorer_the_group_gives_no_partition_is_ready_too()
+    {
+        ScorerHarness.BuildModel(_store, "cancer", "1");
+        var options = cluster.CreateOptions();
+        var group = "scorer" + options.Topics.Suffix;
+        // One member per partition of the features topic joins first, so the scorer comes to a group with nothing left
+        // to give it (cooperative-sticky keeps a balanced assignment): its first assignment is empty.
+        var members = Enumerable.Range(0, options.Topics.InputPartitions).Select(i => cluster.CreateConsumer(options, group, $"member-{i}")).ToList();
+        using var polling = new CancellationTokenSource();
+        var poller = Task.Run(() =>
+        {
+            members.ForEach(m => m.Subscribe(options.Topics.Features));
+            while (!polling.IsCancellationRequested)
+            {
+                members.ForEach(m => m.Consume(TimeSpan.FromMilliseconds(20)));
+            }
+        });
+        try
+        {
+            await WaitUntilAsync(() => members.All(m => m.Assignment.Count == 1), "every member owns one partition");
+            var port = LocalPorts.Free();
+            var url = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
+            await using var scorer = ServiceProcess.Start(new ServiceProcessOptions(Path.Combine(AppContext.BaseDirectory, "StreamMonitor.Scorer.dll"))
+            {
+                Environment = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(options))
+                {
+                    ["Scorer__ModelStorePath"] = _store,
+                    ["Scorer__ConsumerGroup"] = group,
+                    ["Scorer__Models__0"] = "cancer",
+                    ["Urls"] = url.ToString().TrimEnd('/'),
+                },
+                OnLine = TestOutput.Forward(output),
+            });
+
+            await scorer.WaitForHttpOkAsync(new Uri(url, "/readyz"), Timeout);
+            Assert.All(members, m => Assert.Single(m.Assignment));
+        }
+        finally
+        {
+            await polling.CancelAsync();
+            await poller;
+            members.ForEach(m =>
+            {
+                m.Close();
+                m.Dispose();
+            });
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
+            await Task.Delay(100);
+        }
+    }
+
     private static async Task WaitForBodyAsync(HttpClient http, string start)
     {
         var deadline = DateTime.UtcNow + Timeout;
