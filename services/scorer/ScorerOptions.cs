@@ -49,7 +49,7 @@ public sealed class ScorerOptions : IValidatableObject
     [Range(0, 1024)]
     public int CudaDeviceId { get; set; }
 
-    /// <summary>ONNX Runtime intra-op threads (0: one per processor available to the process).</summary>
+    /// <summary>ONNX Runtime intra-op threads (0: one per physical core available to the process).</summary>
     [Range(0, 256)]
     public int IntraOpThreads { get; set; }
 

@@ -5,7 +5,7 @@ using StreamMonitor.Models.Store;
 namespace StreamMonitor.Scorer.Tests;
 
 /// <summary>
-/// IntraOpThreads=0 gives a session one intra-op thread per processor available to the process, not ONNX Runtime's
+/// IntraOpThreads=0 gives a session one intra-op thread per physical core available to the process, not ONNX Runtime's
 /// own default (which counted one core on a 2-vCPU machine and left the other idle: issue #13). The threads are
 /// counted by name: Linux threads inherit their creator's name, so a session created on a thread with a unique name
 /// owns exactly the threads that carry it beside its creator (its intra-op pool), whatever other tests start meanwhile.
@@ -23,7 +23,7 @@ public sealed class IntraOpThreadsTests : IDisposable
         var model = ScorerHarness.BuildModel(_store, "cancer", "1");
         var stored = new ModelStore(_store).Load("cancer", model.Manifest.Version);
         var settings = new SessionSettings { MaxBatchRows = 4, Provider = ExecutionProviderChoice.Cpu, IntraOpThreads = configured };
-        var expected = configured > 0 ? configured : Environment.ProcessorCount;
+        var expected = configured > 0 ? configured : PhysicalCores.Available();
         Assert.Equal(expected, settings.EffectiveIntraOpThreads);
 
         // The first session in a process also starts a process-wide thread of ONNX Runtime's; one created beforehand

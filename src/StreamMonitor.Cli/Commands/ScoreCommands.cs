@@ -32,7 +32,7 @@ public static class ScoreCommands
         var provider = new Option<ExecutionProviderChoice>("--execution-provider") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => ExecutionProviderChoice.Auto };
         var cudaDevice = new Option<int>("--cuda-device") { Description = "CUDA device id for auto and cuda.", DefaultValueFactory = _ => 0 };
         var inFlight = new Option<int>("--batches-in-flight") { Description = "Scored batches that may wait for the output while the next ones run (more on a GPU, whose useful batches are larger).", DefaultValueFactory = _ => 2 };
-        var intraOp = new Option<int>("--intra-op-threads") { Description = "ONNX Runtime intra-op threads (0: one per processor available to the process).", DefaultValueFactory = _ => 0 };
+        var intraOp = new Option<int>("--intra-op-threads") { Description = "ONNX Runtime intra-op threads (0: one per physical core available to the process).", DefaultValueFactory = _ => 0 };
         var policy = new Option<NonFinitePolicy>("--non-finite") { Description = "Reject or ImputeMean for null/NaN/Inf values.", DefaultValueFactory = _ => NonFinitePolicy.Reject };
         var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Bootstrap servers (default: Kafka__BootstrapServers)." };
         var score = new Command("score", "Score a topic range or a CSV/Parquet file in large batches as fast as the machine allows, to a topic or a file, with progress and a summary.")

@@ -24,17 +24,17 @@ public sealed record SessionSettings
     public int DeviceId { get; init; }
 
     /// <summary>
-    /// Threads inside one operator; 0 means one per processor available to the process (<see cref="EffectiveIntraOpThreads"/>).
+    /// Threads inside one operator; 0 means one per physical core available to the process (<see cref="EffectiveIntraOpThreads"/>).
     /// </summary>
     public int IntraOpThreads { get; init; }
 
     /// <summary>
-    /// The intra-op threads a session gets: <see cref="IntraOpThreads"/>, or for 0 <see cref="Environment.ProcessorCount"/>,
-    /// which honours the process's CPU affinity and its cgroup CPU limit. Not ONNX Runtime's own default for 0: that
-    /// counts physical cores from CPUID, and on a 2-vCPU cloud machine it counted one and left a core idle
-    /// (batch 256: 44,000 rows/s against 70,000 with two threads; docs/scorer.md).
+    /// The intra-op threads a session gets: <see cref="IntraOpThreads"/>, or for 0 <see cref="PhysicalCores.Available"/>
+    /// (the physical cores of the process's affinity list, at most the processors its cgroup CPU limit allows). Not
+    /// ONNX Runtime's own default for 0: that counts physical cores from CPUID, and on a 2-vCPU cloud machine it
+    /// counted one and left a core idle (batch 256: 44,000 rows/s against 70,000 with two threads; docs/scorer.md).
     /// </summary>
-    public int EffectiveIntraOpThreads => IntraOpThreads > 0 ? IntraOpThreads : Environment.ProcessorCount;
+    public int EffectiveIntraOpThreads => IntraOpThreads > 0 ? IntraOpThreads : PhysicalCores.Available();
 
     /// <summary>Threads across independent operators (the model is sequential, so 1 is usual); 0 lets ONNX Runtime choose.</summary>
     public int InterOpThreads { get; init; } = 1;
