@@ -12,8 +12,6 @@ public sealed class CrashAndReloadTests(EmbeddedKafkaFixture cluster, ITestOutpu
 {
     private readonly string _store = Directory.CreateTempSubdirectory("streammon-scorer-").FullName;
 
-    private static string ScorerDll => Path.Combine(AppContext.BaseDirectory, "StreamMonitor.Scorer.dll");
-
     [Fact]
     public async Task After_kill_9_and_a_restart_every_event_has_a_prediction()
     {
@@ -126,17 +124,9 @@ public sealed class CrashAndReloadTests(EmbeddedKafkaFixture cluster, ITestOutpu
 
     public void Dispose() => Directory.Delete(_store, recursive: true);
 
-    private ServiceProcess StartScorer(KafkaOptions options, string instance)
+    private ServiceProcess StartScorer(KafkaOptions options, string instance) => ScorerHarness.StartScorerProcess(options, _store, TestOutput.Forward(output), new Dictionary<string, string?>
     {
-        var environment = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(options))
-        {
-            ["Scorer__ModelStorePath"] = _store,
-            ["Scorer__Models__0"] = "cancer",
-            ["Scorer__ConsumerGroup"] = "scorer" + options.Topics.Suffix,
-            ["Scorer__InstanceId"] = instance,
-            ["Scorer__ReloadPoll"] = "100ms",
-            ["Urls"] = "http://127.0.0.1:0",
-        };
-        return ServiceProcess.Start(new ServiceProcessOptions(ScorerDll) { Environment = environment, OnLine = TestOutput.Forward(output) });
-    }
+        ["Scorer__InstanceId"] = instance,
+        ["Scorer__ReloadPoll"] = "100ms",
+    });
 }

@@ -32,8 +32,6 @@ public sealed class ExecutionProviderTests(EmbeddedKafkaFixture cluster, ITestOu
 
     private readonly string _store = Directory.CreateTempSubdirectory("streammon-provider-").FullName;
 
-    private static string ScorerDll => Path.Combine(AppContext.BaseDirectory, "StreamMonitor.Scorer.dll");
-
     [Fact]
     public void Auto_resolves_to_cpu_with_the_reason_and_cuda_throws_the_reason_and_the_fix()
     {
@@ -103,16 +101,9 @@ public sealed class ExecutionProviderTests(EmbeddedKafkaFixture cluster, ITestOu
 
     public void Dispose() => Directory.Delete(_store, recursive: true);
 
-    private ServiceProcess StartScorer(KafkaOptions options, int port, string provider)
+    private ServiceProcess StartScorer(KafkaOptions options, int port, string provider) => ScorerHarness.StartScorerProcess(options, _store, TestOutput.Forward(output), new Dictionary<string, string?>
     {
-        var environment = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(options))
-        {
-            ["Scorer__ModelStorePath"] = _store,
-            ["Scorer__ConsumerGroup"] = "scorer" + options.Topics.Suffix,
-            ["Scorer__Models__0"] = "cancer",
-            ["Scorer__ExecutionProvider"] = provider,
-            ["Urls"] = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
-        };
-        return ServiceProcess.Start(new ServiceProcessOptions(ScorerDll) { Environment = environment, OnLine = TestOutput.Forward(output) });
-    }
+        ["Scorer__ExecutionProvider"] = provider,
+        ["Urls"] = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
+    });
 }

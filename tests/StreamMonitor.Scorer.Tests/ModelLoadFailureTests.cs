@@ -24,8 +24,6 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
     private readonly string _store = Directory.CreateTempSubdirectory("streammon-scorer-").FullName;
 
-    private static string ScorerDll => Path.Combine(AppContext.BaseDirectory, "StreamMonitor.Scorer.dll");
-
     /// <summary>The committed torch exports (tests/models/fixed-batch/make_models.py made them).</summary>
     private static byte[] TorchExport(string name) => File.ReadAllBytes(Path.Combine(TestPaths.RepositoryRoot, "tests", "models", "fixed-batch", name));
 
@@ -225,18 +223,16 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
 
     private ServiceProcess StartScorer(KafkaOptions options, int port, params string[] models)
     {
-        var environment = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(options))
+        var settings = new Dictionary<string, string?>
         {
-            ["Scorer__ModelStorePath"] = _store,
-            ["Scorer__ConsumerGroup"] = "scorer" + options.Topics.Suffix,
             ["Scorer__ReloadPoll"] = "100ms",
             ["Urls"] = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
         };
         for (var i = 0; i < models.Length; i++)
         {
-            environment[$"Scorer__Models__{i.ToString(CultureInfo.InvariantCulture)}"] = models[i];
+            settings[$"Scorer__Models__{i.ToString(CultureInfo.InvariantCulture)}"] = models[i];
         }
 
-        return ServiceProcess.Start(new ServiceProcessOptions(ScorerDll) { Environment = environment, OnLine = TestOutput.Forward(output) });
+        return ScorerHarness.StartScorerProcess(options, _store, TestOutput.Forward(output), settings);
     }
 }

@@ -21,8 +21,6 @@ public sealed class PythonExampleTests(EmbeddedKafkaFixture cluster, ITestOutput
 
     private readonly string _store = Directory.CreateTempSubdirectory("streammon-python-").FullName;
 
-    private static string ScorerDll => Path.Combine(AppContext.BaseDirectory, "StreamMonitor.Scorer.dll");
-
     [Fact]
     public async Task Avro_and_json_events_from_python_are_all_scored_and_none_is_dead_lettered()
     {
@@ -70,15 +68,5 @@ public sealed class PythonExampleTests(EmbeddedKafkaFixture cluster, ITestOutput
 
     public void Dispose() => Directory.Delete(_store, recursive: true);
 
-    private ServiceProcess StartScorer(KafkaOptions options)
-    {
-        var environment = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(options))
-        {
-            ["Scorer__ModelStorePath"] = _store,
-            ["Scorer__Models__0"] = "cancer",
-            ["Scorer__ConsumerGroup"] = "scorer" + options.Topics.Suffix,
-            ["Urls"] = "http://127.0.0.1:0",
-        };
-        return ServiceProcess.Start(new ServiceProcessOptions(ScorerDll) { Environment = environment, OnLine = TestOutput.Forward(output) });
-    }
+    private ServiceProcess StartScorer(KafkaOptions options) => ScorerHarness.StartScorerProcess(options, _store, TestOutput.Forward(output));
 }

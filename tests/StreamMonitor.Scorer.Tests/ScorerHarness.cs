@@ -121,17 +121,27 @@ internal static class ScorerHarness
         return app;
     }
 
-    /// <summary>Environment of a scorer process (the .NET convention Section__Key).</summary>
-    public static Dictionary<string, string> ScorerEnvironment(KafkaOptions options, string store, string model) => new()
+    /// <summary>
+    /// Starts the scorer as its own OS process against <paramref name="options"/>' cluster and topics, serving the
+    /// model "cancer" from <paramref name="store"/> in the consumer group "scorer" + the topic suffix, on a free port;
+    /// <paramref name="settings"/> add or override environment variables (Section__Key; a null value removes one).
+    /// </summary>
+    public static ServiceProcess StartScorerProcess(KafkaOptions options, string store, Action<string> onLine, IReadOnlyDictionary<string, string?>? settings = null)
     {
-        ["Kafka__BootstrapServers"] = options.BootstrapServers,
-        ["Kafka__Topics__Suffix"] = options.Topics.Suffix,
-        ["Kafka__SessionTimeout"] = Durations.Format(options.SessionTimeout),
-        ["Scorer__ModelStorePath"] = store,
-        ["Scorer__Models__0"] = model,
-        ["Scorer__ConsumerGroup"] = "scorer" + options.Topics.Suffix,
-        ["Urls"] = "http://127.0.0.1:0",
-    };
+        var environment = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(options))
+        {
+            ["Scorer__ModelStorePath"] = store,
+            ["Scorer__ConsumerGroup"] = "scorer" + options.Topics.Suffix,
+            ["Scorer__Models__0"] = "cancer",
+            ["Urls"] = "http://127.0.0.1:0",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            environment[key] = value;
+        }
+
+        return ServiceProcess.Start(new ServiceProcessOptions(Path.Combine(AppContext.BaseDirectory, "StreamMonitor.Scorer.dll")) { Environment = environment, OnLine = onLine });
+    }
 }
 
 /// <summary>A decoded record with its coordinates.</summary>

@@ -29,19 +29,8 @@ public sealed class ScorerReadinessTests(EmbeddedKafkaFixture cluster, ITestOutp
         var group = "scorer" + options.Topics.Suffix;
         // Far more refusals than the consumer retries within the test: only the clear below lets it join.
         await cluster.Faults.PushRequestErrorsAsync(KafkaApiKey.JoinGroup, Enumerable.Repeat(ErrorCode.GroupLoadInProgress, 10_000));
-        var port = LocalPorts.Free();
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}") };
-        await using var scorer = ServiceProcess.Start(new ServiceProcessOptions(Path.Combine(AppContext.BaseDirectory, "StreamMonitor.Scorer.dll"))
-        {
-            Environment = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(options))
-            {
-                ["Scorer__ModelStorePath"] = _store,
-                ["Scorer__ConsumerGroup"] = group,
-                ["Scorer__Models__0"] = "cancer",
-                ["Urls"] = http.BaseAddress.ToString().TrimEnd('/'),
-            },
-            OnLine = TestOutput.Forward(output),
-        });
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{LocalPorts.Free().ToString(CultureInfo.InvariantCulture)}") };
+        await using var scorer = ScorerHarness.StartScorerProcess(options, _store, TestOutput.Forward(output), new Dictionary<string, string?> { ["Urls"] = http.BaseAddress.ToString().TrimEnd('/') });
 
         try
         {
@@ -95,20 +84,8 @@ public sealed class ScorerReadinessTests(EmbeddedKafkaFixture cluster, ITestOutp
         try
         {
             await WaitUntilAsync(() => members.All(m => m.Assignment.Count == 1), "every member owns one partition");
-            var port = LocalPorts.Free();
-            var url = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
-            await using var scorer = ServiceProcess.Start(new ServiceProcessOptions(Path.Combine(AppContext.BaseDirectory, "StreamMonitor.Scorer.dll"))
-            {
-                Environment = new Dictionary<string, string?>(EmbeddedKafkaFixture.EnvironmentFor(options))
-                {
-                    ["Scorer__ModelStorePath"] = _store,
-                    ["Scorer__ConsumerGroup"] = group,
-                    ["Scorer__Models__0"] = "cancer",
-                    ["Urls"] = url.ToString().TrimEnd('/'),
-                },
-                OnLine = TestOutput.Forward(output),
-            });
-
+            var url = new Uri($"http://127.0.0.1:{LocalPorts.Free().ToString(CultureInfo.InvariantCulture)}");
+            await using var scorer = ScorerHarness.StartScorerProcess(options, _store, TestOutput.Forward(output), new Dictionary<string, string?> { ["Urls"] = url.ToString().TrimEnd('/') });
             await scorer.WaitForHttpOkAsync(new Uri(url, "/readyz"), Timeout);
             Assert.All(members, m => Assert.Single(m.Assignment));
         }
