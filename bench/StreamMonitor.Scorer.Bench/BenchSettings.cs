@@ -23,7 +23,7 @@ internal sealed record BenchSettings(int[] Hidden, int Epochs, double RawSeconds
             double.Parse(Get("--raw-seconds", "3"), CultureInfo.InvariantCulture),
             Int("--backfill-rows", 30_000),
             Int("--backfill-batch", 256),
-            Int("--warmup-rounds", 2),
+            Int("--warmup-rounds", 6),
             Int("--rounds", 3),
             Int("--batches-in-flight", 2),
             Get("--rate", "300") is "none" ? [] : Get("--rate", "300").Split(',').Select(r => int.Parse(r, CultureInfo.InvariantCulture)).ToArray(),
