@@ -1,4 +1,5 @@
 using System.Text.Json;
+using StreamMonitor.Contracts;
 
 namespace StreamMonitor.Influx;
 
@@ -58,7 +59,7 @@ public sealed class InfluxQueryClient : IDisposable
             using var response = await _http.GetAsync(new Uri(InfluxHttp.BaseUri(_options), "ping"), cancellationToken);
             return response.StatusCode == System.Net.HttpStatusCode.NoContent;
         }
-        catch (HttpRequestException)
+        catch (Exception ex) when (HttpFailures.IsTransport(ex))
         {
             return false;
         }

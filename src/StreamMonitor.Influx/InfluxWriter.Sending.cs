@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
+using StreamMonitor.Contracts;
 
 namespace StreamMonitor.Influx;
 
@@ -131,7 +132,7 @@ public sealed partial class InfluxWriter
         {
             response = await PostAsync(body);
         }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException)
+        catch (Exception ex) when (HttpFailures.IsTransport(ex) || ex is TimeoutRejectedException)
         {
             // Only reachable with a finite MaxRetries: the retry strategy gave up. The message, not the exception: an
             // exception's text is not ours to vouch for, so it is scrubbed of the URL's secrets first.
@@ -196,7 +197,7 @@ public sealed partial class InfluxWriter
             _logger.LogInformation("Created InfluxDB database {Database} on {Url}", _options.Database, _url);
             return true;
         }
-        catch (Exception ex) when (ex is InfluxQueryException or HttpRequestException)
+        catch (Exception ex) when (ex is InfluxQueryException || HttpFailures.IsTransport(ex))
         {
             _logger.LogError("InfluxDB database {Database} does not exist on {Url} and could not be created: {Reason}", _options.Database, _url, InfluxHttp.Describe(ex, _options));
             return false;
@@ -286,7 +287,7 @@ public sealed partial class InfluxWriter
             .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
                 ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
-                    .Handle<HttpRequestException>()
+                    .Handle<Exception>(HttpFailures.IsTransport)
                     .Handle<TimeoutRejectedException>()
                     .HandleResult(r => (int)r.StatusCode >= 500 || IsTransient(r.StatusCode)),
                 MaxRetryAttempts = _options.MaxRetries == 0 ? int.MaxValue : _options.MaxRetries,

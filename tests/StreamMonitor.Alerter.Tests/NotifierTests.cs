@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using StreamMonitor.Alerter.Notifications;
 using StreamMonitor.Contracts;
+using StreamMonitor.Testing;
 
 namespace StreamMonitor.Alerter.Tests;
 
@@ -120,6 +121,32 @@ public sealed class NotifierTests
         Assert.Equal("firing", body.Status);
         Assert.Equal("slo/a/page", Assert.Single(body.Alerts).AlertId);
         Assert.Equal(body.IdempotencyKey, key);
+    }
+
+    [Fact]
+    public async Task A_receiver_that_resets_every_connection_leaves_the_notification_pending_and_the_notifier_running()
+    {
+        // A load balancer in front of a stopped receiver accepts and resets; .NET can surface that as a bare
+        // SocketException, which must count as unreachable like a refused connection.
+        using var receiver = new WebhookReceiver();
+        var resetting = await DownServer.HoldAsync(receiver.Port);
+        using var http = new HttpClient();
+        var (notifier, clock) = Create(receiver, http: http);
+        notifier.Enqueue([Alert("slo/a/page", AlertState.FIRING)]);
+        notifier.MarkCheckpointed(notifier.CurrentSequence);
+
+        for (var round = 1; round <= 25; round++)
+        {
+            clock.Advance(TimeSpan.FromMinutes(1));
+            Assert.Equal(0, await notifier.DeliverDueAsync(CancellationToken.None));
+            Assert.Equal(round, notifier.Failed);
+        }
+
+        await resetting.DisposeAsync();
+        receiver.Start();
+        clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, await notifier.DeliverDueAsync(CancellationToken.None));
+        Assert.Single(receiver.Received);
     }
 
     [Fact]

@@ -40,6 +40,7 @@ public sealed class ProjectionOutageTests(EmbeddedKafkaFixture kafka, ITestOutpu
         await using var influxd = await LocalInfluxd.StartAsync(new LocalInfluxdOptions { Database = "alerter_outage" });
         var influx = influxd.CreateOptions("alerter_outage");
         await influxd.StopAsync();
+        var down = await DownServer.HoldAsync(influxd.Port);
 
         var options = kafka.CreateOptions();
         var sloFile = Path.Combine(Path.GetTempPath(), $"slos-{Guid.NewGuid():N}.yaml");
@@ -121,6 +122,7 @@ public sealed class ProjectionOutageTests(EmbeddedKafkaFixture kafka, ITestOutpu
         Assert.InRange(await QueuedAsync(http, port), 1, BufferCapacity + BatchSize + 2);
 
         // InfluxDB back: every output's points arrive (identity = measurement + tags + time).
+        await down.DisposeAsync();
         await influxd.StartAgainAsync();
         alerts = await kafka.ConsumeAllAsync<Alert>(options.Topics.Alerts, TimeSpan.FromSeconds(30));
         statuses = await kafka.ConsumeAllAsync<SloStatus>(options.Topics.SloStatus, TimeSpan.FromSeconds(30));

@@ -4,7 +4,10 @@ using StreamMonitor.Testing;
 
 namespace StreamMonitor.Influx.Tests;
 
-/// <summary>The writer while influxd is stopped and started again on the same port and data directory.</summary>
+/// <summary>
+/// The writer while influxd is stopped and started again on the same port and data directory; a <see cref="DownServer"/>
+/// holds the port meanwhile, so no other test's influxd can be given it and answer for the stopped one.
+/// </summary>
 public sealed class InfluxOutageTests
 {
     private static InfluxOptions FastRetries(InfluxOptions options)
@@ -24,18 +27,21 @@ public sealed class InfluxOutageTests
         options.BatchSize = 100;
         const int Total = 3000;
         await using var writer = new InfluxWriter(options);
+        DownServer? down = null;
 
         for (var i = 0; i < Total; i++)
         {
             if (i == 1000)
             {
                 await server.StopAsync();
+                down = await DownServer.HoldAsync(server.Port);
             }
 
             if (i == 2000)
             {
                 // Let the writer hit the dead server a few times before it comes back.
                 await Task.Delay(300);
+                await down!.DisposeAsync();
                 await server.StartAgainAsync();
             }
 
@@ -68,6 +74,7 @@ public sealed class InfluxOutageTests
         options.BufferCapacity = Capacity;
         options.BatchSize = BatchSize;
         await server.StopAsync();
+        var down = await DownServer.HoldAsync(server.Port);
         await using var writer = new InfluxWriter(options);
 
         // Write until a WriteAsync stays pending: the buffer (Capacity) plus at most one batch taken out for sending.
@@ -91,6 +98,7 @@ public sealed class InfluxOutageTests
         Assert.Equal((written, 0L, 0L, (long)written), (stats.Accepted, stats.Written, stats.Failed, stats.Pending));
         Assert.True(stats.Retries > 0);
 
+        await down.DisposeAsync();
         await server.StartAgainAsync();
         await blocked.WaitAsync(TimeSpan.FromSeconds(30));
         written++;
@@ -115,6 +123,7 @@ public sealed class InfluxOutageTests
         var options = FastRetries(server.CreateOptions());
         options.MaxRetries = 2;
         await server.StopAsync();
+        await using var down = await DownServer.HoldAsync(server.Port);
         var writer = new InfluxWriter(options);
         await writer.WriteAsync(LinePoint.Measurement("m").Field("v", 1L).Timestamp(1));
         var ex = await Assert.ThrowsAsync<InfluxWriteException>(() => writer.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30)));

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
 using StreamMonitor.Influx;
+using StreamMonitor.Contracts;
 
 namespace StreamMonitor.Alerter.Notifications;
 
@@ -41,7 +42,7 @@ public sealed class WebhookSender
                 UseJitter = true,
                 Delay = backoff,
                 ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
-                    .Handle<HttpRequestException>()
+                    .Handle<Exception>(HttpFailures.IsTransport)
                     .Handle<TimeoutException>()
                     .Handle<OperationCanceledException>(ex => ex.InnerException is TimeoutException)
                     .HandleResult(r => (int)r.StatusCode >= 500 || (int)r.StatusCode == 429),
@@ -80,7 +81,7 @@ public sealed class WebhookSender
             _logger.LogWarning("Webhook {Url} answered {Status}; the notification stays pending", _shown, (int)response.StatusCode);
             return false;
         }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException
+        catch (Exception ex) when (HttpFailures.IsTransport(ex) || ex is TimeoutException or Polly.Timeout.TimeoutRejectedException
                                        || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             _logger.LogWarning("Webhook {Url} unreachable after retries ({Reason}); the notification stays pending", _shown, Describe(ex));
