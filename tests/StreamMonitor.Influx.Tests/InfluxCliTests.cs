@@ -60,8 +60,8 @@ public sealed class InfluxCliTests
             {
                 Arguments = ["influx", "up", "--url-file", urlFile, "--database", "cli_db"],
             });
-            await up.WaitForLineAsync("InfluxDB URL: ", TimeSpan.FromSeconds(60));
-            var dataDir = up.Lines.Single(l => l.StartsWith("Database: ", StringComparison.Ordinal)).Split("data: ")[1];
+            // "Database: ...; data: DIR" is the line after "InfluxDB URL: ...": wait for it, not only for the first.
+            var dataDir = (await up.WaitForLineAsync(l => l.StartsWith("Database: ", StringComparison.Ordinal), TimeSpan.FromSeconds(60))).Split("data: ")[1];
 
             // The child influxd is the one whose command line names the config generated in this run's data directory.
             var influxd = System.Diagnostics.Process.GetProcessesByName("influxd")
