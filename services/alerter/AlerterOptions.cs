@@ -168,7 +168,7 @@ public sealed class AlerterOptions : IValidatableObject
         foreach (var (name, value, allowZero) in durations)
         {
             // Binding accepts "-00:00:05" and "00:00:00.0001"; the evaluator counts whole milliseconds of event time.
-            if (value < TimeSpan.Zero || (!allowZero && value == TimeSpan.Zero) || value.Ticks % TimeSpan.TicksPerMillisecond != 0)
+            if (value < TimeSpan.Zero || (!allowZero && value == TimeSpan.Zero) || !Durations.IsWholeMilliseconds(value))
             {
                 yield return new ValidationResult($"must be a {(allowZero ? "non-negative" : "positive")} whole number of milliseconds (e.g. 500ms, 30s, 5m, 1h), got {Durations.Display(value)}", [name]);
             }

@@ -40,7 +40,7 @@ public sealed class DurationRangeAttribute : ValidationAttribute
 
     /// <inheritdoc />
     public override bool IsValid(object? value) => value is TimeSpan span && span >= MinimumValue && span <= MaximumValue
-        && (!WholeMilliseconds || span.Ticks % TimeSpan.TicksPerMillisecond == 0);
+        && (!WholeMilliseconds || Durations.IsWholeMilliseconds(span));
 
     /// <inheritdoc />
     public override string FormatErrorMessage(string name) =>

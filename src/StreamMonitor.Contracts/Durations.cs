@@ -103,7 +103,10 @@ public static class Durations
     /// ("00:00:00.0001"), so a value with a fraction of a millisecond is never shown as another one.
     /// </summary>
     public static string Display(TimeSpan value) =>
-        value.Ticks % TimeSpan.TicksPerMillisecond == 0 ? Format(value) : value.ToString("c", CultureInfo.InvariantCulture);
+        IsWholeMilliseconds(value) ? Format(value) : value.ToString("c", CultureInfo.InvariantCulture);
+
+    /// <summary>Whether <paramref name="value"/> has no fraction of a millisecond, so the canonical form is exact.</summary>
+    public static bool IsWholeMilliseconds(TimeSpan value) => value.Ticks % TimeSpan.TicksPerMillisecond == 0;
 
     /// <summary>
     /// Lets configuration binding read the notation into <see cref="TimeSpan"/> options ("5s" as well as "00:00:05"):

@@ -63,20 +63,6 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
         producer.Flush(TimeSpan.FromSeconds(30));
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("Timed out waiting for " + what);
-            }
-
-            await Task.Delay(100);
-        }
-    }
-
     [Fact]
     public async Task Restart_mid_incident_sends_no_second_page_and_the_resolve_still_comes()
     {
@@ -100,7 +86,7 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
         await alerter.WaitForHttpOkAsync(new Uri($"http://127.0.0.1:{port}/healthz"), TimeSpan.FromSeconds(60));
         const string PageId = "slo/cancer-availability/page";
         List<WebhookAlertView> Pages() => [.. receiver.Received.SelectMany(r => r.Body.Alerts).Where(a => a.AlertId == PageId).Select(a => new WebhookAlertView(a.Status, a.StartsAt))];
-        await WaitUntilAsync(() => Pages().Count > 0, TimeSpan.FromSeconds(90), "the page");
+        await Poll.UntilAsync(() => Pages().Count > 0, TimeSpan.FromSeconds(90), () => "the page");
         var page = Assert.Single(Pages());
         Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(t + Minute).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture), page.StartsAt);
 
@@ -124,7 +110,7 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
         ProduceWindows(producer, codec, options.Topics.LatencyResults, t + (3 * Minute), t + Hour, _ => (1000, 0));
         await using var restarted = alerter.Restart();
         await restarted.WaitForLineAsync("Restored checkpoint", TimeSpan.FromSeconds(60));
-        await WaitUntilAsync(() => Pages().Any(a => a.Status == "resolved"), TimeSpan.FromSeconds(90), "the resolve");
+        await Poll.UntilAsync(() => Pages().Any(a => a.Status == "resolved"), TimeSpan.FromSeconds(90), () => "the resolve");
         await Task.Delay(TimeSpan.FromSeconds(3)); // a duplicate would arrive within the group interval
 
         // A notification lists every alert of its group that fires or just resolved: count transitions, not mentions.
@@ -212,7 +198,7 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
         await alerter.WaitForHttpOkAsync(new Uri($"http://127.0.0.1:{port}/healthz"), TimeSpan.FromSeconds(60));
         const string PageId = "slo/cancer-availability/page";
         List<WebhookAlertView> Pages() => [.. receiver.Received.SelectMany(r => r.Body.Alerts).Where(a => a.AlertId == PageId).Select(a => new WebhookAlertView(a.Status, a.StartsAt))];
-        await WaitUntilAsync(() => Pages().Count > 0, TimeSpan.FromSeconds(90), "the page");
+        await Poll.UntilAsync(() => Pages().Count > 0, TimeSpan.FromSeconds(90), () => "the page");
         var page = Assert.Single(Pages());
         Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(t + Minute).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture), page.StartsAt);
 
@@ -238,7 +224,7 @@ public sealed class AlerterProcessTests(EmbeddedKafkaFixture kafka, ITestOutputH
         ProduceWindows(producer, codec, options.Topics.LatencyResults, t + (3 * Minute), t + Hour, _ => (1000, 0));
         await using var restarted = alerter.Restart();
         await restarted.WaitForLineAsync("Restored checkpoint", TimeSpan.FromSeconds(60));
-        await WaitUntilAsync(() => Pages().Any(a => a.Status == "resolved"), TimeSpan.FromSeconds(90), "the resolve");
+        await Poll.UntilAsync(() => Pages().Any(a => a.Status == "resolved"), TimeSpan.FromSeconds(90), () => "the resolve");
         Assert.Equal([new WebhookAlertView("firing", page.StartsAt), new WebhookAlertView("resolved", page.StartsAt)], Pages().Distinct().ToList());
 
         // The restart re-read nothing before its checkpoint: still exactly one dead letter per hostile record.

@@ -86,7 +86,7 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
         // folder change, loads it, and the model serves without a restart.
         var fixedModel = new ModelStore(_store).Save(torch with { InputName = "features" }, TorchExport("dynamic-batch.onnx"), overwrite: true);
         var fixedHash = ModelStore.Sha256Hex(File.ReadAllBytes(Path.Combine(fixedModel, ModelStore.OnnxFileName)));
-        readiness = (await WaitForReadinessAsync(http, "model torch: serving version 1\n")).Body;
+        readiness = (await ScorerHarness.WaitForReadinessAsync(http, Timeout, "model torch: serving version 1\n")).Body;
         Assert.Contains("model cancer: serving version 1\n", readiness, StringComparison.Ordinal);
         Assert.DoesNotContain("failed", readiness, StringComparison.Ordinal);
         Assert.Contains("streammon_scorer_model_available{model=\"torch\"} 1", await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
@@ -145,20 +145,20 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
         await using var _ = scorer;
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}") };
 
-        var (status, body) = await WaitForReadinessAsync(http, "model onerow: unavailable");
+        var (status, body) = await ScorerHarness.WaitForReadinessAsync(http, Timeout, "model onerow: unavailable");
         output.WriteLine(body);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.StartsWith("not ready: no served model has a version that loads\n", body, StringComparison.Ordinal);
         Assert.Matches("model torch: unavailable: version 1 failed to load: .*2-D", body);
         Assert.Matches(@"model onerow: unavailable: version 1 failed to load: OnnxRuntimeException: .*Non-zero status code returned while running Reshape node", body);
-        Assert.Equal("ok\n", (await GetAsync(http, "/healthz")).Body); // alive, only not ready
-        var metrics = (await GetAsync(http, "/metrics")).Body;
+        Assert.Equal("ok\n", (await ScorerHarness.GetAsync(http, "/healthz")).Body); // alive, only not ready
+        var metrics = (await ScorerHarness.GetAsync(http, "/metrics")).Body;
         Assert.Contains("streammon_scorer_model_load_failures_total{model=\"onerow\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains(scorer.Lines, l => l.Contains("Model onerow version 1 could not be loaded (OnnxRuntimeException", StringComparison.Ordinal));
 
         new ModelStore(_store).Save(torch with { InputName = "features" }, TorchExport("dynamic-batch.onnx"), overwrite: true);
         await scorer.WaitForHttpOkAsync(new Uri(http.BaseAddress, "/readyz"), Timeout);
-        body = (await GetAsync(http, "/readyz")).Body;
+        body = (await ScorerHarness.GetAsync(http, "/readyz")).Body;
         Assert.StartsWith("ready\nmodel torch: serving version 1\nmodel onerow: unavailable: version 1 failed to load: OnnxRuntimeException", body, StringComparison.Ordinal);
         using (var producer = ScorerHarness.Producer(options))
         {
@@ -187,38 +187,6 @@ public sealed class ModelLoadFailureTests(EmbeddedKafkaFixture cluster, ITestOut
         var featureEvent = ScorerHarness.Event(reference, i, modelName: "torch");
         featureEvent.EventId = "torch-" + i.ToString(CultureInfo.InvariantCulture);
         return featureEvent;
-    }
-
-    private static async Task<(HttpStatusCode Status, string Body)> GetAsync(HttpClient http, string path)
-    {
-        using var response = await http.GetAsync(new Uri(path, UriKind.Relative));
-        return (response.StatusCode, await response.Content.ReadAsStringAsync());
-    }
-
-    /// <summary>Polls /readyz (whatever its status) until its body shows <paramref name="line"/>.</summary>
-    private static async Task<(HttpStatusCode Status, string Body)> WaitForReadinessAsync(HttpClient http, string line)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (true)
-        {
-            var (status, body) = (HttpStatusCode.ServiceUnavailable, "");
-            try
-            {
-                (status, body) = await GetAsync(http, "/readyz");
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            if (body.Contains(line, StringComparison.Ordinal))
-            {
-                return (status, body);
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"/readyz never showed '{line.TrimEnd()}'; last:\n{body}");
-            await Task.Delay(100);
-        }
     }
 
     private ServiceProcess StartScorer(KafkaOptions options, int port, params string[] models)

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
@@ -119,6 +120,39 @@ internal static class ScorerHarness
         ]);
         await app.StartAsync();
         return app;
+    }
+
+    /// <summary>GETs <paramref name="path"/> whatever its status.</summary>
+    public static async Task<(HttpStatusCode Status, string Body)> GetAsync(HttpClient http, string path)
+    {
+        using var response = await http.GetAsync(new Uri(path, UriKind.Relative));
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>Polls /readyz (whatever its status) until its body shows <paramref name="line"/>.</summary>
+    public static async Task<(HttpStatusCode Status, string Body)> WaitForReadinessAsync(HttpClient http, TimeSpan timeout, string line)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var (status, body) = (HttpStatusCode.ServiceUnavailable, "");
+            try
+            {
+                (status, body) = await GetAsync(http, "/readyz");
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            if (body.Contains(line, StringComparison.Ordinal))
+            {
+                return (status, body);
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"/readyz never showed '{line.TrimEnd()}'; last:\n{body}");
+            await Task.Delay(100);
+        }
     }
 
     /// <summary>

@@ -35,7 +35,7 @@ public sealed class ScorerReadinessTests(EmbeddedKafkaFixture cluster, ITestOutp
         try
         {
             var joining = $"not ready: joining consumer group {group}";
-            await WaitForBodyAsync(http, joining);
+            await ScorerHarness.WaitForReadinessAsync(http, Timeout, joining);
             // Models loaded and warmed, subscribed: still not ready while the group refuses the join.
             await Task.Delay(TimeSpan.FromSeconds(2));
             using (var still = await http.GetAsync(new Uri("/readyz", UriKind.Relative)))
@@ -83,7 +83,7 @@ public sealed class ScorerReadinessTests(EmbeddedKafkaFixture cluster, ITestOutp
         });
         try
         {
-            await WaitUntilAsync(() => members.All(m => m.Assignment.Count == 1), "every member owns one partition");
+            await Poll.UntilAsync(() => members.All(m => m.Assignment.Count == 1), Timeout, () => "every member to own one partition");
             var url = new Uri($"http://127.0.0.1:{LocalPorts.Free().ToString(CultureInfo.InvariantCulture)}");
             await using var scorer = ScorerHarness.StartScorerProcess(options, _store, TestOutput.Forward(output), new Dictionary<string, string?> { ["Urls"] = url.ToString().TrimEnd('/') });
             await scorer.WaitForHttpOkAsync(new Uri(url, "/readyz"), Timeout);
@@ -99,42 +99,6 @@ public sealed class ScorerReadinessTests(EmbeddedKafkaFixture cluster, ITestOutp
                 m.Dispose();
             });
         }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
-            await Task.Delay(100);
-        }
-    }
-
-    private static async Task WaitForBodyAsync(HttpClient http, string start)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        var body = "";
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                using var response = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
-                body = await response.Content.ReadAsStringAsync();
-                if (body.StartsWith(start, StringComparison.Ordinal))
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(100);
-        }
-
-        Assert.Fail($"/readyz never started with '{start}'; last: {body}");
     }
 
     public void Dispose() => Directory.Delete(_store, recursive: true);

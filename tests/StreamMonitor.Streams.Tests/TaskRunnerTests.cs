@@ -46,9 +46,9 @@ public sealed class TaskRunnerTests(EmbeddedKafkaFixture kafka) : IClassFixture<
         using var stopA = new CancellationTokenSource();
         using var stopB = new CancellationTokenSource();
         var a = Run("a", options, Processor, stopA.Token);
-        await WaitUntilAsync(() => Owners(seen).Count == 2 * options.Topics.InputPartitions, () => "member a owns every task");
+        await Poll.UntilAsync(() => Owners(seen).Count == 2 * options.Topics.InputPartitions, TimeSpan.FromSeconds(90), () => "member a owns every task");
         var b = Run("b", options, Processor, stopB.Token);
-        await WaitUntilAsync(() => created.Contains("b"), () => "member b takes tasks");
+        await Poll.UntilAsync(() => created.Contains("b"), TimeSpan.FromSeconds(90), () => "member b takes tasks");
 
         // More input after the rebalance, then member b leaves: a takes b's pairs back from their checkpoints.
         using (var producer = kafka.CreateProducer(options))
@@ -61,7 +61,7 @@ public sealed class TaskRunnerTests(EmbeddedKafkaFixture kafka) : IClassFixture<
             producer.Flush(TimeSpan.FromSeconds(30));
         }
 
-        await WaitUntilAsync(() => seen.Count(s => s.Offset >= 50) >= 400, () => $"second batch processed ({seen.Count(s => s.Offset >= 50)} of 400; {seen.Count} in all)");
+        await Poll.UntilAsync(() => seen.Count(s => s.Offset >= 50) >= 400, TimeSpan.FromSeconds(90), () => $"second batch processed ({seen.Count(s => s.Offset >= 50)} of 400; {seen.Count} in all)");
         await stopB.CancelAsync();
         await b;
         using (var producer = kafka.CreateProducer(options))
@@ -74,7 +74,7 @@ public sealed class TaskRunnerTests(EmbeddedKafkaFixture kafka) : IClassFixture<
             producer.Flush(TimeSpan.FromSeconds(30));
         }
 
-        await WaitUntilAsync(() => seen.Count >= 880, () => $"every record processed ({seen.Count} of 880)");
+        await Poll.UntilAsync(() => seen.Count >= 880, TimeSpan.FromSeconds(90), () => $"every record processed ({seen.Count} of 880)");
         await stopA.CancelAsync();
         await a;
 
@@ -115,16 +115,6 @@ public sealed class TaskRunnerTests(EmbeddedKafkaFixture kafka) : IClassFixture<
             stop,
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
-
-    private static async Task WaitUntilAsync(Func<bool> condition, Func<string> what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out waiting: " + what());
-            await Task.Delay(100);
-        }
-    }
 
     /// <summary>Tasks that record what they are given; event time = the produced sequence number.</summary>
     private sealed class RecordingFactory(string member, ConcurrentQueue<(string, int, string, int, long)> seen, ConcurrentQueue<string> created) : ICoPartitionedTaskFactory, IPartitionTaskFactory

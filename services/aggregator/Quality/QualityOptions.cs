@@ -52,7 +52,7 @@ public sealed class QualityOptions
         foreach (var (name, value) in durations)
         {
             // Binding accepts "-00:00:05" and "00:00:00.0001"; the topology counts whole milliseconds of event time.
-            if (value <= TimeSpan.Zero || value.Ticks % TimeSpan.TicksPerMillisecond != 0)
+            if (value <= TimeSpan.Zero || !Durations.IsWholeMilliseconds(value))
             {
                 yield return new ValidationResult($"Aggregator:Quality:{name} must be a positive whole number of milliseconds (e.g. 500ms, 10s, 1m, 1h, 7d), got {Durations.Display(value)}.", ["Quality." + name]);
             }

@@ -3,8 +3,8 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
-using StreamMonitor.Influx;
 using StreamMonitor.Contracts;
+using StreamMonitor.Influx;
 
 namespace StreamMonitor.Alerter.Notifications;
 

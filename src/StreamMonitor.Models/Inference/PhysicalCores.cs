@@ -14,8 +14,13 @@ public static class PhysicalCores
     private const string SysfsCpus = "/sys/devices/system/cpu";
     private const string ProcessStatus = "/proc/self/status";
 
+    // Read once: every session asks, and the answer takes two sysfs reads per CPU.
+    private static readonly Lazy<int> AvailableCores = new(Read);
+
     /// <summary>The physical cores available to this process; <see cref="Environment.ProcessorCount"/> where the topology cannot be read.</summary>
-    public static int Available()
+    public static int Available() => AvailableCores.Value;
+
+    private static int Read()
     {
         if (!OperatingSystem.IsLinux())
         {
